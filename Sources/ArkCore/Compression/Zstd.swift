@@ -1,0 +1,72 @@
+import CZstd
+
+/// Owns one zstd compression context (`ZSTD_CCtx`); not shareable between threads, so each
+/// worker of the write pipeline has its own.
+public final class ZstdCompressor: @unchecked Sendable { // one thread at a time: handed out by CompressorPool
+    private let cctx: OpaquePointer
+    public let level: Int32
+
+    public init(level: Int32 = 3) {
+        cctx = ZSTD_createCCtx()!
+        self.level = level
+    }
+
+    deinit { ZSTD_freeCCtx(cctx) }
+
+    /// Compressed bytes, or nil when compression would not save at least 1/32 of the input
+    /// (media and other already-compressed data are then stored raw). A sample of large
+    /// inputs is tried first so incompressible chunks cost little.
+    public func compressIfSmaller(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard input.count >= 64 else { return nil }
+        let sampleSize = 16 << 10
+        if input.count > 4 * sampleSize {
+            // Probe the middle of the chunk with the fastest level.
+            let mid = input.count / 2 - sampleSize / 2
+            let sample = UnsafeRawBufferPointer(rebasing: input[mid..<mid + sampleSize])
+            guard let c = compress(sample, level: 1), c.count < sampleSize * 15 / 16 else { return nil }
+        }
+        guard let out = compress(input, level: level), out.count < input.count - input.count / 32 else { return nil }
+        return out
+    }
+
+    private func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8]? {
+        let bound = ZSTD_compressBound(input.count)
+        var out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
+            let r = ZSTD_compressCCtx(cctx, buf.baseAddress, bound, input.baseAddress, input.count, level)
+            n = ZSTD_isError(r) != 0 ? 0 : r
+        }
+        if out.isEmpty { return nil }
+        out.reserveCapacity(0)
+        return out
+    }
+}
+
+public enum Zstd {
+    /// Decompresses a frame that must expand to exactly `rawLength` bytes.
+    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
+        var failure: String?
+        let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, n in
+            let r = ZSTD_decompress(buf.baseAddress, rawLength, input.baseAddress, input.count)
+            if ZSTD_isError(r) != 0 {
+                failure = String(cString: ZSTD_getErrorName(r)); n = 0
+            } else if r != rawLength {
+                failure = "expanded to \(r) bytes, expected \(rawLength)"; n = 0
+            } else { n = r }
+        }
+        if let failure { throw ArkError(.corrupt, "zstd: \(failure)") }
+        return out
+    }
+}
+
+import Synchronization
+
+/// Hands each worker thread a compressor of its own, reusing contexts across chunks.
+final class CompressorPool: Sendable {
+    private let free = Mutex<[ZstdCompressor]>([])
+
+    func with<T>(_ body: (ZstdCompressor) -> T) -> T {
+        let c = free.withLock { $0.popLast() } ?? ZstdCompressor()
+        defer { free.withLock { $0.append(c) } }
+        return body(c)
+    }
+}

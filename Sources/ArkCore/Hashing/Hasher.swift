@@ -1,0 +1,31 @@
+import CSodium
+
+/// BLAKE2b-256 with per-kind personalization, through libsodium.
+public enum ObjectHasher {
+    /// `sodium_init` once per process (thread-safe in libsodium; the static makes it once).
+    static let initialized: Bool = sodium_init() >= 0
+
+    private static let personals: [[UInt8]] = {
+        var table = [[UInt8]](repeating: [], count: 5)
+        for k in ObjectKind.allCases { table[Int(k.rawValue)] = k.personal }
+        return table
+    }()
+
+    public static func hash(_ kind: ObjectKind, _ data: UnsafeRawBufferPointer) -> ObjectID {
+        precondition(initialized, "libsodium failed to initialize")
+        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        personals[Int(kind.rawValue)].withUnsafeBufferPointer { personal in
+            withUnsafeMutableBytes(of: &out) { o in
+                _ = crypto_generichash_blake2b_salt_personal(
+                    o.baseAddress!.assumingMemoryBound(to: UInt8.self), 32,
+                    data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
+                    nil, 0, nil, personal.baseAddress)
+            }
+        }
+        return withUnsafeBytes(of: &out) { ObjectID(unsafeBytes: $0) }
+    }
+
+    public static func hash(_ kind: ObjectKind, _ data: [UInt8]) -> ObjectID {
+        data.withUnsafeBytes { hash(kind, $0) }
+    }
+}

@@ -1,0 +1,86 @@
+import GRDB
+
+public struct IndexedObject: Sendable, Equatable {
+    public var id: ObjectID
+    public var kind: ObjectKind
+    public var rawLength: Int
+    /// nil when the object is known but its bytes are not stored here.
+    public var location: ObjectLocation?
+    public var isPresent: Bool { location != nil }
+}
+
+extension Index {
+    public func object(_ id: ObjectID) throws -> IndexedObject? {
+        try read { db in try Self.object(db, id) }
+    }
+
+    static func object(_ db: Database, _ id: ObjectID) throws -> IndexedObject? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression FROM objects WHERE id = ?", arguments: [id]) else { return nil }
+        return decode(row, id: id)
+    }
+
+    static func decode(_ row: Row, id: ObjectID) -> IndexedObject? {
+        guard let kind = ObjectKind(rawValue: UInt8(row[0] as Int64)) else { return nil }
+        var loc: ObjectLocation?
+        if let pack = row[2] as Int64? {
+            loc = ObjectLocation(pack: pack, offset: UInt64(row[3] as Int64), storedLength: Int(row[4] as Int64),
+                                 rawLength: Int(row[1] as Int64), compression: PackFormat.Compression(rawValue: UInt8(row[5] as Int64)) ?? .none)
+        }
+        return IndexedObject(id: id, kind: kind, rawLength: Int(row[1] as Int64), location: loc)
+    }
+
+    /// Which of `ids` are present (stored here).
+    public func presentSet(_ ids: some Collection<ObjectID>) throws -> Set<ObjectID> {
+        guard !ids.isEmpty else { return [] }
+        return try read { db in
+            var out = Set<ObjectID>()
+            let stmt = try db.cachedStatement(sql: "SELECT 1 FROM objects WHERE id = ? AND pack IS NOT NULL")
+            for id in ids where try Row.fetchOne(stmt, arguments: [id]) != nil { out.insert(id) }
+            return out
+        }
+    }
+
+    public func packName(_ pack: Int64) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) }
+    }
+
+    /// Records durable pack records as present objects (inside a write transaction).
+    static func insert(_ db: Database, records: [PackWriter.Pending]) throws {
+        var packIDs: [String: Int64] = [:]
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO objects (id, kind, raw_len, pack, offset, stored_len, compression) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET pack = excluded.pack, offset = excluded.offset,
+                stored_len = excluded.stored_len, compression = excluded.compression WHERE objects.pack IS NULL
+            """)
+        for r in records {
+            let pack: Int64
+            if let p = packIDs[r.packName] { pack = p } else {
+                try db.execute(sql: "INSERT OR IGNORE INTO packs (name) VALUES (?)", arguments: [r.packName])
+                pack = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [r.packName])!
+                packIDs[r.packName] = pack
+            }
+            try upsert.execute(arguments: [r.id, Int64(r.kind.rawValue), Int64(r.location.rawLength), pack,
+                                           Int64(r.location.offset), Int64(r.location.storedLength), Int64(r.location.compression.rawValue)])
+        }
+    }
+
+    public func objectCount() throws -> (present: Int, absent: Int) {
+        try read { db in
+            let p = try Int.fetchOne(db, sql: "SELECT count(*) FROM objects WHERE pack IS NOT NULL") ?? 0
+            let a = try Int.fetchOne(db, sql: "SELECT count(*) FROM objects WHERE pack IS NULL") ?? 0
+            return (p, a)
+        }
+    }
+
+    /// Every present object, in pack order (for verify and gc).
+    public func allPresentObjects() throws -> [IndexedObject] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL ORDER BY pack, offset")
+                .compactMap { row in Self.decode(row, id: row[6]) }
+        }
+    }
+
+    public func packs() throws -> [(id: Int64, name: String)] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+
+/// The SQLite index of a store (`<store>/index.sqlite`, WAL): which objects exist and where
+/// their bytes are, the commit graph, heads and the operation log. Many readers and one
+/// writer at a time, across processes.
+public final class Index: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            // FULL: a committed transaction survives power loss, not just a process crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let e as DatabaseError {
+            throw ArkError(.io, "cannot open index \(path): \(e.message ?? "\(e.resultCode)")")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE packs (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                CREATE TABLE objects (
+                    id BLOB PRIMARY KEY NOT NULL, kind INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+                    pack INTEGER REFERENCES packs(id), offset INTEGER, stored_len INTEGER,
+                    compression INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                CREATE INDEX objects_pack ON objects(pack);
+                CREATE TABLE commits (
+                    id BLOB PRIMARY KEY NOT NULL, tree BLOB NOT NULL, generation INTEGER NOT NULL,
+                    author_name TEXT NOT NULL, author_email TEXT NOT NULL, author_time INTEGER NOT NULL,
+                    author_tz INTEGER NOT NULL, committer_time INTEGER NOT NULL, committer_tz INTEGER NOT NULL,
+                    message TEXT NOT NULL, change_id TEXT, source_id TEXT, node BLOB NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX commits_generation ON commits(generation, id);
+                CREATE INDEX commits_change ON commits(change_id) WHERE change_id IS NOT NULL;
+                CREATE INDEX commits_source ON commits(source_id) WHERE source_id IS NOT NULL;
+                CREATE TABLE commit_parents (
+                    child BLOB NOT NULL, position INTEGER NOT NULL, parent BLOB NOT NULL,
+                    PRIMARY KEY (child, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX commit_parents_parent ON commit_parents(parent);
+                CREATE TABLE heads (
+                    repo TEXT NOT NULL, owner BLOB NOT NULL, name TEXT NOT NULL,
+                    commit_id BLOB NOT NULL, updated INTEGER NOT NULL,
+                    PRIMARY KEY (repo, owner, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE oplog (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor BLOB NOT NULL,
+                    repo TEXT NOT NULL, owner BLOB NOT NULL, name TEXT NOT NULL,
+                    old BLOB, new BLOB, cause TEXT NOT NULL
+                );
+                CREATE TABLE stat_cache (
+                    path TEXT PRIMARY KEY NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,
+                    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+                    manifest BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch let e as DatabaseError { throw Self.wrap(e) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch let e as DatabaseError { throw Self.wrap(e) }
+    }
+
+    static func wrap(_ e: DatabaseError) -> ArkError {
+        ArkError(.io, "index: \(e.message ?? "SQLite error \(e.resultCode)")", context: e.sql)
+    }
+}

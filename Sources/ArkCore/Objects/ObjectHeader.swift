@@ -1,0 +1,28 @@
+/// Every encoded object starts with a format version and its kind; decoders reject any
+/// other version so a future format can never be misread as this one.
+enum ObjectHeader {
+    static let version: UInt8 = 1
+
+    static func write(_ kind: ObjectKind, into w: inout ByteWriter) {
+        w.u8(version); w.u8(kind.rawValue)
+    }
+
+    static func read(_ kind: ObjectKind, from r: inout ByteReader) throws {
+        let v = try r.u8()
+        guard v == version else { throw r.fail("unknown format version \(v)") }
+        let k = try r.u8()
+        guard k == kind.rawValue else { throw r.fail("kind \(k) where \(kind) expected") }
+    }
+}
+
+/// Limits applied while decoding, so hostile bytes cannot make a decoder allocate without bound.
+public enum ObjectLimits {
+    public static let maxTreeEntries = 1 << 20
+    public static let maxNameBytes = 1024
+    public static let maxSymlinkTarget = 4095
+    public static let maxParents = 4096
+    public static let maxMessageBytes = 1 << 20
+    public static let maxPersonBytes = 4096
+    public static let maxManifestEntries = 8192
+    public static let maxChunkSize = 16 << 20
+}

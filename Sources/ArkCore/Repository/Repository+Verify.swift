@@ -1,0 +1,104 @@
+/// What `verify` found.
+public struct VerifyReport: Sendable {
+    public enum Problem: Sendable, Equatable {
+        /// Bytes that do not hash to their id, do not decode, or cannot be read.
+        case corrupt(ObjectID, String)
+        /// Referenced but neither stored nor known to the index; or metadata that is absent.
+        case missing(ObjectID, String)
+    }
+    public var commits = 0
+    public var trees = 0
+    public var manifests = 0
+    public var chunks = 0
+    public var bytes: UInt64 = 0
+    /// Chunks known but deliberately not stored here (fetched on demand from peers).
+    public var absentChunks = 0
+    public var problems: [Problem] = []
+
+    public var corruptCount: Int { problems.filter { if case .corrupt = $0 { true } else { false } }.count }
+    public var missingCount: Int { problems.count - corruptCount }
+    public var ok: Bool { problems.isEmpty }
+}
+
+extension Repository {
+    /// Walks from the given commits (parents included) and checks every object decodes and
+    /// every present chunk hashes to its id. With `allObjects`, also reads every object the
+    /// index claims is present, reachable or not.
+    public func verify(roots: [ObjectID], allObjects: Bool, progress: (VerifyReport) -> Void = { _ in }) throws -> VerifyReport {
+        var report = VerifyReport()
+        var seen = Set<ObjectID>()
+        var commitQueue = roots
+
+        func check(_ id: ObjectID, _ kind: ObjectKind, referrer: String) -> [UInt8]? {
+            let found: IndexedObject?
+            do { found = try index.object(id) } catch { report.problems.append(.corrupt(id, "index lookup failed: \(error)")); return nil }
+            guard let obj = found else { report.problems.append(.missing(id, "\(kind) referenced by \(referrer) is not in the index")); return nil }
+            guard let loc = obj.location else {
+                if kind == .chunk { report.absentChunks += 1 } else { report.problems.append(.missing(id, "\(kind) is not stored locally")) }
+                return nil
+            }
+            do {
+                let bytes = try read(id, kind: obj.kind, at: loc)
+                guard obj.kind == kind else { report.problems.append(.corrupt(id, "is a \(obj.kind), \(referrer) expects a \(kind)")); return nil }
+                report.bytes += UInt64(bytes.count)
+                return bytes
+            } catch let e as ArkError {
+                report.problems.append(e.code == .missing ? .missing(id, e.description) : .corrupt(id, e.description))
+            } catch {
+                report.problems.append(.corrupt(id, "\(error)"))
+            }
+            return nil
+        }
+
+        func walkManifest(_ id: ObjectID, referrer: String) {
+            guard seen.insert(id).inserted, let bytes = check(id, .manifest, referrer: referrer) else { return }
+            guard let m = try? Manifest(decoding: bytes) else { report.problems.append(.corrupt(id, "manifest does not decode")); return }
+            report.manifests += 1
+            for i in 0..<m.count {
+                if m.level > 0 { walkManifest(m.id(at: i), referrer: "manifest \(id.short)"); continue }
+                let c = m.id(at: i)
+                guard seen.insert(c).inserted else { continue }
+                if check(c, .chunk, referrer: "manifest \(id.short)") != nil {
+                    report.chunks += 1
+                    if report.chunks % 256 == 0 { progress(report) }
+                }
+            }
+        }
+
+        func walkTree(_ id: ObjectID, referrer: String) {
+            guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { return }
+            let t: Tree
+            do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); return }
+            report.trees += 1
+            for e in t.entries {
+                switch e.kind {
+                case .directory: walkTree(e.id!, referrer: "tree \(id.short)")
+                case .file, .executable: walkManifest(e.id!, referrer: "tree \(id.short)")
+                case .symlink, .submodule: break
+                }
+            }
+        }
+
+        while let c = commitQueue.popLast() {
+            guard seen.insert(c).inserted, let bytes = check(c, .commit, referrer: "a head") else { continue }
+            let commit: Commit
+            do { commit = try Commit(decoding: bytes) } catch { report.problems.append(.corrupt(c, "commit does not decode: \(error)")); continue }
+            report.commits += 1
+            walkTree(commit.tree, referrer: "commit \(c.short)")
+            commitQueue.append(contentsOf: commit.parents)
+        }
+
+        if allObjects {
+            for obj in try index.allPresentObjects() where !seen.contains(obj.id) {
+                seen.insert(obj.id)
+                do {
+                    let bytes = try read(obj.id, kind: obj.kind, at: obj.location!)
+                    report.bytes += UInt64(bytes.count)
+                } catch let e as ArkError {
+                    report.problems.append(e.code == .missing ? .missing(obj.id, e.description) : .corrupt(obj.id, e.description))
+                }
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+
+/// The store facade: blob packs, index and identity under one directory. Every read of
+/// stored bytes is hash-verified before it is returned.
+public final class Repository: Sendable {
+    public let path: String
+    public let index: Index
+    public let identity: NodeIdentity
+    let packs: PackFiles
+    let logger = Logger(label: "ark.store")
+
+    public var packDirectory: String { path + "/packs" }
+
+    /// Opens (creating if needed) the store at `path`.
+    public init(path: String) throws {
+        guard ObjectHasher.initialized else { throw ArkError(.io, "libsodium failed to initialize") }
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw ArkError(.invalidArgument, "store path \(path) exists and is not a directory") }
+        }
+        do {
+            try fm.createDirectory(atPath: path + "/packs", withIntermediateDirectories: true)
+        } catch {
+            throw ArkError(.io, "cannot create store at \(path): \(error.localizedDescription)")
+        }
+        self.path = path
+        self.identity = try NodeIdentity.loadOrCreate(store: path)
+        self.index = try Index(path: path + "/index.sqlite")
+        self.packs = PackFiles(directory: path + "/packs")
+    }
+
+    /// The verified bytes of an object.
+    public func read(_ id: ObjectID, kind expected: ObjectKind? = nil) throws -> [UInt8] {
+        guard let obj = try index.object(id) else {
+            throw ArkError(.notFound, "\(expected?.description ?? "object") \(id) is not in the store")
+        }
+        if let expected, obj.kind != expected {
+            throw ArkError(.invalidArgument, "\(id) is a \(obj.kind), not a \(expected)")
+        }
+        guard let loc = obj.location else {
+            throw ArkError(.missing, "\(obj.kind) \(id) is not stored locally")
+        }
+        return try read(id, kind: obj.kind, at: loc)
+    }
+
+    func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation) throws -> [UInt8] {
+        let file = try packs.file(loc.pack) { try index.packName(loc.pack) }
+        var stored = [UInt8](repeating: 0, count: loc.storedLength)
+        do {
+            try stored.withUnsafeMutableBytes { try file.pread(into: $0, at: loc.offset) }
+        } catch let e as ArkError {
+            packs.drop(loc.pack)
+            throw ArkError(.corrupt, "\(kind) \(id) cannot be read", context: "\(file.path) offset \(loc.offset): \(e.message)")
+        }
+        let raw: [UInt8]
+        switch loc.compression {
+        case .none: raw = stored
+        case .zstd:
+            do { raw = try stored.withUnsafeBytes { try Zstd.decompress($0, rawLength: loc.rawLength) } } catch let e as ArkError {
+                throw ArkError(.corrupt, "\(kind) \(id) is corrupt (\(e.message))", context: "\(file.path) offset \(loc.offset)")
+            }
+        }
+        let actual = ObjectHasher.hash(kind, raw)
+        guard actual == id, raw.count == loc.rawLength else {
+            throw ArkError(.corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: "\(file.path) offset \(loc.offset)")
+        }
+        return raw
+    }
+
+    public func tree(_ id: ObjectID) throws -> Tree { try decode(id, .tree, Tree.init(decoding:)) }
+    public func manifest(_ id: ObjectID) throws -> Manifest { try decode(id, .manifest, Manifest.init(decoding:)) }
+    public func commit(_ id: ObjectID) throws -> Commit { try decode(id, .commit, Commit.init(decoding:)) }
+
+    private func decode<T>(_ id: ObjectID, _ kind: ObjectKind, _ body: ([UInt8]) throws -> T) throws -> T {
+        let bytes = try read(id, kind: kind)
+        do { return try body(bytes) } catch let e as ArkError {
+            throw ArkError(.corrupt, "\(kind) \(id) does not decode: \(e.message)")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Snapshots a directory into trees, manifests and chunks through a `WriteSession`.
+/// Regular files, executables, symlinks and (empty) directories are kept; other file types
+/// are skipped with a warning. Files whose stat data matches the stat cache are not read.
+public struct Snapshot {
+    public struct Progress: Sendable {
+        public var bytesDone: UInt64 = 0
+        public var bytesTotal: UInt64 = 0
+        public var filesDone = 0
+        public var filesTotal = 0
+        public var filesReused = 0
+    }
+
+    private indirect enum Node {
+        case file(path: String, key: StatKey, executable: Bool)
+        case symlink(target: String)
+        case directory(path: String, children: [(String, Node)])
+    }
+
+    public let session: WriteSession
+    public let root: String
+    public var warn: (String) -> Void = { _ in }
+    public var onProgress: (Progress) -> Void = { _ in }
+    private var progress = Progress()
+    private var cache: [String: (StatKey, ObjectID)] = [:]
+    private let startTime = Date().timeIntervalSince1970
+    private var excluded: (dev: UInt64, ino: UInt64)?
+
+    public init(session: WriteSession, root: String) {
+        self.session = session
+        self.root = root
+    }
+
+    /// Returns the root tree id and its total size.
+    public mutating func run() throws -> (tree: ObjectID, size: UInt64) {
+        var st = stat()
+        guard lstat(root, &st) == 0 else { throw ArkError(.invalidArgument, "cannot read \(root): \(Errno.current)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw ArkError(.invalidArgument, "\(root) is not a directory") }
+        var sst = stat()
+        if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
+        cache = try session.repo.index.statCache(under: root)
+        let tree = try scan(directory: root)
+        onProgress(progress)
+        let result = try store(tree)
+        onProgress(progress)
+        return (result.id!, result.size)
+    }
+
+    private mutating func scan(directory path: String) throws -> Node {
+        guard let dir = opendir(path) else { throw ArkError(.io, "cannot open directory \(path): \(Errno.current)") }
+        defer { closedir(dir) }
+        var children: [(String, Node)] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            }
+            guard let name else { warn("skipping \(path)/<non-UTF-8 name>"); continue }
+            if name == "." || name == ".." { continue }
+            let full = path + "/" + name
+            var st = stat()
+            guard lstat(full, &st) == 0 else { warn("skipping \(full): \(Errno.current)"); continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                let key = StatKey(dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
+                                  mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                                  ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+                children.append((name, .file(path: full, key: key, executable: st.st_mode & 0o111 != 0)))
+                progress.filesTotal += 1
+                if cache[full]?.0 != key { progress.bytesTotal += UInt64(st.st_size) }
+            case S_IFLNK:
+                var buf = [CChar](repeating: 0, count: 4097)
+                let n = readlink(full, &buf, 4096)
+                guard n > 0, let target = String(validating: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) else {
+                    warn("skipping symlink \(full): unreadable or non-UTF-8 target"); continue
+                }
+                children.append((name, .symlink(target: target)))
+            case S_IFDIR:
+                if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
+                    warn("skipping \(full): it is the store itself"); continue
+                }
+                children.append((name, try scan(directory: full)))
+            default:
+                warn("skipping \(full): not a regular file, symlink or directory")
+            }
+        }
+        return .directory(path: path, children: children)
+    }
+
+    private mutating func store(_ node: Node) throws -> (id: ObjectID?, size: UInt64, kind: Tree.Kind, target: String?) {
+        switch node {
+        case .symlink(let target):
+            return (nil, UInt64(target.utf8.count), .symlink, target)
+        case .file(let path, let key, let executable):
+            let kind: Tree.Kind = executable ? .executable : .file
+            if let (cached, manifest) = cache[path], cached == key {
+                progress.filesDone += 1; progress.filesReused += 1
+                return (manifest, UInt64(key.size), kind, nil)
+            }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw ArkError(.io, "cannot read \(path): \(Errno.current)") }
+            defer { close(fd) }
+            var p = progress
+            let callback = onProgress
+            let (manifest, size) = try session.putFile(fd: fd, path: path) { n in p.bytesDone += n; callback(p) }
+            progress.bytesDone = p.bytesDone
+            progress.filesDone += 1
+            // Racy-clean rule: a file modified within 2 s of the snapshot may change again
+            // without its stat data changing, so it is not cached.
+            if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size {
+                session.rememberStat(path: path, key: key, manifest: manifest)
+            }
+            return (manifest, size, kind, nil)
+        case .directory(_, let children):
+            var entries: [Tree.Entry] = []
+            entries.reserveCapacity(children.count)
+            for (name, child) in children {
+                let r = try store(child)
+                entries.append(Tree.Entry(name: name, kind: r.kind, id: r.id, size: r.size, target: r.target))
+            }
+            let tree = try Tree(entries: entries)
+            return (try session.put(.tree, tree.encoded()), tree.totalSize, .directory, nil)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// One writer's session on a store: appends new objects to its own pack file, skips objects
+/// already stored, hashes and compresses chunks on all cores, and publishes to the index only
+/// what has been fsynced (metadata implies data). Holds the store lock shared until closed.
+public final class WriteSession {
+    public let repo: Repository
+    private let lock: StoreLock
+    private let writer: PackWriter
+    private var known = Set<ObjectID>()
+    private let compressors = CompressorPool()
+    private var unsyncedBytes: UInt64 = 0
+    private var statEntries: [(String, StatKey, ObjectID)] = []
+    /// Bytes of new (not deduplicated) stored data this session wrote.
+    public private(set) var newBytesStored: UInt64 = 0
+    public private(set) var newObjects = 0
+    /// Publish durable objects to the index after this many written bytes, so an interrupted
+    /// large commit keeps its progress.
+    public var checkpointBytes: UInt64 = 256 << 20
+
+    public init(_ repo: Repository, onWait: () -> Void = {}) throws {
+        self.repo = repo
+        self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
+        self.writer = PackWriter(directory: repo.packDirectory)
+    }
+
+    /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
+    @discardableResult
+    public func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
+        let id = ObjectHasher.hash(kind, bytes)
+        if try isKnown(id) { return id }
+        let compressed = compressors.with { c in bytes.withUnsafeBytes { c.compressIfSmaller($0) } }
+        try append(id, kind, bytes, compressed)
+        return id
+    }
+
+    private func isKnown(_ id: ObjectID) throws -> Bool {
+        if known.contains(id) { return true }
+        if try repo.index.object(id)?.isPresent == true { known.insert(id); return true }
+        return false
+    }
+
+    private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?) throws {
+        try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed) }
+        known.insert(id)
+        let n = UInt64(compressed?.count ?? raw.count)
+        newBytesStored += n; unsyncedBytes += n; newObjects += 1
+        if unsyncedBytes >= checkpointBytes { try checkpoint() }
+    }
+
+    /// Hashes and compresses chunks in parallel, then appends the new ones in order.
+    func putChunks(_ chunks: [[UInt8]]) throws -> [Manifest.Entry] {
+        let results = Mutex<[(ObjectID, [UInt8]?)?]>(Array(repeating: nil, count: chunks.count))
+        let known = self.known, compressors = self.compressors
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
+            let id = ObjectHasher.hash(.chunk, chunks[i])
+            let compressed: [UInt8]? = known.contains(id) ? nil : compressors.with { c in chunks[i].withUnsafeBytes { c.compressIfSmaller($0) } }
+            results.withLock { $0[i] = (id, compressed) }
+        }
+        let done = results.withLock { $0 }
+        var entries: [Manifest.Entry] = []
+        entries.reserveCapacity(chunks.count)
+        for (i, r) in done.enumerated() {
+            let (id, compressed) = r!
+            if try !isKnown(id) { try append(id, .chunk, chunks[i], compressed) }
+            entries.append(Manifest.Entry(id: id, length: UInt64(chunks[i].count)))
+        }
+        return entries
+    }
+
+    /// Stores a file's chunks and manifest (two-level when it has many chunks).
+    public func putFile(fd: Int32, path: String, progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
+        var stream = FileChunkStream(fd: fd, path: path, chunker: Chunker())
+        defer { stream.deallocate() }
+        var entries: [Manifest.Entry] = []
+        var batch: [[UInt8]] = []
+        var batchBytes = 0
+        var size: UInt64 = 0
+        while let chunk = try stream.next() {
+            batchBytes += chunk.count
+            batch.append(chunk)
+            if batchBytes >= 8 << 20 {
+                entries += try putChunks(batch)
+                progress(UInt64(batchBytes)); size += UInt64(batchBytes)
+                batch.removeAll(keepingCapacity: true); batchBytes = 0
+            }
+        }
+        if !batch.isEmpty {
+            entries += try putChunks(batch)
+            progress(UInt64(batchBytes)); size += UInt64(batchBytes)
+        }
+        return (try putManifest(entries), size)
+    }
+
+    /// Builds a manifest for the chunk list, adding intermediate levels above
+    /// `ObjectLimits.maxManifestEntries` entries.
+    public func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
+        let maxN = ObjectLimits.maxManifestEntries
+        if entries.count <= maxN { return try put(.manifest, Manifest(level: level, entries: entries).bytes) }
+        guard level < Manifest.maxLevel else { throw ArkError(.unsupported, "file too large for a manifest") }
+        var children: [Manifest.Entry] = []
+        for start in stride(from: 0, to: entries.count, by: maxN) {
+            let part = Array(entries[start..<min(start + maxN, entries.count)])
+            let child = Manifest(level: level, entries: part)
+            children.append(Manifest.Entry(id: try put(.manifest, child.bytes), length: child.totalSize))
+        }
+        return try putManifest(children, level: level + 1)
+    }
+
+    func rememberStat(path: String, key: StatKey, manifest: ObjectID) { statEntries.append((path, key, manifest)) }
+
+    /// fsyncs what was written and publishes it to the index as present objects.
+    public func checkpoint() throws {
+        let records = try writer.sync()
+        unsyncedBytes = 0
+        guard !records.isEmpty || !statEntries.isEmpty else { return }
+        let stats = statEntries
+        try repo.index.write { db in
+            try Index.insert(db, records: records)
+            try Index.updateStatCache(db, stats)
+        }
+        statEntries.removeAll()
+    }
+
+    /// Stores a commit object and, in one index transaction after everything is durable,
+    /// records it and moves `head` from `expected` to it.
+    public func commit(_ commit: Commit, head: HeadRef?, expected: ObjectID?, cause: String) throws -> ObjectID {
+        let id = try put(.commit, commit.encoded())
+        let records = try writer.sync()
+        unsyncedBytes = 0
+        let stats = statEntries
+        let actor = repo.identity.endpointID
+        try repo.index.write { db in
+            try Index.insert(db, records: records)
+            try Index.updateStatCache(db, stats)
+            try Index.insertCommit(db, id: id, commit)
+            if let head {
+                try Index.setHead(db, head, to: id, expected: expected, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
+            }
+        }
+        statEntries.removeAll()
+        return id
+    }
+}

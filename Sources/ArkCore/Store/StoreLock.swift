@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An advisory lock on `<store>/lock` (flock). Writers hold it shared while they add data;
+/// `gc` holds it exclusively so it never races a writer. Released on deinit (or process death).
+public final class StoreLock: Sendable {
+    public enum Mode: Sendable { case shared, exclusive }
+    private let fd: FileDescriptor
+
+    /// Blocks until the lock is granted; `onWait` is called once if it has to wait.
+    public init(store: String, mode: Mode, onWait: () -> Void = {}) throws {
+        fd = try FileDescriptor(open: store + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
+        let op = mode == .shared ? LOCK_SH : LOCK_EX
+        if flock(fd.raw, op | LOCK_NB) == 0 { return }
+        let e = Errno.current
+        guard e == .wouldBlock else { throw ArkError(.io, "lock \(fd.path): \(e)") }
+        onWait()
+        try syscall("lock \(fd.path)") { flock(fd.raw, op) }
+    }
+
+    deinit { flock(fd.raw, LOCK_UN) }
+}

@@ -1,0 +1,2 @@
+// zstd: compression of stored chunks and metadata objects.
+#include <zstd.h>
