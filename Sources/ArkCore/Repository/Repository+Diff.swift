@@ -11,13 +11,14 @@ extension Repository {
     /// Streams the changes from tree `a` to tree `b`. Subtrees with equal ids are skipped
     /// without being read. Added or removed directories are reported file by file (an empty
     /// directory as itself).
-    public func diff(_ a: ObjectID, _ b: ObjectID, emit: (TreeChange) throws -> Void) throws {
+    /// A nil tree is the empty tree (the parent of a root commit).
+    public func diff(_ a: ObjectID?, _ b: ObjectID?, emit: (TreeChange) throws -> Void) throws {
         try diffTrees(a, b, prefix: "", emit)
     }
 
-    private func diffTrees(_ a: ObjectID, _ b: ObjectID, prefix: String, _ emit: (TreeChange) throws -> Void) throws {
+    private func diffTrees(_ a: ObjectID?, _ b: ObjectID?, prefix: String, _ emit: (TreeChange) throws -> Void) throws {
         if a == b { return }
-        let ta = try tree(a).entries, tb = try tree(b).entries
+        let ta = try a.map { try tree($0).entries } ?? [], tb = try b.map { try tree($0).entries } ?? []
         var i = 0, j = 0
         while i < ta.count || j < tb.count {
             let ea = i < ta.count ? ta[i] : nil, eb = j < tb.count ? tb[j] : nil

@@ -1,4 +1,4 @@
-/// On-disk layout of a pack file: an 8-byte magic, then records of a 44-byte header
+/// On-disk layout of a pack file: an 8-byte magic, then records of a 48-byte header
 /// (magic "ARKR", kind, compression, reserved u16, raw length u32, stored length u32, id)
 /// followed by the stored bytes. The headers make a pack self-describing, so the index can
 /// be rebuilt from packs and `verify` can scan them.
@@ -18,7 +18,6 @@ public enum PackFormat {
         withUnsafeBytes(of: UInt32(rawLength).bigEndian) { w.bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(storedLength).bigEndian) { w.bytes.append(contentsOf: $0) }
         w.id(id)
-        w.bytes.append(contentsOf: [0, 0, 0, 0])
         return w.bytes
     }
 }

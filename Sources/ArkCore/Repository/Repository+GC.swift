@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct GCReport: Sendable {
+    public var reachableObjects = 0
+    public var removedObjects = 0
+    public var removedCommits = 0
+    public var packsRewritten = 0
+    public var packsDeleted = 0
+    public var bytesFreed: UInt64 = 0
+}
+
+extension Repository {
+    /// Removes every object and commit no head reaches. Holds the store lock exclusively, so
+    /// no writer is mid-commit; packs with dead objects are rewritten (live bytes verified and
+    /// copied, fsynced, then the index is switched, then the old pack is deleted).
+    public func gc(onWait: () -> Void = {}) throws -> GCReport {
+        let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
+        defer { withExtendedLifetime(lock) {} }
+        var report = GCReport()
+        let live = try reachable()
+        report.reachableObjects = live.count
+
+        let all = try index.allPresentObjects()
+        var byPack: [Int64: [IndexedObject]] = [:]
+        for o in all { byPack[o.location!.pack, default: []].append(o) }
+        let packNames = Dictionary(uniqueKeysWithValues: try index.packs().map { ($0.id, $0.name) })
+        let writer = PackWriter(directory: packDirectory)
+        var oldPacks: [Int64] = []
+        for (pack, objects) in byPack.sorted(by: { $0.key < $1.key }) {
+            let dead = objects.filter { !live.contains($0.id) }
+            if dead.isEmpty { continue }
+            for o in objects where live.contains(o.id) {
+                let loc = o.location!
+                let raw = try read(o.id, kind: o.kind, at: loc)
+                let compressed: [UInt8]? = loc.compression == .zstd ? try storedBytes(at: loc) : nil
+                try raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed) }
+            }
+            report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
+            oldPacks.append(pack)
+        }
+        let moved = try writer.sync()
+        try index.write { db in
+            // Move live objects first (their rows are replaced), then drop what is dead.
+            try db.execute(sql: "UPDATE objects SET pack = NULL WHERE pack IN (\(oldPacks.map(String.init).joined(separator: ",").ifEmpty("NULL")))")
+            try Index.insert(db, records: moved)
+            let dead = try ObjectID.fetchAll(db, sql: "SELECT id FROM objects")
+                .filter { !live.contains($0) }
+            let del = try db.cachedStatement(sql: "DELETE FROM objects WHERE id = ?")
+            for id in dead { try del.execute(arguments: [id]) }
+            report.removedObjects = dead.count
+            let deadCommits = try ObjectID.fetchAll(db, sql: "SELECT id FROM commits").filter { !live.contains($0) }
+            for c in deadCommits {
+                try db.execute(sql: "DELETE FROM commit_parents WHERE child = ?", arguments: [c])
+                try db.execute(sql: "DELETE FROM commits WHERE id = ?", arguments: [c])
+            }
+            report.removedCommits = deadCommits.count
+            try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
+            for p in oldPacks { try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [p]) }
+        }
+        report.packsRewritten = oldPacks.count
+        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); packs.drop(p) } }
+        // Pack files the index does not know: left by a writer that was killed before
+        // publishing. No writer runs now (exclusive lock), so they are garbage.
+        let known = Set(try index.packs().map(\.name))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? [] where !known.contains(name) {
+            var st = stat()
+            if stat(packDirectory + "/" + name, &st) == 0 { report.bytesFreed += UInt64(st.st_size) }
+            unlink(packDirectory + "/" + name)
+            report.packsDeleted += 1
+        }
+        try FileDescriptor.syncDirectory(packDirectory)
+        return report
+    }
+
+    private func storedBytes(at loc: ObjectLocation) throws -> [UInt8] {
+        let file = try packs.file(loc.pack) { try index.packName(loc.pack) }
+        var stored = [UInt8](repeating: 0, count: loc.storedLength)
+        try stored.withUnsafeMutableBytes { try file.pread(into: $0, at: loc.offset) }
+        return stored
+    }
+
+    /// Ids of every commit, tree, manifest and chunk reachable from any head. Reads only
+    /// metadata objects (verified); refuses to continue if one is missing or corrupt, since
+    /// deleting on an incomplete mark would lose data.
+    func reachable() throws -> Set<ObjectID> {
+        var live = Set<ObjectID>()
+        var commits = try index.heads().map(\.commit)
+        var trees: [ObjectID] = []
+        var manifests: [ObjectID] = []
+        do {
+            while let c = commits.popLast() {
+                guard live.insert(c).inserted else { continue }
+                let commit = try self.commit(c)
+                trees.append(commit.tree)
+                commits.append(contentsOf: commit.parents)
+            }
+            while let t = trees.popLast() {
+                guard live.insert(t).inserted else { continue }
+                for e in try tree(t).entries {
+                    switch e.kind {
+                    case .directory: trees.append(e.id!)
+                    case .file, .executable: manifests.append(e.id!)
+                    default: break
+                    }
+                }
+            }
+            while let m = manifests.popLast() {
+                guard live.insert(m).inserted else { continue }
+                let man = try manifest(m)
+                for i in 0..<man.count {
+                    if man.level > 0 { manifests.append(man.id(at: i)) } else { live.insert(man.id(at: i)) }
+                }
+            }
+        } catch let e as ArkError {
+            throw ArkError(e.code, "gc stopped before deleting anything: \(e.message)", context: e.context)
+        }
+        return live
+    }
+}
+
+extension String {
+    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
+}

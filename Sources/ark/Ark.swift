@@ -1,0 +1,42 @@
+import ArgumentParser
+import ArkCore
+import Foundation
+import Logging
+
+@main
+struct Ark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ark",
+        abstract: "A sovereign archive: content-addressed version history, verified on every read.",
+        discussion: """
+            Revisions (<rev>): a full commit id, a unique hex prefix of at least 4 characters,
+            a head such as my-project (this node's head), my-project/main, my-project@peer-a,
+            or a jj change id. Append :path to name a file or directory in it.
+            """,
+        subcommands: [
+            IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
+            CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
+            OplogCommand.self,
+        ]
+    )
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = ProcessInfo.processInfo.environment["ARK_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+            return h
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ArkError {
+            Terminal.err("ark: \(e)")
+            Foundation.exit(e.code == .corrupt ? 3 : 1)
+        } catch let e as ConfigError {
+            Terminal.err("ark: \(e)")
+            Foundation.exit(2)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import ArkCore
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "List paths added (A), removed (D), modified (M) or changed in type (T) from one revision to another.")
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "Old revision.") var a: String
+    @Argument(help: "New revision.") var b: String
+    @Flag(help: "Print JSON lines, one change per line.") var json = false
+
+    func run() throws {
+        let ctx = try store.open()
+        let ta = try ctx.repo.commit(try ctx.resolve(a)).tree
+        let tb = try ctx.repo.commit(try ctx.resolve(b)).tree
+        try ctx.repo.diff(ta, tb) { c in
+            if json { Terminal.json(ChangeJSON(c)) } else { Terminal.out("\(c.status.rawValue) \(c.path)") }
+        }
+    }
+}
+
+struct ChangeJSON: Encodable {
+    var status: String
+    var path: String
+    var oldId: String?
+    var newId: String?
+
+    init(_ c: TreeChange) {
+        status = c.status.rawValue; path = c.path; oldId = c.old?.id?.hex; newId = c.new?.id?.hex
+    }
+}

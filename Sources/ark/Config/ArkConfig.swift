@@ -1,0 +1,43 @@
+import ArkCore
+
+/// The settings of `ark.toml` (see ark.toml.example for every key).
+struct ArkConfig: Sendable {
+    struct Remote: Sendable, Equatable {
+        var name: String
+        var nodeID: ObjectID
+    }
+
+    struct Repo: Sendable {
+        var id: String
+        var remotes: [Remote]
+    }
+
+    /// The file it was read from; nil when the defaults are in use.
+    var file: String?
+    /// Absolute store directory.
+    var storePath: String
+    var repos: [Repo] = []
+    var enumerateThreshold = 8
+
+    static let defaultFile = "ark.toml"
+
+    /// Remote names (across repos) to node ids, for revisions like `repo@peer-a`.
+    var peerNames: [String: ObjectID] {
+        var out: [String: ObjectID] = [:]
+        for r in repos { for p in r.remotes { out[p.name] = p.nodeID } }
+        return out
+    }
+
+    func peerName(of node: ObjectID) -> String? {
+        for r in repos { if let p = r.remotes.first(where: { $0.nodeID == node }) { return p.name } }
+        return nil
+    }
+
+    /// Repo ids are path- and revision-safe: letters, digits, '.', '_', '-', not starting with '.' or '-'.
+    static func validRepoID(_ id: String) -> Bool {
+        guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-"), id.utf8.count <= 128 else { return false }
+        return id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import ArkCore
+import Foundation
+
+/// `--config` on every command, and the store it leads to.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
+    var config: String?
+
+    func loadConfig() throws -> ArkConfig { try ArkConfig.load(path: config) }
+
+    /// Loads the configuration and opens (or creates) the store it names.
+    func open() throws -> StoreContext {
+        let cfg = try loadConfig()
+        return StoreContext(config: cfg, repo: try Repository(path: cfg.storePath))
+    }
+}
+
+/// An opened store with its configuration: what most commands work on.
+struct StoreContext {
+    let config: ArkConfig
+    let repo: Repository
+
+    var resolver: RevisionResolver { RevisionResolver(repo: repo, peers: config.peerNames) }
+
+    func resolve(_ rev: String) throws -> ObjectID { try resolver.resolve(rev) }
+
+    /// `rev[:path]` to its commit and the entry at the path.
+    func resolveEntry(_ spec: String) throws -> (commit: ObjectID, info: Commit, entry: Tree.Entry, path: String) {
+        let (rev, path) = RevisionResolver.split(spec)
+        let id = try resolve(rev)
+        let commit = try repo.commit(id)
+        return (id, commit, try repo.lookup(tree: commit.tree, path: path), path)
+    }
+
+    /// How a head is written as a revision: `repo[/name]` for this node, `...@peer` otherwise.
+    func display(_ ref: HeadRef) -> String {
+        if ref.owner == repo.identity.endpointID { return ref.local }
+        return "\(ref.local)@\(config.peerName(of: ref.owner) ?? ref.owner.hex)"
+    }
+}
