@@ -18,6 +18,9 @@ let package = Package(
         // C libraries found by pkg-config; each module map has a shim.h that includes the headers.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        // Wraps libfuse macros and versioned symbols Swift cannot call directly.
+        .target(name: "CArkFuse", dependencies: ["CFuse"]),
         .target(
             name: "ArkCore",
             dependencies: [
@@ -26,10 +29,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "ArkFS",
+            dependencies: ["ArkCore", "CFuse", "CArkFuse", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "ArkSync",
+            dependencies: ["ArkCore", "CSodium", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "ark",
             dependencies: [
-                "ArkCore",
+                "ArkCore", "ArkFS", "ArkSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -37,6 +48,7 @@ let package = Package(
         ),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
+        .testTarget(name: "ArkSyncTests", dependencies: ["ArkSync", "ArkCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

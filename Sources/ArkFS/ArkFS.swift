@@ -1,0 +1,1 @@
+// ArkFS: the read-only FUSE filesystem over ArkCore.

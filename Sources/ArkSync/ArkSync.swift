@@ -1,0 +1,1 @@
+// ArkSync: secure channel, gossip, reconciliation and fetch between nodes.
