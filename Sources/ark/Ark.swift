@@ -16,7 +16,7 @@ struct Ark: ParsableCommand {
         subcommands: [
             IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
-            OplogCommand.self,
+            OplogCommand.self, MountCommand.self, UnmountCommand.self,
         ]
     )
 
@@ -26,6 +26,7 @@ struct Ark: ParsableCommand {
             h.logLevel = ProcessInfo.processInfo.environment["ARK_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
             return h
         }
+        DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()
             try command.run()

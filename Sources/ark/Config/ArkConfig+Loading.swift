@@ -40,7 +40,7 @@ extension ArkConfig {
             throw ConfigError(file: file, line: e.source.begin.line, message: "syntax error: \(e.description)")
         }
         let p = Parser(text: text, file: file)
-        try p.allowOnly(root, ["store", "repos", "sync"], path: "")
+        try p.allowOnly(root, ["store", "repos", "sync", "mount"], path: "")
         var config = ArkConfig(file: file, storePath: directory + "/data")
 
         if let store = root["store"] {
@@ -98,7 +98,35 @@ extension ArkConfig {
                 config.enumerateThreshold = n
             }
         }
+        if let mount = root["mount"] {
+            let t = try p.table(mount, "mount")
+            try p.allowOnly(t, ["cache_size"], path: "mount")
+            if let v = t["cache_size"] {
+                guard let n = v.int ?? v.string.flatMap(parseSize) else {
+                    throw p.error("mount.cache_size", "must be a size such as \"256MiB\" or a number of bytes")
+                }
+                guard n >= 4 << 20 && n <= 64 << 30 else { throw p.error("mount.cache_size", "must be between 4MiB and 64GiB") }
+                config.mountCacheSize = n
+            }
+        }
         return config
+    }
+
+    /// "256MiB", "1GiB", "512M", "1048576" -> bytes.
+    static func parseSize(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        let digits = t.prefix(while: \.isNumber)
+        guard let n = Int(digits) else { return nil }
+        let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let shift: Int? = switch unit {
+        case "", "b": 0
+        case "k", "kb", "kib": 10
+        case "m", "mb", "mib": 20
+        case "g", "gb", "gib": 30
+        default: nil
+        }
+        guard let shift, n <= Int.max >> shift else { return nil }
+        return n << shift
     }
 
     /// Helpers that turn type and key problems into `ConfigError`s, finding the line of a key

@@ -18,6 +18,8 @@ struct ArkConfig: Sendable {
     var storePath: String
     var repos: [Repo] = []
     var enumerateThreshold = 8
+    /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.
+    var mountCacheSize = 256 << 20
 
     static let defaultFile = "ark.toml"
 

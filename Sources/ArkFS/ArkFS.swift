@@ -1,1 +1,0 @@
-// ArkFS: the read-only FUSE filesystem over ArkCore.

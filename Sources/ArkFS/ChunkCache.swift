@@ -1,0 +1,77 @@
+import ArkCore
+import Dispatch
+import Synchronization
+
+/// A bounded cache of verified chunks, shared by every open file. Loads run on a concurrent
+/// queue (so verification uses every core), concurrent requests for the same chunk share one
+/// load, and the least recently used chunks are evicted beyond `capacity` bytes.
+final class ChunkCache: Sendable {
+    typealias Completion = @Sendable (Result<[UInt8], Error>) -> Void
+
+    private struct State {
+        var entries: [ObjectID: (bytes: [UInt8], tick: UInt64)] = [:]
+        var bytes = 0
+        var tick: UInt64 = 0
+        var waiting: [ObjectID: [Completion]] = [:]
+    }
+
+    let capacity: Int
+    private let state = Mutex(State())
+    private let source: ObjectSource
+    private let queue = DispatchQueue(label: "ark.fs.chunks", qos: .userInitiated, attributes: .concurrent)
+    /// Limits concurrent loads to a few per core, so a read-ahead burst cannot flood the queue.
+    private let loads = DispatchSemaphore(value: 8)
+
+    init(source: ObjectSource, capacity: Int) {
+        self.source = source
+        self.capacity = max(capacity, 4 << 20)
+    }
+
+    /// Calls `completion` (on a cache thread, or inline on a hit) with the verified chunk.
+    func get(_ id: ObjectID, _ completion: @escaping Completion) {
+        enum Action { case hit([UInt8]), wait, load }
+        let action: Action = state.withLock { s in
+            if let e = s.entries[id] {
+                s.tick += 1
+                s.entries[id] = (e.bytes, s.tick)
+                return .hit(e.bytes)
+            }
+            if s.waiting[id] != nil { s.waiting[id]!.append(completion); return .wait }
+            s.waiting[id] = [completion]
+            return .load
+        }
+        switch action {
+        case .hit(let bytes): completion(.success(bytes))
+        case .wait: break
+        case .load:
+            queue.async { [self] in
+                loads.wait()
+                let result = Result { try source.chunk(id) }
+                loads.signal()
+                let waiters: [Completion] = state.withLock { s in
+                    if case .success(let bytes) = result { insert(&s, id, bytes) }
+                    return s.waiting.removeValue(forKey: id) ?? []
+                }
+                for w in waiters { w(result) }
+            }
+        }
+    }
+
+    /// Starts loading a chunk if it is neither cached nor loading (read-ahead).
+    func prefetch(_ id: ObjectID) {
+        let cached = state.withLock { $0.entries[id] != nil || $0.waiting[id] != nil }
+        if !cached { get(id) { _ in } }
+    }
+
+    func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }
+
+    private func insert(_ s: inout State, _ id: ObjectID, _ bytes: [UInt8]) {
+        s.tick += 1
+        if s.entries[id] == nil { s.bytes += bytes.count }
+        s.entries[id] = (bytes, s.tick)
+        while s.bytes > capacity, let victim = s.entries.min(by: { $0.value.tick < $1.value.tick }) {
+            s.bytes -= victim.value.bytes.count
+            s.entries.removeValue(forKey: victim.key)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import ArkCore
+import Foundation
+import Logging
+import Synchronization
+
+/// The read-only filesystem, independent of libfuse: lookup, getattr, readdir, readlink,
+/// xattrs and reads over an `ObjectSource`. `FuseSession` binds it to the kernel.
+public final class Filesystem: Sendable {
+    public struct Options: Sendable {
+        /// Bytes of verified chunks kept in memory.
+        public var cacheSize: Int = 256 << 20
+        /// Kernel cache lifetime of immutable content (commit trees) and of the browser's
+        /// changing directories.
+        public var immutableTimeout: Double = 86_400
+        public var mutableTimeout: Double = 1
+        public var uid: UInt32 = 0
+        public var gid: UInt32 = 0
+        public init() {}
+    }
+
+    /// What is mounted at the root.
+    public enum Root: Sendable {
+        /// One commit's tree, with the history browser under a hidden `.ark/`.
+        case commit(ObjectID)
+        /// The history browser.
+        case history
+    }
+
+    let source: ObjectSource
+    let options: Options
+    let inodes: InodeTable
+    let cache: ChunkCache
+    let mountTime = Int64(Date().timeIntervalSince1970)
+    let logger = Logger(label: "ark.fs")
+    private let trees = Mutex<[ObjectID: Tree]>([:])
+    static let hiddenBrowser = ".ark"
+
+    public init(source: ObjectSource, root: Root, options: Options) throws {
+        self.source = source
+        self.options = options
+        self.cache = ChunkCache(source: source, capacity: options.cacheSize)
+        switch root {
+        case .history:
+            inodes = InodeTable(root: .virtual(.root))
+        case .commit(let id):
+            guard let c = try source.commitSummary(id) else { throw ArkError(.notFound, "commit \(id) is not in the index") }
+            inodes = InodeTable(root: .entry(Node.Entry(commit: id, mtime: c.committerTime, kind: .directory, id: c.tree, size: 0, target: nil)))
+            _ = try tree(c.tree) // fail now, not on first access, if the root tree is unreadable
+        }
+    }
+
+    /// Decoded trees, bounded (immutable, so never stale).
+    func tree(_ id: ObjectID) throws -> Tree {
+        if let t = trees.withLock({ $0[id] }) { return t }
+        let t = try source.tree(id)
+        trees.withLock { if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }; $0[id] = t }
+        return t
+    }
+
+    func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
+        .entry(Node.Entry(commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target))
+    }
+
+    /// The root directory of a commit.
+    func commitRoot(_ id: ObjectID) throws -> Node? {
+        guard let c = try source.commitSummary(id) else { return nil }
+        return .entry(Node.Entry(commit: id, mtime: c.committerTime, kind: .directory, id: c.tree, size: 0, target: nil))
+    }
+
+    // MARK: lookup and listing
+
+    /// The child `name` of `parent`, or nil (ENOENT).
+    func child(of parent: Node, named name: String, parentIno: UInt64) throws -> Node? {
+        switch parent {
+        case .entry(let e):
+            if parentIno == InodeTable.rootIno, name == Self.hiddenBrowser, case .entry = inodes.node(InodeTable.rootIno) {
+                return .virtual(.root)
+            }
+            guard e.kind == .directory, let id = e.id, let found = try tree(id).entry(named: name) else { return nil }
+            return entryNode(found, in: e)
+        case .virtual(let v):
+            return try browserChild(of: v, named: name)
+        case .link, .text:
+            return nil
+        }
+    }
+
+    /// Every child of a directory, in a stable order.
+    func children(of node: Node) throws -> [(String, Node)] {
+        switch node {
+        case .entry(let e):
+            guard e.kind == .directory, let id = e.id else { return [] }
+            return try tree(id).entries.map { ($0.name, entryNode($0, in: e)) }
+        case .virtual(let v):
+            return try browserChildren(of: v)
+        case .link, .text:
+            return []
+        }
+    }
+
+    // MARK: attributes
+
+    func attributes(of node: Node, ino: UInt64) throws -> stat {
+        var st = stat()
+        st.st_ino = UInt(ino)
+        st.st_uid = options.uid
+        st.st_gid = options.gid
+        st.st_blksize = 1 << 20
+        var mtime = mountTime
+        switch node {
+        case .entry(let e):
+            mtime = e.mtime
+            switch e.kind {
+            case .file: st.st_mode = S_IFREG | 0o444; st.st_nlink = 1; st.st_size = Int(e.size)
+            case .executable: st.st_mode = S_IFREG | 0o555; st.st_nlink = 1; st.st_size = Int(e.size)
+            case .symlink: st.st_mode = S_IFLNK | 0o777; st.st_nlink = 1; st.st_size = Int(e.size)
+            case .submodule: st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2
+            case .directory:
+                st.st_mode = S_IFDIR | 0o555
+                let t = try tree(e.id!)
+                st.st_nlink = 2 + UInt(t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
+                st.st_size = Int(min(t.totalSize, UInt64(Int.max)))
+            }
+        case .virtual:
+            st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2
+        case .link(let target):
+            st.st_mode = S_IFLNK | 0o777; st.st_nlink = 1; st.st_size = target.utf8.count
+        case .text(let s):
+            st.st_mode = S_IFREG | 0o444; st.st_nlink = 1; st.st_size = s.utf8.count
+        }
+        if st.st_mode & S_IFMT == S_IFDIR { st.st_size = 4096 }
+        st.st_blocks = (st.st_size + 511) / 512
+        st.st_mtim = timespec(tv_sec: Int(mtime), tv_nsec: 0)
+        st.st_ctim = st.st_mtim
+        st.st_atim = st.st_mtim
+        return st
+    }
+
+    func timeout(for node: Node) -> Double { node.isImmutable ? options.immutableTimeout : options.mutableTimeout }
+
+    // MARK: xattrs (not listed by listxattr)
+
+    func xattr(_ name: String, of node: Node) throws -> String? {
+        guard case .entry(let e) = node else { return nil }
+        switch name {
+        case "user.ark.id": return e.id?.hex
+        case "user.ark.commit": return e.commit.hex
+        case "user.ark.size": return String(e.kind == .directory ? try tree(e.id!).totalSize : e.size)
+        case "user.ark.chunks", "user.ark.local":
+            guard e.kind == .file || e.kind == .executable, let id = e.id else { return nil }
+            var chunks = 0
+            var local: UInt64 = 0
+            try ManifestWalker(source: source, manifest: try source.manifest(id)).forEach { entry in
+                chunks += 1
+                if try source.isPresent(entry.id) { local += entry.length }
+            }
+            return String(name == "user.ark.chunks" ? UInt64(chunks) : local)
+        default: return nil
+        }
+    }
+}
+
+/// Walks the chunk entries of a manifest through its levels.
+struct ManifestWalker {
+    let source: ObjectSource
+    let manifest: Manifest
+
+    func forEach(_ body: (Manifest.Entry) throws -> Void) throws {
+        func walk(_ m: Manifest) throws {
+            for i in 0..<m.count {
+                if m.level == 0 { try body(m.entry(at: i)) } else { try walk(try source.manifest(m.id(at: i))) }
+            }
+        }
+        try walk(manifest)
+    }
+}

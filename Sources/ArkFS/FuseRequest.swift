@@ -1,0 +1,50 @@
+import CArkFuse
+import CFuse
+import Foundation
+
+/// A pending kernel request. libfuse allows replying from any thread, exactly once.
+struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from whichever thread finishes the work
+    let raw: fuse_req_t
+
+    func error(_ code: Int32) { fuse_reply_err(raw, code) }
+
+    func error(_ e: Error) { fuse_reply_err(raw, Self.errno(for: e)) }
+
+    static func errno(for e: Error) -> Int32 {
+        guard let a = e as? ArkErrorLike else { return EIO }
+        return a.isNotFound ? ENOENT : EIO
+    }
+
+    func entry(ino: UInt64, attr: stat, timeout: Double) {
+        var p = fuse_entry_param()
+        p.ino = fuse_ino_t(ino)
+        p.generation = 1
+        p.attr = attr
+        p.attr_timeout = timeout
+        p.entry_timeout = timeout
+        fuse_reply_entry(raw, &p)
+    }
+
+    /// A cached negative lookup (ino 0) for immutable directories.
+    func negativeEntry(timeout: Double) {
+        var p = fuse_entry_param()
+        p.entry_timeout = timeout
+        fuse_reply_entry(raw, &p)
+    }
+
+    func attr(_ st: stat, timeout: Double) {
+        var st = st
+        fuse_reply_attr(raw, &st, timeout)
+    }
+
+    func bytes(_ b: UnsafeRawBufferPointer) {
+        fuse_reply_buf(raw, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count)
+    }
+
+    func none() { fuse_reply_none(raw) }
+}
+
+import ArkCore
+
+protocol ArkErrorLike { var isNotFound: Bool { get } }
+extension ArkError: ArkErrorLike { var isNotFound: Bool { code == .notFound } }

@@ -1,0 +1,203 @@
+import ArkCore
+import CArkFuse
+import CFuse
+import Foundation
+
+/// The libfuse callbacks. They are C function pointers: they capture nothing and recover the
+/// session from the request's userdata.
+extension FuseSession {
+    static func from(_ req: fuse_req_t?) -> FuseSession {
+        Unmanaged<FuseSession>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+    }
+
+    static func operations() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { userdata, conn in
+            ark_fuse_configure_conn(conn, 1 << 20)
+            Unmanaged<FuseSession>.fromOpaque(userdata!).takeUnretainedValue().ready()
+        }
+        ops.lookup = { req, parent, name in FuseSession.from(req).lookup(FuseRequest(raw: req!), UInt64(parent), String(cString: name!)) }
+        ops.forget = { req, ino, n in
+            FuseSession.from(req).fs.inodes.forget(UInt64(ino), n)
+            fuse_reply_none(req)
+        }
+        ops.forget_multi = { req, count, list in
+            let fs = FuseSession.from(req).fs
+            for i in 0..<count { fs.inodes.forget(UInt64(list![i].ino), list![i].nlookup) }
+            fuse_reply_none(req)
+        }
+        ops.getattr = { req, ino, _ in FuseSession.from(req).getattr(FuseRequest(raw: req!), UInt64(ino)) }
+        ops.readlink = { req, ino in FuseSession.from(req).readlink(FuseRequest(raw: req!), UInt64(ino)) }
+        ops.open = { req, ino, fi in FuseSession.from(req).open(FuseRequest(raw: req!), UInt64(ino), fi!) }
+        ops.read = { req, ino, size, off, fi in FuseSession.from(req).read(FuseRequest(raw: req!), UInt64(ino), size, off, fi!) }
+        ops.release = { req, _, fi in
+            if fi!.pointee.fh != 0 { Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release() }
+            fuse_reply_err(req, 0)
+        }
+        ops.opendir = { req, ino, fi in FuseSession.from(req).opendir(FuseRequest(raw: req!), UInt64(ino), fi!) }
+        ops.readdir = { req, _, size, off, fi in
+            let listing = Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).takeUnretainedValue()
+            listing.reply(FuseRequest(raw: req!), size: size, offset: Int(off))
+        }
+        ops.releasedir = { req, _, fi in
+            Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release()
+            fuse_reply_err(req, 0)
+        }
+        ops.statfs = { req, _ in FuseSession.from(req).statfs(FuseRequest(raw: req!)) }
+        ops.access = { req, _, mask in fuse_reply_err(req, mask & W_OK != 0 ? EROFS : 0) }
+        ops.getxattr = { req, ino, name, size in FuseSession.from(req).getxattr(FuseRequest(raw: req!), UInt64(ino), String(cString: name!), size) }
+        ops.listxattr = { req, _, size in
+            // The ark.* attributes are readable by name but not listed, so copy tools ignore them.
+            if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
+        }
+        // Every write-type call: read-only filesystem.
+        ops.setattr = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.mknod = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.mkdir = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.unlink = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.rmdir = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.symlink = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.rename = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.link = { req, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.write = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.create = { req, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.setxattr = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        ops.removexattr = { req, _, _ in fuse_reply_err(req, EROFS) }
+        ops.fallocate = { req, _, _, _, _, _ in fuse_reply_err(req, EROFS) }
+        return ops
+    }
+
+    func lookup(_ req: FuseRequest, _ parent: UInt64, _ name: String) {
+        do {
+            guard let p = fs.inodes.node(parent) else { return req.error(ESTALE) }
+            guard let node = try fs.child(of: p, named: name, parentIno: parent) else {
+                return p.isImmutable ? req.negativeEntry(timeout: fs.options.immutableTimeout) : req.error(ENOENT)
+            }
+            let ino = fs.inodes.remember(parent: parent, name: name, node: node)
+            req.entry(ino: ino, attr: try fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
+        } catch {
+            logger.error("lookup of \(name) failed: \(error)")
+            req.error(error)
+        }
+    }
+
+    func getattr(_ req: FuseRequest, _ ino: UInt64) {
+        guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
+        do { req.attr(try fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node)) } catch { req.error(error) }
+    }
+
+    func readlink(_ req: FuseRequest, _ ino: UInt64) {
+        switch fs.inodes.node(ino) {
+        case .entry(let e) where e.kind == .symlink: fuse_reply_readlink(req.raw, e.target!)
+        case .link(let target): fuse_reply_readlink(req.raw, target)
+        case nil: req.error(ESTALE)
+        default: req.error(EINVAL)
+        }
+    }
+
+    func open(_ req: FuseRequest, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard fi.pointee.flags & O_ACCMODE == O_RDONLY else { return req.error(EROFS) }
+        guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
+        do {
+            if case .text = node {
+                fi.pointee.fh = 0
+            } else {
+                guard let file = try fs.open(node) else { return req.error(node.isDirectory ? EISDIR : EINVAL) }
+                fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(file).toOpaque()))
+            }
+            fi.pointee.keep_cache = 1 // immutable content: the page cache stays valid across opens
+            fuse_reply_open(req.raw, fi)
+        } catch {
+            logger.error("open of \(fs.inodes.name(of: ino)) failed: \(error)")
+            req.error(error)
+        }
+    }
+
+    func read(_ req: FuseRequest, _ ino: UInt64, _ size: Int, _ off: off_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        if fi.pointee.fh == 0 {
+            guard case .text(let s) = fs.inodes.node(ino) else { return req.error(EBADF) }
+            let bytes = Array(s.utf8)
+            let lo = min(Int(off), bytes.count), hi = min(lo + size, bytes.count)
+            return bytes.withUnsafeBytes { req.bytes(UnsafeRawBufferPointer(rebasing: $0[lo..<hi])) }
+        }
+        let file = Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!).takeUnretainedValue()
+        let name = fs.inodes.name(of: ino)
+        fs.read(file, offset: UInt64(off), count: size, name: name) { result in
+            switch result {
+            case .success(let r): r.withBytes { req.bytes($0) }
+            case .failure: req.error(EIO)
+            }
+        }
+    }
+
+    func opendir(_ req: FuseRequest, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
+        guard node.isDirectory else { return req.error(ENOTDIR) }
+        do {
+            let listing = try DirListing(fs: fs, ino: ino, node: node)
+            fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(listing).toOpaque()))
+            if node.isImmutable { fi.pointee.cache_readdir = 1; fi.pointee.keep_cache = 1 }
+            fuse_reply_open(req.raw, fi)
+        } catch {
+            logger.error("listing \(fs.inodes.name(of: ino)) failed: \(error)")
+            req.error(error)
+        }
+    }
+
+    func statfs(_ req: FuseRequest) {
+        var st = statvfs()
+        st.f_bsize = 4096
+        st.f_frsize = 4096
+        st.f_namemax = 255
+        st.f_files = UInt(fs.inodes.count)
+        fuse_reply_statfs(req.raw, &st)
+    }
+
+    func getxattr(_ req: FuseRequest, _ ino: UInt64, _ name: String, _ size: Int) {
+        guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
+        do {
+            guard let value = try fs.xattr(name, of: node) else { return req.error(ENODATA) }
+            let bytes = Array(value.utf8)
+            if size == 0 { return _ = fuse_reply_xattr(req.raw, bytes.count) }
+            guard size >= bytes.count else { return req.error(ERANGE) }
+            bytes.withUnsafeBytes { req.bytes($0) }
+        } catch { req.error(error) }
+    }
+}
+
+/// A directory's entries, snapshotted at opendir so offsets stay valid across readdir calls.
+final class DirListing {
+    private let entries: [(name: String, ino: UInt64, mode: mode_t)]
+
+    init(fs: Filesystem, ino: UInt64, node: Node) throws {
+        var list: [(String, UInt64, mode_t)] = [(".", ino, S_IFDIR), ("..", ino, S_IFDIR)]
+        for (name, child) in try fs.children(of: node) {
+            let mode: mode_t = switch child {
+            case .entry(let e): e.kind == .symlink ? S_IFLNK : (child.isDirectory ? S_IFDIR : S_IFREG)
+            case .virtual: S_IFDIR
+            case .link: S_IFLNK
+            case .text: S_IFREG
+            }
+            list.append((name, fs.inodes.peek(parent: ino, name: name), mode))
+        }
+        entries = list
+    }
+
+    func reply(_ req: FuseRequest, size: Int, offset: Int) {
+        var buf = [CChar](repeating: 0, count: size)
+        var used = 0
+        var i = max(offset, 0)
+        buf.withUnsafeMutableBufferPointer { b in
+            while i < entries.count {
+                var st = stat()
+                st.st_ino = UInt(entries[i].ino)
+                st.st_mode = entries[i].mode
+                let n = entries[i].name.withCString { fuse_add_direntry(req.raw, b.baseAddress! + used, size - used, $0, &st, off_t(i + 1)) }
+                if n > size - used { break }
+                used += n
+                i += 1
+            }
+        }
+        buf.withUnsafeBytes { req.bytes(UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
+    }
+}

@@ -1,0 +1,43 @@
+import ArkCore
+
+/// The narrow read interface the filesystem needs from a store: verified objects and the
+/// history index. `Repository` provides it; the sync layer will provide one that fetches
+/// absent chunks from peers.
+public protocol ObjectSource: Sendable {
+    func tree(_ id: ObjectID) throws -> Tree
+    func manifest(_ id: ObjectID) throws -> Manifest
+    /// Verified chunk bytes.
+    func chunk(_ id: ObjectID) throws -> [UInt8]
+    func isPresent(_ id: ObjectID) throws -> Bool
+    func commitSummary(_ id: ObjectID) throws -> CommitSummary?
+    func heads(repo: String?) throws -> [Head]
+    func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary]
+    func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID]
+    func commits(changeID: String) throws -> [ObjectID]
+    var localNode: ObjectID { get }
+    /// A display name for a peer node (from configuration), if any.
+    func peerName(_ node: ObjectID) -> String?
+}
+
+/// The local store as an `ObjectSource`; `peerNames` come from ark.toml.
+public struct LocalObjectSource: ObjectSource {
+    public let repo: Repository
+    public let peerNames: [ObjectID: String]
+
+    public init(repo: Repository, peerNames: [ObjectID: String] = [:]) {
+        self.repo = repo
+        self.peerNames = peerNames
+    }
+
+    public func tree(_ id: ObjectID) throws -> Tree { try repo.tree(id) }
+    public func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
+    public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.read(id, kind: .chunk) }
+    public func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
+    public func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
+    public func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }
+    public func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { try repo.index.history(from: heads, limit: limit) }
+    public func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { try repo.index.commits(withPrefix: prefix, limit: limit) }
+    public func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
+    public var localNode: ObjectID { repo.identity.endpointID }
+    public func peerName(_ node: ObjectID) -> String? { peerNames[node] }
+}

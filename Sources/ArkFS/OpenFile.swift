@@ -1,0 +1,70 @@
+import ArkCore
+import Synchronization
+
+/// An open file: its manifest and sequential-read detection. A reader that keeps reading
+/// where it stopped grows a read-ahead window (2 chunks, doubling up to 32); a seek resets it.
+final class OpenFile: Sendable {
+    let node: Node.Entry
+    let manifest: Manifest
+    private let source: ObjectSource
+    private struct ReadState { var nextOffset: UInt64 = 0; var window = 0; var prefetchedUpTo = 0 }
+    private let state = Mutex(ReadState())
+    /// Lower-level manifests of very large files (level > 0), by id.
+    private let children = Mutex<[ObjectID: Manifest]>([:])
+
+    static let maxWindow = 32
+
+    init(node: Node.Entry, manifest: Manifest, source: ObjectSource) {
+        self.node = node
+        self.manifest = manifest
+        self.source = source
+    }
+
+    var size: UInt64 { manifest.totalSize }
+
+    /// Chunk entries (id, absolute start, length) covering [offset, offset+count).
+    func chunks(offset: UInt64, count: Int) throws -> [(id: ObjectID, start: UInt64, length: UInt64)] {
+        var out: [(ObjectID, UInt64, UInt64)] = []
+        var pos = offset
+        let end = min(offset + UInt64(count), size)
+        while pos < end {
+            guard let (e, start) = try locate(pos) else { break }
+            out.append((e.id, start, e.length))
+            pos = start + e.length
+        }
+        return out
+    }
+
+    /// The chunk holding `offset`, through manifest levels (children cached per open file).
+    func locate(_ offset: UInt64) throws -> (Manifest.Entry, UInt64)? {
+        var m = manifest
+        var base: UInt64 = 0
+        while true {
+            guard let i = m.index(containing: offset - base) else { return nil }
+            let start = base + m.start(at: i)
+            if m.level == 0 { return (m.entry(at: i), start) }
+            let childID = m.id(at: i)
+            if let c = children.withLock({ $0[childID] }) { m = c } else {
+                let c = try source.manifest(childID)
+                children.withLock { if $0.count > 64 { $0.removeAll() }; $0[childID] = c }
+                m = c
+            }
+            base = start
+        }
+    }
+
+    /// Records a read and returns the read-ahead window (in chunks) it earns.
+    func noteRead(offset: UInt64, count: Int) -> Int {
+        state.withLock { s in
+            if offset == s.nextOffset || (offset < s.nextOffset && offset + UInt64(count) > s.nextOffset) {
+                s.window = s.window == 0 ? 2 : min(s.window * 2, Self.maxWindow)
+            } else if offset != 0 {
+                s.window = 0
+            } else {
+                s.window = 2
+            }
+            s.nextOffset = offset + UInt64(count)
+            return s.window
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import ArkCore
+import ArkFS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct MountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount",
+        abstract: "Mount a commit (or, without a revision, the whole history) read-only.",
+        discussion: """
+            ark mount <rev> <mountpoint>   the commit's tree; history under the hidden .ark/
+            ark mount <mountpoint>         the history browser: repos/, commits/, changes/
+            Runs in the foreground until SIGINT/SIGTERM or 'ark unmount'; --daemon returns once
+            the mount is serving.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "[<rev>] <mountpoint>") var arguments: [String]
+    @Flag(help: "Detach once the mount is serving.") var daemon = false
+    @Flag(name: .customLong("allow-other"), help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root).") var allowOther = false
+
+    func validate() throws {
+        guard (1...2).contains(arguments.count) else { throw ValidationError("expected [<rev>] <mountpoint>") }
+    }
+
+    func run() throws {
+        let mountpoint = MountTable.absolute(arguments.last!)
+        let rev = arguments.count == 2 ? arguments[0] : nil
+        let ctx = try store.open()
+        try MountPreflight.check(mountpoint: mountpoint, store: ctx.repo.path)
+        let root: Filesystem.Root = try rev.map { .commit(try ctx.resolve($0)) } ?? .history
+        if daemon { return try DaemonLauncher.launch() }
+        try serve(ctx: ctx, root: root, mountpoint: mountpoint, rev: rev)
+    }
+
+    private func serve(ctx: StoreContext, root: Filesystem.Root, mountpoint: String, rev: String?) throws {
+        var options = Filesystem.Options()
+        options.cacheSize = ctx.config.mountCacheSize
+        options.uid = getuid()
+        options.gid = getgid()
+        var names: [ObjectID: String] = [:]
+        for (name, id) in ctx.config.peerNames { names[id] = name }
+        let fs = try Filesystem(source: LocalObjectSource(repo: ctx.repo, peerNames: names), root: root, options: options)
+        let session = FuseSession(fs: fs, mountpoint: mountpoint, fsname: "ark:\(rev ?? "history")", allowOther: allowOther) {
+            DispatchQueue.global().async {
+                MountTuning.raiseReadAhead(mountpoint: mountpoint)
+                DaemonLauncher.signalReady()
+                SystemdNotify.send("READY=1")
+            }
+        }
+        let repo = ctx.repo
+        let watcher = try HeadWatcher(storePath: repo.path, heads: { try repo.index.heads() }) { session.invalidateMutable() }
+        watcher.start()
+        defer { watcher.stop() }
+        try session.run()
+        SystemdNotify.send("STOPPING=1")
+    }
+}
+
+/// Kernel read-ahead for the mount's backing device (root only; best effort): 1 MiB so
+/// sequential readers send large requests.
+enum MountTuning {
+    static func raiseReadAhead(mountpoint: String) {
+        guard let m = MountTable.entry(at: mountpoint) else { return }
+        let path = "/sys/class/bdi/\(m.major):\(m.minor)/read_ahead_kb"
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = "1024".withCString { write(fd, $0, 4) }
+    }
+}
