@@ -10,7 +10,7 @@ extension Filesystem {
 
     /// Reads [offset, offset+count) and calls `reply` once, from whichever thread delivers the
     /// last chunk. Every chunk is verified before use; read-ahead starts for sequential readers.
-    func read(_ file: OpenFile, offset: UInt64, count: Int, name: String, reply: @escaping @Sendable (Result<ReadResult, ArkError>) -> Void) {
+    func read(_ file: OpenFile, offset: UInt64, count: Int, ino: UInt64, reply: @escaping @Sendable (Result<ReadResult, ArkError>) -> Void) {
         guard offset < file.size, count > 0 else { reply(.success(.empty)); return }
         let pieces: [(id: ObjectID, start: UInt64, length: UInt64)]
         do { pieces = try file.chunks(offset: offset, count: count) } catch {
@@ -22,14 +22,14 @@ extension Filesystem {
 
         let collector = ReadCollector(count: pieces.count)
         for (i, p) in pieces.enumerated() {
-            cache.get(p.id) { [logger] result in
+            cache.get(p.id) { [logger, inodes] result in
                 switch result {
                 case .success(let bytes):
                     guard let done = collector.deliver(i, bytes) else { return }
                     reply(.success(ReadResult.assemble(done, pieces: pieces.map { ($0.start, $0.length) }, from: offset, to: end)))
                 case .failure(let error):
                     let e = error as? ArkError ?? ArkError(.io, "\(error)")
-                    logger.error("read of \(name) failed at chunk \(p.id) (offset \(p.start)): \(e)")
+                    logger.error("read of \(inodes.name(of: ino)) failed at chunk \(p.id) (offset \(p.start)): \(e)")
                     if collector.fail() { reply(.failure(e)) }
                 }
             }

@@ -32,7 +32,13 @@ public final class Filesystem: Sendable {
     let cache: ChunkCache
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
-    private let trees = Mutex<[ObjectID: Tree]>([:])
+    private let trees = Mutex<[ObjectID: CachedTree]>([:])
+
+    /// A decoded tree and its number of subdirectories (for nlink).
+    struct CachedTree: Sendable {
+        var tree: Tree
+        var subdirectories: Int
+    }
     static let hiddenBrowser = ".ark"
 
     public init(source: ObjectSource, root: Root, options: Options) throws {
@@ -50,11 +56,14 @@ public final class Filesystem: Sendable {
     }
 
     /// Decoded trees, bounded (immutable, so never stale).
-    func tree(_ id: ObjectID) throws -> Tree {
+    func tree(_ id: ObjectID) throws -> Tree { try cachedTree(id).tree }
+
+    func cachedTree(_ id: ObjectID) throws -> CachedTree {
         if let t = trees.withLock({ $0[id] }) { return t }
         let t = try source.tree(id)
-        trees.withLock { if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }; $0[id] = t }
-        return t
+        let c = CachedTree(tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
+        trees.withLock { if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }; $0[id] = c }
+        return c
     }
 
     func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
@@ -117,9 +126,7 @@ public final class Filesystem: Sendable {
             case .submodule: st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2
             case .directory:
                 st.st_mode = S_IFDIR | 0o555
-                let t = try tree(e.id!)
-                st.st_nlink = 2 + UInt(t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
-                st.st_size = Int(min(t.totalSize, UInt64(Int.max)))
+                st.st_nlink = 2 + UInt(try cachedTree(e.id!).subdirectories)
             }
         case .virtual:
             st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2

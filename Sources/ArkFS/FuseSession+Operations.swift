@@ -121,8 +121,7 @@ extension FuseSession {
             return bytes.withUnsafeBytes { req.bytes(UnsafeRawBufferPointer(rebasing: $0[lo..<hi])) }
         }
         let file = Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!).takeUnretainedValue()
-        let name = fs.inodes.name(of: ino)
-        fs.read(file, offset: UInt64(off), count: size, name: name) { result in
+        fs.read(file, offset: UInt64(off), count: size, ino: ino) { result in
             switch result {
             case .success(let r): r.withBytes { req.bytes($0) }
             case .failure: req.error(EIO)

@@ -23,9 +23,6 @@ final class InodeTable: Sendable {
 
     func node(_ ino: UInt64) -> Node? { slots.withLock { $0[ino]?.node } }
 
-    fileprivate func withSlots<R>(_ body: ([UInt64: (node: Node, parent: UInt64, name: String)]) -> R) -> R {
-        slots.withLock { table in body(table.mapValues { ($0.node, $0.parent, $0.name) }) }
-    }
 
     var count: Int { slots.withLock { $0.count } }
 
@@ -90,10 +87,11 @@ extension InodeTable {
 
     /// Known inodes whose content can change (browser directories and head/log links).
     func mutableSlots() -> [SlotInfo] {
-        withSlots { table in
+        slots.withLock { table in
             table.compactMap { ino, s in s.node.isImmutable ? nil : SlotInfo(ino: ino, parent: s.parent, name: s.name, node: s.node) }
         }
     }
 
-    func name(of ino: UInt64) -> String { withSlots { $0[ino]?.name ?? "inode \(ino)" } }
+    /// The name an inode was looked up by (for log lines).
+    func name(of ino: UInt64) -> String { slots.withLock { $0[ino]?.name ?? "inode \(ino)" } }
 }

@@ -80,7 +80,7 @@ struct ArkProcess {
 }
 
 /// A fresh temporary directory, removed when the value is dropped by the test.
-final class TempDir {
+final class TempDir: Sendable {
     let path: String
 
     init(_ label: String = "ark-test") {
