@@ -70,7 +70,7 @@ import Glibc
 
         let all = try Self.logJSON([], cwd: dir.path)
         var gitOf: [String: String] = [:]
-        for c in all { gitOf[c["id"] as! String] = c["sourceId"] as? String }
+        for c in all { gitOf[c["id"] as! String] = c["source_id"] as? String }
         let shas = try g.text(["rev-list", "--all"]).split(separator: "\n").map(String.init)
         #expect(all.count == shas.count)
         #expect(shas.count == 9)
@@ -85,18 +85,19 @@ import Glibc
             try? FileManager.default.removeItem(atPath: gitDir)
 
             let c = try #require(try Self.logJSON(["-n", "1", sha], cwd: dir.path).first)
-            #expect(c["sourceId"] as? String == sha)
-            let info = try g.text(["log", "-1", "--format=%P%n%aI%n%cI%n%an%n%ae", sha]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(c["source_id"] as? String == sha)
+            let info = String(decoding: try g.run(["log", "-1", "--format=%P%n%aI%n%cI%n%an%n%ae", sha]), as: UTF8.self)
+                .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             let parents = (c["parents"] as! [String]).map { gitOf[$0] ?? "?" }
             #expect(parents == info[0].split(separator: " ").map(String.init), "parents of \(sha)")
-            #expect(c["authorTime"] as? String == info[1])
-            #expect(c["committerTime"] as? String == info[2])
+            #expect(c["author_time"] as? String == info[1])
+            #expect(c["committer_time"] as? String == info[2])
             #expect(c["author"] as? String == info[3])
-            #expect(c["authorEmail"] as? String == info[4])
+            #expect(c["author_email"] as? String == info[4])
             let raw = String(decoding: try g.run(["cat-file", "commit", sha]), as: UTF8.self)
             let message = String(raw[raw.range(of: "\n\n")!.upperBound...])
             #expect(c["message"] as? String == message, "message of \(sha)")
-            #expect((c["changeId"] as? String) == (sha == jj ? "zyxwvutsrqponmlkzyxwvutsrqponmlk" : nil))
+            #expect((c["change_id"] as? String) == (sha == jj ? "zyxwvutsrqponmlkzyxwvutsrqponmlk" : nil))
         }
 
         // Revisions: a git id prefix, a change id prefix, heads for branches and tags.
@@ -125,20 +126,20 @@ import Glibc
             let obj = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any])
             return try #require(obj["stats"] as? [String: Any])
         }
-        #expect(try importStats()["commitsImported"] as? Int == 5)
-        #expect(try importStats()["commitsImported"] as? Int == 0)
+        #expect(try importStats()["commits_imported"] as? Int == 5)
+        #expect(try importStats()["commits_imported"] as? Int == 0)
         for i in 5..<8 {
             try g.write("f\(i % 2).txt", "version \(i)\n")
             try g.commitAll("c\(i)", time: 1_700_000_000 + i * 100)
         }
         let s = try importStats()
-        #expect(s["commitsImported"] as? Int == 3)
+        #expect(s["commits_imported"] as? Int == 3)
         // Each new commit changed one file: one blob and one tree each, nothing re-converted.
-        #expect(s["blobsConverted"] as? Int == 3)
-        #expect(s["treesConverted"] as? Int == 3)
+        #expect(s["blobs_converted"] as? Int == 3)
+        #expect(s["trees_converted"] as? Int == 3)
         let log = try Self.logJSON(["proj/main"], cwd: dir.path)
         #expect(log.count == 8)
-        #expect(log.first?["sourceId"] as? String == (try g.text(["rev-parse", "main"])))
+        #expect(log.first?["source_id"] as? String == (try g.text(["rev-parse", "main"])))
     }
 
     /// A linear history of `count` commits over 50 files, written with `git fast-import`.

@@ -62,8 +62,8 @@ struct GitFixture {
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        DispatchQueue.global().async { errData = readToEnd(err); group.leave() }
+        let data = readToEnd(out)
         group.wait()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
