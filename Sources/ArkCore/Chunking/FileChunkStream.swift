@@ -2,11 +2,13 @@
 import Glibc
 #endif
 
-/// Reads a file descriptor sequentially and yields content-defined chunks. Holds one buffer
-/// of a few maximum chunk sizes; each chunk is copied out so it can be hashed and compressed
-/// on another thread.
+/// Reads a file descriptor (or any byte source) sequentially and yields content-defined
+/// chunks. Holds one buffer of a few maximum chunk sizes; each chunk is copied out so it can
+/// be hashed and compressed on another thread.
 public struct FileChunkStream {
-    private let fd: Int32
+    /// Fills the buffer with up to its size in bytes; returns how many, 0 at the end.
+    public typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
+    private let source: Source
     private let chunker: Chunker
     private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
@@ -15,10 +17,18 @@ public struct FileChunkStream {
     private let path: String
 
     public init(fd: Int32, path: String, chunker: Chunker) {
-        self.fd = fd
+        self.init(path: path, chunker: chunker) { buf in
+            try syscall("read \(path)") { read(fd, buf.baseAddress!, buf.count) }
+        }
+    }
+
+    /// `sizeHint`: the exact input size when known, so small inputs get a small buffer.
+    public init(path: String, chunker: Chunker, sizeHint: Int? = nil, source: @escaping Source) {
+        self.source = source
         self.path = path
         self.chunker = chunker
-        self.buffer = .allocate(byteCount: Swift.max(chunker.parameters.max * 4, 8 << 20), alignment: 64)
+        let full = Swift.max(chunker.parameters.max * 4, 8 << 20)
+        self.buffer = .allocate(byteCount: sizeHint.map { Swift.min(full, $0 + 1) } ?? full, alignment: 64)
     }
 
     public func deallocate() { buffer.deallocate() }
@@ -41,7 +51,7 @@ public struct FileChunkStream {
             start = 0; end = live
         }
         while end < buffer.count {
-            let r = try syscall("read \(path)") { read(fd, buffer.baseAddress! + end, buffer.count - end) }
+            let r = try source(UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
             if r == 0 { eof = true; break }
             end += r
         }

@@ -67,6 +67,14 @@ public final class Index: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("import-v1") { db in
+            // Objects converted from a git repository: git blob -> manifest, git tree -> tree.
+            try db.execute(sql: """
+                CREATE TABLE git_objects (
+                    git_id BLOB PRIMARY KEY NOT NULL, ark_id BLOB NOT NULL, size INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

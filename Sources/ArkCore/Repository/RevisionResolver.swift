@@ -1,5 +1,6 @@
 /// Turns a revision string into a commit id:
 /// - a full 64-hex id, or a unique hex prefix of at least 4 characters;
+/// - an imported git commit id (`source_id`), full or a unique prefix of at least 4 characters;
 /// - a head: `repo` (this node's main head), `repo/name`, `repo@peer`, `repo/name@peer`, where
 ///   peer is a remote's name from ark.toml or a node id;
 /// - a jj change id (letters k-z), full or unique prefix.
@@ -29,10 +30,14 @@ public struct RevisionResolver: Sendable {
         }
         let lower = rev.lowercased()
         if HexCodec.isHex(lower) && lower.count >= 4 && lower.count <= 64 {
-            let found = try repo.index.commits(withPrefix: lower, limit: 10)
+            // An ark commit id, or the id of an imported git commit.
+            var found = try repo.index.commits(withPrefix: lower, limit: 10)
+            for source in try repo.index.sourceIDs(withPrefix: lower, limit: 10) {
+                if let id = try repo.index.commit(sourceID: source, node: repo.identity.endpointID), !found.contains(id) { found.append(id) }
+            }
             if found.count == 1 { return found[0] }
             if found.count > 1 {
-                throw ArkError(.ambiguous, "revision '\(rev)' is ambiguous: \(found.map(\.short).joined(separator: ", "))\(found.count == 10 ? ", ..." : "")")
+                throw ArkError(.ambiguous, "revision '\(rev)' is ambiguous: \(found.prefix(10).map(\.short).joined(separator: ", "))\(found.count >= 10 ? ", ..." : "")")
             }
         }
         if rev.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) && rev.count >= 4 {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GRDB
 import Synchronization
 
 /// One writer's session on a store: appends new objects to its own pack file, skips objects
@@ -72,7 +73,17 @@ public final class WriteSession {
 
     /// Stores a file's chunks and manifest (two-level when it has many chunks).
     public func putFile(fd: Int32, path: String, progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
-        var stream = FileChunkStream(fd: fd, path: path, chunker: Chunker())
+        try putFile(FileChunkStream(fd: fd, path: path, chunker: Chunker()), progress: progress)
+    }
+
+    /// Stores a file read from any byte source (e.g. a pipe from another process).
+    public func putFile(source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
+                        progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
+        try putFile(FileChunkStream(path: name, chunker: Chunker(), sizeHint: size, source: source), progress: progress)
+    }
+
+    private func putFile(_ stream: FileChunkStream, progress: (UInt64) -> Void) throws -> (manifest: ObjectID, size: UInt64) {
+        var stream = stream
         defer { stream.deallocate() }
         var entries: [Manifest.Entry] = []
         var batch: [[UInt8]] = []
@@ -128,19 +139,27 @@ public final class WriteSession {
     /// records it and moves `head` from `expected` to it.
     public func commit(_ commit: Commit, head: HeadRef?, expected: ObjectID?, cause: String) throws -> ObjectID {
         let id = try put(.commit, commit.encoded())
-        let records = try writer.sync()
-        unsyncedBytes = 0
-        let stats = statEntries
         let actor = repo.identity.endpointID
-        try repo.index.write { db in
-            try Index.insert(db, records: records)
-            try Index.updateStatCache(db, stats)
+        try publish { db in
             try Index.insertCommit(db, id: id, commit)
             if let head {
                 try Index.setHead(db, head, to: id, expected: expected, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
             }
         }
-        statEntries.removeAll()
         return id
+    }
+
+    /// fsyncs everything written so far, then publishes it in one index transaction that also
+    /// runs `body`, so rows written by `body` may point at those objects (metadata implies data).
+    func publish(_ body: (Database) throws -> Void) throws {
+        let records = try writer.sync()
+        unsyncedBytes = 0
+        let stats = statEntries
+        try repo.index.write { db in
+            try Index.insert(db, records: records)
+            try Index.updateStatCache(db, stats)
+            try body(db)
+        }
+        statEntries.removeAll()
     }
 }

@@ -54,8 +54,8 @@ struct ArkProcess {
         let group = DispatchGroup()
         nonisolated(unsafe) var errData = Data()
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        DispatchQueue.global().async { errData = readToEnd(err); group.leave() }
+        let outData = readToEnd(out)
         group.wait()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -104,5 +104,19 @@ final class TempDir: Sendable {
         try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: full))
         chmod(full, mode_t(mode))
+    }
+}
+
+/// Everything until end of file from a pipe, retrying reads a signal interrupted
+/// (`readDataToEndOfFile` traps on EINTR).
+func readToEnd(_ pipe: Pipe) -> Data {
+    let fd = pipe.fileHandleForReading.fileDescriptor
+    var out = Data()
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n > 0 { out.append(contentsOf: buf[0..<n]); continue }
+        if n < 0 && errno == EINTR { continue }
+        return out
     }
 }

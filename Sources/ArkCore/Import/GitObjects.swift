@@ -1,0 +1,144 @@
+/// Parsed git objects, as `git cat-file` prints them.
+struct GitCommit {
+    var tree: String
+    var parents: [String]
+    var author: Commit.Signature
+    var committer: Commit.Signature
+    /// jj's `change-id` header, when present and well formed.
+    var changeID: String?
+    var message: String
+}
+
+struct GitTreeEntry {
+    enum Kind { case file, executable, symlink, directory, gitlink }
+    var kind: Kind
+    var name: String
+    var id: [UInt8]
+}
+
+extension GitCommit {
+    init(parsing bytes: [UInt8], id: String) throws {
+        func fail(_ why: String) -> ArkError { ArkError(.malformed, "git commit \(id): \(why)") }
+        var i = 0
+        var tree: String?, parents: [String] = [], author: Commit.Signature?, committer: Commit.Signature?
+        var changeID: String?, encoding: String?
+        while i < bytes.count {
+            let nl = bytes[i...].firstIndex(of: 0x0a) ?? bytes.count
+            let line = bytes[i..<nl]
+            i = nl + 1
+            if line.isEmpty { break }
+            if line.first == 0x20 { continue } // continuation of a multi-line header (gpgsig, mergetag)
+            let sp = line.firstIndex(of: 0x20) ?? line.endIndex
+            let key = String(decoding: line[line.startIndex..<sp], as: UTF8.self)
+            let value = sp < line.endIndex ? Array(line[(sp + 1)...]) : []
+            switch key {
+            case "tree": tree = String(decoding: value, as: UTF8.self)
+            case "parent": parents.append(String(decoding: value, as: UTF8.self))
+            case "author": author = try GitCommit.signature(value, fail)
+            case "committer": committer = try GitCommit.signature(value, fail)
+            case "encoding": encoding = String(decoding: value, as: UTF8.self).lowercased()
+            case "change-id":
+                let v = String(decoding: value, as: UTF8.self)
+                if !v.isEmpty, v.count <= 64, v.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) { changeID = v }
+            default: break
+            }
+        }
+        guard let tree else { throw fail("no tree") }
+        guard let author, let committer else { throw fail("no author or committer") }
+        let body = i < bytes.count ? Array(bytes[i...]) : []
+        let message: String
+        if let encoding, !["utf-8", "utf8"].contains(encoding), encoding.contains("8859-1") || encoding.contains("latin1") {
+            message = String(body.map { Character(Unicode.Scalar($0)) })
+        } else {
+            message = String(decoding: body, as: UTF8.self)
+        }
+        self.init(tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message)
+    }
+
+    /// `Name <email> 1700000000 +0130`.
+    static func signature(_ v: [UInt8], _ fail: (String) -> ArkError) throws -> Commit.Signature {
+        guard let gt = v.lastIndex(of: 0x3e), let lt = v[..<gt].lastIndex(of: 0x3c) else { throw fail("bad signature") }
+        var name = v[..<lt]
+        while name.last == 0x20 { name = name.dropLast() }
+        let email = String(decoding: v[(lt + 1)..<gt], as: UTF8.self)
+        let rest = String(decoding: v[(gt + 1)...], as: UTF8.self).split(separator: " ")
+        guard rest.count >= 1, let time = Int64(rest[0]) else { throw fail("bad signature time") }
+        var tz: Int16 = 0
+        if rest.count >= 2 {
+            let t = rest[1]
+            guard t.count == 5, let sign = t.first, sign == "+" || sign == "-", let hh = Int16(t.dropFirst().prefix(2)), let mm = Int16(t.suffix(2)),
+                  hh * 60 + mm <= 1440 else { throw fail("bad timezone '\(t)'") }
+            tz = (sign == "-" ? -1 : 1) * (hh * 60 + mm)
+        }
+        return Commit.Signature(name: String(decoding: name, as: UTF8.self), email: email, time: time, tzOffsetMinutes: tz)
+    }
+}
+
+extension GitTreeEntry {
+    /// Entries of a binary git tree: `<octal mode> <name>\0<raw id>` repeated.
+    static func parse(_ bytes: [UInt8], hashLength: Int, id: String) throws -> [GitTreeEntry] {
+        func fail(_ why: String) -> ArkError { ArkError(.malformed, "git tree \(id): \(why)") }
+        var out: [GitTreeEntry] = []
+        var i = 0
+        while i < bytes.count {
+            guard let sp = bytes[i...].firstIndex(of: 0x20), let nul = bytes[sp...].firstIndex(of: 0), nul + 1 + hashLength <= bytes.count else {
+                throw fail("truncated entry")
+            }
+            let mode = String(decoding: bytes[i..<sp], as: UTF8.self)
+            guard let name = String(validating: bytes[(sp + 1)..<nul], as: UTF8.self) else {
+                throw ArkError(.unsupported, "git tree \(id) has a non-UTF-8 file name (\(HexCodec.encode(bytes[(sp + 1)..<nul])))")
+            }
+            let kind: Kind
+            switch mode {
+            case "100644", "100664", "100600", "100666": kind = .file
+            case "100755", "100775": kind = .executable
+            case "120000": kind = .symlink
+            case "40000", "040000": kind = .directory
+            case "160000": kind = .gitlink
+            default: throw fail("entry '\(name)' has unknown mode \(mode)")
+            }
+            out.append(GitTreeEntry(kind: kind, name: name, id: Array(bytes[(nul + 1)..<(nul + 1 + hashLength)])))
+            i = nul + 1 + hashLength
+        }
+        return out
+    }
+}
+
+/// `git cat-file --batch`: one long-running process answering object requests in order.
+final class GitCatFile {
+    private let git: GitProcess
+
+    init(gitDir: String) throws { git = try GitProcess(gitDir: gitDir, ["cat-file", "--batch"]) }
+
+    /// Asks for an object; its content (`size` bytes) must be consumed before the next request.
+    func request(_ hex: String) throws -> (type: String, size: Int) {
+        try git.write(Array((hex + "\n").utf8))
+        guard let header = try git.readLine() else { throw ArkError(.io, "git cat-file ended early") }
+        let parts = header.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+        guard parts.count == 3, let size = Int(parts[2]) else {
+            throw ArkError(.missing, "git object \(hex) is missing from the repository (\(String(decoding: header, as: UTF8.self)))")
+        }
+        return (parts[1], size)
+    }
+
+    func content(size: Int) throws -> [UInt8] {
+        let bytes = try git.read(count: size)
+        try endContent()
+        return bytes
+    }
+
+    /// Reads part of the current object's content (see `request`).
+    func read(into: UnsafeMutableRawBufferPointer) throws -> Int { try git.read(into: into) }
+
+    /// Consumes the newline after an object's content.
+    func endContent() throws { _ = try git.read(count: 1) }
+
+    func object(_ hex: String, type: String) throws -> [UInt8] {
+        let (t, size) = try request(hex)
+        guard t == type else {
+            _ = try content(size: size)
+            throw ArkError(.malformed, "git object \(hex) is a \(t), expected a \(type)")
+        }
+        return try content(size: size)
+    }
+}
