@@ -27,7 +27,7 @@ public struct InMemoryRBSRItemStore: RBSRItemStore, Sendable {
 
     /// As `init(_:)` with points already computed (`item.point`), for callers that cache them.
     public init(pointed: [(RBSRItem, RistrettoPoint)]) throws {
-        var pairs = pointed.sorted { $0.0 < $1.0 }
+        let pairs = pointed.sorted { $0.0 < $1.0 }
         var unique: [(RBSRItem, RistrettoPoint)] = []
         unique.reserveCapacity(pairs.count)
         for pair in pairs where unique.last?.0 != pair.0 {
@@ -36,7 +36,6 @@ public struct InMemoryRBSRItemStore: RBSRItemStore, Sendable {
             }
             unique.append(pair)
         }
-        pairs = []
         var sums: [RistrettoPoint] = [.identity]
         sums.reserveCapacity(unique.count + 1)
         for (_, point) in unique { sums.append(sums[sums.count - 1] + point) }
