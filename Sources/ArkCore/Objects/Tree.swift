@@ -38,7 +38,7 @@ public struct Tree: Equatable, Sendable {
         let sorted = entries.sorted { Tree.nameLess($0.name, $1.name) }
         for (i, e) in sorted.enumerated() {
             try Tree.validate(name: e.name)
-            if i > 0 && sorted[i - 1].name == e.name { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
+            if i > 0 && Tree.nameEqual(sorted[i - 1].name, e.name) { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
         }
         self.entries = sorted
     }
@@ -51,13 +51,16 @@ public struct Tree: Equatable, Sendable {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if entries[mid].name == name { return entries[mid] }
+            if Tree.nameEqual(entries[mid].name, name) { return entries[mid] }
             if Tree.nameLess(entries[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
 
     static func nameLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    /// Names are bytes, like file names: `String ==` would equate canonically equivalent
+    /// spellings (NFC "é" and NFD "e\u{301}") that are two different files on disk.
+    static func nameEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
     public static func validate(name: String) throws {
         let u = name.utf8
