@@ -102,6 +102,16 @@ import Testing
         #expect(try ws.ark("log").stdout.isEmpty)
     }
 
+    @Test func badCommitArguments() throws {
+        let ws = Workspace()
+        try ws.write("src/f", Array("x".utf8))
+        Self.expectOneErrorLine(try ws.ark("commit", "src", "--repo", "a b"), containing: ["'a b' is not a valid repo id"], "bad repo id")
+        Self.expectOneErrorLine(try ws.ark("commit", "src", "--repo", "proj", "--author", "nobody"),
+                                containing: ["author 'nobody' must look like 'Name <email>'"], "bad author")
+        // Rejected before the store is opened: nothing was created or read.
+        #expect(!ws.exists("data"))
+    }
+
     @Test func exportOntoExistingPath() throws {
         let ws = Workspace()
         try ws.write("src/f", Array("new".utf8))
