@@ -97,6 +97,24 @@ import Testing
         #expect(error?.description.contains(chunk.hex) == true)
     }
 
+    @Test func truncatedOrMissingPackIsAnErrorNamingTheObject() throws {
+        let store = try TestStore()
+        let (_, big, _) = try Self.populate(store)
+        let last = try store.repo.manifest(big).entries.last!.id
+        let loc = try #require(try store.repo.index.object(last)?.location)
+        let pack = store.repo.packDirectory + "/" + (try #require(try store.repo.index.packName(loc.pack)))
+        chmod(pack, 0o644)
+        #expect(truncate(pack, off_t(loc.offset + UInt64(loc.storedLength) - 1)) == 0)
+        let short = #expect(throws: ArkError.self) { try store.repo.read(last) }
+        #expect(short?.code == .corrupt)
+        #expect(short?.description.contains(last.hex) == true, "\(short?.description ?? "")")
+
+        #expect(unlink(pack) == 0)
+        let fresh = try Repository(path: store.repo.path)
+        let missing = #expect(throws: ArkError.self) { try fresh.read(last) }
+        #expect(missing?.code == .missing, "\(missing?.description ?? "")")
+    }
+
     @Test func gcRemovesOnlyUnreachableObjects() throws {
         let store = try TestStore()
         let (commitID, big, data) = try Self.populate(store)
