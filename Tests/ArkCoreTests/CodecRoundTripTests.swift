@@ -73,3 +73,30 @@ import Testing
         #expect(c.encoded() != e.encoded())
     }
 }
+
+/// Tree(entries:) must refuse what Tree(decoding:) would refuse, so a stored tree always reads back.
+@Suite struct TreeValidationTests {
+    static let id = ObjectID(bytes: [UInt8](repeating: 1, count: 32))
+
+    @Test(arguments: [
+        Tree.Entry.symlink("l", target: ""),
+        .symlink("l", target: "a\0b"),
+        .symlink("l", target: String(repeating: "t", count: ObjectLimits.maxSymlinkTarget + 1)),
+        .submodule("s", commit: ""),
+        .submodule("s", commit: "not-hex"),
+        .submodule("s", commit: String(repeating: "a", count: 65)),
+        .file("", manifest: id, size: 1),
+        .file("..", manifest: id, size: 1),
+        .directory("a/b", tree: id, size: 1),
+    ])
+    func undecodableEntryIsRefused(_ entry: Tree.Entry) {
+        let error = #expect(throws: ArkError.self) { _ = try Tree(entries: [entry]) }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    @Test func longestValidTargetsRoundTrip() throws {
+        let tree = try Tree(entries: [.symlink("l", target: String(repeating: "t", count: ObjectLimits.maxSymlinkTarget)),
+                                      .submodule("s", commit: String(repeating: "f", count: 64))])
+        #expect(try Tree(decoding: tree.encoded()) == tree)
+    }
+}
