@@ -52,6 +52,35 @@ import Glibc
         #expect(try ws.ark("verify").ok)
     }
 
+    /// gc started while a commit is writing waits for it, and deletes none of its data.
+    @Test(.enabled(if: ExternalTool.usable("diff")))
+    func gcWaitsForARunningCommit() throws {
+        let ws = Workspace()
+        var rng = SeededRandom(seed: 81)
+        try ws.write("src/small", Array("s".utf8))
+        _ = try ws.ok("commit", "src", "--repo", "proj")
+        let before = Self.packs(ws)
+        try ws.write("src/huge.bin", rng.bytes(40 << 20))
+        let p = try ArkProcess.start(["commit", "src", "--repo", "proj"], cwd: ws.path)
+        let deadline = Date().addingTimeInterval(30)
+        while Self.packs(ws).subtracting(before).isEmpty && p.isRunning && Date() < deadline { usleep(2000) }
+        // Freeze the writer mid-commit: gc must block on the store lock until it is done.
+        kill(p.processIdentifier, SIGSTOP)
+        try #require(p.isRunning, "the commit finished before gc could start")
+        let gc = try ArkProcess.start(["gc"], cwd: ws.path)
+        Thread.sleep(forTimeInterval: 0.7)
+        #expect(gc.isRunning, "gc did not wait for the running commit")
+        kill(p.processIdentifier, SIGCONT)
+        p.waitUntilExit()
+        gc.waitUntilExit()
+        #expect(p.terminationStatus == 0 && p.terminationReason == .exit)
+        #expect(gc.terminationStatus == 0)
+        #expect((try ws.json("log", "--json") as? [Any])?.count == 2)
+        #expect(try ws.ark("verify").ok)
+        #expect(try ws.ark("export", "proj", "out").ok)
+        #expect(try ws.treesDiffer("src", "out") == nil)
+    }
+
     @Test func commitSkipsTheStoreAndSpecialFiles() throws {
         let ws = Workspace()
         try ws.write("f.txt", Array("x".utf8))

@@ -115,6 +115,25 @@ import Testing
         #expect(missing?.code == .missing, "\(missing?.description ?? "")")
     }
 
+    @Test(arguments: [Int16(1441), -2000])
+    func commitThatWouldNotDecodeIsRefused(tz: Int16) throws {
+        let store = try TestStore()
+        let session = try WriteSession(store.repo)
+        let tree = try session.put(.tree, try Tree(entries: []).encoded())
+        var sig = TestStore.signature()
+        sig.tzOffsetMinutes = tz
+        let ref = HeadRef(repo: "repo", owner: store.repo.identity.endpointID)
+        for c in [Commit(tree: tree, parents: [], author: sig, committer: TestStore.signature(), message: "", node: tree),
+                  Commit(tree: tree, parents: [], author: TestStore.signature(), committer: TestStore.signature(), message: "",
+                         changeID: "Not-A-Change-ID", node: tree)] {
+            let e = #expect(throws: ArkError.self) { _ = try session.commit(c, head: ref, expected: nil, cause: "test") }
+            #expect(e?.code == .invalidArgument)
+            #expect(try store.repo.index.object(ObjectHasher.hash(.commit, c.encoded())) == nil)
+        }
+        #expect(try store.repo.index.head(ref) == nil)
+        #expect(try store.repo.index.commitCount() == 0)
+    }
+
     @Test func gcRemovesOnlyUnreachableObjects() throws {
         let store = try TestStore()
         let (commitID, big, data) = try Self.populate(store)
