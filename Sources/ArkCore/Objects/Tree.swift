@@ -29,6 +29,16 @@ public struct Tree: Equatable, Sendable {
         }
 
         public var isFile: Bool { kind == .file || kind == .executable }
+
+        /// Names and targets compare as bytes (see `nameEqual`), not as canonically equivalent Strings.
+        public static func == (a: Entry, b: Entry) -> Bool {
+            let targetsEqual = switch (a.target, b.target) {
+            case (nil, nil): true
+            case let (x?, y?): Tree.nameEqual(x, y)
+            default: false
+            }
+            return a.kind == b.kind && a.id == b.id && a.size == b.size && Tree.nameEqual(a.name, b.name) && targetsEqual
+        }
     }
 
     public private(set) var entries: [Entry]
