@@ -113,6 +113,7 @@ import Testing
         let fresh = try Repository(path: store.repo.path)
         let missing = #expect(throws: ArkError.self) { try fresh.read(last) }
         #expect(missing?.code == .missing, "\(missing?.description ?? "")")
+        #expect(missing?.message.contains(last.hex) == true, "\(missing?.description ?? "")")
     }
 
     @Test(arguments: [Int16(1441), -2000])
