@@ -29,6 +29,16 @@ public struct Tree: Equatable, Sendable {
         }
 
         public var isFile: Bool { kind == .file || kind == .executable }
+
+        /// Names and targets compare as bytes (see `nameEqual`), not as canonically equivalent Strings.
+        public static func == (a: Entry, b: Entry) -> Bool {
+            let targetsEqual = switch (a.target, b.target) {
+            case (nil, nil): true
+            case let (x?, y?): Tree.nameEqual(x, y)
+            default: false
+            }
+            return a.kind == b.kind && a.id == b.id && a.size == b.size && Tree.nameEqual(a.name, b.name) && targetsEqual
+        }
     }
 
     public private(set) var entries: [Entry]
@@ -38,7 +48,8 @@ public struct Tree: Equatable, Sendable {
         let sorted = entries.sorted { Tree.nameLess($0.name, $1.name) }
         for (i, e) in sorted.enumerated() {
             try Tree.validate(name: e.name)
-            if i > 0 && sorted[i - 1].name == e.name { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
+            try Tree.validate(payloadOf: e)
+            if i > 0 && Tree.nameEqual(sorted[i - 1].name, e.name) { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
         }
         self.entries = sorted
     }
@@ -51,13 +62,32 @@ public struct Tree: Equatable, Sendable {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if entries[mid].name == name { return entries[mid] }
+            if Tree.nameEqual(entries[mid].name, name) { return entries[mid] }
             if Tree.nameLess(entries[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
 
     static func nameLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    /// Names are bytes, like file names: `String ==` would equate canonically equivalent
+    /// spellings (NFC "é" and NFD "e\u{301}") that are two different files on disk.
+    static func nameEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    /// What the decoder requires of an entry's target, so no tree is stored that cannot be read back.
+    static func validate(payloadOf e: Entry) throws {
+        switch e.kind {
+        case .file, .executable, .directory:
+            guard e.id != nil else { throw ArkError(.invalidArgument, "entry '\(e.name)' has no id") }
+        case .symlink:
+            guard let t = e.target, !t.isEmpty, !t.utf8.contains(0), t.utf8.count <= ObjectLimits.maxSymlinkTarget else {
+                throw ArkError(.invalidArgument, "symlink '\(e.name)' needs a target of 1 to \(ObjectLimits.maxSymlinkTarget) bytes without NUL")
+            }
+        case .submodule:
+            guard let t = e.target, !t.isEmpty, t.utf8.count <= 64, HexCodec.isHex(t) else {
+                throw ArkError(.invalidArgument, "submodule '\(e.name)' needs a hex commit id of at most 64 characters")
+            }
+        }
+    }
 
     public static func validate(name: String) throws {
         let u = name.utf8

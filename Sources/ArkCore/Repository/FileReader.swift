@@ -20,9 +20,7 @@ public struct FileReader: Sendable {
                 let start = base + m.start(at: i)
                 if m.level == 0 { try body(m.entry(at: i), start) } else {
                     let child = try repo.manifest(m.id(at: i))
-                    guard child.level + 1 == m.level, child.totalSize == m.entry(at: i).length else {
-                        throw ArkError(.corrupt, "manifest \(m.id(at: i)) does not match its parent's entry")
-                    }
+                    try Self.checkChild(child, of: m, at: i)
                     try walk(child, base: start)
                 }
             }
@@ -62,8 +60,17 @@ public struct FileReader: Sendable {
             guard let i = m.index(containing: offset - base) else { return nil }
             let start = base + m.start(at: i)
             if m.level == 0 { return (m.entry(at: i), start) }
-            m = try repo.manifest(m.id(at: i))
+            let child = try repo.manifest(m.id(at: i))
+            try Self.checkChild(child, of: m, at: i)
+            m = child
             base = start
+        }
+    }
+
+    /// A child manifest must be one level below its parent and as long as the parent's entry.
+    static func checkChild(_ child: Manifest, of parent: Manifest, at i: Int) throws {
+        guard child.level + 1 == parent.level, child.totalSize == parent.entry(at: i).length else {
+            throw ArkError(.corrupt, "manifest \(parent.id(at: i)) does not match its parent's entry")
         }
     }
 }

@@ -50,12 +50,17 @@ extension Repository {
             return nil
         }
 
-        func walkManifest(_ id: ObjectID, referrer: String) {
+        /// `parent` is the referring manifest and entry index, for the same level and length
+        /// checks `FileReader` applies.
+        func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) {
             guard seen.insert(id).inserted, let bytes = check(id, .manifest, referrer: referrer) else { return }
             guard let m = try? Manifest(decoding: bytes) else { report.problems.append(.corrupt(id, "manifest does not decode")); return }
+            if let (p, i) = parent {
+                do { try FileReader.checkChild(m, of: p, at: i) } catch { report.problems.append(.corrupt(id, "\(error)")); return }
+            }
             report.manifests += 1
             for i in 0..<m.count {
-                if m.level > 0 { walkManifest(m.id(at: i), referrer: "manifest \(id.short)"); continue }
+                if m.level > 0 { walkManifest(m.id(at: i), referrer: "manifest \(id.short)", parent: (m, i)); continue }
                 let c = m.id(at: i)
                 guard seen.insert(c).inserted else { continue }
                 if check(c, .chunk, referrer: "manifest \(id.short)") != nil {

@@ -46,7 +46,10 @@ public final class Repository: Sendable {
     }
 
     func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation) throws -> [UInt8] {
-        let file = try packs.file(loc.pack) { try index.packName(loc.pack) }
+        let file: FileDescriptor
+        do { file = try packs.file(loc.pack) { try index.packName(loc.pack) } } catch let e as ArkError {
+            throw ArkError(e.code, "\(kind) \(id) cannot be read: \(e.message)", context: e.context)
+        }
         var stored = [UInt8](repeating: 0, count: loc.storedLength)
         do {
             try stored.withUnsafeMutableBytes { try file.pread(into: $0, at: loc.offset) }

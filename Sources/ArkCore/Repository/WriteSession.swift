@@ -138,7 +138,12 @@ public final class WriteSession {
     /// Stores a commit object and, in one index transaction after everything is durable,
     /// records it and moves `head` from `expected` to it.
     public func commit(_ commit: Commit, head: HeadRef?, expected: ObjectID?, cause: String) throws -> ObjectID {
-        let id = try put(.commit, commit.encoded())
+        let bytes = commit.encoded()
+        // The encoder writes whatever it is given; store only what decodes again.
+        do { _ = try Commit(decoding: bytes) } catch let e as ArkError {
+            throw ArkError(.invalidArgument, "refusing to store a commit that would not decode: \(e.message)")
+        }
+        let id = try put(.commit, bytes)
         let actor = repo.identity.endpointID
         try publish { db in
             try Index.insertCommit(db, id: id, commit)

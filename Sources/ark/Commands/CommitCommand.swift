@@ -28,7 +28,9 @@ struct CommitCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard ArkConfig.validRepoID(repo) else { throw ValidationError("'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        // Bad arguments are found before the store is opened or anything is read.
+        guard ArkConfig.validRepoID(repo) else { throw ArkError(.invalidArgument, "'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        let author = try authorName()
         let dir = (directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory)
         let root = (dir as NSString).standardizingPath
         let ctx = try store.open()
@@ -58,7 +60,7 @@ struct CommitCommand: ParsableCommand {
             return
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let sig = try signature(time: now)
+        let sig = signature(author, time: now)
         let commit = Commit(tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig,
                             message: message, node: ctx.repo.identity.endpointID)
         let id = try session.commit(commit, head: head, expected: parent, cause: "commit \(root)")
@@ -66,19 +68,21 @@ struct CommitCommand: ParsableCommand {
         if json { Terminal.json(output) } else { Terminal.out(id.hex) }
     }
 
-    private func signature(time: Int64) throws -> Commit.Signature {
-        let tz = Format.localOffsetMinutes(at: time)
-        let spec = author ?? ProcessInfo.processInfo.environment["ARK_AUTHOR"]
-        if let spec {
+    /// Name and email from --author, $ARK_AUTHOR, or the user and host names.
+    private func authorName() throws -> (name: String, email: String) {
+        if let spec = author ?? ProcessInfo.processInfo.environment["ARK_AUTHOR"] {
             guard let lt = spec.firstIndex(of: "<"), spec.hasSuffix(">") else {
-                throw ValidationError("author '\(spec)' must look like 'Name <email>'")
+                throw ArkError(.invalidArgument, "author '\(spec)' must look like 'Name <email>'")
             }
             let name = spec[..<lt].trimmingCharacters(in: .whitespaces)
             let email = String(spec[spec.index(after: lt)..<spec.index(before: spec.endIndex)])
-            return Commit.Signature(name: name, email: email, time: time, tzOffsetMinutes: tz)
+            return (name, email)
         }
         let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
-        let host = ProcessInfo.processInfo.hostName
-        return Commit.Signature(name: user, email: "\(user)@\(host)", time: time, tzOffsetMinutes: tz)
+        return (user, "\(user)@\(ProcessInfo.processInfo.hostName)")
+    }
+
+    private func signature(_ who: (name: String, email: String), time: Int64) -> Commit.Signature {
+        Commit.Signature(name: who.name, email: who.email, time: time, tzOffsetMinutes: Format.localOffsetMinutes(at: time))
     }
 }

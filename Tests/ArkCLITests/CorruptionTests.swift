@@ -1,0 +1,68 @@
+import ArkCore
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One flipped byte in a pack: reads of that chunk fail naming it, nothing corrupt is served,
+/// verify reports it, and everything else still reads.
+@Suite struct CorruptionTests {
+    @Test func flippedChunkByte() throws {
+        let ws = Workspace()
+        var rng = SeededRandom(seed: 31337)
+        let big = rng.bytes(6 << 20)
+        let other = rng.bytes(300_000)
+        try ws.write("src/big.bin", big)
+        try ws.write("src/other.bin", other)
+        try ws.write("src/small.txt", Array("small\n".utf8))
+        _ = try ws.ok("commit", "src", "--repo", "proj")
+
+        // Find the third chunk of big.bin and its bytes in the pack through the index.
+        let items = try #require(try ws.json("ls", "--json", "proj:big.bin") as? [[String: Any]])
+        let manifestHex = try #require(items.first?["id"] as? String)
+        let manifestID = try #require(ObjectID(hex: manifestHex))
+        let (victim, victimStart, packPath, offset): (ObjectID, UInt64, String, UInt64) = try {
+            let repo = try Repository(path: ws.store)
+            let m = try repo.manifest(manifestID)
+            try #require(m.count >= 4)
+            let id = m.id(at: 2)
+            let loc = try #require(try repo.index.object(id)?.location)
+            #expect(loc.compression == .none)
+            let name = try #require(try repo.index.packName(loc.pack))
+            return (id, m.start(at: 2), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2))
+        }()
+        chmod(packPath, 0o644)
+        let fd = open(packPath, O_RDWR)
+        try #require(fd >= 0)
+        var byte: UInt8 = 0
+        #expect(pread(fd, &byte, 1, off_t(offset)) == 1)
+        byte ^= 0x01
+        #expect(pwrite(fd, &byte, 1, off_t(offset)) == 1)
+        close(fd)
+
+        let cat = try ws.ark("cat", "proj:big.bin")
+        #expect(cat.status == 3, "\(cat.stderr)")
+        #expect(cat.stderr.hasPrefix("ark: ") && cat.stderr.contains(victim.hex), "\(cat.stderr)")
+        #expect(cat.stderr.split(separator: "\n").count == 1)
+        // Only verified bytes before the bad chunk reach stdout.
+        #expect(UInt64(cat.stdoutData.count) <= victimStart)
+        #expect(Array(cat.stdoutData) == Array(big.prefix(cat.stdoutData.count)))
+
+        let verify = try ws.ark("verify")
+        #expect(verify.status == 3)
+        #expect(verify.stdout.contains("corrupt: chunk \(victim.hex)"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("1 corrupt"))
+        let json = try #require(try JSONSerialization.jsonObject(with: try ws.ark("verify", "--json").stdoutData) as? [String: Any])
+        #expect(json["ok"] as? Bool == false)
+        #expect((json["corrupt"] as? [[String: Any]])?.map { $0["id"] as? String } == [victim.hex])
+
+        let good = try ws.ark("cat", "proj:other.bin")
+        #expect(good.ok && Array(good.stdoutData) == other)
+        #expect(try ws.ark("cat", "proj:small.txt").stdout == "small\n")
+        // Export refuses too and leaves nothing behind.
+        #expect(try ws.ark("export", "proj", "out").status == 3)
+        #expect(!ws.exists("out"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path).allSatisfy { !$0.hasPrefix(".ark-export") })
+    }
+}
