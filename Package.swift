@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkSyncTests", dependencies: ["ArkSync", "ArkCore"]),
