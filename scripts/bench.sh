@@ -128,6 +128,10 @@ warm "$BIG"
 run "b2sum" b2sum "$BIG"; row "read ${SIZE_MB} MiB file" "b2sum" "$SIZE" - -
 T[b2sum]=$LAST_S
 B2_REF=$(cut -d' ' -f1 "$W/out")
+warm "$BIG"
+run "dd conv=fsync" dd if="$BIG" of="$W/copy.bin" bs=8M conv=fsync status=none
+row "copy ${SIZE_MB} MiB file to same disk + fsync" "dd (disk write reference)" "$SIZE" - -
+rm -f "$W/copy.bin"
 
 warm "$BIG"
 run "ark commit" sh -c 'cd "$1" && exec "$2" commit "$3" --repo big --json' _ "$W/ark-big" "$ARK" "$W/big"

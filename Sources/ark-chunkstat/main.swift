@@ -45,6 +45,9 @@ func scatteredEdits(_ base: [UInt8], n: Int, seed: UInt64) -> [UInt8] {
     return e
 }
 
+/// One line to stdout, unbuffered, so a long run shows its rows as they come.
+func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 func parseSize(_ s: Substring) -> Int {
     let u = s.last!.uppercased()
     let n = Int(s.dropLast())!
@@ -122,14 +125,13 @@ if let tarPath {
                               base: t, edited: scatteredEdits(t, n: 10, seed: 11)))
 }
 
-print("| scenario | min/avg/max | chunks | mean chunk | new bytes after edit | dedupe ratio (2 versions) | manifest+index overhead |")
-print("|---|---|---:|---:|---:|---:|---:|")
+emit("| scenario | min/avg/max | chunks | mean chunk | new bytes after edit | dedupe ratio (2 versions) | manifest+index overhead |")
+emit("|---|---|---:|---:|---:|---:|---:|")
 for sc in scenarios {
     for p in params {
         let r = measure(sc, p)
-        print(String(format: "| %@ | %@ | %d | %.0f KiB | %.2f MiB | %.3f | %d KiB (%.3f%%) |",
+        emit(String(format: "| %@ | %@ | %d | %.0f KiB | %.2f MiB | %.3f | %d KiB (%.3f%%) |",
                      r.scenario, r.params, r.chunks, r.meanKiB, Double(r.newBytes) / 1048576, r.dedupe,
                      r.overhead >> 10, r.overheadPct))
-        fflush(stdout)
     }
 }
