@@ -87,13 +87,15 @@ TREE_BYTES=$(du -sb --apparent-size "$W/tree" | cut -f1)
 # --- measurement helpers -------------------------------------------------------------------
 ROWS="$W/rows.md"; : > "$ROWS"
 LAST_S=0; LAST_RSS_KB=0
-# run LABEL CMD... : times CMD (wall seconds) and its peak RSS; CMD's stdout goes to $W/out.
+# run LABEL CMD... : times CMD (wall seconds) and its peak RSS; CMD's stdout goes to $RUN_OUT
+# ($W/out, or /dev/null for the readers).
+RUN_OUT="$W/out"
 run() {
   local label=$1; shift
   echo "  $label" >&2
   local t0 t1
   t0=$(date +%s%N)
-  /usr/bin/time -f %M -o "$W/rss" "$@" > "$W/out"
+  /usr/bin/time -f %M -o "$W/rss" "$@" > "$RUN_OUT"
   t1=$(date +%s%N)
   LAST_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
   LAST_RSS_KB=$(tail -1 "$W/rss")
@@ -122,7 +124,7 @@ BIG="$W/big/big.bin"
 # --- 1. large file -------------------------------------------------------------------------
 echo "large file (${SIZE_MB} MiB)" >&2
 warm "$BIG"; warm "$BIG"
-run "cat" cat "$BIG"; row "read ${SIZE_MB} MiB file" "cat > /dev/null" "$SIZE" - -
+RUN_OUT=/dev/null run "cat" cat "$BIG"; row "read ${SIZE_MB} MiB file" "cat > /dev/null" "$SIZE" - -
 T[cat]=$LAST_S
 warm "$BIG"
 run "b2sum" b2sum "$BIG"; row "read ${SIZE_MB} MiB file" "b2sum" "$SIZE" - -
@@ -152,7 +154,7 @@ RESTIC_BIG1=$(size_of "$RESTIC_REPOSITORY")
 row "commit ${SIZE_MB} MiB file" "restic" "$SIZE" "$RESTIC_BIG1" "$RESTIC_BIG1"
 
 # ark cat of the stored file; checked against b2sum once, outside the timing.
-run "ark cat" sh -c 'cd "$1" && exec "$2" cat big:big.bin' _ "$W/ark-big" "$ARK"
+RUN_OUT=/dev/null run "ark cat" sh -c 'cd "$1" && exec "$2" cat big:big.bin' _ "$W/ark-big" "$ARK"
 ark_rss; T[ark_cat]=$LAST_S
 row "read stored ${SIZE_MB} MiB file" "ark cat > /dev/null" "$SIZE" - -
 (cd "$W/ark-big" && "$ARK" cat big:big.bin) | b2sum | cut -d' ' -f1 > "$W/cat.b2"
