@@ -48,10 +48,17 @@ func scatteredEdits(_ base: [UInt8], n: Int, seed: UInt64) -> [UInt8] {
 /// One line to stdout, unbuffered, so a long run shows its rows as they come.
 func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
+/// A one-line error and exit status 2: bad arguments never crash.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("ark-chunkstat: \(message)\n".utf8)); exit(2)
+}
+
+/// "64K", "1M" or a plain byte count.
 func parseSize(_ s: Substring) -> Int {
-    let u = s.last!.uppercased()
-    let n = Int(s.dropLast())!
-    switch u { case "K": return n << 10; case "M": return n << 20; default: return Int(s)! }
+    let scale: Int
+    switch s.last?.uppercased() { case "K": scale = 1 << 10; case "M": scale = 1 << 20; default: scale = 1 }
+    guard let n = Int(scale == 1 ? s : s.dropLast()), n > 0 else { fail("'\(s)' is not a size like 64K or 1M") }
+    return n * scale
 }
 
 struct Row {
@@ -99,15 +106,21 @@ var params: [ChunkerParameters] = [
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
-    case "--mb": mb = Int(args.popFirst() ?? "") ?? { fatalError("ark-chunkstat: --mb needs a number") }()
-    case "--tar": tarPath = args.popFirst()
+    case "--mb":
+        guard let n = Int(args.popFirst() ?? ""), n >= 2 else { fail("--mb needs a number of MiB (at least 2)") }
+        mb = n
+    case "--tar":
+        guard let t = args.popFirst() else { fail("--tar needs a file") }
+        tarPath = t
     case "--params":
         params = (args.popFirst() ?? "").split(separator: ",").map { spec in
             let f = spec.split(separator: "/").map(parseSize)
+            guard f.count == 3, f[0] < f[1], f[1] < f[2], f[1].nonzeroBitCount == 1 else {
+                fail("'\(spec)' must be min/avg/max with min < avg < max and avg a power of two")
+            }
             return ChunkerParameters(min: f[0], avg: f[1], max: f[2])
         }
-    default:
-        FileHandle.standardError.write(Data("ark-chunkstat: unknown argument '\(a)'\n".utf8)); exit(2)
+    default: fail("unknown argument '\(a)'")
     }
 }
 
@@ -118,7 +131,7 @@ var scenarios = [
 ]
 if let tarPath {
     guard let d = FileManager.default.contents(atPath: tarPath) else {
-        FileHandle.standardError.write(Data("ark-chunkstat: cannot read '\(tarPath)'\n".utf8)); exit(1)
+        fail("cannot read '\(tarPath)'")
     }
     let t = [UInt8](d)
     scenarios.append(Scenario(name: "tar of /usr/include (\(t.count >> 20) MiB), 10 scattered 16 B edits",
