@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkSyncTests", dependencies: ["ArkSync", "ArkCore"]),
