@@ -41,7 +41,7 @@ func sh(_ command: String, cwd: String = "/") throws -> (status: Int32, out: Str
 /// A store with committed content and helpers to mount it.
 final class MountFixture: Sendable {
     let dir: TempDir
-    var store: String { dir.path }
+    var store: String { dir.file("data") }
     var src: String { dir.file("src") }
 
     init() { dir = TempDir("ark-mount") }
