@@ -75,6 +75,27 @@ public final class Index: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("sync-v1") { db in
+            // Peer-to-peer sync: the last signed head announcement accepted per (repo, writer, head
+            // name), this node's own announcement sequence per (repo, head name), and equivocation
+            // proofs (two signed announcements with the same sequence number and different heads).
+            try db.execute(sql: """
+                CREATE TABLE sync_seen (
+                    repo TEXT NOT NULL, writer BLOB NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+                    head BLOB NOT NULL, announcement BLOB NOT NULL, received INTEGER NOT NULL,
+                    PRIMARY KEY (repo, writer, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE sync_own (
+                    repo TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, head BLOB,
+                    announcement BLOB NOT NULL, PRIMARY KEY (repo, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE sync_equivocations (
+                    repo TEXT NOT NULL, writer BLOB NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+                    first BLOB NOT NULL, second BLOB NOT NULL, detected INTEGER NOT NULL,
+                    PRIMARY KEY (repo, writer, name, seq, second)
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

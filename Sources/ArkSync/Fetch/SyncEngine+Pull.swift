@@ -1,0 +1,186 @@
+import ArkCore
+import Foundation
+
+/// Pulling history from peers: commits (discovered newest-first, published oldest-first), then
+/// their trees and manifests, then chunks per the repo's fetch policy. Every object is checked
+/// against the id it was requested as before it is stored; a remote head is set only in the
+/// index transaction that publishes the whole metadata closure. Objects already stored are
+/// skipped, so an interrupted pull resumes where it stopped.
+extension SyncEngine {
+    static let maxCommitsPerPull = 1_000_000
+
+    func pull(repo: String, commits targets: [ObjectID], head: HeadRef?, preferring: ObjectID?) async throws {
+        try await pullLock.withLock {
+            try await pullLocked(repo: repo, targets: targets, head: head, preferring: preferring)
+        }
+    }
+
+    private func pullLocked(repo: String, targets: [ObjectID], head: HeadRef?, preferring: ObjectID?) async throws {
+        let index = repository.index
+        let peers = peers(of: repo, first: preferring)
+        let session = try WriteSession(repository)
+
+        // 1. Commits: walk parents back until everything is in the index.
+        var fetched: [ObjectID: Commit] = [:]
+        var frontier = Set(try targets.filter { try !index.hasCommit($0) })
+        while !frontier.isEmpty {
+            var remote: [(ObjectID, ObjectKind)] = []
+            for id in frontier {
+                if try index.object(id)?.isPresent == true { fetched[id] = try repository.commit(id) } else { remote.append((id, .commit)) }
+            }
+            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true) {
+                let c: Commit
+                do { c = try Commit(decoding: bytes) } catch { throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)") }
+                _ = try session.putVerified(id, .commit, bytes)
+                fetched[id] = c
+            }
+            var next = Set<ObjectID>()
+            for id in frontier {
+                for p in fetched[id]!.parents where fetched[p] == nil && !next.contains(p) {
+                    if try !index.hasCommit(p) { next.insert(p) }
+                }
+            }
+            frontier = next
+            guard fetched.count <= Self.maxCommitsPerPull else { throw SyncError.protocolViolation("more than \(Self.maxCommitsPerPull) commits in one pull") }
+        }
+        let ordered = Self.parentsFirst(fetched)
+
+        // 2. Trees and manifests of the new commits, level by level; chunk ids recorded as known.
+        var visited = Set<ObjectID>()
+        var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
+        var queue: [(ObjectID, ObjectKind)] = ordered.map { ($0.1.tree, .tree) }
+        while !queue.isEmpty {
+            let level = queue.filter { visited.insert($0.0).inserted }
+            queue = []
+            var objects: [(ObjectID, ObjectKind, [UInt8])] = []
+            var remote: [(ObjectID, ObjectKind)] = []
+            for (id, kind) in level {
+                if try index.object(id)?.isPresent == true { objects.append((id, kind, try repository.read(id, kind: kind))) } else { remote.append((id, kind)) }
+            }
+            let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
+            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true) {
+                _ = try session.putVerified(id, kinds[id]!, bytes)
+                objects.append((id, kinds[id]!, bytes))
+            }
+            for (id, kind, bytes) in objects {
+                do {
+                    if kind == .tree {
+                        for e in try Tree(decoding: bytes).entries {
+                            guard let child = e.id else { continue }
+                            switch e.kind {
+                            case .directory: queue.append((child, .tree))
+                            case .file, .executable: queue.append((child, .manifest))
+                            default: break
+                            }
+                        }
+                    } else {
+                        let m = try Manifest(decoding: bytes)
+                        for i in 0..<m.count {
+                            let e = m.entry(at: i)
+                            if m.level > 0 { queue.append((e.id, .manifest)) } else if visited.insert(e.id).inserted {
+                                absent.append((e.id, .chunk, Int(e.length)))
+                            }
+                        }
+                    }
+                } catch let e as SyncError { throw e } catch {
+                    throw SyncError.protocolViolation("\(kind) \(id.short) does not decode: \(error)")
+                }
+            }
+        }
+        let present = try index.presentSet(absent.map(\.id))
+        absent.removeAll { present.contains($0.id) }
+
+        // 3. One transaction: commits, known-but-absent chunks, and the head.
+        try session.publishFetched(commits: ordered, absentChunks: absent, head: head, target: head == nil ? nil : targets.first,
+                                   cause: "sync from \(preferring?.short ?? "peers")")
+        if !ordered.isEmpty || head != nil {
+            logger.debug("pulled \(ordered.count) commits of \(repo)\(head.map { ", head \($0)" } ?? "")")
+        }
+
+        // 4. Chunks, for repos that replicate everything.
+        if configuration.repo(repo)?.fetch == .full, !absent.isEmpty {
+            let chunks = absent.map(\.id)
+            spawn("replicating \(chunks.count) chunks of \(repo)") { [self] in
+                try await self.replicate(chunks, repo: repo, preferring: preferring)
+            }
+        }
+    }
+
+    /// Fetches absent chunks in the background; what no peer has stays known-but-absent.
+    func replicate(_ chunks: [ObjectID], repo: String, preferring: ObjectID?) async throws {
+        let session = try WriteSession(repository)
+        var batchBytes = 0
+        for start in stride(from: 0, to: chunks.count, by: SyncLimits.maxObjectsPerRequest) {
+            let batch = chunks[start..<min(start + SyncLimits.maxObjectsPerRequest, chunks.count)]
+            let missing = Set(batch).subtracting(try repository.index.presentSet(batch))
+            let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
+                                             deadline: configuration.requestDeadline, require: false)
+            for (id, bytes) in got { _ = try session.putVerified(id, .chunk, bytes); batchBytes += bytes.count }
+            try session.checkpoint()
+        }
+        logger.debug("replicated \(batchBytes) bytes of chunks of \(repo)")
+    }
+
+    /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that
+    /// fails, times out, answers malformed bytes or sends an object that does not hash to its id
+    /// is dropped for this request. With `require`, anything no peer had is an error.
+    func fetchObjects(_ wanted: [(ObjectID, ObjectKind)], from peers: [any PeerConnection], deadline: Double,
+                      require: Bool) async throws -> [ObjectID: [UInt8]] {
+        guard !wanted.isEmpty else { return [:] }
+        let kinds = Dictionary(wanted, uniquingKeysWith: { a, _ in a })
+        var result: [ObjectID: [UInt8]] = [:]
+        for peer in peers {
+            var pending = wanted.map(\.0).filter { result[$0] == nil }
+            attempt: while !pending.isEmpty {
+                let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
+                let objects: [WireObject]
+                do {
+                    let reply = try await peer.request(SyncRequest.getObjects(batch).encoded, deadline: deadline)
+                    guard case .objects(let o) = try SyncResponse(decoding: reply) else {
+                        throw SyncError.protocolViolation("get-objects answered with another response type")
+                    }
+                    objects = o
+                } catch {
+                    logger.info("peer \(peer.remote.short) failed a get-objects request: \(error)")
+                    break attempt
+                }
+                var progress = false
+                for o in objects {
+                    guard let kind = kinds[o.id], o.kind == kind, ObjectHasher.hash(kind, o.bytes) == o.id else {
+                        logger.warning("peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer")
+                        break attempt
+                    }
+                    if result.updateValue(o.bytes, forKey: o.id) == nil { progress = true }
+                }
+                if !progress { break }
+                pending = pending.filter { result[$0] == nil }
+            }
+            if result.count == kinds.count { break }
+        }
+        if require, let missing = kinds.keys.first(where: { result[$0] == nil }) {
+            throw SyncError.remote("no connected peer served \(kinds[missing]!) \(missing.short) (\(kinds.count - result.count) objects missing)")
+        }
+        return result
+    }
+
+    /// Commits ordered so every parent comes before its children (Kahn's algorithm).
+    static func parentsFirst(_ commits: [ObjectID: Commit]) -> [(ObjectID, Commit)] {
+        var waiting: [ObjectID: Int] = [:]
+        var children: [ObjectID: [ObjectID]] = [:]
+        for (id, c) in commits {
+            let inside = Set(c.parents.filter { commits[$0] != nil })
+            waiting[id] = inside.count
+            for p in inside { children[p, default: []].append(id) }
+        }
+        var ready = waiting.filter { $0.value == 0 }.map(\.key).sorted()
+        var out: [(ObjectID, Commit)] = []
+        while let id = ready.popLast() {
+            out.append((id, commits[id]!))
+            for child in children[id] ?? [] {
+                waiting[child]! -= 1
+                if waiting[child] == 0 { ready.append(child) }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,123 @@
+import ArkCore
+
+/// Answering peers' requests. A peer may only touch repos that list it: reconcile and
+/// get-heads for any other repo are refused before any data flows.
+///
+/// Objects: an object is served to a peer only if it is in the closure (commits, trees,
+/// manifests, chunk ids) of the current heads of some repo that lists the peer. The closure of
+/// each repo is cached and extended incrementally when its heads move; a request for anything
+/// outside it is answered as if the object were absent (no distinction is leaked).
+extension SyncEngine {
+    func serve(_ request: SyncRequest, from connection: any PeerConnection) throws -> SyncResponse {
+        let peer = connection.remote
+        switch request {
+        case .reconcile(let repo, let start, let message):
+            try authorize(peer, repo)
+            return .reconcile(try respondReconcile(repo: repo, start: start, message: message, connection: connection))
+        case .getHeads(let repo):
+            try authorize(peer, repo)
+            return .heads(try signedHeads(repo: repo))
+        case .getObjects(let ids):
+            return .objects(try serveObjects(ids, to: peer))
+        }
+    }
+
+    func authorize(_ peer: ObjectID, _ repo: String) throws {
+        guard configuration.isMember(peer, of: repo) else {
+            logger.warning("refused peer \(peer.short) access to repo \(repo): not a member")
+            throw SyncError.unauthorized("repo \(repo) does not list \(peer.short)")
+        }
+    }
+
+    /// This node's own announcements plus the latest accepted one of every other writer.
+    func signedHeads(repo: String) throws -> [HeadAnnouncement] {
+        let stored = try repository.index.ownAnnouncements(repo: repo) + repository.index.seenAnnouncements(repo: repo)
+        return stored.prefix(SyncLimits.maxHeads).compactMap { try? HeadAnnouncement(decoding: $0.bytes) }
+    }
+
+    func respondReconcile(repo: String, start: Bool, message: [UInt8], connection: any PeerConnection) throws -> [UInt8]? {
+        let key = Self.sessionPrefix(connection) + repo
+        var session: RBSRSession<InMemoryRBSRItemStore>
+        if start {
+            session = try RBSRSession(store: commitSet(repo: repo), config: configuration.reconciliation)
+        } else {
+            guard let s = state.withLock({ $0.responders.removeValue(forKey: key) }) else {
+                throw SyncError.protocolViolation("reconcile message for \(repo) without a session")
+            }
+            session = s.session
+        }
+        let reply: [UInt8]?
+        do { reply = try session.receive(message) } catch {
+            throw SyncError.protocolViolation("reconciliation of \(repo): \(error)")
+        }
+        if reply != nil && !session.isComplete {
+            let keep = ResponderSession(session: session)
+            state.withLock { $0.responders[key] = keep }
+        }
+        return reply
+    }
+
+    /// The reconciled set of `repo`: commits reachable from any of its heads, keyed (generation, id).
+    /// Built from the index for each session (a snapshot; no cached points yet).
+    func commitSet(repo: String) throws -> InMemoryRBSRItemStore {
+        try InMemoryRBSRItemStore(repository.index.reachableCommits(repo: repo).map {
+            RBSRItem(generation: UInt64($0.generation), id: $0.id)
+        })
+    }
+
+    func serveObjects(_ ids: [ObjectID], to peer: ObjectID) throws -> [WireObject] {
+        var out: [WireObject] = []
+        var total = 0
+        for id in ids {
+            guard let obj = try repository.index.object(id), obj.isPresent, try mayServe(id, to: peer) else { continue }
+            if !out.isEmpty && total + obj.rawLength > SyncLimits.responseBudget { break }
+            let bytes: [UInt8]
+            do { bytes = try repository.read(id, kind: obj.kind) } catch {
+                logger.error("not serving \(obj.kind) \(id.short): \(error)")
+                continue
+            }
+            total += bytes.count
+            out.append(WireObject(id: id, kind: obj.kind, bytes: bytes))
+        }
+        return out
+    }
+
+    func mayServe(_ id: ObjectID, to peer: ObjectID) throws -> Bool {
+        let repos = configuration.repos(sharedWith: peer).map(\.id)
+        if state.withLock({ s in repos.contains { s.reach[$0]?.objects.contains(id) == true } }) { return true }
+        for repo in repos where try refreshReach(repo).contains(id) { return true }
+        return false
+    }
+
+    /// Extends the cached closure of `repo` to its current heads (walking only what is new).
+    func refreshReach(_ repo: String) throws -> Set<ObjectID> {
+        let heads = Set(try repository.index.heads(repo: repo).map(\.commit))
+        var reach = state.withLock { $0.reach[repo] } ?? Reach()
+        if heads.isSubset(of: reach.heads) { return reach.objects }
+        var commits = Array(heads.subtracting(reach.objects))
+        var pending: [ObjectID] = []
+        while let c = commits.popLast() {
+            guard reach.objects.insert(c).inserted, let summary = try repository.index.commit(c) else { continue }
+            commits += summary.parents
+            pending.append(summary.tree)
+        }
+        while let t = pending.popLast() {
+            guard reach.objects.insert(t).inserted, let obj = try repository.index.object(t), obj.isPresent else { continue }
+            switch obj.kind {
+            case .tree:
+                for e in try repository.tree(t).entries { if let id = e.id, e.kind != .submodule { pending.append(id) } }
+            case .manifest:
+                let m = try repository.manifest(t)
+                for i in 0..<m.count {
+                    let child = m.id(at: i)
+                    if m.level == 0 { reach.objects.insert(child) } else { pending.append(child) }
+                }
+            default: break
+            }
+        }
+        reach.heads.formUnion(heads)
+        let result = reach
+        state.withLock { $0.reach[repo] = result }
+        return result.objects
+    }
+}

@@ -1,0 +1,166 @@
+import ArkCore
+import Foundation
+import Logging
+import Synchronization
+
+/// The sync protocol on top of authenticated peer connections: serves reconciliation, objects
+/// and heads to members of shared repos, accepts and forwards signed head announcements, pulls
+/// the metadata closure of announced heads (and chunks, for `full` repos), and reconciles
+/// commit sets when a connection opens. Event-driven: nothing polls.
+///
+/// The daemon creates one engine per store, passes it to the transport as its `PeerHandler`,
+/// and calls `announceLocalHeads()` whenever the index's heads may have changed.
+public final class SyncEngine: PeerHandler, Sendable {
+    public let repository: Repository
+    public let configuration: SyncConfiguration
+    let logger: Logger
+    let state = Mutex(State())
+    /// Serializes metadata pulls so two announcements never publish the same history twice.
+    let pullLock = AsyncLock()
+
+    enum Phase { case running, stopped }
+
+    /// Objects of one repo that peers may be served: the closure of its heads when last computed.
+    struct Reach {
+        var heads: Set<ObjectID> = []
+        var objects: Set<ObjectID> = []
+    }
+
+    struct ResponderSession: @unchecked Sendable { // only moved into and out of `state` under its lock, never shared
+        var session: RBSRSession<InMemoryRBSRItemStore>
+    }
+
+    struct State: ~Copyable {
+        var phase = Phase.running
+        var connections: [ObjectID: any PeerConnection] = [:]
+        /// Hashes of announcements already processed (duplicate suppression), oldest first.
+        var seenHashes: Set<[UInt8]> = []
+        var seenOrder: [[UInt8]] = []
+        /// The peer that first announced each head commit (the preferred source of its chunks).
+        var firstAnnouncer: [ObjectID: ObjectID] = [:]
+        /// Responder side of reconciliation sessions, per connection and repo.
+        var responders: [String: ResponderSession] = [:]
+        var reach: [String: Reach] = [:]
+        var tasks: [Int: Task<Void, Never>] = [:]
+        var nextTask = 0
+    }
+
+    static let maxSeenHashes = 16_384
+
+    public init(repository: Repository, configuration: SyncConfiguration, logger: Logger = Logger(label: "ark.sync")) {
+        self.repository = repository
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    var nodeID: ObjectID { repository.identity.endpointID }
+
+    /// Stops background work; later events are ignored.
+    public func stop() {
+        let tasks = state.withLock { s in
+            s.phase = .stopped
+            return Array(s.tasks.values)
+        }
+        tasks.forEach { $0.cancel() }
+    }
+
+    /// Waits until no background work (pulls, forwarding, replication) is running.
+    public func waitUntilIdle() async {
+        while true {
+            let tasks = state.withLock { s in Array(s.tasks.values) }
+            if tasks.isEmpty { return }
+            for t in tasks { await t.value }
+        }
+    }
+
+    /// Runs `body` as tracked background work.
+    func spawn(_ what: String, _ body: @escaping @Sendable () async throws -> Void) {
+        state.withLock { s in
+            guard case .running = s.phase else { return }
+            let key = s.nextTask
+            s.nextTask += 1
+            s.tasks[key] = Task { [logger] in
+                do { try await body() } catch { logger.warning("\(what) failed: \(error)") }
+                _ = self.state.withLock { $0.tasks.removeValue(forKey: key) }
+            }
+        }
+    }
+
+    /// The peer that first announced `commit`, if it is known.
+    public func firstAnnouncer(of commit: ObjectID) -> ObjectID? {
+        state.withLock { $0.firstAnnouncer[commit] }
+    }
+
+    /// Ids of the currently connected peers.
+    public var connectedPeers: [ObjectID] {
+        state.withLock { s in Array(s.connections.keys) }
+    }
+
+    /// Connected members of `repo`, `first` (if connected) first, excluding `except`.
+    func peers(of repo: String, first: ObjectID? = nil, except: Set<ObjectID> = []) -> [any PeerConnection] {
+        let members = Set(configuration.repo(repo)?.members ?? [])
+        return state.withLock { s in
+            var out: [any PeerConnection] = []
+            if let first, let c = s.connections[first], members.contains(first), !except.contains(first) { out.append(c) }
+            for (id, c) in s.connections.sorted(by: { $0.key < $1.key }) where members.contains(id) && id != first && !except.contains(id) {
+                out.append(c)
+            }
+            return out
+        }
+    }
+
+    // MARK: PeerHandler
+
+    public func connectionOpened(_ connection: any PeerConnection) async {
+        let shared = configuration.repos(sharedWith: connection.remote)
+        guard !shared.isEmpty else {
+            logger.warning("refusing peer \(connection.remote.short): it is not a member of any repo")
+            connection.close()
+            return
+        }
+        state.withLock { s in s.connections[connection.remote] = connection }
+        spawn("reconciliation with \(connection.remote.short)") { [self] in
+            for repo in shared { try await self.catchUp(repo: repo.id, with: connection) }
+        }
+    }
+
+    public func connectionClosed(_ connection: any PeerConnection) async {
+        state.withLock { s in
+            if s.connections[connection.remote] === connection { s.connections[connection.remote] = nil }
+            let prefix = Self.sessionPrefix(connection)
+            for key in s.responders.keys where key.hasPrefix(prefix) { s.responders[key] = nil }
+        }
+    }
+
+    public func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
+        let request: SyncRequest
+        do { request = try SyncRequest(decoding: body) } catch {
+            logger.warning("dropping peer \(connection.remote.short): \(error)")
+            connection.close()
+            throw error
+        }
+        return try serve(request, from: connection).encoded
+    }
+
+    public func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
+        let note: SyncNotification
+        do { note = try SyncNotification(decoding: body) } catch {
+            logger.warning("dropping peer \(connection.remote.short): \(error)")
+            connection.close()
+            return
+        }
+        switch note {
+        case .announce(let a):
+            spawn("announcement from \(connection.remote.short)") { [self] in
+                try await self.receive(a, from: connection)
+            }
+        }
+    }
+
+    static func sessionPrefix(_ c: any PeerConnection) -> String { "\(ObjectIdentifier(c).hashValue)/" }
+}
+
+extension SyncEngine {
+    /// True while background work is running.
+    public var isBusy: Bool { state.withLock { !$0.tasks.isEmpty } }
+}
