@@ -93,7 +93,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     private func start(_ context: ChannelHandlerContext) {
         guard case .idle = phase else { return }
         self.context = context
-        peerLabel = context.channel.remoteAddress.map { "\($0)" } ?? "unknown peer"
+        peerLabel = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown peer"
         let seconds = limits.handshakeDeadline
         handshakeTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
             switch phase {
@@ -337,6 +337,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         ring = []
         inbox?.finish()
         inbox = nil
+        connection = nil // breaks the session <-> connection cycle; the connection now only fails
     }
 
     // MARK: Writing
