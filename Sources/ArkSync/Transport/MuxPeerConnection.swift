@@ -51,6 +51,12 @@ final class MuxPeerConnection: PeerConnection {
 
     // MARK: Test hooks (hostile-peer tests drive a real connection with bad bytes)
 
+    /// Withholds (or resumes) credit for data this side receives, stalling the peer's streams.
+    func holdCredit(_ held: Bool) async {
+        let session = self.session
+        try? await eventLoop.submit { session.holdCredit(held) }.get()
+    }
+
     /// Writes `bytes` to the socket as they are, outside any framing or encryption.
     func injectRaw(_ bytes: [UInt8]) {
         let session = self.session

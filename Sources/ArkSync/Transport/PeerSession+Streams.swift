@@ -53,10 +53,8 @@ extension PeerSession {
             stream.received.append(contentsOf: frame.payload)
             stream.receiveWindow -= count
             stream.unacknowledged += count
-            if stream.unacknowledged >= limits.initialWindow / 2 {
-                control.append(.credit(stream: id, UInt64(stream.unacknowledged)))
-                stream.receiveWindow += stream.unacknowledged
-                stream.unacknowledged = 0
+            if stream.unacknowledged >= limits.initialWindow / 2, !creditHeld {
+                grantCredit(stream)
                 pump()
             }
         case .end:
@@ -97,6 +95,22 @@ extension PeerSession {
                 stream.sendBody = []
             }
         }
+    }
+
+    private func grantCredit(_ stream: MuxStream) {
+        guard stream.unacknowledged > 0 else { return }
+        control.append(.credit(stream: stream.id, UInt64(stream.unacknowledged)))
+        stream.receiveWindow += stream.unacknowledged
+        stream.unacknowledged = 0
+    }
+
+    /// Stops or resumes returning credit (a stand-in for a consumer that stalls; tests use it to
+    /// hold a large transfer in flight deterministically).
+    func holdCredit(_ held: Bool) {
+        creditHeld = held
+        guard !held else { return }
+        for stream in streams.values { grantCredit(stream) }
+        pump()
     }
 
     private func wasOpened(_ id: UInt64) -> Bool {

@@ -58,6 +58,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var notifications: [MuxFrame] = []
     var ring: [UInt64] = []
     var pumping = false
+    var creditHeld = false
 
     init(role: Role, identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
          limits: TransportLimits, logger: Logger) {

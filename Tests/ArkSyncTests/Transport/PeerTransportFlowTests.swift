@@ -5,42 +5,58 @@ import Testing
 @testable import ArkSync
 
 @Suite struct PeerTransportFlowTests {
-    /// A 16 MiB response is flow-controlled and interleaved: notifications the server sends
-    /// while it streams, and a small request issued after it, both finish before it does.
+    /// A 16 MiB response is flow-controlled and never blocks the rest of the connection: while
+    /// it is held mid-flight (the client withholds credit), a second request completes and the
+    /// notifications its handler sends arrive; released, the large response completes intact.
     @Test func largeResponseDoesNotStarveNotificationsOrOtherStreams() async throws {
         let big = Sodium.randomBytes(16 << 20)
         let server = try await TestNode.start(respond: { body, connection in
-            guard body == [0xB1] else { return body }
-            Task {
-                try await Task.sleep(for: .milliseconds(2))
-                for i in 0..<5 { try await connection.notify([UInt8(i)]) }
-            }
-            return big
+            if body == [0xB1] { return big }
+            for i in 0..<5 { try await connection.notify([UInt8(i)]) }
+            return body
         })
+        let client = try await TestNode.start()
+        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        let connection = try #require(try await client.connect(to: server) as? MuxPeerConnection)
+
+        await connection.holdCredit(true)
+        let started = ContinuousClock.now
+        let largeDone = Mutex(false)
+        async let large: [UInt8] = {
+            let response = try await connection.request([0xB1], deadline: 60)
+            largeDone.withLock { $0 = true }
+            return response
+        }()
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await connection.request([0x51], deadline: 30) == [0x51])
+        #expect(await eventually { client.handler.snapshot().notifications.count == 5 })
+        #expect(client.handler.snapshot().notifications == (0..<5).map { [UInt8($0)] })
+        #expect(!largeDone.withLock { $0 }, "the large response is still in flight")
+
+        await connection.holdCredit(false)
+        let response = try await large
+        #expect(response == big)
+        print("16 MiB response with interleaved traffic: \(ContinuousClock.now - started)")
+    }
+
+    /// Without any stalling, a small request issued while 16 MiB stream out still gets through.
+    @Test func smallRequestOvertakesALargeResponse() async throws {
+        let big = Sodium.randomBytes(16 << 20)
+        let server = try await TestNode.start(respond: { body, _ in body == [0xB1] ? big : body })
         let client = try await TestNode.start()
         defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
         let connection = try await client.connect(to: server)
 
         let started = ContinuousClock.now
-        let order = Mutex<[String]>([])
-        async let large: [UInt8] = {
-            let response = try await connection.request([0xB1], deadline: 60)
-            let notified = client.handler.snapshot().notifications.count
-            order.withLock { $0.append("large(notifications seen: \(notified))") }
-            return response
-        }()
-        try await Task.sleep(for: .milliseconds(5))
-        let small = try await connection.request([0x51], deadline: 60)
-        order.withLock { $0.append("small") }
-        let response = try await large
-        let elapsed = ContinuousClock.now - started
-
-        #expect(small == [0x51])
-        #expect(response.count == big.count)
-        #expect(response == big)
-        #expect(order.withLock { $0 } == ["small", "large(notifications seen: 5)"])
-        #expect(client.handler.snapshot().notifications == (0..<5).map { [UInt8($0)] })
-        print("16 MiB response with interleaved traffic: \(elapsed)")
+        async let large = connection.request([0xB1], deadline: 60)
+        var small: [Duration] = []
+        for i in 0..<5 {
+            let t = ContinuousClock.now
+            #expect(try await connection.request([UInt8(i)], deadline: 30) == [UInt8(i)])
+            small.append(ContinuousClock.now - t)
+        }
+        #expect(try await large == big)
+        print("16 MiB alongside 5 small requests: \(ContinuousClock.now - started); small round trips \(small)")
     }
 
     @Test func fiftyConcurrentRequests() async throws {
@@ -127,5 +143,32 @@ import Testing
         }
         let exact = Array(repeating: UInt8(3), count: 1 << 20)
         #expect(try await connection.request(exact, deadline: 10) == exact)
+    }
+
+    @Test func responseOverTheLimitDropsTheConnection() async throws {
+        let server = try await TestNode.start(respond: { body, _ in
+            body == [0xB1] ? Array(repeating: 7, count: 2 << 20) : body
+        })
+        var limits = TransportLimits()
+        limits.maxResponseBody = 1 << 20
+        let client = try await TestNode.start(limits: limits)
+        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        let connection = try await client.connect(to: server)
+
+        await expectSyncError({ $0 == .closed }) { _ = try await connection.request([0xB1], deadline: 10) }
+        #expect(await eventually { server.handler.snapshot().closed == [client.id] })
+    }
+
+    @Test func handlerResponseOverTheLimitBecomesAnError() async throws {
+        var limits = TransportLimits()
+        limits.maxResponseBody = 1000
+        let server = try await TestNode.start(limits: limits, respond: { _, _ in Array(repeating: 1, count: 1001) })
+        let client = try await TestNode.start()
+        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        let connection = try await client.connect(to: server)
+
+        await expectSyncError({ if case .remote(let m) = $0 { m.contains("exceeds") } else { false } }) {
+            _ = try await connection.request([1], deadline: 5)
+        }
     }
 }

@@ -48,13 +48,13 @@ import Testing
     enum Injection: String, CaseIterable, Sendable {
         case rawGarbage, tamperedCiphertext, hugeFrameLength, unknownFrameType, dataOnUnopenedStream,
              openWithVictimsParity, reusedStreamID, creditOverflow, tooManyStreams, errorOnOwnStream,
-             acceptAfterHandshake, emptyTransportMessage
+             acceptAfterHandshake, emptyTransportMessage, oversizedRequestBody
 
         /// Plaintext of one transport message (nil: not encrypted, see `raw`).
         var plaintext: [UInt8]? {
             func varint(_ v: UInt64) -> [UInt8] { var out: [UInt8] = []; RBSRVarint.append(v, to: &out); return out }
             switch self {
-            case .rawGarbage, .emptyTransportMessage: return nil
+            case .rawGarbage, .emptyTransportMessage, .oversizedRequestBody: return nil
             case .tamperedCiphertext: return [0x06, 0x00, 0x01, 0x2A] // a valid NOTIFY, bit-flipped below
             case .hugeFrameLength: return [0x02, 0x01] + varint(1 << 40) + [1, 2, 3]
             case .unknownFrameType: return [0x7F, 0x00, 0x00]
@@ -78,6 +78,16 @@ import Testing
             }
         }
 
+        /// Several transport messages: OPEN, then DATA past the 1 MiB request limit.
+        var messages: [[UInt8]] {
+            guard self == .oversizedRequestBody else { return [] }
+            let chunk = [UInt8](repeating: 0x55, count: 60_000)
+            var data: [UInt8] = [0x02, 0x03]
+            RBSRVarint.append(UInt64(chunk.count), to: &data)
+            data += chunk
+            return [[0x01, 0x03, 0x00]] + Array(repeating: data, count: 18)
+        }
+
         var raw: [UInt8] {
             switch self {
             case .emptyTransportMessage: [0x00, 0x00]
@@ -94,7 +104,9 @@ import Testing
 
         let connection = try #require(try await attacker.connect(to: victim) as? MuxPeerConnection)
         #expect(try await connection.request([1], deadline: 5) == [1])
-        if let plaintext = injection.plaintext {
+        if !injection.messages.isEmpty {
+            for message in injection.messages { connection.injectPlaintext(message) }
+        } else if let plaintext = injection.plaintext {
             connection.injectPlaintext(plaintext, tamper: injection == .tamperedCiphertext)
         } else {
             connection.injectRaw(injection.raw)
