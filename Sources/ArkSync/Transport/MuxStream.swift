@@ -54,9 +54,3 @@ struct PendingRequest {
     let continuation: CheckedContinuation<[UInt8], any Error>
     let deadline: Scheduled<Void>
 }
-
-/// What the session hands to the connection's delivery task, in arrival order.
-enum InboundEvent: Sendable {
-    case notification([UInt8])
-    case request(stream: UInt64, body: [UInt8])
-}

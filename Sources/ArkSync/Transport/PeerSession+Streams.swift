@@ -25,7 +25,7 @@ extension PeerSession {
             }
             notifyBuffer.append(contentsOf: frame.payload)
             if frame.kind == .notify {
-                inbox?.yield(.notification(notifyBuffer))
+                inbox?.yield(notifyBuffer)
                 notifyBuffer = []
             }
         case .open:
@@ -66,7 +66,7 @@ extension PeerSession {
             if stream.isLocal {
                 finishLocal(stream, .success(body))
             } else {
-                inbox?.yield(.request(stream: id, body: body))
+                dispatchRequest(stream: id, body: body)
             }
         case .error:
             guard isLocalParity(id) else { throw violation("ERROR on stream \(id), which the peer opened") }

@@ -43,7 +43,8 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var failure: SyncError?
 
     var connection: MuxPeerConnection?
-    var inbox: AsyncStream<InboundEvent>.Continuation?
+    var inbox: AsyncStream<[UInt8]>.Continuation?
+    var opened: Task<Void, Never>?
 
     // Streams and scheduling (see PeerSession+Streams, PeerSession+Scheduler).
     var streams: [UInt64: MuxStream] = [:]
@@ -210,84 +211,6 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
             }
             try handleFrames(frames)
         }
-    }
-
-    /// Initiator: message 2 proves the responder holds the expected id's key.
-    private func readMessage2(_ handshake: inout NoiseHandshake, _ message: [UInt8]) throws {
-        guard let expected else { return }
-        let payload: [UInt8]
-        do {
-            payload = try handshake.readMessage(message)
-            try NoiseIdentityBinding.verify(payload: payload, remoteStatic: handshake.remoteStatic, expectedEndpoint: expected)
-        } catch {
-            throw SyncError.unauthorized("\(peerLabel) did not prove it is \(expected.short): \(error)")
-        }
-        let message3 = try handshake.writeMessage(payload: try ArkNoise.bindingPayload(for: identity))
-        transport = try handshake.split()
-        phase = .awaitingAccept
-        writeFramed(message3)
-        context?.flush()
-    }
-
-    /// Responder: message 3 reveals and proves the initiator's id; authorize before anything else.
-    private func readMessage3(_ handshake: inout NoiseHandshake, _ message: [UInt8]) throws {
-        let remote: ObjectID
-        do {
-            let payload = try handshake.readMessage(message)
-            remote = try NoiseIdentityBinding.verify(payload: payload, remoteStatic: handshake.remoteStatic)
-            transport = try handshake.split()
-        } catch {
-            throw SyncError.unauthorized("handshake from \(peerLabel) failed: \(error)")
-        }
-        guard authorize(remote) else {
-            logger.notice("refused connection from unauthorized node \(remote.short) at \(peerLabel)")
-            phase = .awaitingAccept // no application frames are processed from here on
-            writeEncrypted([MuxFrame.text(.reject, stream: 0, "node \(remote.short) is not authorized")])
-            let channel = context?.channel
-            context?.flush()
-            phase = .closed
-            channel?.close(promise: nil)
-            return
-        }
-        writeEncrypted([MuxFrame(.accept, stream: 0)])
-        context?.flush()
-        becomeOpen(remote: remote)
-    }
-
-    private func becomeOpen(remote: ObjectID) {
-        guard let context else { return }
-        phase = .open
-        handshakeTimer?.cancel()
-        handshakeTimer = nil
-        let connection = MuxPeerConnection(remote: remote, session: self, eventLoop: context.eventLoop, limits: limits)
-        self.connection = connection
-        let (events, inbox) = AsyncStream<InboundEvent>.makeStream()
-        self.inbox = inbox
-        logger.debug("connection with \(remote.short) at \(peerLabel) open")
-        let handler = self.handler
-        Task { [self] in
-            await handler.connectionOpened(connection)
-            connection.eventLoop.execute { [self] in
-                if let promise = established {
-                    established = nil
-                    promise.succeed(connection)
-                }
-            }
-            for await event in events {
-                switch event {
-                case .notification(let body):
-                    await handler.handleNotification(body, from: connection)
-                case .request(let stream, let body):
-                    Task {
-                        let result: Result<[UInt8], any Error>
-                        do { result = .success(try await handler.handleRequest(body, from: connection)) } catch { result = .failure(error) }
-                        connection.eventLoop.execute { [self] in respond(stream: stream, result) }
-                    }
-                }
-            }
-            await handler.connectionClosed(connection)
-        }
-        pump()
     }
 
     // MARK: Closing

@@ -101,7 +101,7 @@ import Testing
 
     @Test func deadlineTimesOutAndResetsTheStream() async throws {
         let server = try await TestNode.start(respond: { body, _ in
-            if body == [0x5E] { try await Task.sleep(for: .seconds(3)) }
+            if body == [0x5E] { try await Task.sleep(for: .seconds(30)) }
             return body
         })
         let client = try await TestNode.start()
@@ -111,7 +111,7 @@ import Testing
         let started = ContinuousClock.now
         await expectSyncError({ $0 == .timeout }) { _ = try await connection.request([0x5E], deadline: 0.2) }
         let waited = ContinuousClock.now - started
-        #expect(waited >= .milliseconds(190) && waited < .seconds(2))
+        #expect(waited >= .milliseconds(190) && waited < .seconds(20), "returned at the deadline, not with the answer")
         // The connection keeps working after the reset.
         #expect(try await connection.request([1], deadline: 5) == [1])
     }
