@@ -1,5 +1,7 @@
 import ArkCore
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 @testable import ArkSync
 
@@ -116,5 +118,42 @@ import Testing
         #expect(victim.handler.snapshot().requests == 1, "no request from the hostile message reached the handler")
         await expectSyncError({ $0 == .closed }) { _ = try await connection.request([2], deadline: 5) }
         try await expectStillServing(victim)
+    }
+}
+
+/// What a prober sees: the listener's identity never crosses the wire in clear.
+@Suite struct PeerTransportIdentityHidingTests {
+    @Test func message2RevealsNeitherTheListenersIDNorItsStaticKey() async throws {
+        let listener = try await TestNode.start()
+        let prober = try makeIdentity()
+        defer { Task { await listener.transport.shutdown() } }
+
+        // A prober that already knows the id completes message 1 and reads message 2.
+        var handshake = try ArkNoise.initiator(identity: prober, responder: listener.id)
+        let message1 = try handshake.writeMessage()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: listener.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let wire = try await withTimeout(5) {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(bytes: [0, UInt8(message1.count)] + message1))
+                var received: [UInt8] = []
+                for try await chunk in inbound {
+                    received += Array(chunk.readableBytesView)
+                    if received.count >= 2, received.count >= 2 + Int(received[0]) << 8 + Int(received[1]) { break }
+                }
+                return received
+            }
+        }
+        let message2 = Array(wire.dropFirst(2))
+        #expect(message2.count == Int(wire[0]) << 8 + Int(wire[1]))
+        #expect(try NoiseIdentityBinding.verify(payload: try handshake.readMessage(message2), remoteStatic: handshake.remoteStatic,
+                                                expectedEndpoint: listener.id) == listener.id)
+        let staticKey = try ArkNoise.staticPublicKey(for: listener.id)
+        #expect(!Data(wire).contains(Data(listener.id.bytes)))
+        #expect(!Data(wire).contains(Data(staticKey)))
     }
 }
