@@ -232,8 +232,15 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
 
     /// Fails everything pending; runs once, whoever closed.
     private func teardown() {
-        if failure == nil, established != nil, let expected, case .handshake = phase {
-            failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
+        if failure == nil, established != nil, let expected {
+            switch phase {
+            case .handshake:
+                failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
+            case .awaitingAccept:
+                failure = .unauthorized("\(expected.short) at \(peerLabel) closed the connection instead of accepting this node")
+            default:
+                break
+            }
         }
         phase = .closed
         handshakeTimer?.cancel()
