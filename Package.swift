@@ -57,7 +57,14 @@ let package = Package(
         .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
-        .testTarget(name: "ArkSyncTests", dependencies: ["ArkSync", "ArkCore"]),
+        .testTarget(
+            name: "ArkSyncTests",
+            dependencies: [
+                "ArkSync", "ArkCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

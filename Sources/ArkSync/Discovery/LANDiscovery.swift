@@ -1,0 +1,246 @@
+import ArkCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Signed LAN discovery over UDP multicast. On `start` the node announces
+/// `(node id, tcp port, timestamp, ed25519 signature)` once; afterwards it announces only in
+/// answer to a query for its own id. There is no periodic polling: `resolve` multicasts a query
+/// when a connection to a node with no known address is about to be made.
+///
+/// Receivers verify the signature (by the announced node's key) and that the timestamp is within
+/// `freshness` of their clock and newer than the last one accepted for that node, then map the
+/// node id to the datagram's source address and the announced port. An address learned this way
+/// is only a hint: the Noise XK handshake still proves who answers on it.
+public final class LANDiscovery: Sendable {
+    public struct Configuration: Sendable {
+        /// IPv4 multicast group (administratively scoped by default).
+        public var groupAddress = "239.255.42.99"
+        public var port = 47_100
+        /// Local IPv4 address of the interface to use; nil lets the kernel choose.
+        public var interfaceAddress: String?
+        /// Announcements further than this from the local clock are ignored.
+        public var freshness: Double = 60
+        /// Answers to queries are sent at most this often.
+        public var minimumAnswerInterval: Double = 0.2
+
+        public init(groupAddress: String = "239.255.42.99", port: Int = 47_100, interfaceAddress: String? = nil) {
+            self.groupAddress = groupAddress
+            self.port = port
+            self.interfaceAddress = interfaceAddress
+        }
+    }
+
+    public struct Peer: Sendable, Equatable {
+        public let host: String
+        public let port: Int
+    }
+
+    private struct Waiter { let id: UInt64; let continuation: CheckedContinuation<Peer?, Never> }
+    private struct State {
+        var channel: (any Channel)?
+        var peers: [ObjectID: (peer: Peer, timestampMs: UInt64)] = [:]
+        var waiters: [ObjectID: [Waiter]] = [:]
+        var nextWaiter: UInt64 = 0
+        var lastAnswer: ContinuousClock.Instant?
+        var rejected = 0
+    }
+
+    private let identity: NodeIdentity
+    private let tcpPort: Int
+    private let group: any EventLoopGroup
+    public let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
+                logger: Logger = Logger(label: "ark.sync.discovery")) {
+        self.identity = identity
+        self.tcpPort = tcpPort
+        self.group = group
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Binds the multicast port, joins the group and announces this node once.
+    public func start() async throws {
+        let handler = LANDatagramHandler { [weak self] bytes, source in self?.receive(bytes, from: source) }
+        let channel = try await DatagramBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+            .bind(host: "0.0.0.0", port: configuration.port).get()
+        do {
+            guard let options = channel as? SocketOptionProvider else {
+                throw DiscoveryError("this platform's datagram channel has no socket options")
+            }
+            #if canImport(Glibc)
+            // Joined with setsockopt directly: NIO's joinGroup refuses interfaces without the
+            // MULTICAST flag, such as Linux's lo, where the kernel delivers multicast anyway.
+            var request = ip_mreq()
+            guard inet_pton(AF_INET, configuration.groupAddress, &request.imr_multiaddr) == 1 else {
+                throw DiscoveryError("\(configuration.groupAddress) is not an IPv4 multicast address")
+            }
+            if let interface = configuration.interfaceAddress {
+                guard inet_pton(AF_INET, interface, &request.imr_interface) == 1 else {
+                    throw DiscoveryError("\(interface) is not an IPv4 address")
+                }
+                try await options.setIPMulticastIF(request.imr_interface).get()
+            }
+            try await options.unsafeSetSocketOption(level: .ip, name: .ip_add_membership, value: request).get()
+            #else
+            guard let multicast = channel as? MulticastChannel else {
+                throw DiscoveryError("this platform's datagram channel does not support multicast")
+            }
+            let groupAddress = try SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port)
+            let device = try configuration.interfaceAddress.flatMap { interface in
+                try System.enumerateDevices().first { $0.address?.ipAddress == interface }
+            }
+            try await multicast.joinGroup(groupAddress, device: device).get()
+            #endif
+            try await options.setIPMulticastLoop(1).get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        state.withLock { $0.channel = channel }
+        try await announce()
+    }
+
+    /// Leaves the group; pending `resolve` calls return nil.
+    public func stop() async {
+        let (channel, waiters) = state.withLock { state in
+            defer { state.channel = nil; state.waiters = [:] }
+            return (state.channel, state.waiters.values.flatMap { $0 })
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        try? await channel?.close()
+    }
+
+    /// The last verified address of `node`, if any.
+    public func address(of node: ObjectID) -> Peer? {
+        state.withLock { $0.peers[node]?.peer }
+    }
+
+    /// Forgets `node`'s address (for example after a failed connection) so the next `resolve` asks again.
+    public func forget(_ node: ObjectID) {
+        _ = state.withLock { $0.peers.removeValue(forKey: node) }
+    }
+
+    /// The known address of `node`, or the one it announces in answer to a query within `timeout` seconds.
+    public func resolve(_ node: ObjectID, timeout: Double = 1) async throws -> Peer? {
+        if let known = address(of: node) { return known }
+        let waiterID = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withCheckedContinuation { continuation in
+            let immediate = state.withLock { state -> Peer?? in
+                if let known = state.peers[node]?.peer { return .some(known) }
+                guard state.channel != nil else { return .some(nil) }
+                state.waiters[node, default: []].append(Waiter(id: waiterID, continuation: continuation))
+                return nil
+            }
+            if let immediate { return continuation.resume(returning: immediate) }
+            send(.query(node))
+            Task { [weak self] in
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                self?.expireWaiter(node: node, id: waiterID)
+            }
+        }
+    }
+
+    /// Announcements dropped since start (bad signature, stale, replayed); for diagnostics and tests.
+    public var rejectedCount: Int { state.withLock { $0.rejected } }
+
+    // MARK: Internals
+
+    func announce() async throws {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let announcement = LANAnnouncement(identity: identity, port: UInt16(clamping: tcpPort), timestampMs: now)
+        try await sendNow(LANMessage.announce(announcement).encoded)
+    }
+
+    func send(_ message: LANMessage) {
+        let bytes = message.encoded
+        Task { try? await sendNow(bytes) }
+    }
+
+    /// Multicasts raw bytes to the group (tests use it to inject forged datagrams).
+    func sendNow(_ bytes: [UInt8]) async throws {
+        guard let channel = state.withLock({ $0.channel }) else { throw SyncError.closed }
+        let target = try SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port)
+        let envelope = AddressedEnvelope(remoteAddress: target, data: channel.allocator.buffer(bytes: bytes))
+        try await channel.writeAndFlush(envelope).get()
+    }
+
+    private func expireWaiter(node: ObjectID, id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard var list = state.waiters[node], let index = list.firstIndex(where: { $0.id == id }) else { return nil }
+            let waiter = list.remove(at: index)
+            state.waiters[node] = list.isEmpty ? nil : list
+            return waiter
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    private func receive(_ bytes: [UInt8], from source: SocketAddress) {
+        guard let message = LANMessage(decoding: bytes) else { return }
+        switch message {
+        case .query(let node):
+            guard node == identity.endpointID else { return }
+            let answer = state.withLock { state -> Bool in
+                let now = ContinuousClock.now
+                if let last = state.lastAnswer, now - last < .milliseconds(Int(configuration.minimumAnswerInterval * 1000)) {
+                    return false
+                }
+                state.lastAnswer = now
+                return true
+            }
+            if answer { Task { try? await announce() } }
+        case .announce(let announcement):
+            guard announcement.node != identity.endpointID, let host = source.ipAddress else { return }
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            if let why = announcement.rejection(nowMs: now, freshnessMs: UInt64(configuration.freshness * 1000)) {
+                state.withLock { $0.rejected += 1 }
+                logger.notice("ignoring LAN announcement for \(announcement.node.short) from \(host): \(why)")
+                return
+            }
+            let peer = Peer(host: host, port: Int(announcement.port))
+            let waiters = state.withLock { state -> [Waiter]? in
+                if let known = state.peers[announcement.node], known.timestampMs >= announcement.timestampMs {
+                    if known.timestampMs > announcement.timestampMs { state.rejected += 1 }
+                    return nil // a replay or a duplicate
+                }
+                state.peers[announcement.node] = (peer, announcement.timestampMs)
+                return state.waiters.removeValue(forKey: announcement.node) ?? []
+            }
+            for waiter in waiters ?? [] { waiter.continuation.resume(returning: peer) }
+        }
+    }
+}
+
+/// Discovery failed: a one-line reason.
+public struct DiscoveryError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Hands every datagram's bytes and source to the discovery.
+private final class LANDatagramHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let deliver: @Sendable ([UInt8], SocketAddress) -> Void
+
+    init(deliver: @escaping @Sendable ([UInt8], SocketAddress) -> Void) { self.deliver = deliver }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        deliver(Array(envelope.data.readableBytesView), envelope.remoteAddress)
+    }
+}

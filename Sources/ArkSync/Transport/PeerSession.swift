@@ -1,0 +1,300 @@
+import ArkCore
+import Logging
+import NIOCore
+
+/// One TCP connection: Noise XK handshake, authorization, then multiplexed request streams and
+/// notifications over Noise transport messages (see `MuxFrame`).
+///
+/// All mutable state lives on the channel's event loop; `MuxPeerConnection` hops there.
+final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state is only touched on the channel's event loop
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Role {
+        case initiator(expecting: ObjectID, established: EventLoopPromise<any PeerConnection>)
+        case responder
+    }
+
+    enum Phase {
+        case idle
+        case handshake(NoiseHandshake)
+        /// Initiator: handshake done, waiting for the responder's ACCEPT or REJECT.
+        case awaitingAccept
+        case open
+        case closed
+    }
+
+    let identity: NodeIdentity
+    let handler: any PeerHandler
+    let authorize: @Sendable (ObjectID) -> Bool
+    let limits: TransportLimits
+    let logger: Logger
+    let isInitiator: Bool
+    let expected: ObjectID?
+    var established: EventLoopPromise<any PeerConnection>?
+
+    var context: ChannelHandlerContext?
+    var phase: Phase = .idle
+    var transport: NoiseTransport?
+    var inbound = ByteBuffer()
+    var peerLabel = "unknown peer"
+    var handshakeTimer: Scheduled<Void>?
+    /// Set when this side decides to drop the connection; reported to a pending `connect`.
+    var failure: SyncError?
+
+    var connection: MuxPeerConnection?
+    var inbox: AsyncStream<[UInt8]>.Continuation?
+    var opened: Task<Void, Never>?
+
+    // Streams and scheduling (see PeerSession+Streams, PeerSession+Scheduler).
+    var streams: [UInt64: MuxStream] = [:]
+    var ticketStreams: [UInt64: UInt64] = [:]
+    var pending: [PendingRequest] = []
+    var nextLocalID: UInt64
+    var lastRemoteID: UInt64 = 0
+    var localOpen = 0
+    var remoteOpen = 0
+    var notifyBuffer: [UInt8] = []
+    var control: [MuxFrame] = []
+    var notifications: [MuxFrame] = []
+    var ring: [UInt64] = []
+    var pumping = false
+    var creditHeld = false
+
+    init(role: Role, identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
+         limits: TransportLimits, logger: Logger) {
+        self.identity = identity
+        self.handler = handler
+        self.authorize = authorize
+        self.limits = limits
+        self.logger = logger
+        switch role {
+        case .initiator(let expecting, let promise):
+            isInitiator = true
+            expected = expecting
+            established = promise
+        case .responder:
+            isInitiator = false
+            expected = nil
+        }
+        nextLocalID = isInitiator ? 1 : 2
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard case .idle = phase else { return }
+        self.context = context
+        peerLabel = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown peer"
+        let seconds = limits.handshakeDeadline
+        handshakeTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
+            switch phase {
+            case .idle, .handshake, .awaitingAccept:
+                fail(.protocolViolation("handshake not finished within \(seconds) s"))
+            case .open, .closed:
+                break
+            }
+        }
+        do {
+            if isInitiator, let expected {
+                var handshake = try ArkNoise.initiator(identity: identity, responder: expected)
+                let message1 = try handshake.writeMessage()
+                phase = .handshake(handshake)
+                writeFramed(message1)
+                context.flush()
+            } else {
+                phase = .handshake(try ArkNoise.responder(identity: identity))
+            }
+        } catch {
+            fail(.protocolViolation("cannot start handshake: \(error)"))
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        inbound.writeBuffer(&bytes)
+        processInbound()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { pump() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(.protocolViolation("socket error: \(error)"))
+    }
+
+    // MARK: Framing (2-byte big-endian length ‖ Noise message)
+
+    private var isHandshaking: Bool {
+        if case .handshake = phase { return true }
+        if case .idle = phase { return true }
+        return false
+    }
+
+    private func processInbound() {
+        while true {
+            if case .closed = phase { return }
+            guard let length = inbound.getInteger(at: inbound.readerIndex, as: UInt16.self).map(Int.init) else { break }
+            if isHandshaking, length > TransportLimits.maxHandshakeMessage {
+                return fail(.protocolViolation("handshake message length \(length) exceeds \(TransportLimits.maxHandshakeMessage)"))
+            }
+            if !isHandshaking, length < NoiseCrypto.tagLength {
+                return fail(.protocolViolation("transport message length \(length) is shorter than its tag"))
+            }
+            guard inbound.readableBytes >= 2 + length else { break }
+            inbound.moveReaderIndex(forwardBy: 2)
+            let message = inbound.readBytes(length: length) ?? []
+            do {
+                try handleMessage(message)
+            } catch let error as SyncError {
+                return fail(error)
+            } catch {
+                return fail(.protocolViolation("\(error)"))
+            }
+        }
+        inbound.discardReadBytes()
+    }
+
+    private func handleMessage(_ message: [UInt8]) throws {
+        switch phase {
+        case .idle, .closed:
+            return
+        case .handshake(var handshake):
+            if isInitiator {
+                try readMessage2(&handshake, message)
+            } else if handshake.remoteEphemeral == nil {
+                guard try handshake.readMessage(message).isEmpty else {
+                    throw SyncError.protocolViolation("handshake message 1 carries a payload")
+                }
+                let message2 = try handshake.writeMessage(payload: try ArkNoise.bindingPayload(for: identity))
+                phase = .handshake(handshake)
+                writeFramed(message2)
+                context?.flush()
+            } else {
+                try readMessage3(&handshake, message)
+            }
+        case .awaitingAccept, .open:
+            guard var transport else { return }
+            let plaintext = try transport.decrypt(message)
+            self.transport = transport
+            var frames = try MuxFrame.decodeAll(plaintext)
+            if case .awaitingAccept = phase, let expected {
+                let first = frames.removeFirst()
+                switch first.kind {
+                case .accept where first.stream == 0:
+                    becomeOpen(remote: expected)
+                case .reject where first.stream == 0:
+                    failure = .unauthorized("\(expected.short) refused this node: \(first.text)")
+                    logger.notice("connection to \(expected.short) at \(peerLabel) refused: \(first.text)")
+                    closeChannel()
+                    return
+                default:
+                    throw SyncError.protocolViolation("expected ACCEPT or REJECT, got \(first.kind)")
+                }
+            }
+            try handleFrames(frames)
+        }
+    }
+
+    // MARK: Closing
+
+    /// Drops the connection with one log line naming why.
+    func fail(_ error: SyncError) {
+        if case .closed = phase { return }
+        logger.warning("dropping connection \(connection.map { "with \($0.remote.short) " } ?? "")at \(peerLabel): \(error)")
+        failure = failure ?? error
+        closeChannel()
+    }
+
+    func closeChannel() {
+        if case .closed = phase { return }
+        phase = .closed
+        context?.close(promise: nil)
+        teardown()
+    }
+
+    /// Fails everything pending; runs once, whoever closed.
+    private func teardown() {
+        if failure == nil, established != nil, let expected {
+            switch phase {
+            case .handshake:
+                failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
+            case .awaitingAccept:
+                failure = .unauthorized("\(expected.short) at \(peerLabel) closed the connection instead of accepting this node")
+            default:
+                break
+            }
+        }
+        phase = .closed
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        if let promise = established {
+            established = nil
+            promise.fail(failure ?? SyncError.closed)
+        }
+        let open = streams.values.filter { $0.isLocal }
+        streams = [:]
+        ticketStreams = [:]
+        for stream in open {
+            stream.deadline?.cancel()
+            stream.continuation?.resume(throwing: SyncError.closed)
+            stream.continuation = nil
+        }
+        let waiting = pending
+        pending = []
+        for request in waiting {
+            request.deadline.cancel()
+            request.continuation.resume(throwing: SyncError.closed)
+        }
+        control = []
+        notifications = []
+        ring = []
+        inbox?.finish()
+        inbox = nil
+        connection = nil // breaks the session <-> connection cycle; the connection now only fails
+    }
+
+    // MARK: Writing
+
+    func writeFramed(_ message: [UInt8]) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: message.count + 2)
+        buffer.writeInteger(UInt16(message.count))
+        buffer.writeBytes(message)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Encrypts `frames` as one transport message (the caller keeps them within one message).
+    func writeEncrypted(_ frames: [MuxFrame]) {
+        var plaintext: [UInt8] = []
+        for frame in frames { frame.encode(into: &plaintext) }
+        writePlaintext(plaintext)
+    }
+
+    func writePlaintext(_ plaintext: [UInt8]) {
+        guard var transport else { return }
+        do {
+            writeFramed(try transport.encrypt(plaintext))
+            self.transport = transport
+        } catch {
+            fail(.protocolViolation("cannot encrypt: \(error)"))
+        }
+    }
+}
