@@ -92,12 +92,13 @@ final class WritePipeline: @unchecked Sendable { // `session` and `entries` are 
     func runInline(_ batch: ChunkBatch) throws {
         let results = BatchResults(count: batch.chunks.count)
         let known = self.known, compressors = self.compressors
-        DispatchQueue.concurrentPerform(iterations: batch.chunks.count) { i in
+        let one: @Sendable (Int) -> Void = { i in
             let bytes = batch.bytes(i)
             let id = ObjectHasher.hash(.chunk, bytes)
             let compressed = known.contains(id) ? nil : compressors.with { $0.compressIfSmaller(bytes) }
             results.slots.withLock { $0[i] = (id, compressed) }
         }
+        if batch.chunks.count == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: batch.chunks.count, execute: one) }
         try write(batch, results.slots.withLock { $0 })
         state.withLock { $0.doneBytes += UInt64(batch.byteCount) }
     }

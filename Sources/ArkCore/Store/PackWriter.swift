@@ -20,6 +20,10 @@ final class PackWriter {
     private(set) var pending: [Pending] = []
     private var createdSinceSync = false
     private(set) var bytesWritten: UInt64 = 0
+    /// Start of the written range whose writeback has not been started yet.
+    private var writebackFrom: UInt64 = 0
+    static let directWriteMinimum = 1 << 20
+    static let writebackStep: UInt64 = 8 << 20
 
     init(directory: String) { self.directory = directory; buffer.reserveCapacity(8 << 20) }
 
@@ -51,10 +55,14 @@ final class PackWriter {
     /// `writev` (headers and compressed bytes go through a small scratch buffer), then asks
     /// the kernel to start writing them back so the next `sync()` has little left to do.
     func append(records: [Record]) throws {
+        // Small batches (small files) are cheaper copied into the buffer than written alone.
+        if records.reduce(0, { $0 + $1.raw.count }) < Self.directWriteMinimum {
+            for r in records { try append(id: r.id, kind: r.kind, raw: r.raw, compressed: r.compressed) }
+            return
+        }
         try drain()
         var scratch: [UInt8] = []
         var segments: [(external: UnsafeRawBufferPointer?, scratch: Range<Int>)] = []
-        var flushFrom = size
         func flush() throws {
             guard let file, !segments.isEmpty else { return }
             try scratch.withUnsafeBytes { base in
@@ -64,14 +72,15 @@ final class PackWriter {
                 }
                 try file.writeAll(vecs)
             }
-            file.startWriteback(from: flushFrom, count: size - flushFrom)
-            flushFrom = size
+            if size - writebackFrom >= Self.writebackStep {
+                file.startWriteback(from: writebackFrom, count: size - writebackFrom)
+                writebackFrom = size
+            }
             scratch.removeAll(keepingCapacity: true); segments.removeAll(keepingCapacity: true)
         }
         for r in records {
             if file == nil || size >= PackFormat.targetPackSize {
                 try flush(); try roll(); try drain()
-                flushFrom = size
             }
             let stored = r.compressed?.count ?? r.raw.count
             let comp: PackFormat.Compression = r.compressed == nil ? .none : .zstd
@@ -106,6 +115,7 @@ final class PackWriter {
         file = try FileDescriptor(open: directory + "/" + name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
         buffer.append(contentsOf: PackFormat.fileMagic)
         size = UInt64(PackFormat.fileMagic.count)
+        writebackFrom = 0
         createdSinceSync = true
     }
 
