@@ -7,7 +7,7 @@
 #
 # Environment: BENCH_SIZE_MB, BENCH_FILES, CHUNKSTAT_MB override the sizes; BENCH_DIR picks the
 # work directory (default: a new temp dir under /var/tmp, removed at the end unless BENCH_KEEP=1);
-# BENCH_CHUNKSTAT=0 skips the chunk-size study.
+# BENCH_CHUNKSTAT=0 skips the chunk-size study; BENCH_ARK runs another ark binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -39,7 +39,7 @@ fi
 echo "building ark (release)..." >&2
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)
-ARK="$BIN/ark"
+ARK=${BENCH_ARK:-$BIN/ark}   # BENCH_ARK: another ark binary (e.g. an older build for before/after)
 
 # --- work directory (one disk for data and every repo) -------------------------------------
 W=${BENCH_DIR:-$(mktemp -d -p /var/tmp ark-bench.XXXXXX)}

@@ -1,20 +1,26 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Reads a file descriptor (or any byte source) sequentially and yields content-defined
-/// chunks. Holds one buffer of a few maximum chunk sizes; each chunk is copied out so it can
-/// be hashed and compressed on another thread.
+/// chunks in batches: each batch is one read buffer (`ChunkSlab`) and the chunks cut in it, so
+/// chunks can be hashed, compressed and written straight from the buffer on other threads
+/// without being copied out. Only the unfinished tail of a buffer (less than one maximum
+/// chunk) is copied into the next one.
 public struct FileChunkStream {
     /// Fills the buffer with up to its size in bytes; returns how many, 0 at the end.
     public typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
     private let source: Source
     private let chunker: Chunker
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
+    private let pool: SlabPool
+    private var tail: ChunkSlab?
+    private var tailRange = 0..<0
     private var eof = false
     private let path: String
+    // For `next()`: the batch being handed out chunk by chunk.
+    private var current: ChunkBatch?
+    private var currentIndex = 0
 
     public init(fd: Int32, path: String, chunker: Chunker) {
         self.init(path: path, chunker: chunker) { buf in
@@ -28,32 +34,107 @@ public struct FileChunkStream {
         self.path = path
         self.chunker = chunker
         let full = Swift.max(chunker.parameters.max * 4, 8 << 20)
-        self.buffer = .allocate(byteCount: sizeHint.map { Swift.min(full, $0 + 1) } ?? full, alignment: 64)
+        self.pool = SlabPool(slabSize: sizeHint.map { Swift.min(full, $0 + 1) } ?? full)
     }
 
-    public func deallocate() { buffer.deallocate() }
+    /// Kept for callers that free explicitly; buffers are released with their last batch.
+    public func deallocate() {}
 
-    /// The next chunk, or nil at end of file.
+    /// The next chunk (copied out), or nil at end of file.
     public mutating func next() throws -> [UInt8]? {
-        if end - start < chunker.parameters.max && !eof { try refill() }
-        if start == end { return nil }
-        let window = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-        let n = chunker.cut(window)
-        let chunk = [UInt8](UnsafeRawBufferPointer(rebasing: window[0..<n]))
-        start += n
-        return chunk
+        while true {
+            if let batch = current, currentIndex < batch.chunks.count {
+                let chunk = [UInt8](batch.bytes(currentIndex))
+                currentIndex += 1
+                return chunk
+            }
+            guard let batch = try nextBatch() else { current = nil; return nil }
+            current = batch; currentIndex = 0
+        }
     }
 
-    private mutating func refill() throws {
-        if start > 0 {
-            let live = end - start
-            if live > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: live) }
-            start = 0; end = live
+    /// True when everything read has been handed out and the source is exhausted.
+    public var isAtEnd: Bool { eof && tailRange.isEmpty }
+
+    /// The chunks of the next buffer, or nil at end of file. A batch holds at least one chunk.
+    public mutating func nextBatch() throws -> ChunkBatch? {
+        if eof && tailRange.isEmpty { return nil }
+        let slab = pool.take()
+        let buffer = slab.buffer
+        var end = 0
+        if let tail, !tailRange.isEmpty {
+            buffer.baseAddress!.copyMemory(from: tail.buffer.baseAddress! + tailRange.lowerBound, byteCount: tailRange.count)
+            end = tailRange.count
         }
-        while end < buffer.count {
+        tail = nil; tailRange = 0..<0
+        while !eof && end < buffer.count {
             let r = try source(UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
             if r == 0 { eof = true; break }
             end += r
         }
+        var chunks: [Range<Int>] = []
+        var start = 0
+        let maxChunk = chunker.parameters.max
+        // Cut only where at least one maximum chunk is available, unless it is the end (or a
+        // buffer sized by a too-small hint is full: then cut within what it holds).
+        while start < end && (eof || end - start >= maxChunk || (start == 0 && end == buffer.count)) {
+            let n = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+            chunks.append(start..<start + n)
+            start += n
+        }
+        if start < end { tail = slab; tailRange = start..<end }
+        if chunks.isEmpty {
+            // The buffer is always larger than one maximum chunk, so this happens only at
+            // the end of an empty input.
+            return nil
+        }
+        return ChunkBatch(slab: slab, chunks: chunks)
     }
+}
+
+/// Chunks cut in one read buffer; keeps the buffer alive while any stage still uses it.
+public struct ChunkBatch: Sendable {
+    let slab: ChunkSlab
+    public let chunks: [Range<Int>]
+
+    public var byteCount: Int { chunks.isEmpty ? 0 : chunks.last!.upperBound - chunks.first!.lowerBound }
+
+    /// Bytes of chunk `i`; valid while the batch is alive.
+    public func bytes(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: slab.buffer[chunks[i]]) }
+}
+
+/// One read buffer; returned to its pool when the last batch using it is gone.
+final class ChunkSlab: @unchecked Sendable { // written only by the reader before it is shared, then read-only
+    let buffer: UnsafeMutableRawBufferPointer
+    private let pool: SlabPool
+
+    init(buffer: UnsafeMutableRawBufferPointer, pool: SlabPool) { self.buffer = buffer; self.pool = pool }
+
+    deinit { pool.give(buffer) }
+}
+
+/// Reuses read buffers so a large file does not map and fault in a fresh one per batch.
+final class SlabPool: Sendable {
+    /// A free buffer; owned by the pool's list while in it.
+    private struct Free: @unchecked Sendable { let buffer: UnsafeMutableRawBufferPointer } // only ever in the pool's locked list or with one taker
+    let slabSize: Int
+    private let free = Mutex<[Free]>([])
+
+    init(slabSize: Int) { self.slabSize = slabSize }
+
+    func take() -> ChunkSlab {
+        let buf = free.withLock { $0.popLast() }?.buffer ?? .allocate(byteCount: slabSize, alignment: 64)
+        return ChunkSlab(buffer: buf, pool: self)
+    }
+
+    func give(_ buf: UnsafeMutableRawBufferPointer) {
+        let item = Free(buffer: buf)
+        let keep = free.withLock { list -> Bool in
+            guard list.count < 8 else { return false }
+            list.append(item); return true
+        }
+        if !keep { buf.deallocate() }
+    }
+
+    deinit { for f in free.withLock({ $0 }) { f.buffer.deallocate() } }
 }

@@ -3,7 +3,8 @@
 /// binary search over the encoded bytes, without decoding the whole list.
 ///
 /// Level 0 entries name chunks; level n > 0 entries name level n-1 manifests (used when a
-/// file has more than `ObjectLimits.maxManifestEntries` chunks, i.e. beyond ~4 GiB).
+/// file has more than `ObjectLimits.maxManifestEntries` chunks, i.e. beyond ~2 GiB at the
+/// default chunk sizes).
 public struct Manifest: Sendable, Equatable {
     public struct Entry: Equatable, Sendable {
         public var id: ObjectID

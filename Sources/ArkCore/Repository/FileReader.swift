@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// Reads a file's bytes through its manifest; every chunk is hash-verified before use.
 public struct FileReader: Sendable {
@@ -28,28 +27,32 @@ public struct FileReader: Sendable {
         try walk(root, base: 0)
     }
 
-    /// Streams the whole file in order, verifying up to `parallelism` chunks at once.
-    public func stream(parallelism: Int = 4, _ sink: ([UInt8]) throws -> Void) throws {
-        var batch: [ObjectID] = []
-        func flush() throws {
-            let ids = batch
-            let results = Mutex<[Result<[UInt8], ArkError>?]>(Array(repeating: nil, count: ids.count))
-            let repo = self.repo
-            DispatchQueue.concurrentPerform(iterations: ids.count) { i in
-                let r: Result<[UInt8], ArkError>
-                do { r = .success(try repo.read(ids[i], kind: .chunk)) } catch let e as ArkError { r = .failure(e) } catch {
-                    r = .failure(ArkError(.io, "\(error)"))
-                }
-                results.withLock { $0[i] = r }
+    /// Streams the whole file in order. Up to `parallelism` chunks are read and verified ahead
+    /// on other threads while earlier ones go to `sink` on this thread, so output and
+    /// verification overlap.
+    public func stream(parallelism: Int = 8, _ sink: ([UInt8]) throws -> Void) throws {
+        var ahead: [ChunkFuture] = []
+        var head = 0
+        let repo = self.repo
+        func deliverOldest() throws {
+            let f = ahead[head]
+            head += 1
+            if head > 64 { ahead.removeFirst(head); head = 0 }
+            try sink(try f.wait())
+        }
+        do {
+            try forEachChunkEntry { e, _ in
+                let f = ChunkFuture()
+                DispatchQueue.global().async { f.run { try repo.read(e.id, kind: .chunk) } }
+                ahead.append(f)
+                if ahead.count - head >= Swift.max(1, parallelism) { try deliverOldest() }
             }
-            for r in results.withLock({ $0 }) { try sink(try r!.get()) }
-            batch.removeAll(keepingCapacity: true)
+            while head < ahead.count { try deliverOldest() }
+        } catch {
+            // Let reads still running finish before returning.
+            for f in ahead[head...] { _ = try? f.wait() }
+            throw error
         }
-        try forEachChunkEntry { e, _ in
-            batch.append(e.id)
-            if batch.count >= parallelism { try flush() }
-        }
-        if !batch.isEmpty { try flush() }
     }
 
     /// Chunk entry holding `offset` and its start, descending through manifest levels.
@@ -72,5 +75,22 @@ public struct FileReader: Sendable {
         guard child.level + 1 == parent.level, child.totalSize == parent.entry(at: i).length else {
             throw ArkError(.corrupt, "manifest \(parent.id(at: i)) does not match its parent's entry")
         }
+    }
+}
+
+/// The result of one chunk read running on another thread.
+final class ChunkFuture: @unchecked Sendable { // `result` is written once before `done` signals and read only after waiting on it
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<[UInt8], any Error> = .success([])
+
+    func run(_ body: () throws -> [UInt8]) {
+        result = Result { try body() }
+        done.signal()
+    }
+
+    func wait() throws -> [UInt8] {
+        done.wait()
+        done.signal() // a later wait (error clean-up) returns at once
+        return try result.get()
     }
 }

@@ -50,10 +50,13 @@ public final class Repository: Sendable {
         do { file = try packs.file(loc.pack) { try index.packName(loc.pack) } } catch let e as ArkError {
             throw ArkError(e.code, "\(kind) \(id) cannot be read: \(e.message)", context: e.context)
         }
-        var stored = [UInt8](repeating: 0, count: loc.storedLength)
-        do {
-            try stored.withUnsafeMutableBytes { try file.pread(into: $0, at: loc.offset) }
-        } catch let e as ArkError {
+        var readError: ArkError?
+        let stored = [UInt8](unsafeUninitializedCapacity: loc.storedLength) { buf, n in
+            do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset); n = buf.count } catch let e as ArkError {
+                readError = e; n = 0
+            } catch { readError = ArkError(.io, "\(error)"); n = 0 }
+        }
+        if let e = readError {
             packs.drop(loc.pack)
             throw ArkError(.corrupt, "\(kind) \(id) cannot be read", context: "\(file.path) offset \(loc.offset): \(e.message)")
         }

@@ -6,12 +6,14 @@ import Synchronization
 /// One writer's session on a store: appends new objects to its own pack file, skips objects
 /// already stored, hashes and compresses chunks on all cores, and publishes to the index only
 /// what has been fsynced (metadata implies data). Holds the store lock shared until closed.
+/// Files go through a pipeline (WriteSession+Pipeline.swift): reading and chunking, hashing
+/// and compressing, and writing overlap.
 public final class WriteSession {
     public let repo: Repository
     private let lock: StoreLock
-    private let writer: PackWriter
-    private var known = Set<ObjectID>()
-    private let compressors = CompressorPool()
+    let writer: PackWriter
+    var known = Set<ObjectID>()
+    let compressors = CompressorPool()
     private var unsyncedBytes: UInt64 = 0
     private var statEntries: [(String, StatKey, ObjectID)] = []
     /// Bytes of new (not deduplicated) stored data this session wrote.
@@ -37,7 +39,7 @@ public final class WriteSession {
         return id
     }
 
-    private func isKnown(_ id: ObjectID) throws -> Bool {
+    func isKnown(_ id: ObjectID) throws -> Bool {
         if known.contains(id) { return true }
         if try repo.index.object(id)?.isPresent == true { known.insert(id); return true }
         return false
@@ -48,6 +50,19 @@ public final class WriteSession {
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1
+        if unsyncedBytes >= checkpointBytes { try checkpoint() }
+    }
+
+    /// Appends new chunks (already hashed, deduplicated and maybe compressed) in order with
+    /// one batched write, then checkpoints when enough bytes are unsynced.
+    func appendChunks(_ records: [PackWriter.Record]) throws {
+        guard !records.isEmpty else { return }
+        try writer.append(records: records)
+        for r in records {
+            known.insert(r.id)
+            let n = UInt64(r.compressed?.count ?? r.raw.count)
+            newBytesStored += n; unsyncedBytes += n; newObjects += 1
+        }
         if unsyncedBytes >= checkpointBytes { try checkpoint() }
     }
 
@@ -80,29 +95,6 @@ public final class WriteSession {
     public func putFile(source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
                         progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
         try putFile(FileChunkStream(path: name, chunker: Chunker(), sizeHint: size, source: source), progress: progress)
-    }
-
-    private func putFile(_ stream: FileChunkStream, progress: (UInt64) -> Void) throws -> (manifest: ObjectID, size: UInt64) {
-        var stream = stream
-        defer { stream.deallocate() }
-        var entries: [Manifest.Entry] = []
-        var batch: [[UInt8]] = []
-        var batchBytes = 0
-        var size: UInt64 = 0
-        while let chunk = try stream.next() {
-            batchBytes += chunk.count
-            batch.append(chunk)
-            if batchBytes >= 8 << 20 {
-                entries += try putChunks(batch)
-                progress(UInt64(batchBytes)); size += UInt64(batchBytes)
-                batch.removeAll(keepingCapacity: true); batchBytes = 0
-            }
-        }
-        if !batch.isEmpty {
-            entries += try putChunks(batch)
-            progress(UInt64(batchBytes)); size += UInt64(batchBytes)
-        }
-        return (try putManifest(entries), size)
     }
 
     /// Builds a manifest for the chunk list, adding intermediate levels above

@@ -32,7 +32,39 @@ public final class FileDescriptor: Sendable {
         }
     }
 
+    /// Writes all of `vecs` in order (`writev`, continuing after short writes).
+    func writeAll(_ vecs: [iovec]) throws {
+        var vecs = vecs[...]
+        while !vecs.isEmpty {
+            let n = Swift.min(vecs.count, 1024) // IOV_MAX on Linux
+            var written = try vecs.withUnsafeBufferPointer { v in
+                try syscall("write \(path)") { writev(raw, v.baseAddress!, Int32(n)) }
+            }
+            while written > 0, let first = vecs.first {
+                if written >= first.iov_len {
+                    written -= first.iov_len; vecs = vecs.dropFirst()
+                } else {
+                    vecs[vecs.startIndex].iov_base = vecs[vecs.startIndex].iov_base! + written
+                    vecs[vecs.startIndex].iov_len -= written
+                    written = 0
+                }
+            }
+            while let first = vecs.first, first.iov_len == 0 { vecs = vecs.dropFirst() }
+        }
+    }
+
+    /// Starts writeback of a written range without waiting for it (a hint: durability still
+    /// comes only from `sync()`).
+    func startWriteback(from offset: UInt64, count: UInt64) {
+        guard count > 0 else { return }
+        _ = linuxSyncFileRange(raw, Int64(offset), Int64(count), 2 /* SYNC_FILE_RANGE_WRITE */)
+    }
+
     public func sync() throws { try syscall("fsync \(path)") { fsync(raw) } }
+
+    /// Like `sync()` for file contents and the metadata needed to read them back (size), but
+    /// without flushing timestamps.
+    public func syncData() throws { try syscall("fdatasync \(path)") { fdatasync(raw) } }
 
     public func size() throws -> UInt64 {
         var st = stat()
@@ -46,3 +78,7 @@ public final class FileDescriptor: Sendable {
         try d.sync()
     }
 }
+
+/// glibc's `sync_file_range` (declared only under _GNU_SOURCE, which the Glibc module does not set).
+@_silgen_name("sync_file_range")
+private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32

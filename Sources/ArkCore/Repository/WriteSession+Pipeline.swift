@@ -1,0 +1,129 @@
+import Dispatch
+import Synchronization
+
+extension WriteSession {
+    /// Read buffers (about 8 MiB each) between reading and writing at once; bounds memory.
+    static let batchesInFlight = 6
+
+    /// Stores a file's chunks and manifest (two-level when it has many chunks). The calling
+    /// thread reads and chunks; each batch's chunks are hashed and compressed on all cores;
+    /// a serial queue writes finished batches in order straight from the read buffers. The
+    /// three stages overlap, with at most `batchesInFlight` batches between them.
+    func putFile(_ stream: FileChunkStream, progress: (UInt64) -> Void) throws -> (manifest: ObjectID, size: UInt64) {
+        var stream = stream
+        let pipeline = WritePipeline(session: self, slots: Self.batchesInFlight)
+        var reported: UInt64 = 0
+        func report() {
+            let done = pipeline.doneBytes
+            if done > reported { progress(done - reported); reported = done }
+        }
+        do {
+            // A file that fits one buffer (most files) is done on this thread: handing it
+            // between threads would cost more than it overlaps.
+            if let first = try stream.nextBatch() {
+                if stream.isAtEnd { try pipeline.runInline(first) } else { pipeline.submit(first) }
+                report()
+            }
+            while pipeline.error == nil, let batch = try stream.nextBatch() {
+                pipeline.submit(batch)
+                report()
+            }
+        } catch {
+            pipeline.finish()
+            throw error
+        }
+        pipeline.finish()
+        if let e = pipeline.error { throw e }
+        report()
+        return (try putManifest(pipeline.entries), reported)
+    }
+}
+
+/// The hash/compress and write stages of `WriteSession.putFile`.
+final class WritePipeline: @unchecked Sendable { // `session` and `entries` are used only on `writeQueue` until `finish()` has drained it
+    private let session: WriteSession
+    private let known: Set<ObjectID>
+    private let compressors: CompressorPool
+    private let writeQueue = DispatchQueue(label: "ark.write-pipeline")
+    private let slots: DispatchSemaphore
+    private let state = Mutex<(error: (any Error)?, doneBytes: UInt64)>((nil, 0))
+    /// Manifest entries in file order; read after `finish()`.
+    private(set) var entries: [Manifest.Entry] = []
+
+    init(session: WriteSession, slots: Int) {
+        self.session = session
+        self.known = session.known
+        self.compressors = session.compressors
+        self.slots = DispatchSemaphore(value: slots)
+    }
+
+    var error: (any Error)? { state.withLock { $0.error } }
+    var doneBytes: UInt64 { state.withLock { $0.doneBytes } }
+
+    /// Queues a batch (waiting while `slots` batches are in flight).
+    func submit(_ batch: ChunkBatch) {
+        slots.wait()
+        let n = batch.chunks.count
+        let results = BatchResults(count: n)
+        let group = DispatchGroup()
+        let known = self.known, compressors = self.compressors
+        for i in 0..<n {
+            DispatchQueue.global().async(group: group) {
+                let bytes = batch.bytes(i)
+                let id = ObjectHasher.hash(.chunk, bytes)
+                let compressed = known.contains(id) ? nil : compressors.with { $0.compressIfSmaller(bytes) }
+                results.slots.withLock { $0[i] = (id, compressed) }
+            }
+        }
+        writeQueue.async {
+            group.wait()
+            defer { self.slots.signal() }
+            guard self.error == nil else { return }
+            do {
+                try self.write(batch, results.slots.withLock { $0 })
+                self.state.withLock { $0.doneBytes += UInt64(batch.byteCount) }
+            } catch {
+                self.state.withLock { $0.error = error }
+            }
+        }
+    }
+
+    /// Hashes, compresses and writes one batch on the calling thread (nothing else queued).
+    func runInline(_ batch: ChunkBatch) throws {
+        let results = BatchResults(count: batch.chunks.count)
+        let known = self.known, compressors = self.compressors
+        let one: @Sendable (Int) -> Void = { i in
+            let bytes = batch.bytes(i)
+            let id = ObjectHasher.hash(.chunk, bytes)
+            let compressed = known.contains(id) ? nil : compressors.with { $0.compressIfSmaller(bytes) }
+            results.slots.withLock { $0[i] = (id, compressed) }
+        }
+        if batch.chunks.count == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: batch.chunks.count, execute: one) }
+        try write(batch, results.slots.withLock { $0 })
+        state.withLock { $0.doneBytes += UInt64(batch.byteCount) }
+    }
+
+    /// Waits until every queued batch is written (or skipped after an error).
+    func finish() { writeQueue.sync {} }
+
+    private func write(_ batch: ChunkBatch, _ results: [(ObjectID, [UInt8]?)?]) throws {
+        var records: [PackWriter.Record] = []
+        var queued = Set<ObjectID>()
+        for (i, r) in results.enumerated() {
+            let (id, compressed) = r!
+            let bytes = batch.bytes(i)
+            entries.append(Manifest.Entry(id: id, length: UInt64(bytes.count)))
+            if queued.contains(id) { continue }
+            if try session.isKnown(id) { continue }
+            queued.insert(id)
+            records.append(PackWriter.Record(id: id, kind: .chunk, raw: bytes, compressed: compressed))
+        }
+        try session.appendChunks(records)
+    }
+}
+
+/// Hash and compression results of one batch, filled in by the workers.
+final class BatchResults: Sendable {
+    let slots: Mutex<[(ObjectID, [UInt8]?)?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+}
