@@ -142,8 +142,8 @@ mount_pid() {
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}; pid=${pid%/cmdline}
     [ "$pid" = $$ ] && continue
-    if tr '\0' '\n' < "$f" 2>/dev/null | grep -qxF "$mp"; then
-      case "$(tr '\0' ' ' < "$f" 2>/dev/null)" in *" mount "*|*"mount "*) echo "$pid"; return 0 ;; esac
+    if tr '\0' '\n' 2>/dev/null < "$f" | grep -qxF "$mp"; then
+      case "$(tr '\0' ' ' 2>/dev/null < "$f")" in *" mount "*|*"mount "*) echo "$pid"; return 0 ;; esac
     fi
   done
   return 1
