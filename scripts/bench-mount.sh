@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# Benchmarks `ark mount` against the original files (native), `borg mount` and `restic mount` on
+# the same data in one run, and prints markdown tables with pass/fail against the targets of
+# issue 3. See docs/benchmarks.md, section "Mount (issue 3)".
+#
+#   scripts/bench-mount.sh           full run: 2 GiB file, 20,000-file tree
+#   scripts/bench-mount.sh --quick   256 MiB file, 2,000 files, 3 s fio runs
+# fio: the cold run keeps fio's default --invalidate=1 (drop_caches alone left pages of the file
+# cached through ark's mount in a quick run), the warm run uses --invalidate=0.
+#
+# Needs root (drop_caches, FUSE). "cold" = `sync; echo 3 > /proc/sys/vm/drop_caches` just before
+# the measurement (drops the kernel page, dentry and inode caches; not the caches inside the
+# mount processes, which stay as they are); "warm" = the same measurement repeated right after.
+#
+# Environment: BENCH_SIZE_MB, BENCH_FILES, BENCH_FIO_S override the sizes/runtime; BENCH_DIR picks
+# the work directory (default: a new temp dir under /var/tmp, removed at the end unless
+# BENCH_KEEP=1); BENCH_PERF=1 records `perf` profiles of the ark mount process during the cold
+# sequential read and the cold find (reports saved next to the results under .build/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+QUICK=0
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    *) echo "bench-mount.sh: unknown argument '$a' (only --quick)" >&2; exit 2 ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then
+  SIZE_MB=${BENCH_SIZE_MB:-256}; NFILES=${BENCH_FILES:-2000}; FIO_S=${BENCH_FIO_S:-3}
+else
+  SIZE_MB=${BENCH_SIZE_MB:-2048}; NFILES=${BENCH_FILES:-20000}; FIO_S=${BENCH_FIO_S:-10}
+fi
+[ "$(id -u)" = 0 ] || { echo "bench-mount.sh: needs root (drop_caches, FUSE mounts)" >&2; exit 1; }
+
+# --- dependencies and build ----------------------------------------------------------------
+source scripts/deps.sh
+BENCH_DEBS="borgbackup restic fio python3 python3-llfuse python3-pyfuse3 fuse3 util-linux coreutils tar"
+[ "${BENCH_PERF:-0}" = 1 ] && BENCH_DEBS="$BENCH_DEBS linux-perf"
+missing=""
+for p in $BENCH_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi
+echo "building ark (release)..." >&2
+swift build -c release >&2
+BIN=$(swift build -c release --show-bin-path)
+ARK="$BIN/ark"
+
+# --- work directory, mounts and cleanup ----------------------------------------------------
+W=${BENCH_DIR:-$(mktemp -d -p /var/tmp ark-bench-mount.XXXXXX)}
+mkdir -p "$W"
+MOUNTS=()      # mountpoints to release on exit
+BG_PIDS=()     # foreground mount processes started here (restic)
+cleanup() {
+  set +e
+  for mp in "${MOUNTS[@]}"; do
+    if mountpoint -q "$mp" 2>/dev/null; then
+      fusermount3 -u "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null
+    fi
+  done
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+echo "work dir: $W ($(df -h --output=source "$W" | tail -1))" >&2
+
+export BORG_BASE_DIR="$W/borg-base" BORG_REPO="$W/borg" \
+  BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$W/restic-cache"
+
+# --- data (same generator as scripts/bench.sh) ---------------------------------------------
+SIZE=$((SIZE_MB << 20))
+echo "generating ${SIZE_MB} MiB incompressible file..." >&2
+mkdir -p "$W/big"
+head -c "$SIZE" /dev/urandom > "$W/big/big.bin"
+echo "generating $NFILES small files from /usr/include and /usr/share..." >&2
+python3 - "$W/tree" "$NFILES" <<'EOF'
+import os, sys
+dest, n = sys.argv[1], int(sys.argv[2])
+srcs = []
+for top in ("/usr/include", "/usr/share"):
+    for d, dirs, files in os.walk(top):
+        dirs.sort()
+        for f in sorted(files):
+            p = os.path.join(d, f)
+            if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) > 0:
+                srcs.append(p)
+for i in range(n):
+    src = srcs[i % len(srcs)]
+    with open(src, "rb") as fh:
+        data = fh.read(64 << 10)
+    if i >= len(srcs):
+        data += b"\n/* copy %d */\n" % i
+    sub = os.path.join(dest, "d%03d" % (i // 200))
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, "%05d-%s" % (i, os.path.basename(src))), "wb") as out:
+        out.write(data)
+EOF
+TREE_BYTES=$(du -sb --apparent-size "$W/tree" | cut -f1)
+
+echo "storing the data in ark, borg and restic..." >&2
+mkdir -p "$W/ark"
+(cd "$W/ark" && "$ARK" commit "$W/big" --repo big >/dev/null && "$ARK" commit "$W/tree" --repo tree >/dev/null)
+borg init --encryption none "$BORG_REPO" >&2
+(cd "$W" && borg create --compression lz4 ::big big && borg create --compression lz4 ::tree tree)
+restic -r "$W/restic-big" init -q >&2
+restic -r "$W/restic-tree" init -q >&2
+restic -r "$W/restic-big" backup -q "$W/big"
+restic -r "$W/restic-tree" backup -q "$W/tree"
+
+# --- helpers -------------------------------------------------------------------------------
+now() { date +%s%N; }
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", (b-a)/1e6}'; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+secs() { local t0; t0=$(now); "$@"; awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", (b-a)/1e9}'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN{ if (s > 0) printf "%.0f", b/s/1e6; else print "-" }'; }
+x() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }   # a / b
+pf() { if awk "BEGIN{exit !($1)}"; then echo pass; else echo FAIL; fi; }
+catfile() { cat "$1" > /dev/null; }
+# In-process time of open + read of the first byte (no process start-up counted), in ms.
+first_byte() {
+  python3 -c 'import os,sys,time
+t=time.perf_counter(); fd=os.open(sys.argv[1], os.O_RDONLY); b=os.read(fd, 1); t=time.perf_counter()-t
+assert len(b)==1
+print("%.2f" % (t*1000))' "$1"
+}
+fio_iops() {
+  fio --name=rr --filename="$1" --readonly --invalidate="$2" --rw=randread --bs=4k --direct=0 --ioengine=psync \
+    --numjobs=1 --runtime="$FIO_S" --time_based --output-format=json 2>/dev/null |
+    python3 -c 'import json,sys; print("%.0f" % json.load(sys.stdin)["jobs"][0]["read"]["iops"])'
+}
+do_find() { (cd "$1" && find . | wc -l > /dev/null); }
+do_du() { (cd "$1" && du -s . > /dev/null); }
+do_tar() { (cd "$1" && tar cf - . | cat > /dev/null); }
+# PID of the process serving mountpoint MP (its command line names MP).
+mount_pid() {
+  local mp=$1 f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    [ "$pid" = $$ ] && continue
+    if tr '\0' '\n' 2>/dev/null < "$f" | grep -qxF "$mp"; then
+      case "$(tr '\0' ' ' 2>/dev/null < "$f")" in *" mount "*|*"mount "*) echo "$pid"; return 0 ;; esac
+    fi
+  done
+  return 1
+}
+hwm_mb() { awk '/VmHWM/{printf "%.0f", $2*1024/1e6}' "/proc/$1/status" 2>/dev/null || echo "-"; }
+wait_for() {   # wait_for PATH: until PATH exists (mount answering), at most 60 s
+  local i
+  for i in $(seq 1 60000); do [ -e "$1" ] && return 0; sleep 0.001; done
+  echo "bench-mount.sh: $1 did not appear" >&2; return 1
+}
+PERF_DIR="$ROOT/.build/bench-mount-perf-$(date -u +%Y%m%dT%H%M%SZ)"
+perf_start() {   # perf_start PID NAME
+  [ "${BENCH_PERF:-0}" = 1 ] || return 0
+  mkdir -p "$PERF_DIR"
+  perf record -F 499 -g -p "$1" -o "$PERF_DIR/$2.data" > /dev/null 2>&1 &
+  PERF_PID=$!
+  sleep 0.5
+}
+perf_stop() {    # perf_stop NAME
+  [ "${BENCH_PERF:-0}" = 1 ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null; wait "$PERF_PID" 2>/dev/null || true
+  perf report -i "$PERF_DIR/$1.data" --stdio --no-children --sort dso,symbol 2>/dev/null |
+    grep -v '^$' | head -400 | swift demangle --simplified > "$PERF_DIR/$1.txt" 2>/dev/null || true
+}
+
+declare -A R   # results: R[<system>.<metric>]
+
+# --- drop_caches check ---------------------------------------------------------------------
+BIG="$W/big/big.bin"
+DROP_NOTE=""
+cat "$BIG" > /dev/null
+before=$(fincore -b -n -o RES "$BIG" | tr -d ' ')
+drop
+after=$(fincore -b -n -o RES "$BIG" | tr -d ' ')
+if [ "$after" -lt $((SIZE / 10)) ]; then
+  DROP_NOTE="drop_caches works here: ${before} bytes of the file cached before, ${after} after."
+else
+  DROP_NOTE="WARNING: drop_caches does not empty the page cache here (${after} bytes of the file still cached): cold figures are not cold."
+fi
+echo "$DROP_NOTE" >&2
+
+# --- one system: SYS BIGFILE TREE_DIR (already mounted / present) --------------------------
+measure() {
+  local sys=$1 file=$2 tree=$3 pid=${4:-} tpid=${5:-}
+  echo "  $sys: sequential read" >&2
+  R[$sys.ttfb]=${R[$sys.ttfb]:-$( drop; first_byte "$file" )}
+  drop; [ -n "$pid" ] && perf_start "$pid" "$sys-cold-read"
+  local t; t=$(secs catfile "$file"); R[$sys.cold]=$(mbps "$SIZE" "$t")
+  [ -n "$pid" ] && perf_stop "$sys-cold-read"
+  t=$(secs catfile "$file"); R[$sys.warm]=$(mbps "$SIZE" "$t")
+  [ -n "$pid" ] && R[$sys.rss]=$(hwm_mb "$pid")
+  echo "  $sys: fio 4 KiB random read" >&2
+  drop; R[$sys.fio_cold]=$(fio_iops "$file" 1)
+  cat "$file" > /dev/null; R[$sys.fio_warm]=$(fio_iops "$file" 0)
+  echo "  $sys: find, du, tar over the tree" >&2
+  drop; [ -n "$tpid" ] && perf_start "$tpid" "$sys-cold-find"
+  R[$sys.find_cold]=$(secs do_find "$tree")
+  [ -n "$tpid" ] && perf_stop "$sys-cold-find"
+  R[$sys.find_warm]=$(secs do_find "$tree")
+  drop; R[$sys.du_cold]=$(secs do_du "$tree"); R[$sys.du_warm]=$(secs do_du "$tree")
+  drop; R[$sys.tar_cold]=$(secs do_tar "$tree"); R[$sys.tar_warm]=$(secs do_tar "$tree")
+  [ -n "$pid" ] && R[$sys.rss_end]=$(hwm_mb "$pid")
+  [ -n "$tpid" ] && R[$sys.rss_tree]=$(hwm_mb "$tpid")
+  return 0
+}
+
+# --- native --------------------------------------------------------------------------------
+echo "native" >&2
+R[native.mount]="-"; R[native.ready]="-"
+measure native "$BIG" "$W/tree"
+
+# --- ark mount -----------------------------------------------------------------------------
+echo "ark mount" >&2
+MP_AB="$W/mnt/ark-big"; MP_AT="$W/mnt/ark-tree"; mkdir -p "$MP_AB" "$MP_AT"
+MOUNTS+=("$MP_AB" "$MP_AT")
+drop
+t0=$(now)
+(cd "$W/ark" && "$ARK" mount big "$MP_AB" --daemon)
+R[ark.mount]=$(ms_since "$t0")           # `ark mount --daemon` returned
+stat "$MP_AB" > /dev/null
+R[ark.ready]=$(ms_since "$t0")           # ... and the mountpoint answers getattr
+R[ark.ttfb]=$(first_byte "$MP_AB/big.bin")
+(cd "$W/ark" && "$ARK" mount tree "$MP_AT" --daemon)
+ARK_PID=$(mount_pid "$MP_AB")
+# the file through the mount must be the file
+if ! cmp -s "$BIG" "$MP_AB/big.bin"; then echo "bench-mount.sh: ark mount serves different bytes" >&2; exit 1; fi
+ARK_PID2=$(mount_pid "$MP_AT")
+(cd "$W/ark" && "$ARK" unmount "$MP_AB"); (cd "$W/ark" && "$ARK" mount big "$MP_AB" --daemon)
+ARK_PID=$(mount_pid "$MP_AB")         # fresh process: its VmHWM covers only what follows
+measure ark "$MP_AB/big.bin" "$MP_AT" "$ARK_PID" "$ARK_PID2"
+(cd "$W/ark" && "$ARK" unmount "$MP_AB" && "$ARK" unmount "$MP_AT")
+
+# --- borg mount ----------------------------------------------------------------------------
+echo "borg mount" >&2
+MP_BB="$W/mnt/borg-big"; MP_BT="$W/mnt/borg-tree"; mkdir -p "$MP_BB" "$MP_BT"
+MOUNTS+=("$MP_BB" "$MP_BT")
+drop
+t0=$(now)
+borg mount "::big" "$MP_BB"
+R[borg.mount]=$(ms_since "$t0")
+wait_for "$MP_BB/big/big.bin"
+R[borg.ready]=$(ms_since "$t0")
+R[borg.ttfb]=$(first_byte "$MP_BB/big/big.bin")
+borg mount "::tree" "$MP_BT"; wait_for "$MP_BT/tree"
+BORG_PID=$(mount_pid "$MP_BB"); BORG_PID2=$(mount_pid "$MP_BT")
+measure borg "$MP_BB/big/big.bin" "$MP_BT/tree" "$BORG_PID" "$BORG_PID2"
+borg umount "$MP_BB"; borg umount "$MP_BT"
+
+# --- restic mount --------------------------------------------------------------------------
+echo "restic mount" >&2
+MP_RB="$W/mnt/restic-big"; MP_RT="$W/mnt/restic-tree"; mkdir -p "$MP_RB" "$MP_RT"
+MOUNTS+=("$MP_RB" "$MP_RT")
+drop
+t0=$(now)
+restic -r "$W/restic-big" mount "$MP_RB" > "$W/restic-big.log" 2>&1 &
+BG_PIDS+=($!); RESTIC_PID=$!
+R[restic.mount]="-"                     # runs in the foreground: no "returned" moment
+wait_for "$MP_RB/snapshots/latest$W/big/big.bin"
+R[restic.ready]=$(ms_since "$t0")
+R[restic.ttfb]=$(first_byte "$MP_RB/snapshots/latest$W/big/big.bin")
+restic -r "$W/restic-tree" mount "$MP_RT" > "$W/restic-tree.log" 2>&1 &
+BG_PIDS+=($!); RESTIC_PID2=$!
+wait_for "$MP_RT/snapshots/latest$W/tree"
+measure restic "$MP_RB/snapshots/latest$W/big/big.bin" "$MP_RT/snapshots/latest$W/tree" "$RESTIC_PID" "$RESTIC_PID2"
+kill -INT "$RESTIC_PID" "$RESTIC_PID2"; wait "$RESTIC_PID" "$RESTIC_PID2" 2>/dev/null || true
+
+# --- report --------------------------------------------------------------------------------
+OUT="$ROOT/.build/bench-mount-$(date -u +%Y%m%dT%H%M%SZ).md"
+v() { echo "${R[$1]:--}"; }
+{
+  echo "## ark mount benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "File ${SIZE_MB} MiB (random), tree $NFILES files / $(awk -v b="$TREE_BYTES" 'BEGIN{printf "%.1f", b/1048576}') MiB; $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); fio ${FIO_S} s, 1 job, psync, 4 KiB, --direct=0."
+  echo "cold = \`sync; echo 3 > /proc/sys/vm/drop_caches\` right before (kernel caches only; the mount processes keep their own). $DROP_NOTE"
+  echo "MB/s = 10^6 bytes/s. mount = until \`mount --daemon\` returned; ready = until the mountpoint (borg, restic: the file) answers."
+  echo "first byte = open + read(1) of the big file right after mounting, timed inside one process. RSS = VmHWM of the mount process after the sequential reads."
+  echo
+  echo "| measure | native | ark mount | borg mount | restic mount |"
+  echo "|---|---:|---:|---:|---:|"
+  for m in cold:"seq read cold (MB/s)" warm:"seq read warm (MB/s)" fio_cold:"4 KiB random read cold (IOPS)" \
+           fio_warm:"4 KiB random read warm (IOPS)" find_cold:"find \| wc -l cold (s)" find_warm:"find \| wc -l warm (s)" \
+           du_cold:"du -s cold (s)" du_warm:"du -s warm (s)" tar_cold:"tar \| cat cold (s)" tar_warm:"tar \| cat warm (s)" \
+           mount:"mount returned (ms)" ready:"mount ready (ms)" ttfb:"first byte cold (ms)" rss:"peak RSS after seq reads (MB)" \
+           rss_end:"peak RSS of the file mount at the end (MB)" rss_tree:"peak RSS of the tree mount (MB)"; do
+    k=${m%%:*}; label=${m#*:}
+    echo "| $label | $(v native.$k) | $(v ark.$k) | $(v borg.$k) | $(v restic.$k) |"
+  done
+  echo
+  echo "| target (issue 3) | measured | result |"
+  echo "|---|---|---|"
+  echo "| warm read >= 0.8x native warm | $(x "${R[ark.warm]}" "${R[native.warm]}")x | $(pf "${R[ark.warm]} >= 0.8 * ${R[native.warm]}") |"
+  echo "| cold read >= 0.6x native cold | $(x "${R[ark.cold]}" "${R[native.cold]}")x | $(pf "${R[ark.cold]} >= 0.6 * ${R[native.cold]}") |"
+  echo "| cold read >= 2x borg mount | $(x "${R[ark.cold]}" "${R[borg.cold]}")x | $(pf "${R[ark.cold]} >= 2 * ${R[borg.cold]}") |"
+  echo "| cold random 4 KiB >= 10x borg mount | $(x "${R[ark.fio_cold]}" "${R[borg.fio_cold]}")x | $(pf "${R[ark.fio_cold]} >= 10 * ${R[borg.fio_cold]}") |"
+  echo "| find <= 2x native cold | $(x "${R[ark.find_cold]}" "${R[native.find_cold]}")x | $(pf "${R[ark.find_cold]} <= 2 * ${R[native.find_cold]}") |"
+  echo "| find <= 1.5x native warm | $(x "${R[ark.find_warm]}" "${R[native.find_warm]}")x | $(pf "${R[ark.find_warm]} <= 1.5 * ${R[native.find_warm]}") |"
+  echo "| mount ready < 100 ms | ${R[ark.ready]} ms | $(pf "${R[ark.ready]} < 100") |"
+  echo "| first byte < 2 ms | ${R[ark.ttfb]} ms | $(pf "${R[ark.ttfb]} < 2") |"
+  echo "| peak RSS < 200 MB while streaming | ${R[ark.rss]} MB | $(pf "${R[ark.rss]} < 200") |"
+} | tee "$OUT"
+echo "results saved to $OUT" >&2
+[ "${BENCH_PERF:-0}" = 1 ] && echo "perf reports in $PERF_DIR" >&2
+exit 0
