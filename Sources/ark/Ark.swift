@@ -26,6 +26,7 @@ struct Ark: ParsableCommand {
             h.logLevel = ProcessInfo.processInfo.environment["ARK_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
             return h
         }
+        ProcessSignals.resetInherited()
         DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()

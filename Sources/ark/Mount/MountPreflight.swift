@@ -20,13 +20,13 @@ enum MountPreflight {
         if let m = MountTable.entry(at: MountTable.absolute(mountpoint)) {
             throw ArkError(.invalidArgument, "\(mountpoint) is already a mount point (\(m.fstype)); unmount it first")
         }
-        let contents = (try? FileManager.default.contentsOfDirectory(atPath: mountpoint)) ?? []
-        guard contents.isEmpty else { throw ArkError(.invalidArgument, "mountpoint \(mountpoint) is not empty") }
         let real = URL(fileURLWithPath: mountpoint).resolvingSymlinksInPath().path
         let storeReal = URL(fileURLWithPath: store).resolvingSymlinksInPath().path
         if real == storeReal || real.hasPrefix(storeReal + "/") {
             throw ArkError(.invalidArgument, "mountpoint \(mountpoint) is inside the store \(store); choose a directory outside it")
         }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: mountpoint)) ?? []
+        guard contents.isEmpty else { throw ArkError(.invalidArgument, "mountpoint \(mountpoint) is not empty") }
         try checkFuse()
     }
 
