@@ -24,11 +24,10 @@ let package = Package(
         // Wraps libfuse macros and versioned symbols Swift cannot call directly.
         .target(name: "CArkFuse", dependencies: ["CFuse"]),
         // Portable BLAKE2b for object ids (faster here than libsodium's runtime-picked code).
-        .target(name: "CBlake2b"),
         .target(
             name: "ArkCore",
             dependencies: [
-                "CSodium", "CZstd", "CBlake2b",
+                "CSodium", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,8 +1,6 @@
-import CBlake2b
 import CSodium
 
-/// BLAKE2b-256 with per-kind personalization (CBlake2b; libsodium's implementation is the
-/// reference the tests compare against).
+/// BLAKE2b-256 with per-kind personalization, through libsodium (`crypto_generichash`).
 public enum ObjectHasher {
     /// `sodium_init` once per process (thread-safe in libsodium; the static makes it once).
     static let initialized: Bool = sodium_init() >= 0
@@ -14,17 +12,6 @@ public enum ObjectHasher {
     }()
 
     public static func hash(_ kind: ObjectKind, _ data: UnsafeRawBufferPointer) -> ObjectID {
-        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        personals[Int(kind.rawValue)].withUnsafeBufferPointer { personal in
-            withUnsafeMutableBytes(of: &out) { o in
-                ark_blake2b(o.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, data.baseAddress, data.count, personal.baseAddress)
-            }
-        }
-        return withUnsafeBytes(of: &out) { ObjectID(unsafeBytes: $0) }
-    }
-
-    /// The same hash through libsodium (the reference for tests).
-    static func sodiumHash(_ kind: ObjectKind, _ data: UnsafeRawBufferPointer) -> ObjectID {
         precondition(initialized, "libsodium failed to initialize")
         var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         personals[Int(kind.rawValue)].withUnsafeBufferPointer { personal in
