@@ -16,8 +16,9 @@ struct Ark: ParsableCommand {
         subcommands: [
             IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
-            OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self,
-        ]
+            OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self, RunCommand.self,
+        ],
+        defaultSubcommand: RunCommand.self
     )
 
     static func main() {

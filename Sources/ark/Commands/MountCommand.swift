@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArkCore
 import ArkFS
+import ArkSync
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +44,18 @@ struct MountCommand: ParsableCommand {
         options.gid = getgid()
         var names: [ObjectID: String] = [:]
         for (name, id) in ctx.config.peerNames { names[id] = name }
-        let fs = try Filesystem(source: LocalObjectSource(repo: ctx.repo, peerNames: names), root: root, options: options)
+        let local = LocalObjectSource(repo: ctx.repo, peerNames: names)
+        // The sync daemon runs in this process too (FUSE + sync), when any repo has remotes.
+        let syncing = ctx.config.repos.contains { !$0.remotes.isEmpty }
+        let service = syncing ? SyncService(context: ctx) : nil
+        let source: ObjectSource = service.map { SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine)) } ?? local
+        let fs = try Filesystem(source: source, root: root, options: options)
+        let daemon = service.map { DaemonHost([$0], signals: false) } // libfuse owns SIGINT/SIGTERM here
+        daemon?.start()
+        defer {
+            daemon?.shutdown()
+            try? daemon?.wait()
+        }
         let session = FuseSession(fs: fs, mountpoint: mountpoint, fsname: "ark:\(rev ?? "history")", allowOther: allowOther) {
             DispatchQueue.global().async {
                 MountTuning.raiseReadAhead(mountpoint: mountpoint)

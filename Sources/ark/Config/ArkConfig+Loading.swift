@@ -40,7 +40,7 @@ extension ArkConfig {
             throw ConfigError(file: file, line: e.source.begin.line, message: "syntax error: \(e.description)")
         }
         let p = Parser(text: text, file: file)
-        try p.allowOnly(root, ["store", "repos", "sync", "mount"], path: "")
+        try p.allowOnly(root, ["store", "repos", "sync", "mount", "net"], path: "")
         var config = ArkConfig(file: file, storePath: directory + "/data")
 
         if let store = root["store"] {
@@ -60,19 +60,24 @@ extension ArkConfig {
             for (i, item) in arr.enumerated() {
                 let key = "repos[\(i)]"
                 let t = try p.table(item, key)
-                try p.allowOnly(t, ["id", "remotes"], path: key)
+                try p.allowOnly(t, ["id", "remotes", "fetch"], path: key)
                 guard let idv = t["id"] else { throw p.error("\(key).id", "is required") }
                 let id = try p.string(idv, "\(key).id")
                 guard validRepoID(id) else { throw p.error("\(key).id", "'\(id)' is not a valid repo id (letters, digits, '.', '_', '-')") }
                 guard seen.insert(id).inserted else { throw p.error("\(key).id", "duplicate repo id '\(id)'", search: "\"\(id)\"") }
                 var repo = Repo(id: id, remotes: [])
+                if let fv = t["fetch"] {
+                    let f = try p.string(fv, "\(key).fetch")
+                    guard let policy = FetchPolicy(rawValue: f) else { throw p.error("\(key).fetch", "must be \"full\" or \"lazy\", not \"\(f)\"") }
+                    repo.fetch = policy
+                }
                 if let rv = t["remotes"] {
                     guard let ra = rv.array else { throw p.error("\(key).remotes", "must be an array of tables") }
                     var names = Set<String>()
                     for (j, r) in ra.enumerated() {
                         let rk = "\(key).remotes[\(j)]"
                         let rt = try p.table(r, rk)
-                        try p.allowOnly(rt, ["name", "node_id"], path: rk)
+                        try p.allowOnly(rt, ["name", "node_id", "addrs"], path: rk)
                         guard let nv = rt["name"] else { throw p.error("\(rk).name", "is required") }
                         guard let iv = rt["node_id"] else { throw p.error("\(rk).node_id", "is required") }
                         let name = try p.string(nv, "\(rk).name")
@@ -82,7 +87,16 @@ extension ArkConfig {
                         guard hex.utf8.count == 64, let node = ObjectID(hex: hex) else {
                             throw p.error("\(rk).node_id", "must be 64 hex characters (got \(hex.utf8.count) characters)", search: hex)
                         }
-                        repo.remotes.append(Remote(name: name, nodeID: node))
+                        var addrs: [String] = []
+                        if let av = rt["addrs"] {
+                            guard let arr = av.array else { throw p.error("\(rk).addrs", "must be an array of \"host:port\" strings") }
+                            for a in arr {
+                                let s = try p.string(a, "\(rk).addrs")
+                                guard Self.parseHostPort(s) != nil else { throw p.error("\(rk).addrs", "'\(s)' is not host:port", search: s) }
+                                addrs.append(s)
+                            }
+                        }
+                        repo.remotes.append(Remote(name: name, nodeID: node, addrs: addrs))
                     }
                 }
                 config.repos.append(repo)
@@ -98,6 +112,17 @@ extension ArkConfig {
                 config.enumerateThreshold = n
             }
         }
+        if let net = root["net"] {
+            let t = try p.table(net, "net")
+            try p.allowOnly(t, ["listen"], path: "net")
+            if let v = t["listen"] {
+                let s = try p.string(v, "net.listen")
+                guard let (host, port) = parseHostPort(s) else { throw p.error("net.listen", "'\(s)' is not host:port (e.g. \"0.0.0.0:7465\")") }
+                config.listenHost = host
+                config.listenPort = port
+            }
+        }
+
         if let mount = root["mount"] {
             let t = try p.table(mount, "mount")
             try p.allowOnly(t, ["cache_size"], path: "mount")
@@ -110,6 +135,15 @@ extension ArkConfig {
             }
         }
         return config
+    }
+
+    /// "host:port", "[v6]:port"; port 0...65535 (0: any free port).
+    static func parseHostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        return (host, port)
     }
 
     /// "256MiB", "1GiB", "512M", "1048576" -> bytes.

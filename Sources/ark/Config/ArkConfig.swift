@@ -5,11 +5,21 @@ struct ArkConfig: Sendable {
     struct Remote: Sendable, Equatable {
         var name: String
         var nodeID: ObjectID
+        /// Where to dial it ("host:port"); empty: found by LAN discovery.
+        var addrs: [String] = []
+    }
+
+    enum FetchPolicy: String, Sendable {
+        /// Replicate every chunk in the background (on-demand reads first).
+        case full
+        /// Metadata eagerly; chunks only when read.
+        case lazy
     }
 
     struct Repo: Sendable {
         var id: String
         var remotes: [Remote]
+        var fetch: FetchPolicy = .full
     }
 
     /// The file it was read from; nil when the defaults are in use.
@@ -19,7 +29,10 @@ struct ArkConfig: Sendable {
     var repos: [Repo] = []
     var enumerateThreshold = 8
     /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.
-    var mountCacheSize = 256 << 20
+    var mountCacheSize = 96 << 20
+    /// `[net] listen`: where the daemon accepts peers.
+    var listenHost = "0.0.0.0"
+    var listenPort = 7465
 
     static let defaultFile = "ark.toml"
 

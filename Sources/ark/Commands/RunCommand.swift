@@ -1,0 +1,69 @@
+import ArgumentParser
+import ArkCore
+import Dispatch
+import Logging
+import ServiceLifecycle
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the sync daemon (also what 'ark' with no subcommand does).",
+        discussion: "Keeps the repos of ark.toml in sync with their remotes: listens on [net] listen, dials every remote, announces new heads as they are committed. SIGTERM/SIGINT stop it cleanly.")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let ctx = try store.open()
+        if ctx.config.repos.allSatisfy({ $0.remotes.isEmpty }) {
+            Terminal.err("ark: warning: no repo in \(ctx.config.file ?? "the configuration") declares a remote; nothing to sync")
+        }
+        let service = SyncService(context: ctx)
+        Terminal.err("ark: node \(ctx.repo.identity.endpointID.hex) syncing \(ctx.config.repos.count) repo(s)")
+        try DaemonHost.run([service], signals: true)
+    }
+}
+
+/// Runs services under swift-service-lifecycle from a synchronous command, until they end
+/// (graceful shutdown on SIGTERM/SIGINT when `signals`, or `shutdown()` from elsewhere).
+final class DaemonHost: Sendable {
+    private let group: ServiceGroup
+    private let done = DispatchSemaphore(value: 0)
+    private let failure = ErrorBox()
+
+    init(_ services: [any Service], signals: Bool) {
+        var config = ServiceGroupConfiguration(services: services, logger: Logger(label: "ark.services"))
+        config.gracefulShutdownSignals = signals ? [.sigterm, .sigint] : []
+        group = ServiceGroup(configuration: config)
+    }
+
+    func start() {
+        Task { [group, done, failure] in
+            do { try await group.run() } catch { failure.set(error) }
+            done.signal()
+        }
+    }
+
+    func shutdown() {
+        Task { [group] in await group.triggerGracefulShutdown() }
+    }
+
+    /// Waits for the services to end; rethrows the first failure.
+    func wait() throws {
+        done.wait()
+        if let e = failure.get() { throw e }
+    }
+
+    static func run(_ services: [any Service], signals: Bool) throws {
+        let host = DaemonHost(services, signals: signals)
+        host.start()
+        try host.wait()
+    }
+}
+
+import Synchronization
+
+final class ErrorBox: Sendable {
+    private let value = Mutex<Error?>(nil)
+    func set(_ e: Error) { value.withLock { if $0 == nil { $0 = e } } }
+    func get() -> Error? { value.withLock { $0 } }
+}

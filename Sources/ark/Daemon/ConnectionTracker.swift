@@ -1,0 +1,64 @@
+import ArkCore
+import ArkSync
+import Synchronization
+
+/// Forwards everything to the sync engine and tracks which peers are connected, so each
+/// dialer sleeps until its peer's connection closes instead of checking on a timer.
+final class ConnectionTracker: PeerHandler, Sendable {
+    private struct State {
+        var open: [ObjectID: Int] = [:]
+        var waiters: [ObjectID: [CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    let engine: SyncEngine
+    private let state = Mutex(State())
+
+    init(engine: SyncEngine) { self.engine = engine }
+
+    func isConnected(_ node: ObjectID) -> Bool { state.withLock { ($0.open[node] ?? 0) > 0 } }
+
+    /// Returns once `node` has no open connection (at once if it has none now).
+    func waitUntilDisconnected(_ node: ObjectID) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if (s.open[node] ?? 0) == 0 { return true }
+                s.waiters[node, default: []].append(c)
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+
+    /// Wakes every waiter (shutdown).
+    func releaseAll() {
+        let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            defer { s.waiters.removeAll() }
+            return s.waiters.values.flatMap { $0 }
+        }
+        for c in all { c.resume() }
+    }
+
+    func connectionOpened(_ connection: any PeerConnection) async {
+        state.withLock { $0.open[connection.remote, default: 0] += 1 }
+        await engine.connectionOpened(connection)
+    }
+
+    func connectionClosed(_ connection: any PeerConnection) async {
+        await engine.connectionClosed(connection)
+        let wake = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            let n = max((s.open[connection.remote] ?? 1) - 1, 0)
+            s.open[connection.remote] = n
+            guard n == 0 else { return [] }
+            return s.waiters.removeValue(forKey: connection.remote) ?? []
+        }
+        for c in wake { c.resume() }
+    }
+
+    func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
+        try await engine.handleRequest(body, from: connection)
+    }
+
+    func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
+        await engine.handleNotification(body, from: connection)
+    }
+}
