@@ -23,7 +23,6 @@ let package = Package(
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Wraps libfuse macros and versioned symbols Swift cannot call directly.
         .target(name: "CArkFuse", dependencies: ["CFuse"]),
-        // Portable BLAKE2b for object ids (faster here than libsodium's runtime-picked code).
         .target(
             name: "ArkCore",
             dependencies: [

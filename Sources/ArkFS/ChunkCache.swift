@@ -13,6 +13,27 @@ final class ChunkCache: Sendable {
         var bytes = 0
         var tick: UInt64 = 0
         var waiting: [ObjectID: [Completion]] = [:]
+        /// Access order, oldest first; an element whose tick no longer matches its entry is a
+        /// stale record of an earlier access and is skipped. Eviction is amortized O(1).
+        var order: [(id: ObjectID, tick: UInt64)] = []
+        var orderHead = 0
+
+        mutating func touch(_ id: ObjectID) -> UInt64 {
+            tick += 1
+            order.append((id, tick))
+            return tick
+        }
+
+        /// Drops stale access records once they outnumber live entries.
+        mutating func compactOrder() {
+            if orderHead > 4096 && orderHead > order.count / 2 {
+                order.removeFirst(orderHead)
+                orderHead = 0
+            }
+            guard order.count - orderHead > 4 * max(entries.count, 64) else { return }
+            order = order[orderHead...].filter { entries[$0.id]?.tick == $0.tick }
+            orderHead = 0
+        }
     }
 
     let capacity: Int
@@ -32,8 +53,8 @@ final class ChunkCache: Sendable {
         enum Action { case hit([UInt8]), wait, load }
         let action: Action = state.withLock { s in
             if let e = s.entries[id] {
-                s.tick += 1
-                s.entries[id] = (e.bytes, s.tick)
+                s.entries[id] = (e.bytes, s.touch(id))
+                s.compactOrder()
                 return .hit(e.bytes)
             }
             if s.waiting[id] != nil { s.waiting[id]!.append(completion); return .wait }
@@ -66,12 +87,16 @@ final class ChunkCache: Sendable {
     func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }
 
     private func insert(_ s: inout State, _ id: ObjectID, _ bytes: [UInt8]) {
-        s.tick += 1
-        if s.entries[id] == nil { s.bytes += bytes.count }
-        s.entries[id] = (bytes, s.tick)
-        while s.bytes > capacity, let victim = s.entries.min(by: { $0.value.tick < $1.value.tick }) {
-            s.bytes -= victim.value.bytes.count
-            s.entries.removeValue(forKey: victim.key)
+        if let old = s.entries[id] { s.bytes -= old.bytes.count }
+        s.bytes += bytes.count
+        s.entries[id] = (bytes, s.touch(id))
+        while s.bytes > capacity, s.orderHead < s.order.count {
+            let oldest = s.order[s.orderHead]
+            s.orderHead += 1
+            guard let e = s.entries[oldest.id], e.tick == oldest.tick else { continue }
+            s.bytes -= e.bytes.count
+            s.entries.removeValue(forKey: oldest.id)
         }
+        s.compactOrder()
     }
 }

@@ -5,7 +5,7 @@ extension Filesystem {
     /// Opens a file node for reading: loads (and verifies) its manifest once.
     func open(_ node: Node) throws -> OpenFile? {
         guard case .entry(let e) = node, e.kind == .file || e.kind == .executable, let id = e.id else { return nil }
-        return OpenFile(node: e, manifest: try source.manifest(id), source: source)
+        return OpenFile(node: e, manifest: try manifest(id), source: source)
     }
 
     /// Reads [offset, offset+count) and calls `reply` once, from whichever thread delivers the
@@ -24,6 +24,11 @@ extension Filesystem {
         for (i, p) in pieces.enumerated() {
             cache.get(p.id) { [logger, inodes] result in
                 switch result {
+                case .success(let bytes) where UInt64(bytes.count) != p.length:
+                    // A (verified) manifest whose lengths disagree with its (verified) chunks:
+                    // refuse the read rather than slice past the bytes.
+                    logger.error("read of \(inodes.name(of: ino)) failed: manifest says chunk \(p.id) has \(p.length) bytes, it has \(bytes.count)")
+                    if collector.fail() { reply(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
                 case .success(let bytes):
                     guard let done = collector.deliver(i, bytes) else { return }
                     reply(.success(ReadResult.assemble(done, pieces: pieces.map { ($0.start, $0.length) }, from: offset, to: end)))

@@ -8,7 +8,7 @@ import Synchronization
 public final class Filesystem: Sendable {
     public struct Options: Sendable {
         /// Bytes of verified chunks kept in memory.
-        public var cacheSize: Int = 256 << 20
+        public var cacheSize: Int = 96 << 20
         /// Kernel cache lifetime of immutable content (commit trees) and of the browser's
         /// changing directories.
         public var immutableTimeout: Double = 86_400
@@ -33,6 +33,7 @@ public final class Filesystem: Sendable {
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
+    private let manifests = Mutex<[ObjectID: Manifest]>([:])
 
     /// A decoded tree and its number of subdirectories (for nlink).
     struct CachedTree: Sendable {
@@ -64,6 +65,15 @@ public final class Filesystem: Sendable {
         let c = CachedTree(tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
         trees.withLock { if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }; $0[id] = c }
         return c
+    }
+
+    /// Verified root manifests of files, bounded (immutable, so never stale): repeated opens
+    /// (tar, cp, rsync walking a tree twice) do not read and hash them again.
+    func manifest(_ id: ObjectID) throws -> Manifest {
+        if let m = manifests.withLock({ $0[id] }) { return m }
+        let m = try source.manifest(id)
+        manifests.withLock { if $0.count >= 8192 { $0.removeAll(keepingCapacity: true) }; $0[id] = m }
+        return m
     }
 
     func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
@@ -157,7 +167,7 @@ public final class Filesystem: Sendable {
             guard e.kind == .file || e.kind == .executable, let id = e.id else { return nil }
             var chunks = 0
             var local: UInt64 = 0
-            try ManifestWalker(source: source, manifest: try source.manifest(id)).forEach { entry in
+            try ManifestWalker(source: source, manifest: try manifest(id)).forEach { entry in
                 chunks += 1
                 if try source.isPresent(entry.id) { local += entry.length }
             }

@@ -17,6 +17,7 @@ struct Ark: ParsableCommand {
             IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
             OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self, RunCommand.self,
+            PrefetchCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

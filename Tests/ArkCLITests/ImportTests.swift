@@ -161,13 +161,14 @@ import Glibc
 
     @Test func killedImportResumes() throws {
         let dir = TempDir("ark-import")
-        let g = try Self.syntheticRepository(dir.file("src"), commits: 1500)
+        let g = try Self.syntheticRepository(dir.file("src"), commits: 4000)
         let shas = try g.text(["rev-list", "--reverse", "main"]).split(separator: "\n").map(String.init)
         let p = try ArkProcess.start(["import", g.path, "--repo", "proj", "--batch-commits", "10"], cwd: dir.path)
         var sawProgress = false
         for _ in 0..<600 where p.isRunning {
-            if try ArkProcess.run(["show", shas[100]], cwd: dir.path).ok { sawProgress = true; break }
-            usleep(20_000)
+            // Kill at the first published batch: far from the end of a 4,000-commit history.
+            if try ArkProcess.run(["show", shas[10]], cwd: dir.path).ok { sawProgress = true; break }
+            usleep(5_000)
         }
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
@@ -179,7 +180,7 @@ import Glibc
         #expect(r.ok, "\(r.stderr)")
         let v = try ArkProcess.run(["verify"], cwd: dir.path)
         #expect(v.ok, "\(v.stderr)")
-        #expect(try Self.logJSON(["proj/main"], cwd: dir.path).count == 1500)
+        #expect(try Self.logJSON(["proj/main"], cwd: dir.path).count == 4000)
         let e = try ArkProcess.run(["export", "proj/main", dir.file("ark")], cwd: dir.path)
         #expect(e.ok, "\(e.stderr)")
         try g.archive("main", to: dir.file("git"))

@@ -103,4 +103,34 @@ struct SyncProcessTests {
         #expect(read == big)
         #expect(try sh("getfattr --only-values -n user.ark.local '\(mp)/big.bin'").out == "6000000")
     }
+
+    @Test func prefetchMakesALazyRepoReadableOffline() throws {
+        let a = try Node(port: Self.freePort()), b = try Node(port: Self.freePort())
+        try a.configure(peer: b, peerName: "a-peer", fetch: "full")
+        try b.configure(peer: a, peerName: "a", fetch: "lazy")
+        var rng = SystemRandomNumberGenerator()
+        try a.dir.write("src/one.bin", Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+        try a.dir.write("src/sub/two.txt", "two\n")
+        try a.ark("commit", "src", "--repo", "proj", "-m", "data")
+        let pa = try ArkProcess.start(["run"], cwd: a.dir.path)
+        let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
+        #expect(try Self.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
+        kill(pb.processIdentifier, SIGTERM)
+        pb.waitUntilExit()
+        #expect(!(try b.ark("cat", "proj@a:sub/two.txt").ok))
+        // Only one path first, then everything.
+        let some = try b.ark("prefetch", "proj@a", "sub", "--json")
+        #expect(some.ok, "\(some.stderr)")
+        #expect(try b.ark("cat", "proj@a:sub/two.txt").stdout == "two\n")
+        #expect(!(try b.ark("cat", "proj@a:one.bin").ok))
+        let all = try b.ark("prefetch", "proj@a")
+        #expect(all.ok && all.stdout.contains("fetched"), "\(all.stderr)")
+        kill(pa.processIdentifier, SIGTERM)
+        pa.waitUntilExit()
+        // Offline now: everything reads locally and verifies.
+        #expect(try b.ark("cat", "proj@a:one.bin").stdoutData.count == 1_500_000)
+        #expect(try b.ark("verify").ok)
+        let again = try b.ark("prefetch", "proj@a", "--json")
+        #expect(again.ok && again.stdout.contains("\"fetched\":0"))
+    }
 }

@@ -43,7 +43,16 @@ public struct FileReader: Sendable {
         do {
             try forEachChunkEntry { e, _ in
                 let f = ChunkFuture()
-                DispatchQueue.global().async { f.run { try repo.read(e.id, kind: .chunk) } }
+                DispatchQueue.global().async {
+                    f.run {
+                        let bytes = try repo.read(e.id, kind: .chunk)
+                        // The manifest is verified too, but its lengths must agree with the chunks.
+                        guard UInt64(bytes.count) == e.length else {
+                            throw ArkError(.corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
+                        }
+                        return bytes
+                    }
+                }
                 ahead.append(f)
                 if ahead.count - head >= Swift.max(1, parallelism) { try deliverOldest() }
             }

@@ -30,10 +30,12 @@ struct MountCommand: ParsableCommand {
     func run() throws {
         let mountpoint = MountTable.absolute(arguments.last!)
         let rev = arguments.count == 2 ? arguments[0] : nil
+        // With --daemon, the child does every check and reports failures through its stderr,
+        // so the store is opened once (mount-ready time).
+        if daemon { return try DaemonLauncher.launch() }
         let ctx = try store.open()
         try MountPreflight.check(mountpoint: mountpoint, store: ctx.repo.path)
         let root: Filesystem.Root = try rev.map { .commit(try ctx.resolve($0)) } ?? .history
-        if daemon { return try DaemonLauncher.launch() }
         try serve(ctx: ctx, root: root, mountpoint: mountpoint, rev: rev)
     }
 
@@ -48,7 +50,7 @@ struct MountCommand: ParsableCommand {
         // The sync daemon runs in this process too (FUSE + sync), when any repo has remotes.
         let syncing = ctx.config.repos.contains { !$0.remotes.isEmpty }
         let service = syncing ? SyncService(context: ctx) : nil
-        let source: ObjectSource = service.map { SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine)) } ?? local
+        let source: ObjectSource = service.map { SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker) } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
         let daemon = service.map { DaemonHost([$0], signals: false) } // libfuse owns SIGINT/SIGTERM here
         daemon?.start()

@@ -38,7 +38,11 @@ final class DaemonHost: Sendable {
 
     func start() {
         Task { [group, done, failure] in
-            do { try await group.run() } catch { failure.set(error) }
+            do { try await group.run() } catch {
+                // Say so at once: a mount keeps serving local data without sync.
+                Terminal.err("ark: sync daemon stopped: \(error)")
+                failure.set(error)
+            }
             done.signal()
         }
     }

@@ -128,7 +128,7 @@ extension ArkConfig {
             try p.allowOnly(t, ["cache_size"], path: "mount")
             if let v = t["cache_size"] {
                 guard let n = v.int ?? v.string.flatMap(parseSize) else {
-                    throw p.error("mount.cache_size", "must be a size such as \"256MiB\" or a number of bytes")
+                    throw p.error("mount.cache_size", "must be a size such as \"96MiB\" or a number of bytes")
                 }
                 guard n >= 4 << 20 && n <= 64 << 30 else { throw p.error("mount.cache_size", "must be between 4MiB and 64GiB") }
                 config.mountCacheSize = n

@@ -1,5 +1,6 @@
 import ArkCore
 import ArkSync
+import Foundation
 import Synchronization
 
 /// Forwards everything to the sync engine and tracks which peers are connected, so each
@@ -8,6 +9,7 @@ final class ConnectionTracker: PeerHandler, Sendable {
     private struct State {
         var open: [ObjectID: Int] = [:]
         var waiters: [ObjectID: [CheckedContinuation<Void, Never>]] = [:]
+        var anyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let engine: SyncEngine
@@ -29,6 +31,26 @@ final class ConnectionTracker: PeerHandler, Sendable {
         }
     }
 
+    /// Returns once any peer is connected, or after `timeout` seconds.
+    func waitForAnyConnection(timeout: Double) async {
+        let deadline = Date().addingTimeInterval(timeout)
+        while state.withLock({ $0.open.values.allSatisfy { $0 == 0 } }) && Date() < deadline {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                state.withLock { $0.anyWaiters.append(c) }
+                // Bounded: a timer resumes the wait so the deadline holds without a connection.
+                Task {
+                    try? await Task.sleep(nanoseconds: UInt64(max(0, deadline.timeIntervalSinceNow) * 1e9))
+                    self.wakeAnyWaiters()
+                }
+            }
+        }
+    }
+
+    private func wakeAnyWaiters() {
+        let w = state.withLock { s -> [CheckedContinuation<Void, Never>] in defer { s.anyWaiters.removeAll() }; return s.anyWaiters }
+        for c in w { c.resume() }
+    }
+
     /// Wakes every waiter (shutdown).
     func releaseAll() {
         let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -40,6 +62,7 @@ final class ConnectionTracker: PeerHandler, Sendable {
 
     func connectionOpened(_ connection: any PeerConnection) async {
         state.withLock { $0.open[connection.remote, default: 0] += 1 }
+        wakeAnyWaiters()
         await engine.connectionOpened(connection)
     }
 

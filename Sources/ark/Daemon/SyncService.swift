@@ -42,8 +42,13 @@ final class SyncService: Service, Sendable {
         do {
             port = try await transport.listen(host: context.config.listenHost, port: context.config.listenPort)
         } catch {
-            try? await group.shutdownGracefully()
-            throw ArkError(.io, "cannot listen on \(context.config.listenHost):\(context.config.listenPort): \(error)")
+            // Typically another ark process (the daemon, a mount) already listens for this store:
+            // keep syncing through outbound connections on an ephemeral port.
+            logger.warning("cannot listen on \(context.config.listenHost):\(context.config.listenPort) (\(error)); dialing out only")
+            do { port = try await transport.listen(host: context.config.listenHost, port: 0) } catch {
+                try? await group.shutdownGracefully()
+                throw ArkError(.io, "cannot listen on \(context.config.listenHost): \(error)")
+            }
         }
         try? Array("\(context.config.listenHost):\(port)\n".utf8).write(to: context.repo.path + "/listen_addr")
         logger.notice("listening on \(context.config.listenHost):\(port) as \(context.repo.identity.endpointID.hex)")

@@ -10,6 +10,7 @@ import Synchronization
 struct SyncedObjectSource: ObjectSource {
     let local: LocalObjectSource
     let fetcher: ChunkFetcher
+    let tracker: ConnectionTracker
 
     func chunk(_ id: ObjectID) throws -> [UInt8] {
         do { return try local.chunk(id) } catch let e as ArkError where e.code == .missing || e.code == .notFound {
@@ -17,6 +18,9 @@ struct SyncedObjectSource: ObjectSource {
             let done = DispatchSemaphore(value: 0)
             Task {
                 let r: Result<[UInt8], Error>
+                // Right after start the dialers may still be connecting: wait for a peer, within
+                // the same deadline a fetch has.
+                await tracker.waitForAnyConnection(timeout: fetcher.deadline)
                 do { r = .success(try await fetcher.fetch(id, preferring: nil)) } catch { r = .failure(error) }
                 result.withLock { $0 = r }
                 done.signal()

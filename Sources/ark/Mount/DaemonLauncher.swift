@@ -1,3 +1,4 @@
+import ArgumentParser
 import ArkCore
 import Foundation
 #if canImport(Glibc)
@@ -28,8 +29,10 @@ enum DaemonLauncher {
         p.waitUntilExit()
         let msg = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        throw ArkError(.io, msg.isEmpty ? "the mount process exited with status \(p.terminationStatus) before serving" :
-                            msg.hasPrefix("ark: ") ? String(msg.dropFirst(5)) : msg)
+        // The child's own one-line error and exit status (e.g. 2 for a bad ark.toml).
+        guard !msg.isEmpty else { throw ArkError(.io, "the mount process exited with status \(p.terminationStatus) before serving") }
+        Terminal.err(msg)
+        throw ExitCode(p.terminationStatus == 0 ? 1 : p.terminationStatus)
     }
 
     /// In the child: detach from the terminal's session early.

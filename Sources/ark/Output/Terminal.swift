@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,13 +41,13 @@ enum Terminal {
     }
 }
 
-/// A progress line on a TTY: "label  1.2 GiB / 2.0 GiB  512 MiB/s  ETA 2s", at most 10 times a second.
-final class ProgressLine {
+/// A progress line on a TTY: "label  1.2 GiB / 2.0 GiB  512 MiB/s  ETA 2s", at most 10 times a
+/// second. Safe to update from several threads.
+final class ProgressLine: Sendable {
     private let label: String
     private let enabled: Bool
     private let start = Date()
-    private var last = Date.distantPast
-    private var shown = false
+    private let state = Mutex((last: Date.distantPast, shown: false))
 
     init(_ label: String, enabled: Bool = Terminal.stderrIsTTY) {
         self.label = label
@@ -56,8 +57,13 @@ final class ProgressLine {
     func update(done: UInt64, total: UInt64?, extra: String = "", force: Bool = false) {
         guard enabled else { return }
         let now = Date()
-        guard force || now.timeIntervalSince(last) >= 0.1 else { return }
-        last = now
+        let due = state.withLock { s -> Bool in
+            guard force || now.timeIntervalSince(s.last) >= 0.1 else { return false }
+            s.last = now
+            s.shown = true
+            return true
+        }
+        guard due else { return }
         let elapsed = max(now.timeIntervalSince(start), 0.001)
         let rate = Double(done) / elapsed
         var line = "\(label)  \(Format.bytes(done))"
@@ -68,10 +74,9 @@ final class ProgressLine {
         line += "  \(Format.bytes(UInt64(rate)))/s"
         if !extra.isEmpty { line += "  \(extra)" }
         Terminal.write(2, "\r\u{1B}[K" + line)
-        shown = true
     }
 
     func finish() {
-        if shown { Terminal.write(2, "\r\u{1B}[K") }
+        if state.withLock({ $0.shown }) { Terminal.write(2, "\r\u{1B}[K") }
     }
 }
