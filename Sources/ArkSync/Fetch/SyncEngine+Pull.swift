@@ -106,19 +106,33 @@ extension SyncEngine {
         }
     }
 
-    /// Fetches absent chunks in the background; what no peer has stays known-but-absent.
+    /// Fetches absent chunks in the background. A peer may itself still be replicating them
+    /// (A -> B -> C), so what no peer had yet is asked for again with backoff (0.5 s doubling,
+    /// six tries, ~30 s); what is still missing then stays known-but-absent until the next pull.
     func replicate(_ chunks: [ObjectID], repo: String, preferring: ObjectID?) async throws {
         let session = try WriteSession(repository)
         var batchBytes = 0
-        for start in stride(from: 0, to: chunks.count, by: SyncLimits.maxObjectsPerRequest) {
-            let batch = chunks[start..<min(start + SyncLimits.maxObjectsPerRequest, chunks.count)]
-            let missing = Set(batch).subtracting(try repository.index.presentSet(batch))
-            let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
-                                             deadline: configuration.requestDeadline, require: false)
-            for (id, bytes) in got { _ = try session.putVerified(id, .chunk, bytes); batchBytes += bytes.count }
-            try session.checkpoint()
+        var remaining = chunks
+        var delay: Double = 0.5
+        for attempt in 0..<6 {
+            if attempt > 0 {
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                delay *= 2
+            }
+            var stillMissing: [ObjectID] = []
+            for start in stride(from: 0, to: remaining.count, by: SyncLimits.maxObjectsPerRequest) {
+                let batch = remaining[start..<min(start + SyncLimits.maxObjectsPerRequest, remaining.count)]
+                let missing = Set(batch).subtracting(try repository.index.presentSet(batch))
+                let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
+                                                 deadline: configuration.requestDeadline, require: false)
+                for (id, bytes) in got { _ = try session.putVerified(id, .chunk, bytes); batchBytes += bytes.count }
+                stillMissing += missing.filter { got[$0] == nil }
+                try session.checkpoint()
+            }
+            remaining = stillMissing
+            if remaining.isEmpty { break }
         }
-        logger.debug("replicated \(batchBytes) bytes of chunks of \(repo)")
+        logger.debug("replicated \(batchBytes) bytes of chunks of \(repo)\(remaining.isEmpty ? "" : "; \(remaining.count) chunks no peer has yet")")
     }
 
     /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that
