@@ -42,7 +42,7 @@ extension WriteSession {
 /// The hash/compress and write stages of `WriteSession.putFile`.
 final class WritePipeline: @unchecked Sendable { // `session` and `entries` are used only on `writeQueue` until `finish()` has drained it
     private let session: WriteSession
-    private let known: Set<ObjectID>
+    private let known: KnownIDs
     private let compressors: CompressorPool
     private let writeQueue = DispatchQueue(label: "ark.write-pipeline")
     private let slots: DispatchSemaphore
@@ -126,4 +126,14 @@ final class WritePipeline: @unchecked Sendable { // `session` and `entries` are 
 final class BatchResults: Sendable {
     let slots: Mutex<[(ObjectID, [UInt8]?)?]>
     init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+}
+
+/// A set of object ids shared between a session and its worker threads.
+final class KnownIDs: Sendable {
+    private let ids = Mutex(Set<ObjectID>())
+
+    func contains(_ id: ObjectID) -> Bool { ids.withLock { $0.contains(id) } }
+
+    @discardableResult
+    func insert(_ id: ObjectID) -> Bool { ids.withLock { $0.insert(id).inserted } }
 }

@@ -12,7 +12,9 @@ public final class WriteSession {
     public let repo: Repository
     private let lock: StoreLock
     let writer: PackWriter
-    var known = Set<ObjectID>()
+    /// Ids stored here or written by this session; shared with the pipeline's hash workers
+    /// (one set, not a copy per file).
+    let known = KnownIDs()
     let compressors = CompressorPool()
     private var unsyncedBytes: UInt64 = 0
     private var statEntries: [(String, StatKey, ObjectID)] = []
