@@ -28,6 +28,4 @@ public struct ArkError: Error, CustomStringConvertible, Sendable, Equatable {
         if let context { return "\(message) (\(context))" }
         return message
     }
-
-    static func malformed(_ what: String) -> ArkError { ArkError(.malformed, what) }
 }

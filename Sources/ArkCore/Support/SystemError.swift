@@ -13,7 +13,6 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { String(cString: strerror(rawValue)) }
 
     public static let noEntry = Errno(rawValue: ENOENT)
-    public static let exists = Errno(rawValue: EEXIST)
     public static let interrupted = Errno(rawValue: EINTR)
     public static let wouldBlock = Errno(rawValue: EWOULDBLOCK)
 }
