@@ -4,4 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 swift build
-swift test --no-parallel 2>&1 | tee .build/test.log
+status=0
+swift test --no-parallel 2>&1 | tee .build/test.log || status=$?
+if [ "$status" -ne 0 ]; then
+  # The log is long; repeat what failed at its end so it is the first thing a reader sees.
+  echo "=== failures (from .build/test.log) ==="
+  grep -E "✘|recorded an issue|error:|fatal|Fatal" .build/test.log | grep -v "^✘ Test run with" | tail -60 || true
+  grep -E "^✘ Test run with" .build/test.log || true
+fi
+exit "$status"
