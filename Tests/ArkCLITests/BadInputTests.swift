@@ -25,6 +25,8 @@ import Testing
                    expected: ["ark.toml:5", "node_id", "64 hex"]),
         ConfigCase(label: "duplicate repo id", toml: "[[repos]]\nid = \"r\"\n\n[[repos]]\nid = \"r\"\n", expected: ["ark.toml:", "duplicate repo id 'r'"]),
         ConfigCase(label: "invalid repo id", toml: "[[repos]]\nid = \"a b\"\n", expected: ["repos[0].id", "not a valid repo id"]),
+        ConfigCase(label: "cache limit not a size", toml: "[store]\ncache_limit = \"lots\"\n", expected: ["ark.toml:2", "store.cache_limit", "size"]),
+        ConfigCase(label: "cache limit too small", toml: "[store]\ncache_limit = \"1MiB\"\n", expected: ["ark.toml:2", "store.cache_limit", "at least 16MiB"]),
         ConfigCase(label: "sync threshold wrong type", toml: "[sync]\nenumerate_threshold = \"8\"\n", expected: ["sync.enumerate_threshold", "integer"]),
     ]
 

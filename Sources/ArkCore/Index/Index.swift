@@ -96,6 +96,17 @@ public final class Index: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("cache-v1") { db in
+            // Chunks fetched on demand for a mount of a lazy repo: an evictable cache, bounded by
+            // `[store] cache_limit`. A chunk leaves this table (is kept for good) once an own commit
+            // or a `full` repo needs it.
+            try db.execute(sql: """
+                CREATE TABLE chunk_cache (
+                    id BLOB PRIMARY KEY NOT NULL, bytes INTEGER NOT NULL, last_used INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX chunk_cache_lru ON chunk_cache(last_used);
+                """)
+        }
         return m
     }
 

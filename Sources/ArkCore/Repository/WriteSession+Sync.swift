@@ -12,6 +12,20 @@ extension WriteSession {
         return true
     }
 
+    /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if
+    /// it hashes to `id`; durable before the index records it, like every other object.
+    public func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+        guard try putVerified(id, .chunk, bytes) else { return false }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try publish { db in
+            // Only when this session stored it: a chunk that was already here stays as it was.
+            if try Index.object(db, id)?.isPresent == true, newObjects > 0 {
+                try Index.insertCached(db, id, bytes: bytes.count, time: now)
+            }
+        }
+        return true
+    }
+
     /// fsyncs everything written, then in one index transaction records `commits` (parents
     /// before children; their trees, manifests and parents must already be stored), the
     /// chunks known but not stored, and optionally moves `head` to `target`.

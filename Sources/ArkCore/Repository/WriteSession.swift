@@ -24,11 +24,16 @@ public final class WriteSession {
     /// Publish durable objects to the index after this many written bytes, so an interrupted
     /// large commit keeps its progress.
     public var checkpointBytes: UInt64 = 256 << 20
+    /// Whether the store has evictable cached chunks; if so, chunks this session's manifests
+    /// use are taken out of the cache when the session publishes (they are needed for good).
+    private let storeHasCache: Bool
+    private var keptChunks: [ObjectID] = []
 
     public init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
         self.writer = PackWriter(directory: repo.packDirectory)
+        self.storeHasCache = try repo.index.hasCachedChunks()
     }
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
@@ -103,6 +108,7 @@ public final class WriteSession {
     /// `ObjectLimits.maxManifestEntries` entries.
     public func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
         let maxN = ObjectLimits.maxManifestEntries
+        if storeHasCache && level == 0 { keptChunks += entries.map(\.id) }
         if entries.count <= maxN { return try put(.manifest, Manifest(level: level, entries: entries).bytes) }
         guard level < Manifest.maxLevel else { throw ArkError(.unsupported, "file too large for a manifest") }
         var children: [Manifest.Entry] = []
@@ -122,11 +128,14 @@ public final class WriteSession {
         unsyncedBytes = 0
         guard !records.isEmpty || !statEntries.isEmpty else { return }
         let stats = statEntries
+        let kept = keptChunks
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
+            try Index.keepChunks(db, kept)
         }
         statEntries.removeAll()
+        keptChunks.removeAll()
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -154,11 +163,14 @@ public final class WriteSession {
         let records = try writer.sync()
         unsyncedBytes = 0
         let stats = statEntries
+        let kept = keptChunks
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
+            try Index.keepChunks(db, kept)
             try body(db)
         }
         statEntries.removeAll()
+        keptChunks.removeAll()
     }
 }

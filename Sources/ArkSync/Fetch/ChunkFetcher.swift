@@ -19,10 +19,17 @@ public final class ChunkFetcher: Sendable {
     }
 
     /// The verified bytes of chunk `id`. `preferring` is the node id of the peer to ask first.
+    /// With `asCache` (a mount's read) the chunk is stored as an evictable cache entry and
+    /// background replication waits while the fetch runs; otherwise (`ark prefetch`) it is kept.
     /// Throws `SyncError.timeout` when the deadline passed, `SyncError.remote` when no peer had it.
-    public func fetch(_ id: ObjectID, preferring: ObjectID?) async throws -> [UInt8] {
+    public func fetch(_ id: ObjectID, preferring: ObjectID?, asCache: Bool = false) async throws -> [UInt8] {
         let repository = engine.repository
-        if try repository.index.object(id)?.isPresent == true { return try repository.read(id, kind: .chunk) }
+        if try repository.index.object(id)?.isPresent == true {
+            if !asCache { try repository.index.keepChunks([id]) }
+            return try repository.read(id, kind: .chunk)
+        }
+        if asCache { engine.beginOnDemand() }
+        defer { if asCache { engine.endOnDemand() } }
         let start = Date()
         var peers = engine.state.withLock { s in s.connections.sorted { $0.key < $1.key }.map(\.value) }
         if let preferring, let i = peers.firstIndex(where: { $0.remote == preferring }) { peers.insert(peers.remove(at: i), at: 0) }
@@ -32,8 +39,12 @@ public final class ChunkFetcher: Sendable {
             let got = try await engine.fetchObjects([(id, .chunk)], from: [peer], deadline: min(peerDeadline, remaining), require: false)
             guard let bytes = got[id] else { continue }
             let session = try WriteSession(repository)
-            _ = try session.putVerified(id, .chunk, bytes)
-            try session.checkpoint()
+            if asCache {
+                _ = try session.putCachedChunk(id, bytes)
+            } else {
+                _ = try session.putVerified(id, .chunk, bytes)
+                try session.checkpoint()
+            }
             return bytes
         }
         if Date().timeIntervalSince(start) >= deadline { throw SyncError.timeout }

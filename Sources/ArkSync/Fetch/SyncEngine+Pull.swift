@@ -89,6 +89,8 @@ extension SyncEngine {
         }
         let present = try index.presentSet(absent.map(\.id))
         absent.removeAll { present.contains($0.id) }
+        // A `full` repo needs its chunks for good: those already here as on-demand cache stay.
+        if configuration.repo(repo)?.fetch == .full { try index.keepChunks(present) }
 
         // 3. One transaction: commits, known-but-absent chunks, and the head.
         try session.publishFetched(commits: ordered, absentChunks: absent, head: head, target: head == nil ? nil : targets.first,
@@ -121,8 +123,11 @@ extension SyncEngine {
             }
             var stillMissing: [ObjectID] = []
             for start in stride(from: 0, to: remaining.count, by: SyncLimits.maxObjectsPerRequest) {
+                await waitForOnDemandIdle()
                 let batch = remaining[start..<min(start + SyncLimits.maxObjectsPerRequest, remaining.count)]
-                let missing = Set(batch).subtracting(try repository.index.presentSet(batch))
+                let here = try repository.index.presentSet(batch)
+                try repository.index.keepChunks(here) // fetched on demand meanwhile: now needed for good
+                let missing = Set(batch).subtracting(here)
                 let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
                                                  deadline: configuration.requestDeadline, require: false)
                 for (id, bytes) in got { _ = try session.putVerified(id, .chunk, bytes); batchBytes += bytes.count }

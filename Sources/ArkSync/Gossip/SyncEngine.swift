@@ -43,6 +43,9 @@ public final class SyncEngine: PeerHandler, Sendable {
         var reach: [String: Reach] = [:]
         var tasks: [Int: Task<Void, Never>] = [:]
         var nextTask = 0
+        /// On-demand chunk fetches (mount reads) in flight; background replication waits for 0.
+        var onDemand = 0
+        var onDemandIdleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     static let maxSeenHashes = 16_384

@@ -50,7 +50,11 @@ struct MountCommand: ParsableCommand {
         // The sync daemon runs in this process too (FUSE + sync), when any repo has remotes.
         let syncing = ctx.config.repos.contains { !$0.remotes.isEmpty }
         let service = syncing ? SyncService(context: ctx) : nil
-        let source: ObjectSource = service.map { SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker) } ?? local
+        var mounted: ObjectID? { if case .commit(let id) = root { id } else { nil } }
+        let source: ObjectSource = service.map {
+            SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker,
+                               mountedCommit: mounted, cacheLimit: ctx.config.cacheLimit)
+        } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
         let daemon = service.map { DaemonHost([$0], signals: false) } // libfuse owns SIGINT/SIGTERM here
         daemon?.start()

@@ -45,7 +45,14 @@ extension ArkConfig {
 
         if let store = root["store"] {
             let t = try p.table(store, "store")
-            try p.allowOnly(t, ["path"], path: "store")
+            try p.allowOnly(t, ["path", "cache_limit"], path: "store")
+            if let v = t["cache_limit"] {
+                guard let n = v.int ?? v.string.flatMap(parseSize) else {
+                    throw p.error("store.cache_limit", "must be a size such as \"10GiB\" or a number of bytes")
+                }
+                guard n >= 16 << 20 else { throw p.error("store.cache_limit", "must be at least 16MiB") }
+                config.cacheLimit = Int64(n)
+            }
             if let v = t["path"] {
                 let s = try p.string(v, "store.path")
                 guard !s.isEmpty else { throw p.error("store.path", "must not be empty") }
@@ -146,7 +153,7 @@ extension ArkConfig {
         return (host, port)
     }
 
-    /// "256MiB", "1GiB", "512M", "1048576" -> bytes.
+    /// "256MiB", "1GiB", "512M", "2T", "1048576" -> bytes.
     static func parseSize(_ s: String) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces)
         let digits = t.prefix(while: \.isNumber)
@@ -157,6 +164,7 @@ extension ArkConfig {
         case "k", "kb", "kib": 10
         case "m", "mb", "mib": 20
         case "g", "gb", "gib": 30
+        case "t", "tb", "tib": 40
         default: nil
         }
         guard let shift, n <= Int.max >> shift else { return nil }

@@ -26,6 +26,9 @@ struct ArkConfig: Sendable {
     var file: String?
     /// Absolute store directory.
     var storePath: String
+    /// `[store] cache_limit`: bytes of chunks fetched on demand (for mounts of lazy repos) kept
+    /// on disk; least recently used ones beyond it are evicted.
+    var cacheLimit: Int64 = 10 << 30
     var repos: [Repo] = []
     var enumerateThreshold = 8
     /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.

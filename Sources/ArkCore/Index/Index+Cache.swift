@@ -1,0 +1,46 @@
+import GRDB
+
+/// The evictable cache of chunks fetched on demand (table `chunk_cache`): which chunks are in
+/// it, how many bytes they take, and when each was last used.
+extension Index {
+    public struct CacheUsage: Sendable, Equatable {
+        public var chunks: Int
+        public var bytes: Int64
+    }
+
+    public func cacheUsage() throws -> CacheUsage {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM chunk_cache")!
+            return CacheUsage(chunks: row[0], bytes: row[1])
+        }
+    }
+
+    public func hasCachedChunks() throws -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM chunk_cache)") ?? false }
+    }
+
+    /// Records when cached chunks were last read (ids not in the cache are ignored).
+    public func touchCached(_ uses: [ObjectID: Int64]) throws {
+        guard !uses.isEmpty else { return }
+        try write { db in
+            let stmt = try db.cachedStatement(sql: "UPDATE chunk_cache SET last_used = MAX(last_used, ?) WHERE id = ?")
+            for (id, time) in uses { try stmt.execute(arguments: [time, id]) }
+        }
+    }
+
+    /// Takes `ids` out of the evictable cache: an own commit or a `full` repo needs them.
+    public func keepChunks(_ ids: some Collection<ObjectID>) throws {
+        guard !ids.isEmpty, try hasCachedChunks() else { return }
+        try write { db in try Self.keepChunks(db, ids) }
+    }
+
+    static func keepChunks(_ db: Database, _ ids: some Collection<ObjectID>) throws {
+        let stmt = try db.cachedStatement(sql: "DELETE FROM chunk_cache WHERE id = ?")
+        for id in ids { try stmt.execute(arguments: [id]) }
+    }
+
+    static func insertCached(_ db: Database, _ id: ObjectID, bytes: Int, time: Int64) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO chunk_cache (id, bytes, last_used) VALUES (?, ?, ?)",
+                       arguments: [id, bytes, time])
+    }
+}
