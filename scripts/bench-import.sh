@@ -8,7 +8,7 @@ set -euo pipefail
 N=${1:-5000}
 ARK=${2:-$(pwd)/.build/release/ark}
 WORK=$(mktemp -d /tmp/ark-bench-import-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT; echo "work: $WORK" >&2
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 
 git init -q -b main "$WORK/src"

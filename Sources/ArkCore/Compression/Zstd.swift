@@ -29,6 +29,19 @@ public final class ZstdCompressor: @unchecked Sendable { // one thread at a time
         return out
     }
 
+    /// `input` compressed with `dictionary` (a similar object's raw bytes) as a raw-content
+    /// zstd dictionary, or nil when that does not save at least 1/32 of `bound` bytes.
+    public func compress(_ input: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, smallerThan bound: Int) -> [UInt8]? {
+        let capacity = ZSTD_compressBound(input.count)
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, n in
+            let r = ZSTD_compress_usingDict(cctx, buf.baseAddress, capacity, input.baseAddress, input.count,
+                                            dictionary.baseAddress, dictionary.count, level)
+            n = ZSTD_isError(r) != 0 ? 0 : r
+        }
+        guard !out.isEmpty, out.count < bound - bound / 32 else { return nil }
+        return out
+    }
+
     private func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8]? {
         let bound = ZSTD_compressBound(input.count)
         var out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
@@ -47,6 +60,24 @@ public enum Zstd {
         var failure: String?
         let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, n in
             let r = ZSTD_decompress(buf.baseAddress, rawLength, input.baseAddress, input.count)
+            if ZSTD_isError(r) != 0 {
+                failure = String(cString: ZSTD_getErrorName(r)); n = 0
+            } else if r != rawLength {
+                failure = "expanded to \(r) bytes, expected \(rawLength)"; n = 0
+            } else { n = r }
+        }
+        if let failure { throw ArkError(.corrupt, "zstd: \(failure)") }
+        return out
+    }
+
+    /// Decompresses a frame made with `dictionary` that must expand to exactly `rawLength` bytes.
+    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard let dctx = ZSTD_createDCtx() else { throw ArkError(.io, "zstd: cannot create a decompression context") }
+        defer { ZSTD_freeDCtx(dctx) }
+        var failure: String?
+        let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, n in
+            let r = ZSTD_decompress_usingDict(dctx, buf.baseAddress, rawLength, input.baseAddress, input.count,
+                                              dictionary.baseAddress, dictionary.count)
             if ZSTD_isError(r) != 0 {
                 failure = String(cString: ZSTD_getErrorName(r)); n = 0
             } else if r != rawLength {

@@ -80,6 +80,15 @@ extension Index {
         }
     }
 
+    /// Present objects stored as deltas (`PackFormat.Compression.zstdDelta`).
+    func deltaObjects() throws -> [IndexedObject] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL AND compression = ?",
+                             arguments: [Int64(PackFormat.Compression.zstdDelta.rawValue)])
+                .compactMap { row in Self.decode(row, id: row[6]) }
+        }
+    }
+
     public func packs() throws -> [(id: Int64, name: String)] {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
     }

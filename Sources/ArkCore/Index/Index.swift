@@ -107,6 +107,14 @@ public final class Index: Sendable {
                 CREATE INDEX chunk_cache_lru ON chunk_cache(last_used);
                 """)
         }
+        m.registerMigration("delta-v1") { db in
+            // The base for delta-compressing the next tree with the same entry names (a hint).
+            try db.execute(sql: """
+                CREATE TABLE delta_bases (
+                    shape INTEGER PRIMARY KEY NOT NULL, tree BLOB NOT NULL, depth INTEGER NOT NULL
+                );
+                """)
+        }
         return m
     }
 

@@ -21,7 +21,7 @@ extension Repository {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
-        let live = try reachable()
+        let live = try withDeltaBases(try reachable())
         report.reachableObjects = live.count
 
         let all = try index.allPresentObjects()
@@ -36,8 +36,8 @@ extension Repository {
             for o in objects where live.contains(o.id) {
                 let loc = o.location!
                 let raw = try read(o.id, kind: o.kind, at: loc)
-                let compressed: [UInt8]? = loc.compression == .zstd ? try storedBytes(at: loc) : nil
-                try raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed) }
+                let compressed: [UInt8]? = loc.compression == .none ? nil : try storedBytes(at: loc)
+                try raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta) }
             }
             report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
             oldPacks.append(pack)
@@ -74,6 +74,25 @@ extension Repository {
         }
         try FileDescriptor.syncDirectory(packDirectory)
         return report
+    }
+
+    /// `live` plus the delta bases its delta objects need, transitively: a base stays as long
+    /// as something stored against it does, even when no head reaches it any more.
+    func withDeltaBases(_ live: Set<ObjectID>) throws -> Set<ObjectID> {
+        var out = live
+        var frontier = try index.deltaObjects().filter { live.contains($0.id) }
+        while !frontier.isEmpty {
+            var next: [IndexedObject] = []
+            for o in frontier {
+                let stored = try storedBytes(at: o.location!)
+                guard stored.count > ObjectID.byteCount else { throw ArkError(.corrupt, "\(o.kind) \(o.id) has a truncated delta record") }
+                let base = ObjectID(bytes: stored[0..<ObjectID.byteCount])
+                guard out.insert(base).inserted else { continue }
+                if let b = try index.object(base), b.location?.compression == .zstdDelta { next.append(b) }
+            }
+            frontier = next
+        }
+        return out
     }
 
     private func storedBytes(at loc: ObjectLocation) throws -> [UInt8] {

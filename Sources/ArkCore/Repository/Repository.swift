@@ -8,6 +8,9 @@ public final class Repository: Sendable {
     public let index: Index
     public let identity: NodeIdentity
     let packs: PackFiles
+    /// Raw bytes of recently used delta bases (verified when read), so reading a chain of tree
+    /// versions does not resolve every base again.
+    let deltaBases = DeltaBaseCache()
     let logger = Logger(label: "ark.store")
 
     public var packDirectory: String { path + "/packs" }
@@ -45,7 +48,7 @@ public final class Repository: Sendable {
         return try read(id, kind: obj.kind, at: loc)
     }
 
-    func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation) throws -> [UInt8] {
+    func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, depth: Int = 0) throws -> [UInt8] {
         let file: FileDescriptor
         do { file = try packs.file(loc.pack) { try index.packName(loc.pack) } } catch let e as ArkError {
             throw ArkError(e.code, "\(kind) \(id) cannot be read: \(e.message)", context: e.context)
@@ -67,6 +70,9 @@ public final class Repository: Sendable {
             do { raw = try stored.withUnsafeBytes { try Zstd.decompress($0, rawLength: loc.rawLength) } } catch let e as ArkError {
                 throw ArkError(.corrupt, "\(kind) \(id) is corrupt (\(e.message))", context: "\(file.path) offset \(loc.offset)")
             }
+        case .zstdDelta:
+            raw = try undelta(id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
+                              context: "\(file.path) offset \(loc.offset)")
         }
         let actual = ObjectHasher.hash(kind, raw)
         guard actual == id, raw.count == loc.rawLength else {

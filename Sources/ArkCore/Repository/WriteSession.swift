@@ -28,6 +28,7 @@ public final class WriteSession {
     /// use are taken out of the cache when the session publishes (they are needed for good).
     private let storeHasCache: Bool
     private var keptChunks: [ObjectID] = []
+    private lazy var treeBases = TreeDeltaBases(repo: repo)
 
     public init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
@@ -42,8 +43,36 @@ public final class WriteSession {
         let id = ObjectHasher.hash(kind, bytes)
         if try isKnown(id) { return id }
         let compressed = compressors.with { c in bytes.withUnsafeBytes { c.compressIfSmaller($0) } }
-        try append(id, kind, bytes, compressed)
+        if kind == .tree, let shape = TreeDeltaBases.shape(of: bytes) {
+            try putTree(id, bytes, compressed, shape: shape)
+        } else {
+            try append(id, kind, bytes, compressed)
+        }
         return id
+    }
+
+    /// Stores a tree as a delta against the last tree with the same entry names when that is
+    /// smaller than compressing it alone.
+    private func putTree(_ id: ObjectID, _ bytes: [UInt8], _ compressed: [UInt8]?, shape: UInt64) throws {
+        var depth = 0
+        if let base = treeBases.base(for: shape), base.depth < TreeDeltaBases.maxDepth {
+            let alone = compressed?.count ?? bytes.count
+            let frame = compressors.with { c in
+                bytes.withUnsafeBytes { b in base.bytes.withUnsafeBytes { c.compress(b, dictionary: $0, smallerThan: alone - ObjectID.byteCount) } }
+            }
+            if let frame {
+                var stored = [UInt8]()
+                stored.reserveCapacity(ObjectID.byteCount + frame.count)
+                base.id.withBytes { stored.append(contentsOf: $0) }
+                stored += frame
+                try append(id, .tree, bytes, stored, delta: true)
+                depth = base.depth + 1
+                treeBases.record(shape, .init(id: id, bytes: bytes, depth: depth))
+                return
+            }
+        }
+        try append(id, .tree, bytes, compressed)
+        treeBases.record(shape, .init(id: id, bytes: bytes, depth: depth))
     }
 
     func isKnown(_ id: ObjectID) throws -> Bool {
@@ -52,8 +81,8 @@ public final class WriteSession {
         return false
     }
 
-    private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?) throws {
-        try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed) }
+    private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?, delta: Bool = false) throws {
+        try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed, delta: delta) }
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1
@@ -128,14 +157,16 @@ public final class WriteSession {
         unsyncedBytes = 0
         guard !records.isEmpty || !statEntries.isEmpty else { return }
         let stats = statEntries
-        let kept = keptChunks
+        let kept = keptChunks, bases = treeBases.unpublished
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
             try Index.keepChunks(db, kept)
+            try Index.setDeltaBases(db, bases)
         }
         statEntries.removeAll()
         keptChunks.removeAll()
+        treeBases.published()
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -163,14 +194,16 @@ public final class WriteSession {
         let records = try writer.sync()
         unsyncedBytes = 0
         let stats = statEntries
-        let kept = keptChunks
+        let kept = keptChunks, bases = treeBases.unpublished
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
             try Index.keepChunks(db, kept)
+            try Index.setDeltaBases(db, bases)
             try body(db)
         }
         statEntries.removeAll()
         keptChunks.removeAll()
+        treeBases.published()
     }
 }

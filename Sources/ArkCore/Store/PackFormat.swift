@@ -9,7 +9,10 @@ public enum PackFormat {
     /// Roll over to a new pack file beyond this size.
     public static let targetPackSize: UInt64 = 256 << 20
 
-    public enum Compression: UInt8, Sendable { case none = 0, zstd = 1 }
+    /// How a record's bytes are stored. `zstdDelta`: the 32-byte id of a base object of the
+    /// same kind, then a zstd frame compressed with the base's raw bytes as dictionary (used
+    /// for trees, whose successive versions differ in a few entries).
+    public enum Compression: UInt8, Sendable { case none = 0, zstd = 1, zstdDelta = 2 }
 
     static func header(kind: ObjectKind, compression: Compression, rawLength: Int, storedLength: Int, id: ObjectID) -> [UInt8] {
         var w = ByteWriter(capacity: recordHeaderSize)

@@ -29,10 +29,12 @@ final class PackWriter {
 
     var pendingCount: Int { pending.count }
 
-    func append(id: ObjectID, kind: ObjectKind, raw: UnsafeRawBufferPointer, compressed: [UInt8]?) throws {
+    /// `compressed` is a zstd frame, or with `delta` a base id and a frame made with the base
+    /// as dictionary (`PackFormat.Compression.zstdDelta`).
+    func append(id: ObjectID, kind: ObjectKind, raw: UnsafeRawBufferPointer, compressed: [UInt8]?, delta: Bool = false) throws {
         if file == nil || size >= PackFormat.targetPackSize { try roll() }
         let stored = compressed.map { $0.count } ?? raw.count
-        let comp: PackFormat.Compression = compressed == nil ? .none : .zstd
+        let comp: PackFormat.Compression = compressed == nil ? .none : delta ? .zstdDelta : .zstd
         buffer.append(contentsOf: PackFormat.header(kind: kind, compression: comp, rawLength: raw.count, storedLength: stored, id: id))
         let dataOffset = size + UInt64(PackFormat.recordHeaderSize)
         if let compressed { buffer.append(contentsOf: compressed) } else { buffer.append(contentsOf: raw) }
