@@ -84,3 +84,12 @@ extension Index {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
     }
 }
+
+extension Index {
+    /// Ids of objects of `kind` known to exist but not stored here (e.g. chunks of a lazy repo).
+    public func absentIDs(kind: ObjectKind) throws -> Set<ObjectID> {
+        try read { db in
+            Set(try ObjectID.fetchAll(db, sql: "SELECT id FROM objects WHERE pack IS NULL AND kind = ?", arguments: [Int64(kind.rawValue)]))
+        }
+    }
+}
