@@ -106,14 +106,21 @@ final class StatusSocket: Sendable {
         return (try? withAddress(path) { connect(fd, $0, $1) }) == 0
     }
 
-    /// Calls `body` with a `sockaddr_un` for `path`.
+    /// Calls `body` with a `sockaddr_un` for `path`. A path too long for `sun_path` (108 bytes)
+    /// is reached through its directory's descriptor: `/proc/self/fd/N/daemon.sock`.
     static func withAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) throws -> T {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard bytes.count < capacity else {
-            throw ArkError(.invalidArgument, "socket path \(path) is longer than \(capacity - 1) bytes")
+            let directory = (path as NSString).deletingLastPathComponent
+            let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dir >= 0 else { throw ArkError(.io, "cannot open \(directory): \(String(cString: strerror(errno)))") }
+            defer { close(dir) }
+            let short = "/proc/self/fd/\(dir)/\((path as NSString).lastPathComponent)"
+            guard short.utf8.count < capacity else { throw ArkError(.invalidArgument, "socket path \(path) is too long") }
+            return try withAddress(short, body)
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: bytes)
