@@ -57,6 +57,14 @@ struct StatusTests {
         let repo = try #require((s["repos"] as? [[String: Any]])?.first)
         #expect(repo["replication"] is NSNull)
 
+        // The documented shape (README, "Status"): every key present, null when unknown.
+        #expect(Set(s.keys) == ["node", "store", "daemon", "peers", "repos"])
+        #expect(Set(Self.daemon(s).keys) == ["running", "pid", "command", "listen", "started", "error"])
+        #expect(Set(peer.keys) == ["name", "node", "addrs", "address", "connected", "connected_since", "last_seen", "bytes_in", "bytes_out"])
+        #expect(Set(repo.keys) == ["id", "fetch", "heads", "replication"])
+        #expect(Set(head.keys) == ["ref", "name", "owner", "owner_name", "own", "commit", "generation", "time", "updated",
+                                   "chunks_total", "chunks_present", "bytes_total", "bytes_present"])
+
         // A bad configuration is the usual one-line error.
         let bad = try a.ark("status", "--config", "missing.toml")
         #expect(bad.status == 2 && bad.stderr.hasPrefix("ark: ") && bad.stderr.split(separator: "\n").count == 1)
@@ -112,9 +120,14 @@ struct StatusTests {
         let human = try a.ark("status")
         #expect(human.stdout.contains("connected") && human.stdout.contains("proj@b"), "\(human.stdout)")
 
-        // A second daemon on the same store leaves the first one's socket alone.
+        // A second daemon on the same store leaves the first one's socket alone (it announces
+        // its ephemeral port in listen_addr just before it would publish its status).
+        let listenFile = a.dir.file("data/listen_addr")
+        let firstAddress = try String(contentsOfFile: listenFile, encoding: .utf8)
         let second = try ArkProcess.start(["run"], cwd: a.dir.path)
-        usleep(1_500_000)
+        #expect(SyncProcessTests.eventually(10) { (try? String(contentsOfFile: listenFile, encoding: .utf8)) ?? firstAddress != firstAddress })
+        usleep(500_000)
+        #expect(Self.int(Self.daemon(try Self.status(a))["pid"]) == Int(pa.processIdentifier))
         kill(second.processIdentifier, SIGTERM)
         second.waitUntilExit()
         #expect(Self.int(Self.daemon(try Self.status(a))["pid"]) == Int(pa.processIdentifier))
