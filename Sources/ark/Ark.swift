@@ -18,6 +18,7 @@ struct Ark: ParsableCommand {
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
             OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self, RunCommand.self,
             PrefetchCommand.self,
+            StatusCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -93,3 +93,25 @@ extension Index {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
     }
 }
+
+extension Index {
+    /// The index rows of `ids` (those it has), looked up in one read transaction.
+    public func objects(_ ids: some Collection<ObjectID>) throws -> [ObjectID: IndexedObject] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [ObjectID: IndexedObject] = [:]
+            let stmt = try db.cachedStatement(sql: "SELECT kind, raw_len, pack, offset, stored_len, compression FROM objects WHERE id = ?")
+            for id in ids {
+                if let row = try Row.fetchOne(stmt, arguments: [id]), let o = Self.decode(row, id: id) { out[id] = o }
+            }
+            return out
+        }
+    }
+
+    /// Ids of objects of `kind` known to exist but not stored here (e.g. chunks of a lazy repo).
+    public func absentIDs(kind: ObjectKind) throws -> Set<ObjectID> {
+        try read { db in
+            Set(try ObjectID.fetchAll(db, sql: "SELECT id FROM objects WHERE pack IS NULL AND kind = ?", arguments: [Int64(kind.rawValue)]))
+        }
+    }
+}

@@ -17,6 +17,8 @@ public final class SyncEngine: PeerHandler, Sendable {
     let state = Mutex(State())
     /// Serializes metadata pulls so two announcements never publish the same history twice.
     let pullLock = AsyncLock()
+    /// Chunks queued and stored by background replication, per repo.
+    let replication = ReplicationLedger()
 
     enum Phase { case running, stopped }
 

@@ -12,6 +12,11 @@ extension PeerSession {
         handshakeTimer = nil
         let connection = MuxPeerConnection(remote: remote, session: self, eventLoop: context.eventLoop, limits: limits)
         self.connection = connection
+        let shared = traffic.counters(for: remote)
+        shared.absorb(counters)
+        counters = shared
+        countedPeer = remote
+        traffic.opened(remote, session: ObjectIdentifier(self), address: peerLabel)
         let (notifications, inbox) = AsyncStream<[UInt8]>.makeStream()
         self.inbox = inbox
         logger.debug("connection with \(remote.short) at \(peerLabel) open")

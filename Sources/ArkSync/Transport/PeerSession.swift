@@ -39,6 +39,11 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var inbound = ByteBuffer()
     var peerLabel = "unknown peer"
     var handshakeTimer: Scheduled<Void>?
+    /// Where this connection's bytes are counted: its own counters until the peer is proven,
+    /// then the peer's totals in `traffic`.
+    let traffic: PeerTraffic
+    var counters = PeerCounters()
+    var countedPeer: ObjectID?
     /// Set when this side decides to drop the connection; reported to a pending `connect`.
     var failure: SyncError?
 
@@ -62,8 +67,9 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var creditHeld = false
 
     init(role: Role, identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
-         limits: TransportLimits, logger: Logger) {
+         limits: TransportLimits, logger: Logger, traffic: PeerTraffic = PeerTraffic()) {
         self.identity = identity
+        self.traffic = traffic
         self.handler = handler
         self.authorize = authorize
         self.limits = limits
@@ -122,6 +128,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        counters.received(bytes.readableBytes)
         inbound.writeBuffer(&bytes)
         processInbound()
     }
@@ -245,6 +252,10 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         phase = .closed
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        if let peer = countedPeer {
+            countedPeer = nil
+            traffic.closed(peer, session: ObjectIdentifier(self))
+        }
         if let promise = established {
             established = nil
             promise.fail(failure ?? SyncError.closed)
@@ -278,6 +289,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         var buffer = context.channel.allocator.buffer(capacity: message.count + 2)
         buffer.writeInteger(UInt16(message.count))
         buffer.writeBytes(message)
+        counters.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 

@@ -16,6 +16,8 @@ public final class PeerTransport: Sendable {
     private let group: any EventLoopGroup
     private let limits: TransportLimits
     private let logger: Logger
+    /// Bytes in/out, connection times and addresses per peer, across reconnects.
+    public let traffic = PeerTraffic()
 
     private struct State {
         var listeners: [any Channel] = []
@@ -113,7 +115,7 @@ public final class PeerTransport: Sendable {
             _ = state.withLock { $0.connections.removeValue(forKey: key) }
         }
         let session = PeerSession(role: role, identity: identity, handler: handler, authorize: authorize,
-                                  limits: limits, logger: logger)
+                                  limits: limits, logger: logger, traffic: traffic)
         try channel.pipeline.syncOperations.addHandler(session)
     }
 }

@@ -61,9 +61,10 @@ final class ConnectionTracker: PeerHandler, Sendable {
     }
 
     func connectionOpened(_ connection: any PeerConnection) async {
+        // The engine first: whoever is woken (a prefetch, a mount read) fetches through it.
+        await engine.connectionOpened(connection)
         state.withLock { $0.open[connection.remote, default: 0] += 1 }
         wakeAnyWaiters()
-        await engine.connectionOpened(connection)
     }
 
     func connectionClosed(_ connection: any PeerConnection) async {

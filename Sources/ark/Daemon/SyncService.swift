@@ -52,6 +52,10 @@ final class SyncService: Service, Sendable {
         }
         try? Array("\(context.config.listenHost):\(port)\n".utf8).write(to: context.repo.path + "/listen_addr")
         logger.notice("listening on \(context.config.listenHost):\(port) as \(context.repo.identity.endpointID.hex)")
+        let started = Date(), listen = "\(context.config.listenHost):\(port)", traffic = transport.traffic
+        let statusSocket = await StatusSocket.start(store: context.repo.path, group: group, logger: logger) { [self] in
+            status(traffic: traffic, listen: listen, started: started)
+        }
 
         let discovery = LANDiscovery(identity: context.repo.identity, tcpPort: port, group: group)
         let discoveryRunning: Bool
@@ -83,6 +87,7 @@ final class SyncService: Service, Sendable {
         }
         watcher.stop()
         engine.stop()
+        await statusSocket?.stop()
         await transport.shutdown()
         if discoveryRunning { await discovery.stop() }
         try? await group.shutdownGracefully()
