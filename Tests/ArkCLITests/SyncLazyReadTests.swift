@@ -42,7 +42,7 @@ struct SyncLazyReadTests {
         let m = try b.ark("mount", "--daemon", "proj@a", mp)
         try #require(m.ok, "mount: \(m.stderr)")
         defer {
-            if !(try b.ark("unmount", mp)).ok { _ = try? b.ark("unmount", "--force", mp) }
+            if (try? b.ark("unmount", mp))?.ok != true { _ = try? b.ark("unmount", "--force", mp) }
         }
 
         let start = Date()

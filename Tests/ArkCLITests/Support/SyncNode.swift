@@ -85,7 +85,7 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
     /// Starts `ark run` (inside `namespace` if set), appending its output to `daemon.log`.
     func start(logLevel: String = "info") throws {
         precondition(daemon == nil, "daemon of \(short) already started")
-        if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
         let out = try #require(FileHandle(forWritingAtPath: logFile))
         out.seekToEndOfFile()
         let p = Process()
@@ -165,7 +165,7 @@ extension SyncNode {
         let r = try ArkProcess.run(["verify", "--json"], cwd: dir.path)
         let json = (try? JSONSerialization.jsonObject(with: r.stdoutData)) as? [String: Any] ?? [:]
         return Verification(ok: r.ok && json["ok"] as? Bool == true, commits: json["commits"] as? Int ?? -1,
-                            absentChunks: json["absentChunks"] as? Int ?? -1)
+                            absentChunks: json["absent_chunks"] as? Int ?? -1)
     }
 
     /// Waits up to `seconds` for `condition`, prints how long it took, and records an issue with
