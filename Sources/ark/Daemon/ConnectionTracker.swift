@@ -62,8 +62,9 @@ final class ConnectionTracker: PeerHandler, Sendable {
 
     func connectionOpened(_ connection: any PeerConnection) async {
         state.withLock { $0.open[connection.remote, default: 0] += 1 }
-        wakeAnyWaiters()
+        // Woken only once the engine has the connection, so a waiter (prefetch) can use it at once.
         await engine.connectionOpened(connection)
+        wakeAnyWaiters()
     }
 
     func connectionClosed(_ connection: any PeerConnection) async {
