@@ -18,7 +18,7 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
     let dir = TempDir("ark-node")
     let id: String
     let port: Int
-    /// The address peers dial (the listen address is this host unless `listenAll`).
+    /// The address peers dial; the daemon listens on it unless `configure(listenHost:)` says otherwise.
     let host: String
     /// `ip netns` namespace the daemon runs in, if any.
     let namespace: String?
