@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ark needs to build, test and mount. Sourced by the other scripts.
 set -euo pipefail
-ARK_DEBS="pkg-config libsodium-dev libzstd-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync"
+ARK_DEBS="pkg-config libsodium-dev libzstd-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
 missing=""
 for p in $ARK_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -11,10 +11,9 @@ struct CacheLimitTests {
     @Test(.enabled(if: FuseSupport.shouldRun))
     func lazyMountCacheStaysWithinItsLimit() throws {
         try FuseSupport.require()
-        typealias Node = SyncProcessTests.Node
-        let a = try Node(port: SyncProcessTests.freePort()), b = try Node(port: SyncProcessTests.freePort())
-        try a.configure(peer: b, peerName: "a-peer", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "lazy")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "a-peer", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
         try b.dir.write("ark.toml", "[store]\ncache_limit = \"16MiB\"\n\n" + String(contentsOfFile: b.dir.file("ark.toml"), encoding: .utf8))
         var rng = SystemRandomNumberGenerator()
         var words = [UInt64](repeating: 0, count: (40 << 20) / 8)
@@ -30,7 +29,7 @@ struct CacheLimitTests {
         try #require(m.ok, "\(m.stderr)")
         defer { _ = try? b.ark("unmount", mp) }
         let file = mp + "/repos/proj/heads/proj@a/big.bin"
-        #expect(SyncProcessTests.eventually(20) { FileManager.default.fileExists(atPath: file) })
+        #expect(SyncNode.eventually(20) { FileManager.default.fileExists(atPath: file) })
         // Twice through: the second pass re-fetches what the first evicted.
         for pass in 1...2 {
             #expect(FileManager.default.contents(atPath: file) == big, "pass \(pass)")

@@ -8,10 +8,9 @@ import Glibc
 /// real daemons on loopback publish on `<store>/daemon.sock`. Nodes come from SyncProcessTests.
 @Suite(.serialized)
 struct StatusTests {
-    typealias Node = SyncProcessTests.Node
 
     /// `ark status --json` of `node`, parsed.
-    static func status(_ node: Node) throws -> [String: Any] {
+    static func status(_ node: SyncNode) throws -> [String: Any] {
         let r = try node.ark("status", "--json")
         try #require(r.ok, "ark status --json exited \(r.status): \(r.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any], "not a JSON object: \(r.stdout)")
@@ -29,8 +28,8 @@ struct StatusTests {
     static func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
 
     @Test func withoutADaemonTheIndexIsShown() throws {
-        let a = try Node(port: SyncProcessTests.freePort()), b = try Node(port: SyncProcessTests.freePort())
-        try a.configure(peer: b, peerName: "b", fetch: "full")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
         try a.dir.write("src/file.txt", "hello\n")
         try a.dir.write("src/copy.txt", "hello\n") // the same chunk twice counts once
         try a.ark("commit", "src", "--repo", "proj", "-m", "first")
@@ -71,9 +70,9 @@ struct StatusTests {
     }
 
     @Test func twoConnectedDaemons() throws {
-        let a = try Node(port: SyncProcessTests.freePort()), b = try Node(port: SyncProcessTests.freePort())
-        try a.configure(peer: b, peerName: "b", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "full")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
+        try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
         try a.dir.write("src/a.bin", Data((0..<700_000).map { _ in UInt8.random(in: 0...255) }))
         try b.dir.write("src/b.txt", "from b\n")
         try a.ark("commit", "src", "--repo", "proj", "-m", "on a")
@@ -86,7 +85,7 @@ struct StatusTests {
         defer { for p in [pa, pb] where p.isRunning { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() } }
 
         var s: [String: Any] = [:]
-        let synced = try SyncProcessTests.eventually(20) {
+        let synced = try SyncNode.eventually(20) {
             s = try Self.status(a)
             let peer = Self.peers(s).first
             return peer?["connected"] as? Bool == true && Self.head(s, repo: "proj", ref: "proj@b") != nil
@@ -108,7 +107,7 @@ struct StatusTests {
 
         // B replicates A's chunks in the background (full) and reports it.
         var sb: [String: Any] = [:]
-        let replicated = try SyncProcessTests.eventually(20) {
+        let replicated = try SyncNode.eventually(20) {
             sb = try Self.status(b)
             let rep = (sb["repos"] as? [[String: Any]])?.first?["replication"] as? [String: Any]
             let head = Self.head(sb, repo: "proj", ref: "proj@a")
@@ -125,7 +124,7 @@ struct StatusTests {
         let listenFile = a.dir.file("data/listen_addr")
         let firstAddress = try String(contentsOfFile: listenFile, encoding: .utf8)
         let second = try ArkProcess.start(["run"], cwd: a.dir.path)
-        #expect(SyncProcessTests.eventually(10) { (try? String(contentsOfFile: listenFile, encoding: .utf8)) ?? firstAddress != firstAddress })
+        #expect(SyncNode.eventually(10) { (try? String(contentsOfFile: listenFile, encoding: .utf8)) ?? firstAddress != firstAddress })
         usleep(500_000)
         #expect(Self.int(Self.daemon(try Self.status(a))["pid"]) == Int(pa.processIdentifier))
         kill(second.processIdentifier, SIGTERM)
@@ -140,15 +139,15 @@ struct StatusTests {
     }
 
     @Test func lazyHeadFillsUpWithPrefetch() throws {
-        let a = try Node(port: SyncProcessTests.freePort()), b = try Node(port: SyncProcessTests.freePort())
-        try a.configure(peer: b, peerName: "a-peer", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "lazy")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "a-peer", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
         try a.dir.write("src/one.bin", Data((0..<1_200_000).map { _ in UInt8.random(in: 0...255) }))
         try a.ark("commit", "src", "--repo", "proj", "-m", "data")
         let pa = try ArkProcess.start(["run"], cwd: a.dir.path)
         defer { kill(pa.processIdentifier, SIGTERM); pa.waitUntilExit() }
         let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
-        #expect(try SyncProcessTests.eventually(20) { Self.head(try Self.status(b), repo: "proj", ref: "proj@a") != nil })
+        #expect(try SyncNode.eventually(20) { Self.head(try Self.status(b), repo: "proj", ref: "proj@a") != nil })
         kill(pb.processIdentifier, SIGTERM)
         pb.waitUntilExit()
 

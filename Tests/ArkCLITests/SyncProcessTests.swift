@@ -8,62 +8,23 @@ import Glibc
 /// a mount on one node streaming a file only the other stores.
 @Suite(.serialized)
 struct SyncProcessTests {
-    final class Node: Sendable {
-        let dir = TempDir("ark-node")
-        let id: String
-        let port: Int
-
-        init(port: Int) throws {
-            self.port = port
-            let r = try ArkProcess.run(["id"], cwd: dir.path)
-            id = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
-        func configure(peer: Node, peerName: String, fetch: String) throws {
-            try dir.write("ark.toml", """
-                [net]
-                listen = "127.0.0.1:\(port)"
-
-                [[repos]]
-                id = "proj"
-                fetch = "\(fetch)"
-                remotes = [ { name = "\(peerName)", node_id = "\(peer.id)", addrs = ["127.0.0.1:\(peer.port)"] } ]
-                """)
-        }
-
-        @discardableResult
-        func ark(_ args: String...) throws -> ArkProcess.Result { try ArkProcess.run(args, cwd: dir.path) }
-    }
-
-    static func freePort() -> Int { Int.random(in: 20_000...40_000) }
-
-    /// Waits up to `seconds` for `condition`.
-    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     @Test func coldStartThenGossip() throws {
-        let a = try Node(port: Self.freePort()), b = try Node(port: Self.freePort())
-        try a.configure(peer: b, peerName: "b", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "full")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
+        try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
         try a.dir.write("src/file.txt", "one\n")
         let first = try a.ark("commit", "src", "--repo", "proj", "-m", "first").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let pa = try ArkProcess.start(["run"], cwd: a.dir.path)
         let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
         defer { for p in [pa, pb] { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() } }
         // Cold start: B learns A's history by reconciliation when they connect.
-        #expect(try Self.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
+        #expect(try SyncNode.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
         #expect(try b.ark("cat", "proj@a:file.txt").stdout == "one\n")
         // Gossip: a new commit on A reaches B without any command on B.
         try a.dir.write("src/file.txt", "two\n")
         let second = try a.ark("commit", "src", "--repo", "proj", "-m", "second").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(second != first)
-        #expect(try Self.eventually(10) { try b.ark("log", "--oneline", "-n", "1").stdout.hasPrefix(String(second.prefix(12))) })
+        #expect(try SyncNode.eventually(10) { try b.ark("log", "--oneline", "-n", "1").stdout.hasPrefix(String(second.prefix(12))) })
         #expect(try b.ark("cat", "proj@a:file.txt").stdout == "two\n")
         #expect(try b.ark("verify").ok)
         // The oplog on B records the remote head change.
@@ -77,9 +38,9 @@ struct SyncProcessTests {
     @Test(.enabled(if: FuseSupport.shouldRun))
     func mountStreamsAFileOnlyThePeerHas() throws {
         try FuseSupport.require()
-        let a = try Node(port: Self.freePort()), b = try Node(port: Self.freePort())
-        try a.configure(peer: b, peerName: "a-peer", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "lazy")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "a-peer", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
         var rng = SystemRandomNumberGenerator()
         let big = Data((0..<6_000_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
         try a.dir.write("src/big.bin", big)
@@ -88,7 +49,7 @@ struct SyncProcessTests {
         defer { kill(pa.processIdentifier, SIGTERM); pa.waitUntilExit() }
         // B syncs metadata only (lazy), then stops.
         let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
-        #expect(try Self.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
+        #expect(try SyncNode.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
         kill(pb.processIdentifier, SIGTERM)
         pb.waitUntilExit()
         let notLocal = try b.ark("cat", "proj@a:big.bin")
@@ -105,16 +66,16 @@ struct SyncProcessTests {
     }
 
     @Test func prefetchMakesALazyRepoReadableOffline() throws {
-        let a = try Node(port: Self.freePort()), b = try Node(port: Self.freePort())
-        try a.configure(peer: b, peerName: "a-peer", fetch: "full")
-        try b.configure(peer: a, peerName: "a", fetch: "lazy")
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "a-peer", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
         var rng = SystemRandomNumberGenerator()
         try a.dir.write("src/one.bin", Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &rng) }))
         try a.dir.write("src/sub/two.txt", "two\n")
         try a.ark("commit", "src", "--repo", "proj", "-m", "data")
         let pa = try ArkProcess.start(["run"], cwd: a.dir.path)
         let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
-        #expect(try Self.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
+        #expect(try SyncNode.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
         kill(pb.processIdentifier, SIGTERM)
         pb.waitUntilExit()
         #expect(!(try b.ark("cat", "proj@a:sub/two.txt").ok))

@@ -22,7 +22,7 @@ public final class LANDiscovery: Sendable {
         /// IPv4 multicast group (administratively scoped by default).
         public var groupAddress = "239.255.42.99"
         public var port = 47_100
-        /// Local IPv4 address of the interface to use; nil lets the kernel choose.
+        /// Local IPv4 address of the only interface to use; nil: every local IPv4 interface.
         public var interfaceAddress: String?
         /// Announcements further than this from the local clock are ignored.
         public var freshness: Double = 60
@@ -44,6 +44,8 @@ public final class LANDiscovery: Sendable {
     private struct Waiter { let id: UInt64; let continuation: CheckedContinuation<Peer?, Never> }
     private struct State {
         var channel: (any Channel)?
+        /// One socket per joined interface, sending with IP_MULTICAST_IF set to it.
+        var senders: [any Channel] = []
         var peers: [ObjectID: (peer: Peer, timestampMs: UInt64)] = [:]
         var waiters: [ObjectID: [Waiter]] = [:]
         var nextWaiter: UInt64 = 0
@@ -53,9 +55,9 @@ public final class LANDiscovery: Sendable {
 
     private let identity: NodeIdentity
     private let tcpPort: Int
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     public let configuration: Configuration
-    private let logger: Logger
+    let logger: Logger
     private let state = Mutex(State())
 
     public init(identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
@@ -67,7 +69,8 @@ public final class LANDiscovery: Sendable {
         self.logger = logger
     }
 
-    /// Binds the multicast port, joins the group and announces this node once.
+    /// Binds the multicast port, joins the group on every IPv4 interface (or the configured one),
+    /// opens one sender per joined interface, and announces this node once.
     public func start() async throws {
         let handler = LANDatagramHandler { [weak self] bytes, source in self?.receive(bytes, from: source) }
         let channel = try await DatagramBootstrap(group: group)
@@ -76,50 +79,44 @@ public final class LANDiscovery: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
             .bind(host: "0.0.0.0", port: configuration.port).get()
+        var senders: [any Channel] = []
         do {
-            guard let options = channel as? SocketOptionProvider else {
-                throw DiscoveryError("this platform's datagram channel has no socket options")
-            }
-            #if canImport(Glibc)
-            // Joined with setsockopt directly: NIO's joinGroup refuses interfaces without the
-            // MULTICAST flag, such as Linux's lo, where the kernel delivers multicast anyway.
-            var request = ip_mreq()
-            guard inet_pton(AF_INET, configuration.groupAddress, &request.imr_multiaddr) == 1 else {
-                throw DiscoveryError("\(configuration.groupAddress) is not an IPv4 multicast address")
-            }
-            if let interface = configuration.interfaceAddress {
-                guard inet_pton(AF_INET, interface, &request.imr_interface) == 1 else {
-                    throw DiscoveryError("\(interface) is not an IPv4 address")
+            let interfaces = try configuration.interfaceAddress.map { [$0] } ?? Self.localIPv4Addresses()
+            var joined: [String] = []
+            var failures: [String] = []
+            for interface in interfaces {
+                do { try await join(channel, on: interface); joined.append(interface) } catch {
+                    failures.append("\(interface): \(error)")
                 }
-                try await options.setIPMulticastIF(request.imr_interface).get()
             }
-            try await options.unsafeSetSocketOption(level: .ip, name: .ip_add_membership, value: request).get()
-            #else
-            guard let multicast = channel as? MulticastChannel else {
-                throw DiscoveryError("this platform's datagram channel does not support multicast")
+            guard !joined.isEmpty else {
+                throw DiscoveryError("cannot join \(configuration.groupAddress) on any interface (\(failures.joined(separator: "; ")))")
             }
-            let groupAddress = try SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port)
-            let device = try configuration.interfaceAddress.flatMap { interface in
-                try System.enumerateDevices().first { $0.address?.ipAddress == interface }
+            if !failures.isEmpty { logger.debug("not joined on \(failures.joined(separator: "; "))") }
+            for interface in joined {
+                do { senders.append(try await sender(on: interface)) } catch {
+                    logger.debug("no multicast sender on \(interface): \(error)")
+                }
             }
-            try await multicast.joinGroup(groupAddress, device: device).get()
-            #endif
-            try await options.setIPMulticastLoop(1).get()
+            guard !senders.isEmpty else { throw DiscoveryError("cannot send to \(configuration.groupAddress) on any interface") }
+            logger.debug("LAN discovery on \(joined.joined(separator: ", "))")
         } catch {
+            for sender in senders { try? await sender.close() }
             try? await channel.close()
             throw error
         }
-        state.withLock { $0.channel = channel }
+        state.withLock { $0.channel = channel; $0.senders = senders }
         try await announce()
     }
 
     /// Leaves the group; pending `resolve` calls return nil.
     public func stop() async {
-        let (channel, waiters) = state.withLock { state in
-            defer { state.channel = nil; state.waiters = [:] }
-            return (state.channel, state.waiters.values.flatMap { $0 })
+        let (channel, senders, waiters) = state.withLock { state in
+            defer { state.channel = nil; state.senders = []; state.waiters = [:] }
+            return (state.channel, state.senders, state.waiters.values.flatMap { $0 })
         }
         for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        for sender in senders { try? await sender.close() }
         try? await channel?.close()
     }
 
@@ -172,12 +169,19 @@ public final class LANDiscovery: Sendable {
         Task { try? await sendNow(bytes) }
     }
 
-    /// Multicasts raw bytes to the group (tests use it to inject forged datagrams).
+    /// Multicasts raw bytes to the group on every joined interface (tests use it to inject forged
+    /// datagrams). Fails only when no interface could send.
     func sendNow(_ bytes: [UInt8]) async throws {
-        guard let channel = state.withLock({ $0.channel }) else { throw SyncError.closed }
+        let senders = state.withLock { $0.senders }
+        guard !senders.isEmpty else { throw SyncError.closed }
         let target = try SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port)
-        let envelope = AddressedEnvelope(remoteAddress: target, data: channel.allocator.buffer(bytes: bytes))
-        try await channel.writeAndFlush(envelope).get()
+        var lastError: (any Error)?
+        var sent = 0
+        for sender in senders {
+            let envelope = AddressedEnvelope(remoteAddress: target, data: sender.allocator.buffer(bytes: bytes))
+            do { try await sender.writeAndFlush(envelope).get(); sent += 1 } catch { lastError = error }
+        }
+        if sent == 0, let lastError { throw lastError }
     }
 
     private func expireWaiter(node: ObjectID, id: UInt64) {
