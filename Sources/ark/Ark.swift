@@ -1,4 +1,5 @@
 import ArgumentParser
+import CArkMalloc
 import ArkCore
 import Foundation
 import Logging
@@ -30,6 +31,7 @@ struct Ark: ParsableCommand {
             return h
         }
         ProcessSignals.resetInherited()
+        _ = ark_malloc_keep_large_buffers() // best effort: only speed depends on it
         DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()
