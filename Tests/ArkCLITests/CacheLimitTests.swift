@@ -38,5 +38,11 @@ struct CacheLimitTests {
             #expect(local > 0 && local <= (16 + 8) << 20, "pass \(pass): \(local) bytes of the file kept")
         }
         #expect(try b.ark("verify").ok)
+        // `ark status` reports the cache and its limit.
+        let status = try JSONSerialization.jsonObject(with: try b.ark("status", "--json").stdoutData) as? [String: Any]
+        let cache = try #require(status?["cache"] as? [String: Any])
+        #expect(cache["limit"] as? Int == 16 << 20)
+        let bytes = cache["bytes"] as? Int ?? -1
+        #expect(bytes > 0 && bytes <= (16 + 8) << 20, "\(cache)")
     }
 }

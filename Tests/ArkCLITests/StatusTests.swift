@@ -57,7 +57,8 @@ struct StatusTests {
         #expect(repo["replication"] is NSNull)
 
         // The documented shape (README, "Status"): every key present, null when unknown.
-        #expect(Set(s.keys) == ["node", "store", "daemon", "peers", "repos"])
+        #expect(Set(s.keys) == ["node", "store", "cache", "daemon", "peers", "repos"])
+        #expect(Set((s["cache"] as? [String: Any] ?? [:]).keys) == ["chunks", "bytes", "limit"])
         #expect(Set(Self.daemon(s).keys) == ["running", "pid", "command", "listen", "started", "error"])
         #expect(Set(peer.keys) == ["name", "node", "addrs", "address", "connected", "connected_since", "last_seen", "bytes_in", "bytes_out"])
         #expect(Set(repo.keys) == ["id", "fetch", "heads", "replication"])

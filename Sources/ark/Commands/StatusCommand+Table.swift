@@ -6,6 +6,7 @@ extension StatusReport {
     func printTable() {
         Terminal.out("node    \(node)")
         Terminal.out("store   \(store)")
+        Terminal.out("cache   \(Format.bytes(UInt64(cache.bytes))) in \(cache.chunks) fetched chunks, limit \(Format.bytes(UInt64(cache.limit)))")
         Terminal.out("daemon  \(daemonLine)")
 
         Terminal.out("")

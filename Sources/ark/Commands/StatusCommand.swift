@@ -28,6 +28,8 @@ extension StatusReport {
         let me = ctx.repo.identity.endpointID
         node = me.hex
         store = ctx.repo.path
+        let usage = try ctx.repo.index.cacheUsage()
+        cache = Cache(chunks: usage.chunks, bytes: usage.bytes, limit: ctx.config.cacheLimit)
         var live: DaemonStatus?
         switch probe {
         case .running(let s):

@@ -69,8 +69,16 @@ struct StatusReport: Encodable {
         var replication: Nullable<Replication>
     }
 
+    /// Chunks fetched on demand by mounts, kept within `[store] cache_limit`.
+    struct Cache: Encodable {
+        var chunks: Int
+        var bytes: Int64
+        var limit: Int64
+    }
+
     var node: String
     var store: String
+    var cache: Cache
     var daemon: Daemon
     var peers: [Peer]
     var repos: [Repo]
