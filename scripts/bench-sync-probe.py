@@ -2,7 +2,7 @@
 """Measurement probes for scripts/bench-sync.sh. They read ark's SQLite index directly (no `ark`
 process start-up inside a measurement) and time file reads inside one process.
 
-  replicated DB REPO T0_NS TIMEOUT_S     until REPO has a head in DB and no chunk is absent
+  replicated DB REPO T0_NS TIMEOUT_S [TIMELINE]  until REPO has a head in DB and no chunk is absent
   head DB REPO T0_NS TIMEOUT_S           until REPO has a head in DB (metadata closure stored)
   commits DB REPO N T0_NS TIMEOUT_S      until DB holds >= N commits and REPO has a head
   announce ARK ADIR BDB SRC REPO K       K commits of SRC on A; latency until B's index has each
@@ -51,8 +51,21 @@ def wait(cond, t0, timeout, interval):
 def main(argv):
     mode = argv[1]
     if mode == "replicated":
-        db = connect(argv[2]); repo = argv[3]
-        return wait(lambda: has_head(db, repo) and not absent(db), int(argv[4]), float(argv[5]), 0.01)
+        db = connect(argv[2]); repo = argv[3]; t0 = int(argv[4])
+        if len(argv) > 6:
+            # Timeline: every 250 ms, bytes of chunks stored and whether the head is visible.
+            out = open(argv[6], "w"); last = [0.0]
+            def cond():
+                done = has_head(db, repo) and not absent(db)
+                now = time.time()
+                if done or now - last[0] >= 0.25:
+                    last[0] = now
+                    stored = db.execute("SELECT coalesce(sum(raw_len), 0) FROM objects WHERE pack IS NOT NULL AND kind = 1").fetchone()[0]
+                    out.write("%.0f %d %d\n" % ((time.time_ns() - t0) / 1e6, has_head(db, repo), stored))
+                    out.flush()
+                return done
+            return wait(cond, t0, float(argv[5]), 0.01)
+        return wait(lambda: has_head(db, repo) and not absent(db), t0, float(argv[5]), 0.01)
     if mode == "head":
         db = connect(argv[2]); repo = argv[3]
         return wait(lambda: has_head(db, repo), int(argv[4]), float(argv[5]), 0.002)

@@ -95,6 +95,8 @@ cpu_s() {       # user+system CPU seconds of PID so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 jcount() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo "?"; }
+# runqueue_s PID: seconds PID's live threads spent runnable but waiting for a CPU (schedstat)
+runqueue_s() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{w += $2} END{printf "%.1f", w/1e9}'; }
 hwm_mb() { awk '/VmHWM/{printf "%.0f", $2*1024/1e6}' "/proc/$1/status" 2>/dev/null || echo "-"; }
 # A node: a directory with a store (./data) and an ark.toml. `node NAME` creates it and prints its id.
 node() { mkdir -p "$W/$1"; (cd "$W/$1" && "$ARK" id); }
@@ -187,12 +189,19 @@ conf a "$PA" full b "$B_ID" "$PB" big
 conf b1 "$PB" full a "$A_ID" "$PA" big
 daemon a; APID=$DPID; wait_listening a
 drop
-a_cpu0=$(cpu_s "$APID")
+a_cpu0=$(cpu_s "$APID"); a_rq0=$(runqueue_s "$APID")
 t0=$(now)
 daemon b1; BPID=$DPID
-if R[ark_big_ms]=$($PROBE replicated "$W/b1/data/index.sqlite" big "$t0" 1800); then :; fi
+if R[ark_big_ms]=$($PROBE replicated "$W/b1/data/index.sqlite" big "$t0" 1800 "$W/timeline"); then :; fi
+# timeline: when the head became visible, and the chunk bytes stored at each tenth of the run
+R[ark_big_head]=$(awk '$2 == 1 {print $1; exit}' "$W/timeline")
+R[ark_big_timeline]=$(awk -v total="${R[ark_big_ms]}" '{ t[NR] = $1; b[NR] = $3 } END {
+  step = total / 10; next_t = step
+  for (i = 1; i <= NR; i++) if (t[i] >= next_t || i == NR) { printf "%s%.1f s: %.0f MiB", (out ? ", " : ""), t[i]/1000, b[i]/1048576; out = 1; while (next_t <= t[i]) next_t += step }
+}' "$W/timeline")
 R[ark_big_cpu_a]=$(awk -v a="$a_cpu0" -v b="$(cpu_s "$APID")" 'BEGIN{printf "%.1f", b-a}')
 R[ark_big_cpu_b]=$(cpu_s "$BPID"); R[ark_big_rss_b]=$(hwm_mb "$BPID"); R[ark_big_rss_a]=$(hwm_mb "$APID")
+R[ark_big_rq_a]=$(awk -v a="$a_rq0" -v b="$(runqueue_s "$APID")" 'BEGIN{printf "%.1f", b-a}'); R[ark_big_rq_b]=$(runqueue_s "$BPID")
 stop "$BPID"; stop "$APID"
 R[ark_big_ok]=no
 (cd "$W/b1" && "$ARK" cat big@a:big.bin | cmp -s - "$W/src/big/big.bin") && R[ark_big_ok]=yes
@@ -333,11 +342,12 @@ s() { awk -v ms="${R[$1]:--}" 'BEGIN{ if (ms ~ /^[0-9.]+$/) printf "%.2f", ms/10
   echo
   echo "| method | time (s) | MB/s | notes |"
   echo "|---|---:|---:|---|"
-  echo "| ark, \`fetch = \"full\"\` | $(s ark_big_ms) | $(mbps "$SIZE" "${R[ark_big_ms]}") | data fsynced; identical: $(v ark_big_ok); CPU A $(v ark_big_cpu_a) s, B $(v ark_big_cpu_b) s; peak RSS A $(v ark_big_rss_a) MB, B $(v ark_big_rss_b) MB |"
+  echo "| ark, \`fetch = \"full\"\` | $(s ark_big_ms) | $(mbps "$SIZE" "${R[ark_big_ms]}") | data fsynced; identical: $(v ark_big_ok); CPU A $(v ark_big_cpu_a) s, B $(v ark_big_cpu_b) s; waiting for a CPU A $(v ark_big_rq_a) s, B $(v ark_big_rq_b) s; peak RSS A $(v ark_big_rss_a) MB, B $(v ark_big_rss_b) MB |"
   echo "| rsync over ssh | $(s rsync_ssh_big_ms) | $(mbps "$SIZE" "${R[rsync_ssh_big_ms]}") | not fsynced; a \`sync\` afterwards took $(v rsync_ssh_big_sync) ms |"
   echo "| rsync daemon | $(s rsyncd_big_ms) | $(mbps "$SIZE" "${R[rsyncd_big_ms]}") | not fsynced; a \`sync\` afterwards took $(v rsyncd_big_sync) ms |"
   echo
-  echo "(\`ark commit\` of the file on A beforehand: $(s commit_ms) s.)"
+  echo "(\`ark commit\` of the file on A beforehand: $(s commit_ms) s.) ark timeline on B: head (metadata) visible after $(v ark_big_head) ms;"
+  echo "chunk bytes stored: $(v ark_big_timeline)."
   echo
   echo "### 2. ${NCOMMITS}-commit history to an empty node"
   echo

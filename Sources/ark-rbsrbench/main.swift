@@ -1,6 +1,6 @@
 // ark-rbsrbench: messages, round trips and bytes of range-based set reconciliation between two
 // in-memory commit sets of n items that differ by d items, for each direction of the difference.
-// Usage: ark-rbsrbench [--n N] [--d 1,100,10000] [--threshold T]
+// Usage: ark-rbsrbench [--n N] [--d 1,100,10000] [--threshold T] [--branching B]
 // Prints a markdown table with the bound d·log16(n)·(fingerprint bytes)·4 and pass/FAIL.
 import ArkCore
 import ArkSync
@@ -80,8 +80,9 @@ while let a = args.popFirst() {
     case "--n": n = Int(args.popFirst() ?? "") ?? n
     case "--d": ds = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--threshold": config.enumerateThreshold = Int(args.popFirst() ?? "") ?? config.enumerateThreshold
+    case "--branching": config.branching = Int(args.popFirst() ?? "") ?? config.branching
     default:
-        FileHandle.standardError.write(Data("ark-rbsrbench: unknown argument '\(a)' (--n N, --d 1,100,10000, --threshold T)\n".utf8))
+        FileHandle.standardError.write(Data("ark-rbsrbench: unknown argument '\(a)' (--n N, --d 1,100,10000, --threshold T, --branching B)\n".utf8))
         exit(2)
     }
 }
