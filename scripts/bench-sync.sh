@@ -44,7 +44,7 @@ ROOTUSER=0; [ "$(id -u)" = 0 ] && ROOTUSER=1
 
 # --- dependencies and build ----------------------------------------------------------------
 source scripts/deps.sh
-BENCH_DEBS="openssh-server openssh-client rsync inotify-tools attr fuse3 git python3 sqlite3 procps util-linux"
+BENCH_DEBS="openssh-server openssh-client rsync attr fuse3 git python3 procps util-linux"
 missing=""
 for p in $BENCH_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -256,7 +256,7 @@ t0=$(now)
 daemon b2; BPID=$DPID
 R[ark_hist_ms]=$($PROBE commits "$W/b2/data/index.sqlite" hist "$NCOMMITS" "$t0" 600) || true
 R[ark_hist_full_ms]=$($PROBE replicated "$W/b2/data/index.sqlite" hist "$t0" 600) || true
-R[ark_hist_cpu_b]=$(cpu_s "$BPID")
+R[ark_hist_cpu_b]=$(cpu_s "$BPID"); R[ark_hist_rq_b]=$(runqueue_s "$BPID")
 stop "$BPID"; stop "$HPID"
 R[ark_hist_seen]=$(cd "$W/b2" && "$ARK" log --json -n $((NCOMMITS + 1000)) --repo hist | jcount)
 R[ark_hist_verify]=FAILED; (cd "$W/b2" && "$ARK" verify > /dev/null 2>&1) && R[ark_hist_verify]=ok
@@ -356,7 +356,7 @@ s() { awk -v ms="${R[$1]:--}" 'BEGIN{ if (ms ~ /^[0-9.]+$/) printf "%.2f", ms/10
   echo "| build: git fast-import of a synthetic repo | $(s gen_fastimport_ms) | ${NCOMMITS} commits, one small file changed per commit |"
   echo "| build: \`ark import\` of it | $(s gen_import_ms) | A's log lists $(v hist_count) commits |"
   echo "| build: loop of \`ark commit\` (for comparison) | $(awk -v t="${R[gen_loop_per]}" -v n="$NCOMMITS" 'BEGIN{printf "%.2f", t*n/1000}') | extrapolated from $NLOOP commits, $(v gen_loop_per) ms each |"
-  echo "| ark: B's index lists all ${NCOMMITS} commits | $(s ark_hist_ms) | \`ark log --json\` on B afterwards: $(v ark_hist_seen) commits; CPU of B $(v ark_hist_cpu_b) s |"
+  echo "| ark: B's index lists all ${NCOMMITS} commits | $(s ark_hist_ms) | \`ark log --json\` on B afterwards: $(v ark_hist_seen) commits; CPU of B $(v ark_hist_cpu_b) s, waiting for a CPU $(v ark_hist_rq_b) s |"
   echo "| ark: ... and every chunk stored | $(s ark_hist_full_ms) | \`ark verify\` on B: $(v ark_hist_verify) |"
   echo "| rsync over ssh of A's store directory | $(s rsync_ssh_store_ms) | $(awk -v b="${R[hist_store_bytes]}" 'BEGIN{printf "%.1f", b/1048576}') MiB in $(v hist_store_files) files |"
   echo "| rsync over ssh of the git repo | $(s rsync_ssh_git_ms) | $(awk -v b="${R[hist_git_bytes]}" 'BEGIN{printf "%.1f", b/1048576}') MiB in $(v hist_git_files) files |"
