@@ -56,6 +56,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
+        .executableTarget(name: "ark-rbsrbench", dependencies: ["ArkSync", "ArkCore"]),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
         .testTarget(
