@@ -8,8 +8,15 @@ extension WriteSession {
     /// nothing) when they do not.
     public func putVerified(_ id: ObjectID, _ kind: ObjectKind, _ bytes: [UInt8]) throws -> Bool {
         guard ObjectHasher.hash(kind, bytes) == id else { return false }
-        try put(kind, bytes)
+        try store(id, kind, bytes)
         return true
+    }
+
+    /// Stores objects a peer sent that the caller has already hashed and found equal to their
+    /// ids (`SyncEngine.fetchObjects` checks every object it returns), so each byte is hashed
+    /// once on its way in.
+    public func putChecked(_ objects: some Sequence<(key: ObjectID, value: [UInt8])>, kind: ObjectKind) throws {
+        for (id, bytes) in objects { try store(id, kind, bytes) }
     }
 
     /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if

@@ -41,14 +41,20 @@ public final class WriteSession {
     @discardableResult
     public func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
         let id = ObjectHasher.hash(kind, bytes)
-        if try isKnown(id) { return id }
+        try store(id, kind, bytes)
+        return id
+    }
+
+    /// Stores `bytes` as object `id` unless already stored. The caller has hashed them and
+    /// found `id` (put, putVerified, or a fetch that checked what a peer sent).
+    func store(_ id: ObjectID, _ kind: ObjectKind, _ bytes: [UInt8]) throws {
+        if try isKnown(id) { return }
         let compressed = compressors.with { c in bytes.withUnsafeBytes { c.compressIfSmaller($0) } }
         if kind == .tree, let shape = TreeDeltaBases.shape(of: bytes) {
             try putTree(id, bytes, compressed, shape: shape)
         } else {
             try append(id, kind, bytes, compressed)
         }
-        return id
     }
 
     /// Stores a tree as a delta against the last tree with the same entry names when that is

@@ -113,46 +113,6 @@ extension SyncEngine {
         }
     }
 
-    /// Fetches absent chunks in the background. A peer may itself still be replicating them
-    /// (A -> B -> C), so what no peer had yet is asked for again with backoff (0.5 s doubling,
-    /// six tries, ~30 s); what is still missing then stays known-but-absent until the next pull.
-    func replicate(_ chunks: [ObjectID], lengths: [ObjectID: Int] = [:], repo: String, preferring: ObjectID?) async throws {
-        replication.update(repo) { $0.running += 1 }
-        defer { replication.update(repo) { $0.running -= 1 } }
-        func length(_ ids: some Sequence<ObjectID>) -> UInt64 { ids.reduce(0) { $0 + UInt64(lengths[$1] ?? 0) } }
-        let session = try WriteSession(repository)
-        var batchBytes = 0
-        var remaining = chunks
-        var delay: Double = 0.5
-        for attempt in 0..<6 {
-            if attempt > 0 {
-                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-                delay *= 2
-            }
-            var stillMissing: [ObjectID] = []
-            for start in stride(from: 0, to: remaining.count, by: SyncLimits.maxObjectsPerRequest) {
-                await waitForOnDemandIdle()
-                let batch = remaining[start..<min(start + SyncLimits.maxObjectsPerRequest, remaining.count)]
-                let present = try repository.index.presentSet(batch)
-                try repository.index.keepChunks(present) // fetched on demand meanwhile: now needed for good
-                let missing = Set(batch).subtracting(present)
-                let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
-                                                 deadline: configuration.requestDeadline, require: false)
-                for (id, bytes) in got { _ = try session.putVerified(id, .chunk, bytes); batchBytes += bytes.count }
-                stillMissing += missing.filter { got[$0] == nil }
-                try session.checkpoint()
-                // Stored now, by this task or meanwhile by another (an on-demand read, a prefetch).
-                let stored = got.count + batch.filter { present.contains($0) }.count
-                let storedBytes = got.values.reduce(UInt64(0)) { $0 + UInt64($1.count) } + length(batch.filter { present.contains($0) })
-                replication.update(repo) { $0.chunksDone += stored; $0.bytesDone += storedBytes }
-            }
-            remaining = stillMissing
-            if remaining.isEmpty { break }
-        }
-        replication.update(repo) { $0.chunksFailed += remaining.count; $0.bytesFailed += length(remaining) }
-        logger.debug("replicated \(batchBytes) bytes of chunks of \(repo)\(remaining.isEmpty ? "" : "; \(remaining.count) chunks no peer has yet")")
-    }
-
     /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that
     /// fails, times out, answers malformed bytes or sends an object that does not hash to its id
     /// is dropped for this request. With `require`, anything no peer had is an error.
