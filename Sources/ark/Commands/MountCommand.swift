@@ -3,6 +3,7 @@ import ArkCore
 import ArkFS
 import ArkSync
 import Foundation
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,7 +53,10 @@ struct MountCommand: ParsableCommand {
         let service = syncing ? SyncService(context: ctx) : nil
         let source: ObjectSource = service.map { SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker) } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
-        let daemon = service.map { DaemonHost([$0], signals: false) } // libfuse owns SIGINT/SIGTERM here
+        // New commits of the repos' sources are imported while mounted (and appear under heads/).
+        var services: [any Service] = service.map { [$0] } ?? []
+        if !ctx.config.sources.isEmpty { services.append(SourceWatchService(context: ctx)) }
+        let daemon = services.isEmpty ? nil : DaemonHost(services, signals: false) // libfuse owns SIGINT/SIGTERM here
         daemon?.start()
         defer {
             daemon?.shutdown()
