@@ -129,6 +129,67 @@ struct WatchTests {
         #expect(try s.ark("cat", "proj/main:later.txt").stdout == "later\n")
     }
 
+    @Test func aFailedImportLogsOneLineAndWatchingGoesOn() throws {
+        let s = try Setup()
+        let run = try s.start(["run"], log: "run")
+        var stopped = false
+        defer { if !stopped { _ = Self.stop(run) } }
+        #expect(try Self.eventually(15) { try s.sourceID("proj/main") == s.first } != nil, "\(s.log("run"))")
+        // A branch whose commit ark cannot take: a message over the 1 MiB limit.
+        let tree = try s.git.text(["rev-parse", "main^{tree}"])
+        let huge = String(decoding: try s.git.run(["commit-tree", tree, "-F", "-"], stdin: Data(String(repeating: "x", count: (1 << 20) + 10).utf8)),
+                          as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try s.git.run(["branch", "huge", huge])
+        #expect(Self.eventually(5) { s.log("run").contains("failed") } != nil)
+        let errors = s.log("run").split(separator: "\n").filter { $0.contains("failed") }
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains("import of \(s.git.path) into proj failed: git commit \(huge): message longer than") == true, "\(errors)")
+        // Once the branch is gone, the next change imports as usual.
+        try s.git.run(["branch", "-D", "huge"])
+        try s.git.write("file.txt", "after\n")
+        let after = try s.git.commitAll("after the failure", time: 1_700_000_300)
+        #expect(try Self.eventually(5) { try s.sourceID("proj/main") == after } != nil, "\(s.log("run"))")
+        stopped = true
+        #expect(Self.stop(run) == 0)
+    }
+
+    /// SIGTERM during the startup import: the daemon stops promptly and cleanly, keeps the
+    /// commits imported so far (heads unmoved), and the next start finishes the import.
+    @Test func shutdownDuringAnImportResumesOnNextStart() throws {
+        let dir = TempDir("ark-watch-stop")
+        let g = try ImportTests.syntheticRepository(dir.file("src"), commits: 3000)
+        let shas = try g.text(["rev-list", "--reverse", "main"]).split(separator: "\n").map(String.init)
+        try dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\n[[repos]]\nid = \"proj\"\nsource = \"src\"\n")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArkProcess.binary)
+        p.arguments = ["run"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.environment = ProcessInfo.processInfo.environment.merging(["ARK_LOG": "info"]) { $1 }
+        _ = FileManager.default.createFile(atPath: dir.file("run.log"), contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("run.log")))
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let log = { (try? String(contentsOfFile: dir.file("run.log"), encoding: .utf8)) ?? "" }
+        #expect(Self.eventually(10) { log().contains("watching \(g.path)") } != nil)
+        usleep(1_500_000) // into the import, far from its end
+        let stopAt = Date()
+        #expect(Self.stop(p) == 0)
+        #expect(Date().timeIntervalSince(stopAt) < 10)
+        #expect(log().contains("import of \(g.path) stopped for shutdown"), "\(log())")
+        #expect(!(try ArkProcess.run(["log", "proj/main"], cwd: dir.path).ok)) // no head moved
+        #expect(try ArkProcess.run(["show", shas[0]], cwd: dir.path).ok)     // but the first commits are kept
+
+        let again = try ArkProcess.start(["run"], cwd: dir.path)
+        defer { _ = Self.stop(again) }
+        let full = { () throws -> Bool in
+            let r = try ArkProcess.run(["log", "--json", "-n", "5000", "proj/main"], cwd: dir.path)
+            guard r.ok else { return false }
+            return (try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]])?.count == 3000
+        }
+        #expect(try Self.eventually(120, full) != nil)
+        #expect(try ArkProcess.run(["verify"], cwd: dir.path).ok)
+    }
+
     /// A repository laid out as jj keeps it (not colocated): the git store under
     /// .jj/repo/store/git, operation heads under .jj/repo/op_heads/heads.
     @Test func jjLayout() throws {
