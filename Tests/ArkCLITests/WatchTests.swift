@@ -27,6 +27,14 @@ struct WatchTests {
                 id = "proj"
                 source = "\(source)"
                 """)
+            try Self.createStore(dir.path)
+        }
+
+        /// Creates the store before any daemon starts, so the test's own `ark` calls never race
+        /// a daemon creating it.
+        static func createStore(_ dir: String) throws {
+            let r = try ArkProcess.run(["id"], cwd: dir)
+            guard r.ok else { throw FixtureError("ark id failed: \(r.stderr)") }
         }
 
         @discardableResult
@@ -160,6 +168,7 @@ struct WatchTests {
         let g = try ImportTests.syntheticRepository(dir.file("src"), commits: 3000)
         let shas = try g.text(["rev-list", "--reverse", "main"]).split(separator: "\n").map(String.init)
         try dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\n[[repos]]\nid = \"proj\"\nsource = \"src\"\n")
+        try Setup.createStore(dir.path)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ArkProcess.binary)
         p.arguments = ["run"]
@@ -209,6 +218,7 @@ struct WatchTests {
             id = "jp"
             source = "jj"
             """)
+        try Setup.createStore(dir.path)
         let sourceID = { (rev: String) throws -> String? in
             let r = try ArkProcess.run(["log", "--json", "-n", "1", rev], cwd: dir.path)
             guard r.ok else { return nil }
@@ -279,6 +289,7 @@ struct WatchMountTests {
         try git.write("notes.txt", "one\n")
         let first = try git.commitAll("first", time: 1_700_000_000)
         try f.dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\n[[repos]]\nid = \"proj\"\nsource = \"repo\"\n")
+        try WatchTests.Setup.createStore(f.dir.path)
         try f.withMount(nil) { (mp: String) throws in
             let main = mp + "/repos/proj/heads/main"
             let read = { (p: String) in (try? String(contentsOfFile: p, encoding: .utf8)) ?? "" }
