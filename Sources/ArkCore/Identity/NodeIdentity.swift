@@ -26,7 +26,9 @@ public struct NodeIdentity: Sendable {
             var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
             var sk = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
             crypto_sign_keypair(&pk, &sk)
-            let tmp = keyPath + ".tmp"
+            // A name of this process's own: with a shared one, two processes opening a new
+            // store at once could each link the other's key and keep their own in memory.
+            let tmp = keyPath + ".tmp.\(getpid())"
             unlink(tmp)
             let fd = try FileDescriptor(open: tmp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
             try sk.withUnsafeBytes { try fd.writeAll($0) }

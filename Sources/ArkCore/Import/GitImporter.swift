@@ -32,6 +32,9 @@ public final class GitImporter {
     public var batchBytes: UInt64 = 64 << 20
     public var onProgress: (Stats) -> Void = { _ in }
     public var warn: (String) -> Void = { _ in }
+    /// Asked between commits; when true, the commits imported so far are published (heads are
+    /// not moved) and `run` throws `CancellationError`. A later run resumes from there.
+    public var shouldStop: () -> Bool = { false }
     public private(set) var stats = Stats()
 
     private let node: ObjectID
@@ -50,6 +53,16 @@ public final class GitImporter {
         self.source = source
         self.repoID = repoID
         self.node = session.repo.identity.endpointID
+    }
+
+    /// One import as `ark import` runs it: a write session (holding the store lock shared) for
+    /// its duration, an importer set up by `configure`, and its statistics.
+    public static func run(into repo: Repository, source: String, repoID: String, onWait: () -> Void = {},
+                           configure: (GitImporter) -> Void = { _ in }) throws -> Stats {
+        let session = try WriteSession(repo, onWait: onWait)
+        let importer = GitImporter(session: session, source: source, repoID: repoID)
+        configure(importer)
+        return try importer.run()
     }
 
     /// The git directory behind `path`: a jj repository's backing store (colocated or not),
@@ -97,6 +110,7 @@ public final class GitImporter {
             guard let first = line.split(separator: 0x20).first else { continue }
             let hex = String(decoding: first, as: UTF8.self)
             if try commitID(hex) != nil { stats.commitsSkipped += 1; continue }
+            if shouldStop() { try publish(); throw CancellationError() }
             try importCommit(hex)
             stats.commitsImported += 1
             onProgress(stats)

@@ -34,7 +34,10 @@ final class GitProcess {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        // SIGKILL, not SIGTERM: a child started from a thread that blocks signals (a daemon's
+        // worker thread) inherits that mask, and a blocked SIGTERM would leave it running,
+        // stuck writing to a pipe nobody reads, while this waits for it.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
     }

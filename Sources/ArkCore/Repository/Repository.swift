@@ -29,8 +29,10 @@ public final class Repository: Sendable {
             throw ArkError(.io, "cannot create store at \(path): \(error.localizedDescription)")
         }
         self.path = path
+        let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
         self.identity = try NodeIdentity.loadOrCreate(store: path)
         self.index = try Index(path: path + "/index.sqlite")
+        withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
     }
 

@@ -32,16 +32,16 @@ struct ImportCommand: ParsableCommand {
         if ctx.config.file != nil && !ctx.config.repos.isEmpty && !ctx.config.repos.contains(where: { $0.id == repo }) {
             Terminal.err("ark: warning: repo '\(repo)' is not declared in \(ctx.config.file!); it will not be synced")
         }
-        let session = try WriteSession(ctx.repo) { Terminal.err("ark: waiting for gc to finish...") }
-        let importer = GitImporter(session: session, source: source, repoID: repo)
-        importer.batchCommits = batchCommits
-        importer.warn = { Terminal.err("ark: warning: \($0)") }
         let bar = ProgressLine("import")
         let start = Date()
-        importer.onProgress = { s in
-            bar.update(done: session.newBytesStored, total: nil, extra: "\(s.commitsImported) commits")
+        let stats = try GitImporter.run(into: ctx.repo, source: source, repoID: repo, onWait: { Terminal.err("ark: waiting for gc to finish...") }) { importer in
+            importer.batchCommits = batchCommits
+            importer.warn = { Terminal.err("ark: warning: \($0)") }
+            let session = importer.session
+            importer.onProgress = { s in
+                bar.update(done: session.newBytesStored, total: nil, extra: "\(s.commitsImported) commits")
+            }
         }
-        let stats = try importer.run()
         bar.finish()
         let seconds = Date().timeIntervalSince(start)
         if json {

@@ -3,6 +3,7 @@ import ArkCore
 import ArkFS
 import ArkSync
 import Foundation
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,10 @@ struct MountCommand: ParsableCommand {
                                mountedCommit: mounted, cacheLimit: ctx.config.cacheLimit)
         } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
-        let daemon = service.map { DaemonHost([$0], signals: false) } // libfuse owns SIGINT/SIGTERM here
+        // New commits of the repos' sources are imported while mounted (and appear under heads/).
+        var services: [any Service] = service.map { [$0] } ?? []
+        if !ctx.config.sources.isEmpty { services.append(SourceWatchService(context: ctx)) }
+        let daemon = services.isEmpty ? nil : DaemonHost(services, signals: false) // libfuse owns SIGINT/SIGTERM here
         daemon?.start()
         defer {
             daemon?.shutdown()

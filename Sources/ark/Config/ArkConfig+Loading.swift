@@ -67,7 +67,7 @@ extension ArkConfig {
             for (i, item) in arr.enumerated() {
                 let key = "repos[\(i)]"
                 let t = try p.table(item, key)
-                try p.allowOnly(t, ["id", "remotes", "fetch"], path: key)
+                try p.allowOnly(t, ["id", "remotes", "fetch", "source"], path: key)
                 guard let idv = t["id"] else { throw p.error("\(key).id", "is required") }
                 let id = try p.string(idv, "\(key).id")
                 guard validRepoID(id) else { throw p.error("\(key).id", "'\(id)' is not a valid repo id (letters, digits, '.', '_', '-')") }
@@ -77,6 +77,13 @@ extension ArkConfig {
                     let f = try p.string(fv, "\(key).fetch")
                     guard let policy = FetchPolicy(rawValue: f) else { throw p.error("\(key).fetch", "must be \"full\" or \"lazy\", not \"\(f)\"") }
                     repo.fetch = policy
+                }
+                if let sv = t["source"] {
+                    let s = try p.string(sv, "\(key).source")
+                    guard !s.isEmpty else { throw p.error("\(key).source", "must not be empty") }
+                    let path = ((s.hasPrefix("/") ? s : directory + "/" + s) as NSString).standardizingPath
+                    if let problem = sourceProblem(path) { throw p.error("\(key).source", "'\(s)' \(problem)", search: "\"\(s)\"") }
+                    repo.source = path
                 }
                 if let rv = t["remotes"] {
                     guard let ra = rv.array else { throw p.error("\(key).remotes", "must be an array of tables") }
@@ -142,6 +149,21 @@ extension ArkConfig {
             }
         }
         return config
+    }
+
+    /// Why `path` cannot be a repo's source (nil when it is a git or jj repository): checked
+    /// by looking, without running git, since every command loads the configuration.
+    static func sourceProblem(_ path: String) -> String? {
+        func isDir(_ p: String) -> Bool {
+            var d: ObjCBool = false
+            return FileManager.default.fileExists(atPath: p, isDirectory: &d) && d.boolValue
+        }
+        guard FileManager.default.fileExists(atPath: path) else { return "does not exist" }
+        guard isDir(path) else { return "is not a directory" }
+        if isDir(path + "/.jj/repo") { return nil }  // jj
+        if FileManager.default.fileExists(atPath: path + "/.git") { return nil }  // git work tree (or linked work tree: a file)
+        if FileManager.default.fileExists(atPath: path + "/HEAD") && isDir(path + "/objects") && isDir(path + "/refs") { return nil }  // bare
+        return "is not a git or jj repository"
     }
 
     /// "host:port", "[v6]:port"; port 0...65535 (0: any free port).

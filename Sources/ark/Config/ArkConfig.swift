@@ -20,6 +20,9 @@ struct ArkConfig: Sendable {
         var id: String
         var remotes: [Remote]
         var fetch: FetchPolicy = .full
+        /// `source`: absolute path of a git or jj repository whose new commits the daemon and
+        /// mounts import into this repo as they are made.
+        var source: String?
     }
 
     /// The file it was read from; nil when the defaults are in use.
@@ -38,6 +41,9 @@ struct ArkConfig: Sendable {
     var listenPort = 7465
 
     static let defaultFile = "ark.toml"
+
+    /// Repos that name a `source`, with its path.
+    var sources: [(repo: String, path: String)] { repos.compactMap { r in r.source.map { (r.id, $0) } } }
 
     /// Remote names (across repos) to node ids, for revisions like `repo@peer-a`.
     var peerNames: [String: ObjectID] {
