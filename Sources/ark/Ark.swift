@@ -31,7 +31,11 @@ struct Ark: ParsableCommand {
             return h
         }
         ProcessSignals.resetInherited()
-        _ = ark_malloc_keep_large_buffers() // best effort: only speed depends on it
+        // Commands that stream chunks reuse freed buffers instead of faulting in fresh pages per
+        // chunk. Not the mount: its many threads would each keep free memory (peak RSS matters
+        // there), and its chunk cache already reuses what it read. Best effort: only speed
+        // depends on it.
+        if CommandLine.arguments.dropFirst().first != "mount" { _ = ark_malloc_keep_large_buffers() }
         DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()
