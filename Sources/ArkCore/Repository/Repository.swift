@@ -47,7 +47,14 @@ public final class Repository: Sendable {
         guard let loc = obj.location else {
             throw ArkError(.missing, "\(obj.kind) \(id) is not stored locally")
         }
-        return try read(id, kind: obj.kind, at: loc)
+        do {
+            return try read(id, kind: obj.kind, at: loc)
+        } catch let e as ArkError where e.code == .missing || e.code == .corrupt {
+            // Moved by gc or evicted from the cache since the lookup? Then the index says so now.
+            guard let again = try index.object(id), again.location != loc else { throw e }
+            guard let moved = again.location else { throw ArkError(.missing, "\(obj.kind) \(id) is not stored locally") }
+            return try read(id, kind: obj.kind, at: moved)
+        }
     }
 
     func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, depth: Int = 0) throws -> [UInt8] {
