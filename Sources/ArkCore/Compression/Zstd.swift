@@ -57,27 +57,24 @@ public final class ZstdCompressor: @unchecked Sendable { // one thread at a time
 public enum Zstd {
     /// Decompresses a frame that must expand to exactly `rawLength` bytes.
     public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
-        var failure: String?
-        let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, n in
-            let r = ZSTD_decompress(buf.baseAddress, rawLength, input.baseAddress, input.count)
-            if ZSTD_isError(r) != 0 {
-                failure = String(cString: ZSTD_getErrorName(r)); n = 0
-            } else if r != rawLength {
-                failure = "expanded to \(r) bytes, expected \(rawLength)"; n = 0
-            } else { n = r }
-        }
-        if let failure { throw ArkError(.corrupt, "zstd: \(failure)") }
-        return out
+        try expand(rawLength) { ZSTD_decompress($0, rawLength, input.baseAddress, input.count) }
     }
 
     /// Decompresses a frame made with `dictionary` that must expand to exactly `rawLength` bytes.
     public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard let dctx = ZSTD_createDCtx() else { throw ArkError(.io, "zstd: cannot create a decompression context") }
         defer { ZSTD_freeDCtx(dctx) }
+        return try expand(rawLength) {
+            ZSTD_decompress_usingDict(dctx, $0, rawLength, input.baseAddress, input.count, dictionary.baseAddress, dictionary.count)
+        }
+    }
+
+    /// Runs a zstd decompression call into a new buffer of `rawLength` bytes; anything but
+    /// exactly that many bytes is corrupt input.
+    private static func expand(_ rawLength: Int, _ call: (UnsafeMutableRawPointer?) -> Int) throws -> [UInt8] {
         var failure: String?
         let out = [UInt8](unsafeUninitializedCapacity: rawLength) { buf, n in
-            let r = ZSTD_decompress_usingDict(dctx, buf.baseAddress, rawLength, input.baseAddress, input.count,
-                                              dictionary.baseAddress, dictionary.count)
+            let r = call(UnsafeMutableRawPointer(buf.baseAddress))
             if ZSTD_isError(r) != 0 {
                 failure = String(cString: ZSTD_getErrorName(r)); n = 0
             } else if r != rawLength {
