@@ -38,14 +38,7 @@ fi
 source scripts/deps.sh
 BENCH_DEBS="borgbackup restic fio python3 python3-llfuse python3-pyfuse3 fuse3 util-linux coreutils tar"
 [ "${BENCH_PERF:-0}" = 1 ] && BENCH_DEBS="$BENCH_DEBS linux-perf"
-missing=""
-for p in $BENCH_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  echo "installing:$missing" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
-fi
+ark_install_debs $BENCH_DEBS
 echo "building ark (release)..." >&2
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)

@@ -45,14 +45,7 @@ ROOTUSER=0; [ "$(id -u)" = 0 ] && ROOTUSER=1
 # --- dependencies and build ----------------------------------------------------------------
 source scripts/deps.sh
 BENCH_DEBS="openssh-server openssh-client rsync attr fuse3 git python3 procps util-linux"
-missing=""
-for p in $BENCH_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  echo "installing:$missing" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
-fi
+ark_install_debs $BENCH_DEBS
 echo "building ark (release)..." >&2
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)

@@ -28,14 +28,7 @@ fi
 # --- dependencies and build ----------------------------------------------------------------
 source scripts/deps.sh
 BENCH_DEBS="borgbackup restic time coreutils python3 tar"
-missing=""
-for p in $BENCH_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  echo "installing:$missing" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
-fi
+ark_install_debs $BENCH_DEBS
 echo "building ark (release)..." >&2
 swift build -c release >&2
 BIN=$(swift build -c release --show-bin-path)

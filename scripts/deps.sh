@@ -2,11 +2,15 @@
 # Installs the Debian packages ark needs to build, test and mount. Sourced by the other scripts.
 set -euo pipefail
 ARK_DEBS="pkg-config libsodium-dev libzstd-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
-missing=""
-for p in $ARK_DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  echo "installing:$missing" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
-fi
+# Installs whichever of the given Debian packages are missing (apt-get update first).
+ark_install_debs() {
+  local missing="" p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    echo "installing:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $missing >/dev/null
+  fi
+}
+ark_install_debs $ARK_DEBS
