@@ -78,6 +78,25 @@ final class ChunkCache: Sendable {
         }
     }
 
+    /// Calls `completion` with verified bytes of `range` of a chunk: from the cache when the
+    /// chunk is there, else read (only the blocks covering the range) on a cache thread
+    /// without caching them. For readers that are not streaming.
+    func get(_ id: ObjectID, range: Range<Int>, _ completion: @escaping Completion) {
+        if let bytes = state.withLock({ s -> [UInt8]? in
+            guard let e = s.entries[id] else { return nil }
+            s.entries[id] = (e.bytes, s.touch(id))
+            return e.bytes
+        }) {
+            return completion(.success(Array(bytes[range.clamped(to: 0..<bytes.count)])))
+        }
+        queue.async { [self] in
+            loads.wait()
+            let result = Result { try source.chunk(id, range: range) }
+            loads.signal()
+            completion(result)
+        }
+    }
+
     /// Starts loading a chunk if it is neither cached nor loading (read-ahead).
     func prefetch(_ id: ObjectID) {
         let cached = state.withLock { $0.entries[id] != nil || $0.waiting[id] != nil }

@@ -9,7 +9,9 @@ extension Filesystem {
     }
 
     /// Reads [offset, offset+count) and calls `reply` once, from whichever thread delivers the
-    /// last chunk. Every chunk is verified before use; read-ahead starts for sequential readers.
+    /// last chunk. Every byte is verified before use. A streaming reader gets whole chunks
+    /// (cached, with read-ahead); a new or seeking reader gets just the blocks it asked for
+    /// (block tags), so a random 4 KiB read or a first byte does not cost a whole chunk.
     func read(_ file: OpenFile, offset: UInt64, count: Int, ino: UInt64, reply: @escaping @Sendable (Result<ReadResult, ArkError>) -> Void) {
         guard offset < file.size, count > 0 else { reply(.success(.empty)); return }
         let pieces: [(id: ObjectID, start: UInt64, length: UInt64)]
@@ -20,24 +22,29 @@ extension Filesystem {
         let window = file.noteRead(offset: offset, count: count)
         if window > 0, let last = pieces.last { readAhead(file, after: last.start + last.length, chunks: window) }
 
+        let streaming = window > 2
         let collector = ReadCollector(count: pieces.count)
         for (i, p) in pieces.enumerated() {
-            cache.get(p.id) { [logger, inodes] result in
+            // The part of this chunk the request covers.
+            let part = Int(max(offset, p.start) - p.start)..<Int(min(end, p.start + p.length) - p.start)
+            let whole = streaming || part.count == Int(p.length) || cache.contains(p.id)
+            let deliver: ChunkCache.Completion = { [logger, inodes] result in
                 switch result {
-                case .success(let bytes) where UInt64(bytes.count) != p.length:
+                case .success(let bytes) where bytes.count != (whole ? Int(p.length) : part.count):
                     // A (verified) manifest whose lengths disagree with its (verified) chunks:
                     // refuse the read rather than slice past the bytes.
                     logger.error("read of \(inodes.name(of: ino)) failed: manifest says chunk \(p.id) has \(p.length) bytes, it has \(bytes.count)")
                     if collector.fail() { reply(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
                 case .success(let bytes):
-                    guard let done = collector.deliver(i, bytes) else { return }
-                    reply(.success(ReadResult.assemble(done, pieces: pieces.map { ($0.start, $0.length) }, from: offset, to: end)))
+                    guard let done = collector.deliver(i, bytes, whole ? part : 0..<part.count) else { return }
+                    reply(.success(ReadResult.assemble(done, length: Int(end - offset))))
                 case .failure(let error):
                     let e = error as? ArkError ?? ArkError(.io, "\(error)")
                     logger.error("read of \(inodes.name(of: ino)) failed at chunk \(p.id) (offset \(p.start)): \(e)")
                     if collector.fail() { reply(.failure(e)) }
                 }
             }
+            if whole { cache.get(p.id, deliver) } else { cache.get(p.id, range: part, deliver) }
         }
     }
 
@@ -57,18 +64,12 @@ enum ReadResult: Sendable {
     case slice([UInt8], Range<Int>)
     case buffer([UInt8])
 
-    static func assemble(_ chunks: [[UInt8]], pieces: [(start: UInt64, length: UInt64)], from offset: UInt64, to end: UInt64) -> ReadResult {
-        if chunks.count == 1 {
-            let lo = Int(offset - pieces[0].start), hi = Int(end - pieces[0].start)
-            return .slice(chunks[0], lo..<min(hi, chunks[0].count))
-        }
+    /// The reply from each piece's bytes and the slice of them the request covers, in order.
+    static func assemble(_ parts: [(bytes: [UInt8], slice: Range<Int>)], length: Int) -> ReadResult {
+        if parts.count == 1 { return .slice(parts[0].bytes, parts[0].slice) }
         var out = [UInt8]()
-        out.reserveCapacity(Int(end - offset))
-        for (c, p) in zip(chunks, pieces) {
-            let lo = Int(max(offset, p.start) - p.start)
-            let hi = Int(min(end, p.start + p.length) - p.start)
-            if lo < hi { out.append(contentsOf: c[lo..<hi]) }
-        }
+        out.reserveCapacity(length)
+        for p in parts where !p.slice.isEmpty { out.append(contentsOf: p.bytes[p.slice]) }
         return .buffer(out)
     }
 
@@ -84,17 +85,17 @@ enum ReadResult: Sendable {
 /// Gathers the chunks of one read as they arrive; the last delivery gets them all, and a
 /// failure is reported exactly once.
 final class ReadCollector: Sendable {
-    private struct State { var chunks: [[UInt8]?]; var remaining: Int; var failed = false }
+    private struct State { var parts: [(bytes: [UInt8], slice: Range<Int>)?]; var remaining: Int; var failed = false }
     private let state: Mutex<State>
 
-    init(count: Int) { state = Mutex(State(chunks: Array(repeating: nil, count: count), remaining: count)) }
+    init(count: Int) { state = Mutex(State(parts: Array(repeating: nil, count: count), remaining: count)) }
 
-    func deliver(_ i: Int, _ bytes: [UInt8]) -> [[UInt8]]? {
+    func deliver(_ i: Int, _ bytes: [UInt8], _ slice: Range<Int>) -> [(bytes: [UInt8], slice: Range<Int>)]? {
         state.withLock { s in
             guard !s.failed else { return nil }
-            s.chunks[i] = bytes
+            s.parts[i] = (bytes, slice)
             s.remaining -= 1
-            return s.remaining == 0 ? s.chunks.map { $0! } : nil
+            return s.remaining == 0 ? s.parts.map { $0! } : nil
         }
     }
 

@@ -8,6 +8,9 @@ public protocol ObjectSource: Sendable {
     func manifest(_ id: ObjectID) throws -> Manifest
     /// Verified chunk bytes.
     func chunk(_ id: ObjectID) throws -> [UInt8]
+    /// Verified bytes of `range` of a chunk; a source that can check part of a chunk (block
+    /// tags) reads only that part.
+    func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8]
     func isPresent(_ id: ObjectID) throws -> Bool
     func commitSummary(_ id: ObjectID) throws -> CommitSummary?
     func heads(repo: String?) throws -> [Head]
@@ -17,6 +20,13 @@ public protocol ObjectSource: Sendable {
     var localNode: ObjectID { get }
     /// A display name for a peer node (from configuration), if any.
     func peerName(_ node: ObjectID) -> String?
+}
+
+extension ObjectSource {
+    public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
+        let bytes = try chunk(id)
+        return Array(bytes[range.clamped(to: 0..<bytes.count)])
+    }
 }
 
 /// The local store as an `ObjectSource`; `peerNames` come from ark.toml.
@@ -31,7 +41,8 @@ public struct LocalObjectSource: ObjectSource {
 
     public func tree(_ id: ObjectID) throws -> Tree { try repo.tree(id) }
     public func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
-    public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.read(id, kind: .chunk) }
+    public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.readChunk(id) }
+    public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] { try repo.readChunk(id, range: range) }
     public func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
     public func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
     public func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }

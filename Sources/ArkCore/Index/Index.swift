@@ -115,6 +115,12 @@ public final class Index: Sendable {
                 );
                 """)
         }
+        m.registerMigration("tags-v1") { db in
+            // Per-block integrity tags of stored chunks (BlockTagger): 16 bytes per 16 KiB block.
+            try db.execute(sql: """
+                CREATE TABLE chunk_tags (id BLOB PRIMARY KEY NOT NULL, tags BLOB NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 

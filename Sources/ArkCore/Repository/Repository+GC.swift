@@ -50,7 +50,7 @@ extension Repository {
             let dead = try ObjectID.fetchAll(db, sql: "SELECT id FROM objects")
                 .filter { !live.contains($0) }
             let del = try db.cachedStatement(sql: "DELETE FROM objects WHERE id = ?")
-            for id in dead { try del.execute(arguments: [id]) }
+            for id in dead { try del.execute(arguments: [id]); try Index.deleteTags(db, id) }
             report.removedObjects = dead.count
             let deadCommits = try ObjectID.fetchAll(db, sql: "SELECT id FROM commits").filter { !live.contains($0) }
             for c in deadCommits {

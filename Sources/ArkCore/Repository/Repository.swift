@@ -12,6 +12,8 @@ public final class Repository: Sendable {
     /// versions does not resolve every base again.
     let deltaBases = DeltaBaseCache()
     let logger = Logger(label: "ark.store")
+    /// Tags and checks blocks of chunks this node stores (see `BlockTagger`).
+    public let blockTagger: BlockTagger
 
     public var packDirectory: String { path + "/packs" }
 
@@ -32,6 +34,7 @@ public final class Repository: Sendable {
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
         self.identity = try NodeIdentity.loadOrCreate(store: path)
         self.index = try Index(path: path + "/index.sqlite")
+        self.blockTagger = BlockTagger(identity: identity)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
     }

@@ -66,13 +66,11 @@ final class WritePipeline: @unchecked Sendable { // `session` and `entries` are 
         let n = batch.chunks.count
         let results = BatchResults(count: n)
         let group = DispatchGroup()
-        let known = self.known, compressors = self.compressors
+        let known = self.known, compressors = self.compressors, tagger = session.tagger
         for i in 0..<n {
             DispatchQueue.global().async(group: group) {
-                let bytes = batch.bytes(i)
-                let id = ObjectHasher.hash(.chunk, bytes)
-                let compressed = known.contains(id) ? nil : compressors.with { $0.compressIfSmaller(bytes) }
-                results.slots.withLock { $0[i] = (id, compressed) }
+                let h = HashedChunk(batch.bytes(i), known: known, compressors: compressors, tagger: tagger)
+                results.slots.withLock { $0[i] = h }
             }
         }
         writeQueue.async {
@@ -91,12 +89,10 @@ final class WritePipeline: @unchecked Sendable { // `session` and `entries` are 
     /// Hashes, compresses and writes one batch on the calling thread (nothing else queued).
     func runInline(_ batch: ChunkBatch) throws {
         let results = BatchResults(count: batch.chunks.count)
-        let known = self.known, compressors = self.compressors
+        let known = self.known, compressors = self.compressors, tagger = session.tagger
         let one: @Sendable (Int) -> Void = { i in
-            let bytes = batch.bytes(i)
-            let id = ObjectHasher.hash(.chunk, bytes)
-            let compressed = known.contains(id) ? nil : compressors.with { $0.compressIfSmaller(bytes) }
-            results.slots.withLock { $0[i] = (id, compressed) }
+            let h = HashedChunk(batch.bytes(i), known: known, compressors: compressors, tagger: tagger)
+            results.slots.withLock { $0[i] = h }
         }
         if batch.chunks.count == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: batch.chunks.count, execute: one) }
         try write(batch, results.slots.withLock { $0 })
@@ -106,25 +102,40 @@ final class WritePipeline: @unchecked Sendable { // `session` and `entries` are 
     /// Waits until every queued batch is written (or skipped after an error).
     func finish() { writeQueue.sync {} }
 
-    private func write(_ batch: ChunkBatch, _ results: [(ObjectID, [UInt8]?)?]) throws {
+    private func write(_ batch: ChunkBatch, _ results: [HashedChunk?]) throws {
         var records: [PackWriter.Record] = []
         var queued = Set<ObjectID>()
         for (i, r) in results.enumerated() {
-            let (id, compressed) = r!
+            let id = r!.id
             let bytes = batch.bytes(i)
             entries.append(Manifest.Entry(id: id, length: UInt64(bytes.count)))
             if queued.contains(id) { continue }
             if try session.isKnown(id) { continue }
             queued.insert(id)
-            records.append(PackWriter.Record(id: id, kind: .chunk, raw: bytes, compressed: compressed))
+            records.append(PackWriter.Record(id: id, kind: .chunk, raw: bytes, compressed: r!.compressed, tags: r!.tags))
         }
         try session.appendChunks(records)
     }
 }
 
+/// A chunk's id and, unless it is already stored, its compressed form (if smaller) and block
+/// tags, computed on a worker thread from the same bytes.
+struct HashedChunk: Sendable {
+    var id: ObjectID
+    var compressed: [UInt8]?
+    var tags: [UInt8]?
+
+    init(_ bytes: UnsafeRawBufferPointer, known: KnownIDs, compressors: CompressorPool, tagger: BlockTagger) {
+        id = ObjectHasher.hash(.chunk, bytes)
+        guard !known.contains(id) else { return }
+        compressed = compressors.with { $0.compressIfSmaller(bytes) }
+        tags = tagger.tags(for: id, bytes)
+    }
+}
+
 /// Hash and compression results of one batch, filled in by the workers.
 final class BatchResults: Sendable {
-    let slots: Mutex<[(ObjectID, [UInt8]?)?]>
+    let slots: Mutex<[HashedChunk?]>
     init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
 }
 

@@ -28,6 +28,9 @@ public final class WriteSession {
     /// use are taken out of the cache when the session publishes (they are needed for good).
     private let storeHasCache: Bool
     private var keptChunks: [ObjectID] = []
+    /// Block tags of chunks written since the last publish (published with them).
+    private var pendingTags: [(ObjectID, [UInt8])] = []
+    let tagger: BlockTagger
     private lazy var treeBases = TreeDeltaBases(repo: repo)
 
     public init(_ repo: Repository, onWait: () -> Void = {}) throws {
@@ -35,6 +38,7 @@ public final class WriteSession {
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
         self.writer = PackWriter(directory: repo.packDirectory)
         self.storeHasCache = try repo.index.hasCachedChunks()
+        self.tagger = repo.blockTagger
     }
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
@@ -89,6 +93,7 @@ public final class WriteSession {
 
     private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?, delta: Bool = false) throws {
         try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed, delta: delta) }
+        if kind == .chunk { pendingTags.append((id, tagger.tags(for: id, raw))) }
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1
@@ -101,6 +106,7 @@ public final class WriteSession {
         guard !records.isEmpty else { return }
         try writer.append(records: records)
         for r in records {
+            if let t = r.tags { pendingTags.append((r.id, t)) }
             known.insert(r.id)
             let n = UInt64(r.compressed?.count ?? r.raw.count)
             newBytesStored += n; unsyncedBytes += n; newObjects += 1
@@ -110,19 +116,20 @@ public final class WriteSession {
 
     /// Hashes and compresses chunks in parallel, then appends the new ones in order.
     func putChunks(_ chunks: [[UInt8]]) throws -> [Manifest.Entry] {
-        let results = Mutex<[(ObjectID, [UInt8]?)?]>(Array(repeating: nil, count: chunks.count))
-        let known = self.known, compressors = self.compressors
+        let results = Mutex<[HashedChunk?]>(Array(repeating: nil, count: chunks.count))
+        let known = self.known, compressors = self.compressors, tagger = self.tagger
         DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
-            let id = ObjectHasher.hash(.chunk, chunks[i])
-            let compressed: [UInt8]? = known.contains(id) ? nil : compressors.with { c in chunks[i].withUnsafeBytes { c.compressIfSmaller($0) } }
-            results.withLock { $0[i] = (id, compressed) }
+            let h = chunks[i].withUnsafeBytes { HashedChunk($0, known: known, compressors: compressors, tagger: tagger) }
+            results.withLock { $0[i] = h }
         }
         let done = results.withLock { $0 }
         var entries: [Manifest.Entry] = []
         entries.reserveCapacity(chunks.count)
         for (i, r) in done.enumerated() {
-            let (id, compressed) = r!
-            if try !isKnown(id) { try append(id, .chunk, chunks[i], compressed) }
+            let id = r!.id
+            if try !isKnown(id) {
+                try chunks[i].withUnsafeBytes { try appendChunks([PackWriter.Record(id: id, kind: .chunk, raw: $0, compressed: r!.compressed, tags: r!.tags)]) }
+            }
             entries.append(Manifest.Entry(id: id, length: UInt64(chunks[i].count)))
         }
         return entries
@@ -163,15 +170,17 @@ public final class WriteSession {
         unsyncedBytes = 0
         guard !records.isEmpty || !statEntries.isEmpty else { return }
         let stats = statEntries
-        let kept = keptChunks, bases = treeBases.unpublished
+        let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
             try Index.keepChunks(db, kept)
             try Index.setDeltaBases(db, bases)
+            try Index.insertTags(db, tags)
         }
         statEntries.removeAll()
         keptChunks.removeAll()
+        pendingTags.removeAll()
         treeBases.published()
     }
 
@@ -200,16 +209,18 @@ public final class WriteSession {
         let records = try writer.sync()
         unsyncedBytes = 0
         let stats = statEntries
-        let kept = keptChunks, bases = treeBases.unpublished
+        let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
             try Index.keepChunks(db, kept)
             try Index.setDeltaBases(db, bases)
+            try Index.insertTags(db, tags)
             try body(db)
         }
         statEntries.removeAll()
         keptChunks.removeAll()
+        pendingTags.removeAll()
         treeBases.published()
     }
 }

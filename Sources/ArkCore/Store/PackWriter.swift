@@ -51,6 +51,8 @@ final class PackWriter {
         var kind: ObjectKind
         var raw: UnsafeRawBufferPointer
         var compressed: [UInt8]?
+        /// Block tags of a chunk (`BlockTagger`), published with the record.
+        var tags: [UInt8]? = nil
     }
 
     /// Appends records in order, writing raw bytes straight from the caller's memory with

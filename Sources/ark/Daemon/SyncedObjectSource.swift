@@ -34,6 +34,17 @@ struct SyncedObjectSource: ObjectSource {
 
     var preferredPeer: ObjectID? { mountedCommit.flatMap { fetcher.engine.firstAnnouncer(of: $0) } ?? headOwner }
 
+    func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
+        do {
+            let bytes = try local.chunk(id, range: range)
+            cache.used(id)
+            return bytes
+        } catch let e as ArkError where e.code == .missing || e.code == .notFound {
+            let bytes = try chunk(id)
+            return Array(bytes[range.clamped(to: 0..<bytes.count)])
+        }
+    }
+
     func chunk(_ id: ObjectID) throws -> [UInt8] {
         do {
             let bytes = try local.chunk(id)

@@ -1,0 +1,79 @@
+import CSodium
+
+/// Local integrity tags of stored chunks, so a read can verify a 16 KiB block of a chunk
+/// without reading and hashing the whole chunk (random reads, first bytes, cheaper streaming).
+///
+/// A chunk's id is the BLAKE2b-256 of its bytes; a block of it cannot be checked against that
+/// id alone. So when this node stores a chunk, right after hashing the same bytes to its id, it
+/// also tags each block:
+///
+///     K     = BLAKE2b-256(key: ed25519 seed of this node, "ark.block-tags.v1")
+///     k(id) = BLAKE2b-128(key: K, chunk id)
+///     tag_i = SipHash-2-4-128(key: k(id), block i of the raw chunk bytes)
+///
+/// Tags live in the index (`chunk_tags`), are never sent to peers, and are only valid on this
+/// node. A block whose tag matches is, short of forging a keyed PRF without the key, the block
+/// that was hashed to the id; a tag bound to another chunk never verifies. A mismatch is not
+/// trusted either way: the reader falls back to hashing the whole chunk to its id, so a damaged
+/// tag costs time, never wrong bytes or a false error.
+public struct BlockTagger: Sendable {
+    public static let blockSize = 16 << 10
+    public static let tagSize = 16
+    private let key: [UInt8]
+
+    public init(identity: NodeIdentity) {
+        precondition(ObjectHasher.initialized)
+        let context = Array("ark.block-tags.v1".utf8)
+        var k = [UInt8](repeating: 0, count: 32)
+        identity.secretKey.withUnsafeBufferPointer { sk in
+            _ = crypto_generichash(&k, 32, context, UInt64(context.count), sk.baseAddress, 32)
+        }
+        key = k
+    }
+
+    public static func blockCount(_ length: Int) -> Int { (length + blockSize - 1) / blockSize }
+
+    /// The per-chunk SipHash key.
+    func chunkKey(_ id: ObjectID) -> [UInt8] {
+        var k = [UInt8](repeating: 0, count: Int(crypto_shorthash_siphashx24_KEYBYTES))
+        id.withBytes { idb in
+            _ = crypto_generichash(&k, k.count, idb.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(idb.count), key, key.count)
+        }
+        return k
+    }
+
+    /// Tags of every block of `bytes`, concatenated (16 bytes each).
+    public func tags(for id: ObjectID, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        let k = chunkKey(id)
+        let n = Self.blockCount(bytes.count)
+        return [UInt8](unsafeUninitializedCapacity: n * Self.tagSize) { out, count in
+            for i in 0..<n {
+                let lo = i * Self.blockSize, hi = min(lo + Self.blockSize, bytes.count)
+                _ = crypto_shorthash_siphashx24(out.baseAddress! + i * Self.tagSize,
+                                                bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + lo, UInt64(hi - lo), k)
+            }
+            count = n * Self.tagSize
+        }
+    }
+
+    public func tags(for id: ObjectID, _ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { tags(for: id, $0) } }
+
+    /// Checks consecutive blocks `first...` of a chunk: `bytes` starts at block `first` and
+    /// ends at a block boundary or the chunk's end. False if any block's tag differs.
+    func verify(_ bytes: UnsafeRawBufferPointer, firstBlock first: Int, tags: [UInt8], key k: [UInt8]) -> Bool {
+        let n = Self.blockCount(bytes.count)
+        guard (first + n) * Self.tagSize <= tags.count else { return false }
+        var tag = (UInt64(0), UInt64(0))
+        return tags.withUnsafeBytes { t in
+            withUnsafeMutableBytes(of: &tag) { out in
+                for i in 0..<n {
+                    let lo = i * Self.blockSize, hi = min(lo + Self.blockSize, bytes.count)
+                    _ = crypto_shorthash_siphashx24(out.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                                    bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + lo, UInt64(hi - lo), k)
+                    if sodium_memcmp(out.baseAddress!, t.baseAddress! + (first + i) * Self.tagSize, Self.tagSize) != 0 { return false }
+                }
+                return true
+            }
+        }
+    }
+}

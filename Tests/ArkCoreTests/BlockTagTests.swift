@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ArkCore
+
+/// Block tags: reading part of a chunk checks only the blocks that cover it; a damaged block
+/// is never served; a damaged or foreign tag only costs a whole-chunk hash.
+@Suite struct BlockTagTests {
+    /// A store holding one incompressible file (raw chunks) and one compressible file (zstd
+    /// chunks); returns their chunk ids and bytes.
+    static func store() throws -> (TestStore, raw: [(ObjectID, [UInt8])], zstd: [(ObjectID, [UInt8])]) {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 77)
+        let random = rng.bytes(3 << 20)
+        let text = (0..<60_000).flatMap { Array("line \($0) of a compressible file\n".utf8) }
+        let session = try WriteSession(store.repo)
+        let a = try store.putFile(random, in: session, name: "random")
+        let b = try store.putFile(text, in: session, name: "text")
+        try session.checkpoint()
+        func chunks(_ manifest: ObjectID, _ data: [UInt8]) throws -> [(ObjectID, [UInt8])] {
+            let m = try store.repo.manifest(manifest)
+            return (0..<m.count).map { i in
+                let start = Int(m.start(at: i))
+                return (m.id(at: i), Array(data[start..<start + Int(m.entry(at: i).length)]))
+            }
+        }
+        return (store, try chunks(a.manifest, random), try chunks(b.manifest, text))
+    }
+
+    @Test func everyStoredChunkIsTagged() throws {
+        let (store, raw, zstd) = try Self.store()
+        #expect(try store.repo.index.tagCount() == raw.count + zstd.count)
+        for (id, bytes) in raw + zstd {
+            let (_, tags) = try #require(try store.repo.index.objectForRead(id))
+            #expect(tags?.count == BlockTagger.blockCount(bytes.count) * BlockTagger.tagSize)
+        }
+        #expect(try store.repo.index.object(raw[0].0)?.location?.compression == PackFormat.Compression.none)
+        #expect(try store.repo.index.object(zstd[0].0)?.location?.compression == .zstd)
+    }
+
+    /// Ranges: first byte, inside one block, across a block boundary, the last partial block,
+    /// empty, the whole chunk, and past the end (clamped).
+    @Test(arguments: [0..<1, 100..<4196, 16380..<16390, 16384..<32768, 5..<5, -1..<0, 0..<Int.max])
+    func rangesReadExactlyTheirBytes(_ r: Range<Int>) throws {
+        let (store, raw, zstd) = try Self.store()
+        for (id, bytes) in [raw[0], raw[raw.count - 1], zstd[0]] {
+            let range: Range<Int> = r.lowerBound < 0 ? (bytes.count - 7)..<bytes.count : r
+            let want = Array(bytes[range.clamped(to: 0..<bytes.count)])
+            #expect(try store.repo.readChunk(id, range: range) == want)
+        }
+        #expect(try store.repo.readChunk(raw[1].0) == raw[1].1)
+    }
+
+    @Test func aDamagedBlockIsNeverServedButOtherBlocksAre() throws {
+        let (store, raw, _) = try Self.store()
+        let (id, bytes) = raw[1]
+        try #require(bytes.count > 3 * BlockTagger.blockSize)
+        try store.corrupt(id, at: UInt64(BlockTagger.blockSize + 10)) // inside block 1
+        // Blocks 0 and 2 check out by their tags.
+        #expect(try store.repo.readChunk(id, range: 0..<100) == Array(bytes[0..<100]))
+        let b2 = 2 * BlockTagger.blockSize
+        #expect(try store.repo.readChunk(id, range: b2..<b2 + 4096) == Array(bytes[b2..<b2 + 4096]))
+        // Block 1 fails its tag, then the whole chunk fails its id: an error naming the chunk.
+        do {
+            _ = try store.repo.readChunk(id, range: BlockTagger.blockSize..<BlockTagger.blockSize + 1)
+            Issue.record("a damaged block was served")
+        } catch let e as ArkError {
+            #expect(e.code == .corrupt)
+            #expect(e.message.contains(id.hex))
+        }
+        #expect(throws: ArkError.self) { _ = try store.repo.readChunk(id) }
+    }
+
+    @Test func damagedTagsCostAHashNotAnError() throws {
+        let (store, raw, zstd) = try Self.store()
+        let victims = [raw[0], zstd[0]]
+        try store.repo.index.write { db in
+            for (id, bytes) in victims {
+                let zeros = Data(count: BlockTagger.blockCount(bytes.count) * BlockTagger.tagSize)
+                try db.execute(sql: "UPDATE chunk_tags SET tags = ? WHERE id = ?", arguments: [zeros, id])
+            }
+            // Tags of the wrong length are ignored too.
+            try db.execute(sql: "UPDATE chunk_tags SET tags = x'00' WHERE id = ?", arguments: [raw[1].0])
+        }
+        for (id, bytes) in victims + [raw[1]] {
+            #expect(try store.repo.readChunk(id) == bytes)
+            #expect(try store.repo.readChunk(id, range: 10..<20) == Array(bytes[10..<20]))
+        }
+    }
+
+    @Test func tagsAreBoundToTheNodeKeyAndTheChunk() throws {
+        let (store, raw, _) = try Self.store()
+        let other = try TestStore()
+        let (a, bytesA) = raw[0], (b, _) = raw[1]
+        let tags = store.repo.blockTagger.tags(for: a, bytesA)
+        let tagger = store.repo.blockTagger
+        let ok = bytesA.withUnsafeBytes { tagger.verify($0, firstBlock: 0, tags: tags, key: tagger.chunkKey(a)) }
+        #expect(ok)
+        let otherChunk = bytesA.withUnsafeBytes { tagger.verify($0, firstBlock: 0, tags: tags, key: tagger.chunkKey(b)) }
+        #expect(!otherChunk, "tags made for chunk a must not verify as chunk b")
+        let foreign = other.repo.blockTagger
+        let otherNode = bytesA.withUnsafeBytes { foreign.verify($0, firstBlock: 0, tags: tags, key: foreign.chunkKey(a)) }
+        #expect(!otherNode, "tags made by one node must not verify under another node's key")
+    }
+
+    @Test func gcDropsTagsOfDeadChunks() throws {
+        let (store, raw, zstd) = try Self.store()
+        // Nothing references the files (no commit): gc removes every chunk and its tags.
+        _ = try store.repo.gc()
+        #expect(try store.repo.index.tagCount() == 0)
+        #expect(raw.count + zstd.count > 0)
+    }
+}
