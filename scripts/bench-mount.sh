@@ -189,6 +189,14 @@ measure() {
   local t; t=$(secs catfile "$file"); R[$sys.cold]=$(mbps "$SIZE" "$t")
   [ -n "$pid" ] && perf_stop "$sys-cold-read"
   t=$(secs catfile "$file"); R[$sys.warm]=$(mbps "$SIZE" "$t")
+  # Steady state: the best of the first re-read and two more (the first re-read also pays for
+  # moving every page to the kernel's active list, 4 KiB at a time for FUSE mounts here).
+  local best=${R[$sys.warm]} i r
+  for i in 1 2; do
+    t=$(secs catfile "$file"); r=$(mbps "$SIZE" "$t")
+    best=$(awk -v a="$best" -v b="$r" 'BEGIN{print (b > a ? b : a)}')
+  done
+  R[$sys.warm3]=$best
   [ -n "$pid" ] && R[$sys.rss]=$(hwm_mb "$pid")
   echo "  $sys: fio 4 KiB random read" >&2
   drop; R[$sys.fio_cold]=$(fio_iops "$file" 1)
@@ -226,7 +234,14 @@ ARK_PID=$(mount_pid "$MP_AB")
 # the file through the mount must be the file
 if ! cmp -s "$BIG" "$MP_AB/big.bin"; then echo "bench-mount.sh: ark mount serves different bytes" >&2; exit 1; fi
 ARK_PID2=$(mount_pid "$MP_AT")
-(cd "$W/ark" && "$ARK" unmount "$MP_AB"); (cd "$W/ark" && "$ARK" mount big "$MP_AB" --daemon)
+# Again with only the ark binary and its libraries in the page cache (the store stays cold):
+# how long ark's own work takes, without loading the Swift runtime from disk.
+(cd "$W/ark" && "$ARK" unmount "$MP_AB"); drop; "$ARK" --version > /dev/null
+t0=$(now)
+(cd "$W/ark" && "$ARK" mount big "$MP_AB" --daemon)
+stat "$MP_AB" > /dev/null
+R[ark.ready_bin]=$(ms_since "$t0")
+R[ark.ttfb_bin]=$(first_byte "$MP_AB/big.bin")
 ARK_PID=$(mount_pid "$MP_AB")         # fresh process: its VmHWM covers only what follows
 measure ark "$MP_AB/big.bin" "$MP_AT" "$ARK_PID" "$ARK_PID2"
 (cd "$W/ark" && "$ARK" unmount "$MP_AB" && "$ARK" unmount "$MP_AT")
@@ -242,6 +257,12 @@ R[borg.mount]=$(ms_since "$t0")
 wait_for "$MP_BB/big/big.bin"
 R[borg.ready]=$(ms_since "$t0")
 R[borg.ttfb]=$(first_byte "$MP_BB/big/big.bin")
+borg umount "$MP_BB"; drop; borg --version > /dev/null
+t0=$(now)
+borg mount "::big" "$MP_BB"
+wait_for "$MP_BB/big/big.bin"
+R[borg.ready_bin]=$(ms_since "$t0")
+R[borg.ttfb_bin]=$(first_byte "$MP_BB/big/big.bin")
 borg mount "::tree" "$MP_BT"; wait_for "$MP_BT/tree"
 BORG_PID=$(mount_pid "$MP_BB"); BORG_PID2=$(mount_pid "$MP_BT")
 measure borg "$MP_BB/big/big.bin" "$MP_BT/tree" "$BORG_PID" "$BORG_PID2"
@@ -274,15 +295,17 @@ v() { echo "${R[$1]:--}"; }
   echo "File ${SIZE_MB} MiB (random), tree $NFILES files / $(awk -v b="$TREE_BYTES" 'BEGIN{printf "%.1f", b/1048576}') MiB; $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); fio ${FIO_S} s, 1 job, psync, 4 KiB, --direct=0."
   echo "cold = \`sync; echo 3 > /proc/sys/vm/drop_caches\` right before (kernel caches only; the mount processes keep their own). $DROP_NOTE"
-  echo "MB/s = 10^6 bytes/s. mount = until \`mount --daemon\` returned; ready = until the mountpoint (borg, restic: the file) answers."
+  echo "MB/s = 10^6 bytes/s. mount = until \`mount --daemon\` returned; ready = until the mountpoint (borg, restic: the file) answers;"
+  echo "\"binary cached\": caches dropped, then \`ark --version\` / \`borg --version\` run once, so only the program is in the page cache."
   echo "first byte = open + read(1) of the big file right after mounting, timed inside one process. RSS = VmHWM of the mount process after the sequential reads."
   echo
   echo "| measure | native | ark mount | borg mount | restic mount |"
   echo "|---|---:|---:|---:|---:|"
-  for m in cold:"seq read cold (MB/s)" warm:"seq read warm (MB/s)" fio_cold:"4 KiB random read cold (IOPS)" \
+  for m in cold:"seq read cold (MB/s)" warm:"seq read warm, first re-read (MB/s)" warm3:"seq read warm, best of 3 re-reads (MB/s)" fio_cold:"4 KiB random read cold (IOPS)" \
            fio_warm:"4 KiB random read warm (IOPS)" find_cold:"find \| wc -l cold (s)" find_warm:"find \| wc -l warm (s)" \
            du_cold:"du -s cold (s)" du_warm:"du -s warm (s)" tar_cold:"tar \| cat cold (s)" tar_warm:"tar \| cat warm (s)" \
-           mount:"mount returned (ms)" ready:"mount ready (ms)" ttfb:"first byte cold (ms)" rss:"peak RSS after seq reads (MB)" \
+           mount:"mount returned (ms)" ready:"mount ready, all caches dropped (ms)" ttfb:"first byte cold (ms)" \
+           ready_bin:"mount ready, binary cached, store cold (ms)" ttfb_bin:"first byte cold, that mount (ms)" rss:"peak RSS after seq reads (MB)" \
            rss_end:"peak RSS of the file mount at the end (MB)" rss_tree:"peak RSS of the tree mount (MB)"; do
     k=${m%%:*}; label=${m#*:}
     echo "| $label | $(v native.$k) | $(v ark.$k) | $(v borg.$k) | $(v restic.$k) |"
@@ -296,8 +319,10 @@ v() { echo "${R[$1]:--}"; }
   echo "| cold random 4 KiB >= 10x borg mount | $(x "${R[ark.fio_cold]}" "${R[borg.fio_cold]}")x | $(pf "${R[ark.fio_cold]} >= 10 * ${R[borg.fio_cold]}") |"
   echo "| find <= 2x native cold | $(x "${R[ark.find_cold]}" "${R[native.find_cold]}")x | $(pf "${R[ark.find_cold]} <= 2 * ${R[native.find_cold]}") |"
   echo "| find <= 1.5x native warm | $(x "${R[ark.find_warm]}" "${R[native.find_warm]}")x | $(pf "${R[ark.find_warm]} <= 1.5 * ${R[native.find_warm]}") |"
-  echo "| mount ready < 100 ms | ${R[ark.ready]} ms | $(pf "${R[ark.ready]} < 100") |"
-  echo "| first byte < 2 ms | ${R[ark.ttfb]} ms | $(pf "${R[ark.ttfb]} < 2") |"
+  echo "| warm read >= 0.8x native warm, best of 3 | $(x "${R[ark.warm3]}" "${R[native.warm3]}")x | $(pf "${R[ark.warm3]} >= 0.8 * ${R[native.warm3]}") |"
+  echo "| mount ready < 100 ms, all caches dropped | ${R[ark.ready]} ms | $(pf "${R[ark.ready]} < 100") |"
+  echo "| mount ready < 100 ms, binary cached | ${R[ark.ready_bin]} ms | $(pf "${R[ark.ready_bin]} < 100") |"
+  echo "| first byte < 2 ms | ${R[ark.ttfb]} ms, ${R[ark.ttfb_bin]} ms | $(pf "${R[ark.ttfb]} < 2 && ${R[ark.ttfb_bin]} < 2") |"
   echo "| peak RSS < 200 MB while streaming | ${R[ark.rss]} MB | $(pf "${R[ark.rss]} < 200") |"
 } | tee "$OUT"
 echo "results saved to $OUT" >&2

@@ -1,4 +1,5 @@
 import ArkCore
+import Dispatch
 import Synchronization
 
 extension Filesystem {
@@ -20,9 +21,19 @@ extension Filesystem {
         }
         let end = min(offset + UInt64(count), file.size)
         let window = file.noteRead(offset: offset, count: count)
-        if window > 0, let last = pieces.last { readAhead(file, after: last.start + last.length, chunks: window) }
-
         let streaming = window > 2
+        // A reader that just started gets its bytes first; after the reply, read-ahead loads
+        // the rest of its last chunk and the next ones whole.
+        if streaming, let last = pieces.last { readAhead(file, after: last.start + last.length, chunks: window) }
+        let finish: @Sendable (Result<ReadResult, ArkError>) -> Void
+        if streaming || window == 0 { finish = reply } else {
+            let from = pieces.last?.start ?? offset
+            finish = { [self] result in
+                reply(result)
+                readAhead(file, after: from, chunks: window + 1)
+            }
+        }
+
         let collector = ReadCollector(count: pieces.count)
         for (i, p) in pieces.enumerated() {
             // The part of this chunk the request covers.
@@ -34,18 +45,24 @@ extension Filesystem {
                     // A (verified) manifest whose lengths disagree with its (verified) chunks:
                     // refuse the read rather than slice past the bytes.
                     logger.error("read of \(inodes.name(of: ino)) failed: manifest says chunk \(p.id) has \(p.length) bytes, it has \(bytes.count)")
-                    if collector.fail() { reply(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
+                    if collector.fail() { finish(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
                 case .success(let bytes):
                     guard let done = collector.deliver(i, bytes, whole ? part : 0..<part.count) else { return }
-                    reply(.success(ReadResult.assemble(done, length: Int(end - offset))))
+                    finish(.success(ReadResult.assemble(done, length: Int(end - offset))))
                 case .failure(let error):
                     let e = error as? ArkError ?? ArkError(.io, "\(error)")
                     logger.error("read of \(inodes.name(of: ino)) failed at chunk \(p.id) (offset \(p.start)): \(e)")
-                    if collector.fail() { reply(.failure(e)) }
+                    if collector.fail() { finish(.failure(e)) }
                 }
             }
             if whole { cache.get(p.id, deliver) } else { cache.get(p.id, range: part, deliver) }
         }
+    }
+
+    /// Opens index connections in the background once the mount serves, so the first reads
+    /// do not wait for them.
+    func warmUp() {
+        DispatchQueue.global(qos: .userInitiated).async { [source] in source.warmUp(readers: 3) }
     }
 
     private func readAhead(_ file: OpenFile, after offset: UInt64, chunks: Int) {

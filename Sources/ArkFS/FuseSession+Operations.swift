@@ -14,7 +14,9 @@ extension FuseSession {
         var ops = fuse_lowlevel_ops()
         ops.`init` = { userdata, conn in
             ark_fuse_configure_conn(conn, 1 << 20)
-            Unmanaged<FuseSession>.fromOpaque(userdata!).takeUnretainedValue().ready()
+            let session = Unmanaged<FuseSession>.fromOpaque(userdata!).takeUnretainedValue()
+            session.ready()
+            session.fs.warmUp()
         }
         ops.lookup = { req, parent, name in FuseSession.from(req).lookup(FuseRequest(raw: req!), UInt64(parent), String(cString: name!)) }
         ops.forget = { req, ino, n in

@@ -20,9 +20,13 @@ public protocol ObjectSource: Sendable {
     var localNode: ObjectID { get }
     /// A display name for a peer node (from configuration), if any.
     func peerName(_ node: ObjectID) -> String?
+    /// Prepares for the first reads (opens index connections); called once when mounting.
+    func warmUp(readers: Int)
 }
 
 extension ObjectSource {
+    public func warmUp(readers: Int) {}
+
     public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
         let bytes = try chunk(id)
         return Array(bytes[range.clamped(to: 0..<bytes.count)])
@@ -51,4 +55,5 @@ public struct LocalObjectSource: ObjectSource {
     public func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
     public var localNode: ObjectID { repo.identity.endpointID }
     public func peerName(_ node: ObjectID) -> String? { peerNames[node] }
+    public func warmUp(readers: Int) { repo.index.warmReaders(readers) }
 }

@@ -14,6 +14,7 @@ struct Ark: ParsableCommand {
             a head such as my-project (this node's head), my-project/main, my-project@peer-a,
             or a jj change id. Append :path to name a file or directory in it.
             """,
+        version: "ark 0.3.0",
         subcommands: [
             IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,

@@ -136,3 +136,29 @@ public final class Index: Sendable {
         ArkError(.io, "index: \(e.message ?? "SQLite error \(e.resultCode)")", context: e.sql)
     }
 }
+
+extension Index {
+    /// Opens up to `count` reader connections now (each reading the objects and tags tables'
+    /// top pages), so the first concurrent reads of a mount do not pay for opening SQLite
+    /// connections. Connections stay in the pool for later reads.
+    public func warmReaders(_ count: Int) {
+        let entered = DispatchGroup(), release = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for _ in 0..<count {
+            entered.enter(); done.enter()
+            DispatchQueue.global().async { [pool] in
+                _ = try? pool.read { db in
+                    _ = try Row.fetchOne(db, sql: "SELECT 1 FROM objects WHERE id = x'00'")
+                    _ = try Row.fetchOne(db, sql: "SELECT 1 FROM chunk_tags WHERE id = x'00'")
+                    entered.leave()
+                    // Hold this connection until every reader has one of its own.
+                    _ = release.wait(timeout: .now() + 0.5)
+                }
+                done.leave()
+            }
+        }
+        _ = entered.wait(timeout: .now() + 0.5)
+        for _ in 0..<count { release.signal() }
+        _ = done.wait(timeout: .now() + 1)
+    }
+}

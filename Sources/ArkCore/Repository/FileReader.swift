@@ -45,7 +45,7 @@ public struct FileReader: Sendable {
                 let f = ChunkFuture()
                 DispatchQueue.global().async {
                     f.run {
-                        let bytes = try repo.read(e.id, kind: .chunk)
+                        let bytes = try repo.readChunk(e.id)
                         // The manifest is verified too, but its lengths must agree with the chunks.
                         guard UInt64(bytes.count) == e.length else {
                             throw ArkError(.corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")

@@ -26,7 +26,7 @@ public final class ChunkFetcher: Sendable {
         let repository = engine.repository
         if try repository.index.object(id)?.isPresent == true {
             if !asCache { try repository.index.keepChunks([id]) }
-            return try repository.read(id, kind: .chunk)
+            return try repository.readChunk(id)
         }
         if asCache { engine.beginOnDemand() }
         defer { if asCache { engine.endOnDemand() } }

@@ -72,7 +72,7 @@ extension SyncEngine {
             guard let obj = try repository.index.object(id), obj.isPresent, try mayServe(id, to: peer) else { continue }
             if !out.isEmpty && total + obj.rawLength > SyncLimits.responseBudget { break }
             let bytes: [UInt8]
-            do { bytes = try repository.read(id, kind: obj.kind) } catch {
+            do { bytes = obj.kind == .chunk ? try repository.readChunk(id) : try repository.read(id, kind: obj.kind) } catch {
                 logger.error("not serving \(obj.kind) \(id.short): \(error)")
                 continue
             }

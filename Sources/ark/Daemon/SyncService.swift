@@ -70,7 +70,7 @@ final class SyncService: Service, Sendable {
             Task { try? await engine.announceLocalHeads() }
         }
         watcher.start()
-        try? await engine.announceLocalHeads()
+        _ = try? await engine.announceLocalHeads()
 
         let lan: LANDiscovery? = discoveryRunning ? discovery : nil
         let tracker = self.tracker

@@ -83,6 +83,7 @@ struct SyncedObjectSource: ObjectSource {
     func commits(changeID: String) throws -> [ObjectID] { try local.commits(changeID: changeID) }
     var localNode: ObjectID { local.localNode }
     func peerName(_ node: ObjectID) -> String? { local.peerName(node) }
+    func warmUp(readers: Int) { local.warmUp(readers: readers) }
 }
 
 /// Keeps the on-disk cache of fetched chunks within its limit. Reads of stored chunks are
