@@ -110,4 +110,21 @@ import Testing
         #expect(try store.repo.index.tagCount() == 0)
         #expect(raw.count + zstd.count > 0)
     }
+
+    /// O_DIRECT reads at unaligned offsets, across an alignment boundary and up to the end of
+    /// a file whose size is not a multiple of the alignment.
+    @Test(arguments: [(0, 1), (4090, 20), (9000, 1000), (1, 9999), (5000, 5000)])
+    func directReadsOfUnalignedRanges(_ offset: Int, _ count: Int) throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 5)
+        let data = rng.bytes(10_000)
+        let dir = store.directory + "/direct"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(data).write(to: URL(fileURLWithPath: dir + "/p.pack"))
+        let reader = DirectPackReader(directory: dir)
+        let got = reader.read(pack: 1, name: { "p.pack" }, offset: UInt64(offset), count: count) { Array($0) }
+        #expect(got == Array(data[offset..<offset + count]))
+        // Past the end: not served.
+        #expect(reader.read(pack: 1, name: { "p.pack" }, offset: 9990, count: 20) { Array($0) } == nil)
+    }
 }

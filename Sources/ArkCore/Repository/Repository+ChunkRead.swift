@@ -12,47 +12,70 @@ extension Repository {
         guard let loc = obj.location else { throw ArkError(.missing, "chunk \(id) is not stored locally") }
         let whole = 0..<obj.rawLength
         let r = range.map { $0.clamped(to: whole) } ?? whole
-        if let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
-           let bytes = readTagged(id, at: loc, tags: tags, range: r) {
-            return bytes
+        var mismatched = false
+        if let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize {
+            switch readTagged(id, at: loc, tags: tags, range: r) {
+            case .bytes(let bytes): return bytes
+            case .mismatch: mismatched = true
+            case .unavailable: break
+            }
         }
+        // A mismatch is either a damaged block (then this throws, naming the chunk) or a
+        // damaged tag (then the chunk hashes to its id and is served).
         let bytes = try read(id, kind: .chunk)
+        if mismatched {
+            logger.warning("chunk \(id) is intact but its block tags in the index are not; it is verified by its hash until it is stored again")
+        }
         return r == whole ? bytes : Array(bytes[r])
     }
 
-    /// The tag-checked bytes of `range`, or nil to take the full path (the pack could not be
-    /// read as indexed, or a tag did not match).
-    private func readTagged(_ id: ObjectID, at loc: ObjectLocation, tags: [UInt8], range: Range<Int>) -> [UInt8]? {
-        guard !range.isEmpty else { return [] }
+    private enum TaggedRead { case bytes([UInt8]), mismatch, unavailable }
+
+    /// The tag-checked bytes of `range`; `.unavailable` when the pack could not be read as
+    /// indexed (the full path looks the object up again).
+    private func readTagged(_ id: ObjectID, at loc: ObjectLocation, tags: [UInt8], range: Range<Int>) -> TaggedRead {
+        guard !range.isEmpty else { return .bytes([]) }
         let bs = BlockTagger.blockSize
         let firstBlock = range.lowerBound / bs
         let lo = firstBlock * bs
         let hi = min((range.upperBound + bs - 1) / bs * bs, loc.rawLength)
-        guard let file = try? packs.file(loc.pack, name: { try index.packName(loc.pack) }) else { return nil }
-        var blocks: [UInt8]
+        let key = blockTagger.chunkKey(id)
+        let bytes: [UInt8]
         switch loc.compression {
         case .none:
+            // O_DIRECT where the filesystem has it: check the tags in the aligned buffer, then
+            // copy out just the range.
+            let want = (range.lowerBound - lo)..<(range.upperBound - lo)
+            let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
+                                          offset: loc.offset + UInt64(lo), count: hi - lo) { buf -> [UInt8]? in
+                guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
+                return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
+            }
+            switch direct {
+            case .some(.some(let b)): return .bytes(b)
+            case .some(.none): return .mismatch
+            case .none: break
+            }
+            guard let file = try? packs.file(loc.pack, name: { try index.packName(loc.pack) }) else { return .unavailable }
             var ok = true
-            blocks = [UInt8](unsafeUninitializedCapacity: hi - lo) { buf, n in
+            bytes = [UInt8](unsafeUninitializedCapacity: hi - lo) { buf, n in
                 do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset + UInt64(lo)); n = buf.count } catch { ok = false; n = 0 }
             }
-            guard ok else { return nil }
+            guard ok else { return .unavailable }
         case .zstd:
+            guard let file = try? packs.file(loc.pack, name: { try index.packName(loc.pack) }) else { return .unavailable }
             var ok = true
             let stored = [UInt8](unsafeUninitializedCapacity: loc.storedLength) { buf, n in
                 do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset); n = buf.count } catch { ok = false; n = 0 }
             }
-            guard ok, let raw = try? stored.withUnsafeBytes({ try Zstd.decompress($0, rawLength: loc.rawLength) }) else { return nil }
-            blocks = lo == 0 && hi == raw.count ? raw : Array(raw[lo..<hi])
+            guard ok else { return .unavailable }
+            guard let raw = try? stored.withUnsafeBytes({ try Zstd.decompress($0, rawLength: loc.rawLength) }) else { return .mismatch }
+            bytes = lo == 0 && hi == raw.count ? raw : Array(raw[lo..<hi])
         case .zstdDelta:
-            return nil
+            return .unavailable
         }
-        let key = blockTagger.chunkKey(id)
-        guard blocks.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, tags: tags, key: key) }) else {
-            logger.warning("chunk \(id): a block does not match its tag (\(packDirectory) pack \(loc.pack) offset \(loc.offset)); hashing the whole chunk instead")
-            return nil
-        }
-        if range.lowerBound == lo && range.upperBound == hi { return blocks }
-        return Array(blocks[(range.lowerBound - lo)..<(range.upperBound - lo)])
+        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, tags: tags, key: key) }) else { return .mismatch }
+        if range.lowerBound == lo && range.upperBound == hi { return .bytes(bytes) }
+        return .bytes(Array(bytes[(range.lowerBound - lo)..<(range.upperBound - lo)]))
     }
 }

@@ -8,6 +8,8 @@ public final class Repository: Sendable {
     public let index: Index
     public let identity: NodeIdentity
     let packs: PackFiles
+    /// O_DIRECT reads of tagged chunks (see `DirectPackReader`).
+    let directReads: DirectPackReader
     /// Raw bytes of recently used delta bases (verified when read), so reading a chain of tree
     /// versions does not resolve every base again.
     let deltaBases = DeltaBaseCache()
@@ -37,6 +39,7 @@ public final class Repository: Sendable {
         self.blockTagger = BlockTagger(identity: identity)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
+        self.directReads = DirectPackReader(directory: path + "/packs")
     }
 
     /// The verified bytes of an object.

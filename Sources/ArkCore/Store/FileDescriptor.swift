@@ -13,6 +13,12 @@ public final class FileDescriptor: Sendable {
         self.raw = try syscall("open \(path)") { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
+    /// Takes ownership of an open descriptor.
+    init(owning raw: Int32, path: String) {
+        self.raw = raw
+        self.path = path
+    }
+
     deinit { close(raw) }
 
     public func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
