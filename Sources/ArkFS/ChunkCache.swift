@@ -40,8 +40,8 @@ final class ChunkCache: Sendable {
     private let state = Mutex(State())
     private let source: ObjectSource
     private let queue = DispatchQueue(label: "ark.fs.chunks", qos: .userInitiated, attributes: .concurrent)
-    /// Limits concurrent loads to a few per core, so a read-ahead burst cannot flood the queue.
-    private let loads = DispatchSemaphore(value: 8)
+    /// Limits concurrent loads (enough to keep a fast disk busy with O_DIRECT reads), so a read-ahead burst cannot flood the queue.
+    private let loads = DispatchSemaphore(value: 16)
 
     init(source: ObjectSource, capacity: Int) {
         self.source = source

@@ -2,7 +2,7 @@ import ArkCore
 import Synchronization
 
 /// An open file: its manifest and sequential-read detection. A reader that keeps reading
-/// where it stopped grows a read-ahead window (2 chunks, doubling up to 32); a seek resets it.
+/// where it stopped grows a read-ahead window (2 chunks, doubling up to 64); a seek resets it.
 final class OpenFile: Sendable {
     let node: Node.Entry
     let manifest: Manifest
@@ -12,7 +12,7 @@ final class OpenFile: Sendable {
     /// Lower-level manifests of very large files (level > 0), by id.
     private let children = Mutex<[ObjectID: Manifest]>([:])
 
-    static let maxWindow = 32
+    static let maxWindow = 64
 
     init(node: Node.Entry, manifest: Manifest, source: ObjectSource) {
         self.node = node
