@@ -41,7 +41,7 @@ final class ChunkCache: Sendable {
     private let source: ObjectSource
     private let queue = DispatchQueue(label: "ark.fs.chunks", qos: .userInitiated, attributes: .concurrent)
     /// Limits concurrent loads (enough to keep a fast disk busy with O_DIRECT reads), so a read-ahead burst cannot flood the queue.
-    private let loads = DispatchSemaphore(value: 16)
+    private let loads = DispatchSemaphore(value: 32)
 
     init(source: ObjectSource, capacity: Int) {
         self.source = source

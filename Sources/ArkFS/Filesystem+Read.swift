@@ -75,28 +75,28 @@ extension Filesystem {
     }
 }
 
-/// The bytes of one read: a slice of a single chunk (no copy) or an assembled buffer.
+/// The bytes of one read: slices of the chunks it covers, in order, replied to without
+/// copying them into one buffer.
 enum ReadResult: Sendable {
     case empty
-    case slice([UInt8], Range<Int>)
-    case buffer([UInt8])
+    case slices([(bytes: [UInt8], slice: Range<Int>)])
 
-    /// The reply from each piece's bytes and the slice of them the request covers, in order.
     static func assemble(_ parts: [(bytes: [UInt8], slice: Range<Int>)], length: Int) -> ReadResult {
-        if parts.count == 1 { return .slice(parts[0].bytes, parts[0].slice) }
-        var out = [UInt8]()
-        out.reserveCapacity(length)
-        for p in parts where !p.slice.isEmpty { out.append(contentsOf: p.bytes[p.slice]) }
-        return .buffer(out)
+        .slices(parts.filter { !$0.slice.isEmpty })
     }
 
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        switch self {
-        case .empty: return body(UnsafeRawBufferPointer(start: nil, count: 0))
-        case .slice(let a, let r): return a.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[r])) }
-        case .buffer(let a): return a.withUnsafeBytes { body($0) }
+    /// Calls `body` with the pieces' bytes, valid for the call.
+    func withBuffers<R>(_ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        guard case .slices(let parts) = self else { return body([]) }
+        func nest(_ i: Int, _ acc: [UnsafeRawBufferPointer]) -> R {
+            if i == parts.count { return body(acc) }
+            return parts[i].bytes.withUnsafeBytes { nest(i + 1, acc + [UnsafeRawBufferPointer(rebasing: $0[parts[i].slice])]) }
         }
+        return nest(0, [])
     }
+
+    /// All bytes in one array (for tests and small replies).
+    var joined: [UInt8] { withBuffers { $0.flatMap { Array($0) } } }
 }
 
 /// Gathers the chunks of one read as they arrive; the last delivery gets them all, and a

@@ -8,7 +8,7 @@ import Synchronization
 public final class Filesystem: Sendable {
     public struct Options: Sendable {
         /// Bytes of verified chunks kept in memory.
-        public var cacheSize: Int = 96 << 20
+        public var cacheSize: Int = 64 << 20
         /// Kernel cache lifetime of immutable content (commit trees) and of the browser's
         /// changing directories.
         public var immutableTimeout: Double = 86_400

@@ -41,6 +41,12 @@ struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from w
         fuse_reply_buf(raw, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count)
     }
 
+    /// Replies with several buffers in order, gathered by the kernel (no copy into one buffer).
+    func bytes(_ parts: [UnsafeRawBufferPointer]) {
+        var iov = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        fuse_reply_iov(raw, &iov, Int32(iov.count))
+    }
+
     func none() { fuse_reply_none(raw) }
 }
 

@@ -125,7 +125,7 @@ extension FuseSession {
         let file = Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!).takeUnretainedValue()
         fs.read(file, offset: UInt64(off), count: size, ino: ino) { result in
             switch result {
-            case .success(let r): r.withBytes { req.bytes($0) }
+            case .success(let r): r.withBuffers { $0.count == 1 ? req.bytes($0[0]) : req.bytes($0) }
             case .failure: req.error(EIO)
             }
         }

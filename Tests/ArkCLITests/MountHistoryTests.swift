@@ -111,14 +111,16 @@ struct MountHistoryTests {
         let items = try #require(json as? [[String: Any]])
         let hex = try #require(items.first?["id"] as? String)
         let manifestID = try #require(ObjectID(hex: hex))
-        let (start, end, pack, offset): (UInt64, UInt64, String, UInt64) = try {
+        let (start, end, pack, offset, bad): (UInt64, UInt64, String, UInt64, UInt64) = try {
             let repo = try Repository(path: f.store)
             let m = try repo.manifest(manifestID)
             try #require(m.count >= 4)
             let victim = m.count / 2 // far from both ends, beyond the kernel's read-ahead of page 0
             let loc = try #require(try repo.index.object(m.id(at: victim))?.location)
             let name = try #require(try repo.index.packName(loc.pack))
-            return (m.start(at: victim), m.end(at: victim), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2))
+            #expect(loc.compression == .none)
+            return (m.start(at: victim), m.end(at: victim), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2),
+                    m.start(at: victim) + UInt64(loc.storedLength / 2))
         }()
         chmod(pack, 0o644)
         let fd = open(pack, O_RDWR)
@@ -131,10 +133,15 @@ struct MountHistoryTests {
             var buf = [UInt8](repeating: 0, count: 4096)
             // Before the bad chunk: correct bytes.
             #expect(pread(file, &buf, 4096, 0) == 4096 && buf == Array(big[0..<4096]))
-            // Inside it: EIO, never wrong bytes.
-            let n = pread(file, &buf, 4096, off_t(start + 10))
+            // The page holding the bad byte: EIO, never wrong bytes.
+            let n = pread(file, &buf, 4096, off_t(bad / 4096 * 4096))
             let err = errno
             #expect(n == -1 && err == EIO)
+            // The same chunk's first 16 KiB block is intact and checked by its own tag.
+            let inFirstBlock = Int((start + 4095) / 4096 * 4096)
+            // (Chunks are at least 64 KiB, so the bad byte in the middle is past the first block.)
+            try #require(UInt64(inFirstBlock + 4096) <= start + 16384 && bad >= start + 16384)
+            #expect(pread(file, &buf, 4096, off_t(inFirstBlock)) == 4096 && buf == Array(big[inFirstBlock..<inFirstBlock + 4096]))
             // After it (from the next page that does not overlap it): correct bytes again. Reads
             // are page-granular in the kernel, so a page straddling the bad chunk is EIO too.
             let after = Int((end + 4095) / 4096 * 4096)

@@ -35,7 +35,7 @@ struct ArkConfig: Sendable {
     var repos: [Repo] = []
     var enumerateThreshold = 8
     /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.
-    var mountCacheSize = 96 << 20
+    var mountCacheSize = 64 << 20
     /// `[net] listen`: where the daemon accepts peers.
     var listenHost = "0.0.0.0"
     var listenPort = 7465
