@@ -97,10 +97,32 @@ final class ChunkCache: Sendable {
         }
     }
 
-    /// Starts loading a chunk if it is neither cached nor loading (read-ahead).
-    func prefetch(_ id: ObjectID) {
-        let cached = state.withLock { $0.entries[id] != nil || $0.waiting[id] != nil }
-        if !cached { get(id) { _ in } }
+    /// Starts loading the chunks that are neither cached nor loading (read-ahead), in groups
+    /// the source may read with one I/O each.
+    func prefetch(_ ids: [ObjectID], groupSize: Int = 16) {
+        let new: [ObjectID] = state.withLock { s in
+            var out: [ObjectID] = []
+            for id in ids where s.entries[id] == nil && s.waiting[id] == nil {
+                s.waiting[id] = []
+                out.append(id)
+            }
+            return out
+        }
+        for start in stride(from: 0, to: new.count, by: groupSize) {
+            let group = Array(new[start..<min(start + groupSize, new.count)])
+            queue.async { [self] in
+                loads.wait()
+                let results = source.chunks(group)
+                loads.signal()
+                for (id, result) in zip(group, results) {
+                    let waiters: [Completion] = state.withLock { s in
+                        if case .success(let bytes) = result { insert(&s, id, bytes) }
+                        return s.waiting.removeValue(forKey: id) ?? []
+                    }
+                    for w in waiters { w(result) }
+                }
+            }
+        }
     }
 
     func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }

@@ -65,13 +65,19 @@ extension Filesystem {
         DispatchQueue.global(qos: .userInitiated).async { [source] in source.warmUp(readers: 3) }
     }
 
+    /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead, in
+    /// batches (see `OpenFile.readAheadStart`).
     private func readAhead(_ file: OpenFile, after offset: UInt64, chunks: Int) {
-        var pos = offset
-        for _ in 0..<chunks {
-            guard pos < file.size, let (e, start) = try? file.locate(pos) else { return }
-            cache.prefetch(e.id)
+        let windowBytes = UInt64(chunks * ChunkerParameters.default.avg)
+        guard var pos = file.readAheadStart(at: offset, windowBytes: windowBytes) else { return }
+        let limit = min(offset + windowBytes, file.size)
+        var ids: [ObjectID] = []
+        while pos < limit, let (e, start) = try? file.locate(pos) {
+            ids.append(e.id)
             pos = start + e.length
         }
+        file.notePrefetched(upTo: pos)
+        cache.prefetch(ids)
     }
 }
 

@@ -11,6 +11,9 @@ public protocol ObjectSource: Sendable {
     /// Verified bytes of `range` of a chunk; a source that can check part of a chunk (block
     /// tags) reads only that part.
     func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8]
+    /// Verified bytes of several chunks at once (read-ahead); a source may read neighbours
+    /// in one I/O.
+    func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>]
     func isPresent(_ id: ObjectID) throws -> Bool
     func commitSummary(_ id: ObjectID) throws -> CommitSummary?
     func heads(repo: String?) throws -> [Head]
@@ -26,6 +29,8 @@ public protocol ObjectSource: Sendable {
 
 extension ObjectSource {
     public func warmUp(readers: Int) {}
+
+    public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { ids.map { id in Result { try chunk(id) } } }
 
     public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
         let bytes = try chunk(id)
@@ -47,6 +52,7 @@ public struct LocalObjectSource: ObjectSource {
     public func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
     public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.readChunk(id) }
     public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] { try repo.readChunk(id, range: range) }
+    public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { repo.readChunks(ids) }
     public func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
     public func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
     public func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }

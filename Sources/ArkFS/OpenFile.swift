@@ -7,7 +7,7 @@ final class OpenFile: Sendable {
     let node: Node.Entry
     let manifest: Manifest
     private let source: ObjectSource
-    private struct ReadState { var nextOffset: UInt64 = 0; var window = 0; var prefetchedUpTo = 0 }
+    private struct ReadState { var nextOffset: UInt64 = 0; var window = 0; var prefetchedUpTo: UInt64 = 0 }
     private let state = Mutex(ReadState())
     /// Lower-level manifests of very large files (level > 0), by id.
     private let children = Mutex<[ObjectID: Manifest]>([:])
@@ -53,6 +53,18 @@ final class OpenFile: Sendable {
         }
     }
 
+    /// Where read-ahead should continue for a reader at `offset` with a window of `bytes`, or
+    /// nil while at least half the window is already requested ahead of it (so read-ahead goes
+    /// out in batches that can be read with few large I/Os, not a chunk per request).
+    func readAheadStart(at offset: UInt64, windowBytes: UInt64) -> UInt64? {
+        state.withLock { s in
+            if s.prefetchedUpTo > offset && s.prefetchedUpTo - offset >= windowBytes / 2 { return nil }
+            return max(offset, s.prefetchedUpTo)
+        }
+    }
+
+    func notePrefetched(upTo end: UInt64) { state.withLock { $0.prefetchedUpTo = max($0.prefetchedUpTo, end) } }
+
     /// Records a read and returns the read-ahead window (in chunks) it earns.
     func noteRead(offset: UInt64, count: Int) -> Int {
         state.withLock { s in
@@ -60,8 +72,10 @@ final class OpenFile: Sendable {
                 s.window = s.window == 0 ? 2 : min(s.window * 2, Self.maxWindow)
             } else if offset != 0 {
                 s.window = 0
+                s.prefetchedUpTo = 0
             } else {
                 s.window = 2
+                s.prefetchedUpTo = 0
             }
             s.nextOffset = offset + UInt64(count)
             return s.window

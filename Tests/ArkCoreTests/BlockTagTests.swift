@@ -127,4 +127,26 @@ import Testing
         // Past the end: not served.
         #expect(reader.read(pack: 1, name: { "p.pack" }, offset: 9990, count: 20) { Array($0) } == nil)
     }
+
+    /// Read-ahead batches: neighbours read with one I/O, each checked by its tags; a damaged
+    /// chunk in the middle of a run fails alone, and ids that are not chunks or not stored fail
+    /// without taking the others down.
+    @Test func batchReadsCoalesceAndIsolateFailures() throws {
+        let (store, raw, zstd) = try Self.store()
+        let all = raw + zstd
+        var results = store.repo.readChunks(all.map(\.0))
+        for (r, (_, bytes)) in zip(results, all) { #expect((try? r.get()) == bytes) }
+        let victim = raw[raw.count / 2]
+        try store.corrupt(victim.0, at: 5)
+        let unknown = ObjectHasher.hash(.chunk, [1, 2, 3])
+        results = store.repo.readChunks(raw.map(\.0) + [unknown])
+        for (r, (id, bytes)) in zip(results, raw) {
+            if id == victim.0 {
+                #expect(throws: ArkError.self) { try r.get() }
+            } else {
+                #expect((try? r.get()) == bytes)
+            }
+        }
+        #expect(throws: ArkError.self) { try results.last!.get() }
+    }
 }

@@ -13,6 +13,18 @@ extension Index {
         }
     }
 
+    /// `objectForRead` for many ids in one read transaction (nil where the index has no row).
+    public func objectsForRead(_ ids: [ObjectID]) throws -> [(object: IndexedObject, tags: [UInt8]?)?] {
+        try read { db in
+            let tagStmt = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
+            return try ids.map { id in
+                guard let o = try Self.object(db, id) else { return nil }
+                guard o.kind == .chunk, o.isPresent else { return (o, nil) }
+                return (o, try Data.fetchOne(tagStmt, arguments: [id]).map { [UInt8]($0) })
+            }
+        }
+    }
+
     /// Records tags of chunks made durable in the same transaction. Tags depend only on the
     /// node key and the chunk's bytes (fixed by its id), so an existing row is never stale.
     static func insertTags(_ db: Database, _ tags: [(ObjectID, [UInt8])]) throws {

@@ -79,3 +79,54 @@ extension Repository {
         return .bytes(Array(bytes[(range.lowerBound - lo)..<(range.upperBound - lo)]))
     }
 }
+
+extension Repository {
+    /// Adjacent chunks are read with one I/O up to this many bytes.
+    public static let maxCoalescedRead = 4 << 20
+
+    /// Verified bytes of many chunks (a streaming reader's read-ahead). Tagged raw chunks that
+    /// lie next to each other in a pack are read with one O_DIRECT read and checked block by
+    /// block; anything else, and any failure, goes through `readChunk` one by one.
+    public func readChunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
+        var out = [Result<[UInt8], Error>?](repeating: nil, count: ids.count)
+        struct Item { var index: Int; var id: ObjectID; var loc: ObjectLocation; var tags: [UInt8] }
+        var items: [Item] = []
+        if let rows = try? index.objectsForRead(ids) {
+            for (i, row) in rows.enumerated() {
+                guard let row, row.object.kind == .chunk, let loc = row.object.location, loc.compression == .none,
+                      let tags = row.tags, tags.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize else { continue }
+                items.append(Item(index: i, id: ids[i], loc: loc, tags: tags))
+            }
+        }
+        items.sort { ($0.loc.pack, $0.loc.offset) < ($1.loc.pack, $1.loc.offset) }
+        var start = 0
+        while start < items.count {
+            // A run: same pack, each record right after the previous one (its 48-byte header
+            // between them), within the coalescing limit.
+            var end = start + 1
+            let first = items[start].loc
+            while end < items.count {
+                let prev = items[end - 1].loc, next = items[end].loc
+                let gap = next.offset &- (prev.offset + UInt64(prev.storedLength))
+                guard next.pack == first.pack, next.offset > prev.offset, gap <= 4096,
+                      next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead) else { break }
+                end += 1
+            }
+            let run = items[start..<end]
+            let last = run.last!.loc
+            let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
+            _ = directReads.read(pack: first.pack, name: { try index.packName(first.pack) }, offset: first.offset, count: span) { buf in
+                for item in run {
+                    let lo = Int(item.loc.offset - first.offset)
+                    let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
+                    if blockTagger.verify(bytes, firstBlock: 0, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
+                        out[item.index] = .success(Array(bytes))
+                    }
+                }
+            }
+            start = end
+        }
+        for i in ids.indices where out[i] == nil { out[i] = Result { try readChunk(ids[i]) } }
+        return out.map { $0! }
+    }
+}

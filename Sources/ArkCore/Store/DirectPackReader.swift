@@ -17,9 +17,11 @@ private let oDirect: Int32 = 0o40000
 /// (tmpfs) or a read does not go as expected, `read` returns nil and the caller reads buffered.
 final class DirectPackReader: Sendable {
     static let alignment = 4096
-    /// The largest chunk plus alignment slack on both ends; larger reads get a one-off buffer.
-    static let bufferSize = (1 << 20) + 2 * alignment
-    static let pooledBuffers = 8
+    /// The largest coalesced read (`Repository.maxCoalescedRead`) plus alignment slack on both
+    /// ends; larger reads get a one-off buffer. Pages of a pooled buffer count toward memory
+    /// only once a read has used them.
+    static let bufferSize = (4 << 20) + 2 * alignment
+    static let pooledBuffers = 6
 
     /// An aligned buffer from `posix_memalign`.
     private struct Buffer: @unchecked Sendable { // owned by exactly one reader or the pool at a time

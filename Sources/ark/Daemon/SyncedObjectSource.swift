@@ -34,6 +34,15 @@ struct SyncedObjectSource: ObjectSource {
 
     var preferredPeer: ObjectID? { mountedCommit.flatMap { fetcher.engine.firstAnnouncer(of: $0) } ?? headOwner }
 
+    /// Local chunks in one go; those not stored here are fetched one by one.
+    func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
+        zip(ids, local.chunks(ids)).map { id, r in
+            if case .failure(let e as ArkError) = r, e.code == .missing || e.code == .notFound { return Result { try chunk(id) } }
+            if case .success = r { cache.used(id) }
+            return r
+        }
+    }
+
     func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
         do {
             let bytes = try local.chunk(id, range: range)
