@@ -59,14 +59,14 @@ extension Filesystem {
         }
     }
 
+    /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead, in
+    /// batches (see `OpenFile.readAheadStart`).
     /// Opens index connections in the background once the mount serves, so the first reads
     /// do not wait for them.
     func warmUp() {
-        DispatchQueue.global(qos: .userInitiated).async { [source] in source.warmUp(readers: 3) }
+        DispatchQueue.global(qos: .userInitiated).async { [source] in source.warmUp(readers: 2) }
     }
 
-    /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead, in
-    /// batches (see `OpenFile.readAheadStart`).
     private func readAhead(_ file: OpenFile, after offset: UInt64, chunks: Int) {
         let windowBytes = UInt64(chunks * ChunkerParameters.default.avg)
         guard var pos = file.readAheadStart(at: offset, windowBytes: windowBytes) else { return }

@@ -138,10 +138,12 @@ public final class Index: Sendable {
 }
 
 extension Index {
-    /// Opens up to `count` reader connections now (each reading the objects and tags tables'
+    /// Opens up to `count` reader connections now (at most one per core: each holds a thread
+    /// of the global queue until all have one) (each reading the objects and tags tables'
     /// top pages), so the first concurrent reads of a mount do not pay for opening SQLite
     /// connections. Connections stay in the pool for later reads.
     public func warmReaders(_ count: Int) {
+        let count = min(count, ProcessInfo.processInfo.activeProcessorCount)
         let entered = DispatchGroup(), release = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
         for _ in 0..<count {
