@@ -53,7 +53,9 @@ extension Repository {
             }
             switch direct {
             case .some(.some(let b)): return .bytes(b)
-            case .some(.none): return .mismatch
+            case .some(.none):
+                directReads.drop(loc.pack)
+                return .mismatch
             case .none: break
             }
             guard let file = try? packs.file(loc.pack, name: { try index.packName(loc.pack) }) else { return .unavailable }
@@ -121,6 +123,8 @@ extension Repository {
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
                     if blockTagger.verify(bytes, firstBlock: 0, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
                         out[item.index] = .success(Array(bytes))
+                    } else {
+                        directReads.drop(first.pack)
                     }
                 }
             }

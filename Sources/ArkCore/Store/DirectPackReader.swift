@@ -65,6 +65,9 @@ final class DirectPackReader: Sendable {
         return body(UnsafeRawBufferPointer(start: buffer.base + Int(offset - start), count: count))
     }
 
+    /// Forgets a descriptor (its bytes did not check out: maybe a pack replaced under a reused id).
+    func drop(_ pack: Int64) { _ = files.withLock { $0.removeValue(forKey: pack) } }
+
     private func file(_ pack: Int64, name: () throws -> String?) -> FileDescriptor? {
         if let f = files.withLock({ $0[pack] }) { return f }
         guard let n = try? name() else { return nil }
