@@ -24,10 +24,12 @@ let package = Package(
         // Wraps libfuse macros and versioned symbols Swift cannot call directly.
         .target(name: "CArkFuse", dependencies: ["CFuse"]),
         .target(name: "CArkMalloc"),
+        // O_DIRECT and preadv2(RWF_NOWAIT), which need _GNU_SOURCE.
+        .target(name: "CArkIO"),
         .target(
             name: "ArkCore",
             dependencies: [
-                "CSodium", "CZstd",
+                "CSodium", "CZstd", "CArkIO",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -124,6 +124,10 @@ import Testing
         let reader = DirectPackReader(directory: dir)
         let got = reader.read(pack: 1, name: { "p.pack" }, offset: UInt64(offset), count: count) { Array($0) }
         #expect(got == Array(data[offset..<offset + count]))
+        // The same through the page cache (the file was just written, so it is cached).
+        let cachedFD = try FileDescriptor(open: dir + "/p.pack", flags: O_RDONLY)
+        let viaCache = reader.read(pack: 1, name: { "p.pack" }, offset: UInt64(offset), count: count, cached: cachedFD) { Array($0) }
+        #expect(viaCache == Array(data[offset..<offset + count]))
         // Past the end: not served.
         #expect(reader.read(pack: 1, name: { "p.pack" }, offset: 9990, count: 20) { Array($0) } == nil)
     }

@@ -47,7 +47,8 @@ extension Repository {
             // copy out just the range.
             let want = (range.lowerBound - lo)..<(range.upperBound - lo)
             let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
-                                          offset: loc.offset + UInt64(lo), count: hi - lo) { buf -> [UInt8]? in
+                                          offset: loc.offset + UInt64(lo), count: hi - lo,
+                                          cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
                 guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
@@ -117,7 +118,8 @@ extension Repository {
             let run = items[start..<end]
             let last = run.last!.loc
             let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
-            _ = directReads.read(pack: first.pack, name: { try index.packName(first.pack) }, offset: first.offset, count: span) { buf in
+            _ = directReads.read(pack: first.pack, name: { try index.packName(first.pack) }, offset: first.offset, count: span,
+                                 cached: try? packs.file(first.pack, name: { try index.packName(first.pack) })) { buf in
                 for item in run {
                     let lo = Int(item.loc.offset - first.offset)
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])

@@ -1,20 +1,16 @@
+import CArkIO
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Linux's O_DIRECT (Glibc exports it only with _GNU_SOURCE, which the Swift overlay lacks).
-#if arch(arm64)
-private let oDirect: Int32 = 0o200000
-#else
-private let oDirect: Int32 = 0o40000
-#endif
-
-/// Reads ranges of pack files with O_DIRECT into reused aligned buffers, for chunk reads
-/// checked by block tags: the bytes go from the disk into the reader's buffer instead of
-/// through the page cache, which saves one kernel copy per byte and keeps pack data from being
-/// cached a second time next to a mount's own page cache. Where O_DIRECT is not supported
-/// (tmpfs) or a read does not go as expected, `read` returns nil and the caller reads buffered.
+/// Reads ranges of pack files into reused aligned buffers, for chunk reads checked by block
+/// tags. Bytes already in the page cache are copied from it (preadv2 with RWF_NOWAIT on the
+/// buffered descriptor); the others are read with O_DIRECT, from the disk into the buffer
+/// instead of through the page cache, which saves one kernel copy per byte and keeps pack data
+/// from being cached a second time next to a mount's own page cache. Where O_DIRECT is not
+/// supported (tmpfs) or a read does not go as expected, `read` returns nil and the caller reads
+/// buffered.
 final class DirectPackReader: Sendable {
     static let alignment = 4096
     /// The largest coalesced read (`Repository.maxCoalescedRead`) plus alignment slack on both
@@ -40,9 +36,16 @@ final class DirectPackReader: Sendable {
 
     /// Calls `body` with the `count` bytes at `offset` of pack `pack`, read with O_DIRECT, and
     /// returns its result; nil if they could not be read that way (read them buffered then).
-    func read<R>(pack: Int64, name: () throws -> String?, offset: UInt64, count: Int,
+    func read<R>(pack: Int64, name: () throws -> String?, offset: UInt64, count: Int, cached: FileDescriptor? = nil,
                  _ body: (UnsafeRawBufferPointer) -> R) -> R? {
-        guard count > 0, !unsupported.load(ordering: .relaxed), let file = file(pack, name: name) else { return nil }
+        guard count > 0 else { return nil }
+        if let cached, count <= Self.bufferSize, let buffer = take(count) {
+            defer { give(buffer) }
+            if ark_pread_cached(cached.raw, buffer.base, count, off_t(offset)) == count {
+                return body(UnsafeRawBufferPointer(start: buffer.base, count: count))
+            }
+        }
+        guard !unsupported.load(ordering: .relaxed), let file = file(pack, name: name) else { return nil }
         let a = UInt64(Self.alignment)
         let start = offset / a * a
         let end = (offset + UInt64(count) + a - 1) / a * a
@@ -72,7 +75,7 @@ final class DirectPackReader: Sendable {
         if let f = files.withLock({ $0[pack] }) { return f }
         guard let n = try? name() else { return nil }
         let path = directory + "/" + n
-        let raw = Glibc.open(path, O_RDONLY | oDirect | O_CLOEXEC)
+        let raw = Glibc.open(path, O_RDONLY | ark_o_direct() | O_CLOEXEC)
         guard raw >= 0 else {
             // EINVAL: this filesystem has no O_DIRECT; stop trying for this store.
             if errno == EINVAL { unsupported.store(true, ordering: .relaxed) }
