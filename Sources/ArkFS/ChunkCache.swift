@@ -114,15 +114,30 @@ final class ChunkCache: Sendable {
                 loads.wait()
                 let results = source.chunks(group)
                 loads.signal()
-                for (id, result) in zip(group, results) {
-                    let waiters: [Completion] = state.withLock { s in
-                        if case .success(let bytes) = result { insert(&s, id, bytes) }
-                        return s.waiting.removeValue(forKey: id) ?? []
+                for (i, id) in group.enumerated() {
+                    // A chunk the batch did not deliver is loaded on its own (and fetched from a
+                    // peer by a source that can), in parallel with the others.
+                    guard i < results.count, case .success(let bytes) = results[i] else {
+                        queue.async { [self] in
+                            loads.wait()
+                            let result = Result { try source.chunk(id) }
+                            loads.signal()
+                            resolve(id, result)
+                        }
+                        continue
                     }
-                    for w in waiters { w(result) }
+                    resolve(id, .success(bytes))
                 }
             }
         }
+    }
+
+    private func resolve(_ id: ObjectID, _ result: Result<[UInt8], Error>) {
+        let waiters: [Completion] = state.withLock { s in
+            if case .success(let bytes) = result { insert(&s, id, bytes) }
+            return s.waiting.removeValue(forKey: id) ?? []
+        }
+        for w in waiters { w(result) }
     }
 
     func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }

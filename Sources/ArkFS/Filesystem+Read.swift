@@ -19,6 +19,9 @@ extension Filesystem {
         do { pieces = try file.chunks(offset: offset, count: count) } catch {
             reply(.failure(error as? ArkError ?? ArkError(.io, "\(error)"))); return
         }
+        guard !pieces.isEmpty else {
+            reply(.failure(ArkError(.corrupt, "the manifest of \(inodes.name(of: ino)) covers no chunk at offset \(offset)"))); return
+        }
         let end = min(offset + UInt64(count), file.size)
         let window = file.noteRead(offset: offset, count: count)
         let streaming = window > 2

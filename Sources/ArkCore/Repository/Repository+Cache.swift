@@ -57,6 +57,7 @@ extension Repository {
         for (pack, name) in deadPacks {
             unlink(packDirectory + "/" + name)
             packs.drop(pack)
+            directReads.drop(pack)
         }
         if !deadPacks.isEmpty { try FileDescriptor.syncDirectory(packDirectory) }
         return result

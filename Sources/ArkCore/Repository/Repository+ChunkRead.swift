@@ -97,6 +97,7 @@ extension Repository {
         if let rows = try? index.objectsForRead(ids) {
             for (i, row) in rows.enumerated() {
                 guard let row, row.object.kind == .chunk, let loc = row.object.location, loc.compression == .none,
+                      loc.storedLength == loc.rawLength,
                       let tags = row.tags, tags.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize else { continue }
                 items.append(Item(index: i, id: ids[i], loc: loc, tags: tags))
             }

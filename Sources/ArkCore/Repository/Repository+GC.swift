@@ -62,7 +62,7 @@ extension Repository {
             for p in oldPacks { try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [p]) }
         }
         report.packsRewritten = oldPacks.count
-        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); packs.drop(p) } }
+        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); packs.drop(p); directReads.drop(p) } }
         // Pack files the index does not know: left by a writer that was killed before
         // publishing. No writer runs now (exclusive lock), so they are garbage.
         let known = Set(try index.packs().map(\.name))

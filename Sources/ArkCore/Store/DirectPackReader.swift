@@ -56,6 +56,8 @@ final class DirectPackReader: Sendable {
         while done < length {
             let r = Glibc.pread(file.raw, buffer.base + done, length - done, off_t(start) + off_t(done))
             if r < 0 && errno == EINTR { continue }
+            // EINVAL: the filesystem accepted O_DIRECT at open but not for I/O; stop trying.
+            if r < 0 && errno == EINVAL { unsupported.store(true, ordering: .relaxed) }
             if r <= 0 { break }
             done += r
             // Past the end of the file (the last record of a pack), or a short read.

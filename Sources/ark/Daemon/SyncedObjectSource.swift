@@ -34,10 +34,10 @@ struct SyncedObjectSource: ObjectSource {
 
     var preferredPeer: ObjectID? { mountedCommit.flatMap { fetcher.engine.firstAnnouncer(of: $0) } ?? headOwner }
 
-    /// Local chunks in one go; those not stored here are fetched one by one.
+    /// Local chunks in one go. Those not stored here fail with `.missing`: the mount's cache
+    /// then loads each on its own through `chunk(_:)`, which fetches them in parallel.
     func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
         zip(ids, local.chunks(ids)).map { id, r in
-            if case .failure(let e as ArkError) = r, e.code == .missing || e.code == .notFound { return Result { try chunk(id) } }
             if case .success = r { cache.used(id) }
             return r
         }
