@@ -51,7 +51,7 @@ extension Filesystem {
                     if collector.fail() { finish(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
                 case .success(let bytes):
                     guard let done = collector.deliver(i, bytes, whole ? part : 0..<part.count) else { return }
-                    finish(.success(ReadResult.assemble(done, length: Int(end - offset))))
+                    finish(.success(.slices(done.filter { !$0.slice.isEmpty })))
                 case .failure(let error):
                     let e = error as? ArkError ?? ArkError(.io, "\(error)")
                     logger.error("read of \(inodes.name(of: ino)) failed at chunk \(p.id) (offset \(p.start)): \(e)")
@@ -90,10 +90,6 @@ enum ReadResult: Sendable {
     case empty
     case slices([(bytes: [UInt8], slice: Range<Int>)])
 
-    static func assemble(_ parts: [(bytes: [UInt8], slice: Range<Int>)], length: Int) -> ReadResult {
-        .slices(parts.filter { !$0.slice.isEmpty })
-    }
-
     /// Calls `body` with the pieces' bytes, valid for the call.
     func withBuffers<R>(_ body: ([UnsafeRawBufferPointer]) -> R) -> R {
         guard case .slices(let parts) = self else { return body([]) }
@@ -103,9 +99,6 @@ enum ReadResult: Sendable {
         }
         return nest(0, [])
     }
-
-    /// All bytes in one array (for tests and small replies).
-    var joined: [UInt8] { withBuffers { $0.flatMap { Array($0) } } }
 }
 
 /// Gathers the chunks of one read as they arrive; the last delivery gets them all, and a
