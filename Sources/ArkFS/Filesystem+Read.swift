@@ -3,10 +3,11 @@ import Dispatch
 import Synchronization
 
 extension Filesystem {
-    /// Opens a file node for reading: loads (and verifies) its manifest once.
+    /// Opens a file node for reading: its verified manifest, or for a large one just the
+    /// leading records (see `ManifestLoader.view`).
     func open(_ node: Node) throws -> OpenFile? {
         guard case .entry(let e) = node, e.kind == .file || e.kind == .executable, let id = e.id else { return nil }
-        return OpenFile(node: e, manifest: try manifest(id), source: source)
+        return OpenFile(node: e, id: id, manifest: try manifestLoader.view(id), loader: manifestLoader)
     }
 
     /// Reads [offset, offset+count) and calls `reply` once, from whichever thread delivers the

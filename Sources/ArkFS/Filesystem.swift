@@ -33,7 +33,7 @@ public final class Filesystem: Sendable {
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
-    private let manifests = Mutex<[ObjectID: Manifest]>([:])
+    let manifestLoader: ManifestLoader
 
     /// A decoded tree and its number of subdirectories (for nlink).
     struct CachedTree: Sendable {
@@ -46,6 +46,7 @@ public final class Filesystem: Sendable {
         self.source = source
         self.options = options
         self.cache = ChunkCache(source: source, capacity: options.cacheSize)
+        self.manifestLoader = ManifestLoader(source: source)
         switch root {
         case .history:
             inodes = InodeTable(root: .virtual(.root))
@@ -67,14 +68,8 @@ public final class Filesystem: Sendable {
         return c
     }
 
-    /// Verified root manifests of files, bounded (immutable, so never stale): repeated opens
-    /// (tar, cp, rsync walking a tree twice) do not read and hash them again.
-    func manifest(_ id: ObjectID) throws -> Manifest {
-        if let m = manifests.withLock({ $0[id] }) { return m }
-        let m = try source.manifest(id)
-        manifests.withLock { if $0.count >= 8192 { $0.removeAll(keepingCapacity: true) }; $0[id] = m }
-        return m
-    }
+    /// Verified manifests of files, bounded (see `ManifestLoader`).
+    func manifest(_ id: ObjectID) throws -> Manifest { try manifestLoader.whole(id) }
 
     func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
         .entry(Node.Entry(commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target))

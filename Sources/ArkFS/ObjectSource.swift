@@ -6,6 +6,9 @@ import ArkCore
 public protocol ObjectSource: Sendable {
     func tree(_ id: ObjectID) throws -> Tree
     func manifest(_ id: ObjectID) throws -> Manifest
+    /// The leading records of a large manifest, verified without reading the rest (block
+    /// tags); nil when the source cannot do that for `id`.
+    func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix?
     /// Verified chunk bytes.
     func chunk(_ id: ObjectID) throws -> [UInt8]
     /// Verified bytes of `range` of a chunk; a source that can check part of a chunk (block
@@ -30,6 +33,8 @@ public protocol ObjectSource: Sendable {
 extension ObjectSource {
     public func warmUp(readers: Int) {}
 
+    public func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { nil }
+
     public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { ids.map { id in Result { try chunk(id) } } }
 
     public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
@@ -50,6 +55,7 @@ public struct LocalObjectSource: ObjectSource {
 
     public func tree(_ id: ObjectID) throws -> Tree { try repo.tree(id) }
     public func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
+    public func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { try repo.manifestPrefix(id) }
     public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.readChunk(id) }
     public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] { try repo.readChunk(id, range: range) }
     public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { repo.readChunks(ids) }
@@ -61,5 +67,5 @@ public struct LocalObjectSource: ObjectSource {
     public func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
     public var localNode: ObjectID { repo.identity.endpointID }
     public func peerName(_ node: ObjectID) -> String? { peerNames[node] }
-    public func warmUp(readers: Int) { repo.index.warmReaders(readers) }
+    public func warmUp(readers: Int) { repo.warmUp(readers: readers) }
 }

@@ -3,24 +3,30 @@ import Synchronization
 
 /// An open file: its manifest and sequential-read detection. A reader that keeps reading
 /// where it stopped grows a read-ahead window (2 chunks, doubling up to 64); a seek resets it.
+///
+/// A large manifest may start as just its leading records (`ManifestView.prefix`): the first
+/// bytes of a file are served without reading its whole manifest, which is loaded (and
+/// hashed) the first time a read goes past them.
 final class OpenFile: Sendable {
     let node: Node.Entry
-    let manifest: Manifest
-    private let source: ObjectSource
+    let size: UInt64
+    private let id: ObjectID
+    private let loader: ManifestLoader
     private struct ReadState { var nextOffset: UInt64 = 0; var window = 0; var prefetchedUpTo: UInt64 = 0 }
     private let state = Mutex(ReadState())
+    private let root: Mutex<ManifestView>
     /// Lower-level manifests of very large files (level > 0), by id.
-    private let children = Mutex<[ObjectID: Manifest]>([:])
+    private let children = Mutex<[ObjectID: ManifestView]>([:])
 
     static let maxWindow = 64
 
-    init(node: Node.Entry, manifest: Manifest, source: ObjectSource) {
+    init(node: Node.Entry, id: ObjectID, manifest: ManifestView, loader: ManifestLoader) {
         self.node = node
-        self.manifest = manifest
-        self.source = source
+        self.id = id
+        self.size = manifest.totalSize
+        self.root = Mutex(manifest)
+        self.loader = loader
     }
-
-    var size: UInt64 { manifest.totalSize }
 
     /// Chunk entries (id, absolute start, length) covering [offset, offset+count).
     func chunks(offset: UInt64, count: Int) throws -> [(id: ObjectID, start: UInt64, length: UInt64)] {
@@ -37,20 +43,32 @@ final class OpenFile: Sendable {
 
     /// The chunk holding `offset`, through manifest levels (children cached per open file).
     func locate(_ offset: UInt64) throws -> (Manifest.Entry, UInt64)? {
-        var m = manifest
+        var id = self.id
+        var m = root.withLock { $0 }
         var base: UInt64 = 0
         while true {
-            guard let i = m.index(containing: offset - base) else { return nil }
+            guard offset - base < m.totalSize else { return nil }
+            guard let i = m.index(containing: offset - base) else {
+                guard m.isPrefix else { return nil }
+                // Past the leading records read at open: load the whole manifest, once.
+                let whole = ManifestView.whole(try loader.whole(id))
+                if id == self.id { root.withLock { $0 = whole } } else { remember(id, whole) }
+                m = whole
+                continue
+            }
             let start = base + m.start(at: i)
             if m.level == 0 { return (m.entry(at: i), start) }
-            let childID = m.id(at: i)
-            if let c = children.withLock({ $0[childID] }) { m = c } else {
-                let c = try source.manifest(childID)
-                children.withLock { if $0.count > 64 { $0.removeAll() }; $0[childID] = c }
-                m = c
+            id = m.id(at: i)
+            if let c = children.withLock({ $0[id] }) { m = c } else {
+                m = try loader.view(id)
+                remember(id, m)
             }
             base = start
         }
+    }
+
+    private func remember(_ id: ObjectID, _ m: ManifestView) {
+        children.withLock { if $0.count > 64 { $0.removeAll() }; $0[id] = m }
     }
 
     /// Where read-ahead should continue for a reader at `offset` with a window of `bytes`, or

@@ -1,11 +1,25 @@
 #define _GNU_SOURCE
 #include "CArkIO.h"
 #include <fcntl.h>
-#include <sys/uio.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451 /* the same number on every architecture */
+#endif
+
+/* The kernel's struct cachestat_range and struct cachestat (include/uapi/linux/mman.h). */
+struct ark_cachestat_range { uint64_t off; uint64_t len; };
+struct ark_cachestat { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; };
 
 int ark_o_direct(void) { return O_DIRECT; }
 
-ssize_t ark_pread_cached(int fd, void *buf, size_t count, off_t offset) {
-    struct iovec iov = { .iov_base = buf, .iov_len = count };
-    return preadv2(fd, &iov, 1, offset, RWF_NOWAIT);
+int ark_range_cached(int fd, off_t offset, size_t count) {
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t first = (uint64_t)offset / page, last = ((uint64_t)offset + count + page - 1) / page;
+    struct ark_cachestat_range range = { first * page, (last - first) * page };
+    struct ark_cachestat st = { 0 };
+    if (syscall(__NR_cachestat, (unsigned int)fd, &range, &st, 0) != 0) return -1;
+    return st.nr_cache >= last - first ? 1 : 0;
 }

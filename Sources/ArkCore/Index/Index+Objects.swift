@@ -15,7 +15,10 @@ extension Index {
     }
 
     static func object(_ db: Database, _ id: ObjectID) throws -> IndexedObject? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression FROM objects WHERE id = ?", arguments: [id]) else { return nil }
+        // A cached statement: this runs for every chunk a mount or `cat` reads, and compiling
+        // the SQL each time cost more than the lookup itself.
+        let stmt = try db.cachedStatement(sql: "SELECT kind, raw_len, pack, offset, stored_len, compression FROM objects WHERE id = ?")
+        guard let row = try Row.fetchOne(stmt, arguments: [id]) else { return nil }
         return decode(row, id: id)
     }
 

@@ -1,27 +1,31 @@
 import Foundation
 import GRDB
 
-/// Block tags of stored chunks (table `chunk_tags`, see `BlockTagger`).
+/// Block tags of stored chunks and large manifests (table `chunk_tags`, see `BlockTagger`).
 extension Index {
-    /// A present object and, for a chunk, its block tags if this node has them; one read.
+    /// A present object and, for a chunk or a large manifest, its block tags if this node has
+    /// them; one read.
     public func objectForRead(_ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
-        try read { db in
-            guard let o = try Self.object(db, id) else { return nil }
-            guard o.kind == .chunk, o.isPresent else { return (o, nil) }
-            let stmt = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
-            return (o, try Data.fetchOne(stmt, arguments: [id]).map { [UInt8]($0) })
-        }
+        try read { db in try Self.objectForRead(db, id) }
     }
 
     /// `objectForRead` for many ids in one read transaction (nil where the index has no row).
     public func objectsForRead(_ ids: [ObjectID]) throws -> [(object: IndexedObject, tags: [UInt8]?)?] {
+        try read { db in try ids.map { try Self.objectForRead(db, $0) } }
+    }
+
+    static func objectForRead(_ db: Database, _ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
+        guard let o = try object(db, id) else { return nil }
+        guard o.kind == .chunk || o.kind == .manifest, o.isPresent else { return (o, nil) }
+        let stmt = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
+        return (o, try Data.fetchOne(stmt, arguments: [id]).map { [UInt8]($0) })
+    }
+
+    /// Some chunk with block tags (to exercise the read path when a mount starts).
+    func anyTaggedObject() throws -> ObjectID? {
         try read { db in
-            let tagStmt = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
-            return try ids.map { id in
-                guard let o = try Self.object(db, id) else { return nil }
-                guard o.kind == .chunk, o.isPresent else { return (o, nil) }
-                return (o, try Data.fetchOne(tagStmt, arguments: [id]).map { [UInt8]($0) })
-            }
+            try ObjectID.fetchOne(db, sql: "SELECT t.id FROM chunk_tags t JOIN objects o ON o.id = t.id WHERE o.kind = ? LIMIT 1",
+                                  arguments: [Int64(ObjectKind.chunk.rawValue)])
         }
     }
 

@@ -29,6 +29,17 @@ extension Repository {
         return r == whole ? bytes : Array(bytes[r])
     }
 
+    /// The leading records of large manifest `id` (those within its first `bytes` bytes), each
+    /// block checked by its tag; nil when the manifest is small or stored without tags, or a
+    /// tag does not match (the caller then loads it whole with `manifest(_:)`, which hashes
+    /// it and reports damage).
+    public func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
+        guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
+              obj.rawLength > bytes, let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
+              case .bytes(let head) = readTagged(id, at: loc, tags: tags, range: 0..<bytes) else { return nil }
+        return try ManifestPrefix(decoding: head, encodedLength: obj.rawLength)
+    }
+
     private enum TaggedRead { case bytes([UInt8]), mismatch, unavailable }
 
     /// The tag-checked bytes of `range`; `.unavailable` when the pack could not be read as
@@ -49,7 +60,7 @@ extension Repository {
             let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
                                           offset: loc.offset + UInt64(lo), count: hi - lo,
                                           cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
-                guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
+            guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
             switch direct {

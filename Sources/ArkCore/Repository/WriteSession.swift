@@ -53,6 +53,13 @@ public final class WriteSession {
     /// found `id` (put, putVerified, or a fetch that checked what a peer sent).
     func store(_ id: ObjectID, _ kind: ObjectKind, _ bytes: [UInt8]) throws {
         if try isKnown(id) { return }
+        if kind == .manifest && bytes.count > BlockTagger.blockSize {
+            // Large manifests stay raw and get block tags, so a mount reads just the records
+            // it needs first (`Repository.manifestPrefix`); they are mostly hashes and barely
+            // compress.
+            try append(id, kind, bytes, nil)
+            return
+        }
         let compressed = compressors.with { c in bytes.withUnsafeBytes { c.compressIfSmaller($0) } }
         if kind == .tree, let shape = TreeDeltaBases.shape(of: bytes) {
             try putTree(id, bytes, compressed, shape: shape)
@@ -93,7 +100,9 @@ public final class WriteSession {
 
     private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?, delta: Bool = false) throws {
         try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed, delta: delta) }
-        if kind == .chunk { pendingTags.append((id, tagger.tags(for: id, raw))) }
+        if kind == .chunk || (kind == .manifest && compressed == nil && raw.count > BlockTagger.blockSize) {
+            pendingTags.append((id, tagger.tags(for: id, raw)))
+        }
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1

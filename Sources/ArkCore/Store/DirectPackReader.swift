@@ -5,9 +5,9 @@ import Glibc
 #endif
 
 /// Reads ranges of pack files into reused aligned buffers, for chunk reads checked by block
-/// tags. Bytes already in the page cache are copied from it (preadv2 with RWF_NOWAIT on the
-/// buffered descriptor); the others are read with O_DIRECT, from the disk into the buffer
-/// instead of through the page cache, which saves one kernel copy per byte and keeps pack data
+/// tags. Bytes already in the page cache are copied from it (a buffered read, after
+/// cachestat(2) said they are all there); the others are read with O_DIRECT, from the disk
+/// into the buffer instead of through the page cache, which saves one kernel copy per byte and keeps pack data
 /// from being cached a second time next to a mount's own page cache. Where O_DIRECT is not
 /// supported (tmpfs) or a read does not go as expected, `read` returns nil and the caller reads
 /// buffered.
@@ -29,6 +29,7 @@ final class DirectPackReader: Sendable {
     private let files = Mutex<[Int64: FileDescriptor]>([:])
     private let pool = Mutex<[Buffer]>([])
     private let unsupported = Atomic<Bool>(false)
+    private let noCachestat = Atomic<Bool>(false)
 
     init(directory: String) { self.directory = directory }
 
@@ -39,9 +40,9 @@ final class DirectPackReader: Sendable {
     func read<R>(pack: Int64, name: () throws -> String?, offset: UInt64, count: Int, cached: FileDescriptor? = nil,
                  _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         guard count > 0 else { return nil }
-        if let cached, count <= Self.bufferSize, let buffer = take(count) {
+        if let cached, count <= Self.bufferSize, isCached(cached, offset: offset, count: count), let buffer = take(count) {
             defer { give(buffer) }
-            if ark_pread_cached(cached.raw, buffer.base, count, off_t(offset)) == count {
+            if (try? cached.pread(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: count), at: offset)) != nil {
                 return body(UnsafeRawBufferPointer(start: buffer.base, count: count))
             }
         }
@@ -70,6 +71,29 @@ final class DirectPackReader: Sendable {
         return body(UnsafeRawBufferPointer(start: buffer.base + Int(offset - start), count: count))
     }
 
+    /// Whether the range is all in the page cache (then a buffered read copies it from there).
+    /// Asked with cachestat(2): probing with a non-blocking read (preadv2 RWF_NOWAIT) would
+    /// start readahead of uncached pages, so every cold byte would be read twice. Without
+    /// cachestat (Linux before 6.5) everything is read with O_DIRECT.
+    private func isCached(_ file: FileDescriptor, offset: UInt64, count: Int) -> Bool {
+        guard !noCachestat.load(ordering: .relaxed) else { return false }
+        switch ark_range_cached(file.raw, off_t(offset), count) {
+        case 1: return true
+        case 0: return false
+        default:
+            if errno == ENOSYS || errno == EPERM { noCachestat.store(true, ordering: .relaxed) }
+            return false
+        }
+    }
+
+    /// Opens the O_DIRECT descriptor of `pack` and fills the buffer pool ahead of the first
+    /// reads (a mount warming up), so they do not pay for either.
+    func prepare(pack: Int64, name: () throws -> String?) {
+        _ = file(pack, name: name)
+        let missing = Self.pooledBuffers / 2 - pool.withLock { $0.count }
+        for _ in 0..<max(0, missing) { if let b = allocate(Self.bufferSize) { give(b) } }
+    }
+
     /// Forgets a descriptor (its bytes did not check out: maybe a pack replaced under a reused id).
     func drop(_ pack: Int64) { _ = files.withLock { $0.removeValue(forKey: pack) } }
 
@@ -94,7 +118,10 @@ final class DirectPackReader: Sendable {
 
     private func take(_ length: Int) -> Buffer? {
         if length <= Self.bufferSize, let b = pool.withLock({ $0.popLast() }) { return b }
-        let size = max(length, Self.bufferSize)
+        return allocate(max(length, Self.bufferSize))
+    }
+
+    private func allocate(_ size: Int) -> Buffer? {
         var p: UnsafeMutableRawPointer?
         guard posix_memalign(&p, Self.alignment, size) == 0, let p else { return nil }
         return Buffer(base: p, size: size)

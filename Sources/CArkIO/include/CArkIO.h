@@ -1,5 +1,6 @@
-// Why this shim exists: O_DIRECT and preadv2/RWF_NOWAIT are GNU extensions of glibc's headers
-// (visible only with _GNU_SOURCE), which Swift's Glibc module does not export.
+// Why this shim exists: O_DIRECT is a GNU extension of glibc's headers (visible only with
+// _GNU_SOURCE), which Swift's Glibc module does not export; and cachestat(2) (Linux 6.5) has
+// no glibc wrapper, and older kernel headers lack its structs.
 #ifndef C_ARK_IO_H
 #define C_ARK_IO_H
 
@@ -8,9 +9,9 @@
 /// The O_DIRECT open flag of this platform.
 int ark_o_direct(void);
 
-/// Reads up to `count` bytes at `offset` only if they are in the page cache (preadv2 with
-/// RWF_NOWAIT): the bytes read (possibly fewer), or -1 with errno (EAGAIN when not cached,
-/// EOPNOTSUPP or ENOSYS where the kernel or filesystem has no RWF_NOWAIT).
-ssize_t ark_pread_cached(int fd, void *buf, size_t count, off_t offset);
+/// Whether every page of [offset, offset+count) of `fd` is in the page cache, asked with
+/// cachestat(2), which (unlike a preadv2 RWF_NOWAIT probe) starts no readahead: 1 yes, 0 no,
+/// -1 with errno (ENOSYS before Linux 6.5).
+int ark_range_cached(int fd, off_t offset, size_t count);
 
 #endif

@@ -84,6 +84,7 @@ struct SyncedObjectSource: ObjectSource {
 
     func tree(_ id: ObjectID) throws -> Tree { try local.tree(id) }
     func manifest(_ id: ObjectID) throws -> Manifest { try local.manifest(id) }
+    func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { try local.manifestPrefix(id) }
     func isPresent(_ id: ObjectID) throws -> Bool { try local.isPresent(id) }
     func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try local.commitSummary(id) }
     func heads(repo: String?) throws -> [Head] { try local.heads(repo: repo) }

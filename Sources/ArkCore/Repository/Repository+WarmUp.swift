@@ -1,0 +1,18 @@
+extension Repository {
+    /// Prepares for a mount's first reads, in the background of a mount that already serves,
+    /// so a first byte costs its own I/O and little else:
+    /// - opens `readers` index connections with the read path's statements compiled;
+    /// - opens the newest packs, buffered and O_DIRECT, and fills the read buffer pool;
+    /// - reads one block of one tagged chunk, so the read path's code has run once.
+    ///
+    /// (The index file itself is not touched: opening and closing another descriptor of a
+    /// SQLite database drops the process's POSIX locks on it, under SQLite's feet.)
+    public func warmUp(readers: Int) {
+        index.warmReaders(readers)
+        for p in (try? index.packs())?.suffix(64) ?? [] {
+            _ = try? packs.file(p.id, name: { p.name })
+            directReads.prepare(pack: p.id, name: { p.name })
+        }
+        if let id = try? index.anyTaggedObject() { _ = try? readChunk(id, range: 0..<1) }
+    }
+}
