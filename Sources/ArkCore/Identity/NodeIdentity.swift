@@ -42,7 +42,12 @@ public struct NodeIdentity: Sendable {
             try FileDescriptor.syncDirectory(store)
             identity = NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
         }
-        try writeFileAtomically(store + "/endpoint_id", Array((identity.endpointID.hex + "\n").utf8))
+        // Written when missing or wrong, not on every open: each write costs an fsync, which
+        // every command (and a mount's start) would otherwise wait for.
+        let idFile = Array((identity.endpointID.hex + "\n").utf8)
+        if (try? readFile(store + "/endpoint_id")) != idFile {
+            try writeFileAtomically(store + "/endpoint_id", idFile)
+        }
         return identity
     }
 
