@@ -14,11 +14,16 @@ extension Index {
         try read { db in try ids.map { try Self.objectForRead(db, $0) } }
     }
 
+    /// One statement for both rows: on a mount's first byte every statement step counts.
     static func objectForRead(_ db: Database, _ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
-        guard let o = try object(db, id) else { return nil }
+        let stmt = try db.cachedStatement(sql: """
+            SELECT o.kind, o.raw_len, o.pack, o.offset, o.stored_len, o.compression, t.tags
+            FROM objects o LEFT JOIN chunk_tags t ON t.id = o.id WHERE o.id = ?
+            """)
+        guard let row = try Row.fetchOne(stmt, arguments: [id]), let o = decode(row, id: id) else { return nil }
         guard o.kind == .chunk || o.kind == .manifest, o.isPresent else { return (o, nil) }
-        let stmt = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
-        return (o, try Data.fetchOne(stmt, arguments: [id]).map { [UInt8]($0) })
+        // A tags value of the wrong type (a damaged index) reads as no tags, never a crash.
+        return (o, Data.fromDatabaseValue(row[6] as DatabaseValue).map { [UInt8]($0) })
     }
 
     /// Some chunk with block tags (to exercise the read path when a mount starts).

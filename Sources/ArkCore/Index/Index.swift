@@ -150,9 +150,8 @@ extension Index {
             entered.enter(); done.enter()
             DispatchQueue.global().async { [pool] in
                 _ = try? pool.read { db in
-                    // The statements of `objectForRead`, compiled and cached on this connection.
+                    // The statement of `objectForRead`, compiled and cached on this connection.
                     _ = try Self.objectForRead(db, ObjectID(bytes: [UInt8](repeating: 0, count: ObjectID.byteCount)))
-                    _ = try db.cachedStatement(sql: "SELECT tags FROM chunk_tags WHERE id = ?")
                     entered.leave()
                     // Hold this connection until every reader has one of its own.
                     _ = release.wait(timeout: .now() + 0.5)
