@@ -12,9 +12,8 @@ enum DaemonLauncher {
     static let childMarker = "ARK_DAEMON_CHILD"
 
     static func launch() throws {
-        // posix_spawn rather than Foundation's Process: Process lists and closes every open
-        // descriptor and starts helper threads, which cost tens of milliseconds of a mount's
-        // start. Nothing but the pipes below is open here yet, and they are close-on-exec.
+        // posix_spawn rather than Foundation's Process, whose set-up (helper threads, a socket
+        // to watch the child) cost tens of milliseconds of a mount's start.
         // The real path (not /proc/self/exe) so the child shows up as ark in ps.
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let args = [exe] + CommandLine.arguments.dropFirst().filter { $0 != "--daemon" }
@@ -25,6 +24,7 @@ enum DaemonLauncher {
             throw ArkError(.io, "cannot create pipes for the mount process: \(String(cString: strerror(errno)))")
         }
         defer { close(out[0]); close(err[0]) }
+        closeOnExecAboveStderr()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -49,6 +49,20 @@ enum DaemonLauncher {
         guard !msg.isEmpty else { throw ArkError(.io, "the mount process exited with status \(code) before serving") }
         Terminal.err(msg)
         throw ExitCode(code == 0 ? 1 : code)
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so the daemon inherits only the pipes
+    /// set up for it. Whoever started this process may have left descriptors open to it: a
+    /// daemon holding on to them for its lifetime would, for example, keep a caller that
+    /// watches its child through an inherited socket (Foundation's `Process` does) waiting
+    /// for this process to end.
+    private static func closeOnExecAboveStderr() {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        defer { closedir(dir) }
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
     }
 
     /// Up to `limit` bytes from `fd`, until end of file.
