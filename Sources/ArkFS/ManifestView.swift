@@ -19,13 +19,19 @@ enum ManifestView: Sendable {
         switch self { case .whole(let m): m.index(containing: offset); case .prefix(let p): p.index(containing: offset) }
     }
 
-    private var records: any ManifestRecords {
-        switch self { case .whole(let m): m; case .prefix(let p): p }
+    // One switch per accessor, not an `any ManifestRecords`: these run for every chunk a
+    // read locates, and boxing a manifest in an existential allocates.
+    func id(at i: Int) -> ObjectID {
+        switch self { case .whole(let m): m.id(at: i); case .prefix(let p): p.id(at: i) }
     }
 
-    func id(at i: Int) -> ObjectID { records.id(at: i) }
-    func start(at i: Int) -> UInt64 { records.start(at: i) }
-    func entry(at i: Int) -> Manifest.Entry { records.entry(at: i) }
+    func start(at i: Int) -> UInt64 {
+        switch self { case .whole(let m): m.start(at: i); case .prefix(let p): p.start(at: i) }
+    }
+
+    func entry(at i: Int) -> Manifest.Entry {
+        switch self { case .whole(let m): m.entry(at: i); case .prefix(let p): p.entry(at: i) }
+    }
 
     var isPrefix: Bool { if case .prefix = self { true } else { false } }
 }

@@ -26,14 +26,6 @@ extension Index {
         return (o, Data.fromDatabaseValue(row[6] as DatabaseValue).map { [UInt8]($0) })
     }
 
-    /// Reads every page of the `objects` and `chunk_tags` tables once (a mount's warm-up).
-    func scanObjectTables() {
-        _ = try? read { db in
-            _ = try Int.fetchOne(db, sql: "SELECT sum(length(id)) FROM objects")
-            _ = try Int.fetchOne(db, sql: "SELECT sum(length(tags)) FROM chunk_tags")
-        }
-    }
-
     /// Some chunk with block tags (to exercise the read path when a mount starts).
     func anyTaggedObject() throws -> ObjectID? {
         try read { db in

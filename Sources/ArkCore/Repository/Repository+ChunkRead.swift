@@ -60,7 +60,7 @@ extension Repository {
             let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
                                           offset: loc.offset + UInt64(lo), count: hi - lo,
                                           cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
-            guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
+                guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
             switch direct {

@@ -7,10 +7,10 @@ import Glibc
 /// Reads ranges of pack files into reused aligned buffers, for chunk reads checked by block
 /// tags. Bytes already in the page cache are copied from it (a buffered read, after
 /// cachestat(2) said they are all there); the others are read with O_DIRECT, from the disk
-/// into the buffer instead of through the page cache, which saves one kernel copy per byte and keeps pack data
-/// from being cached a second time next to a mount's own page cache. Where O_DIRECT is not
-/// supported (tmpfs) or a read does not go as expected, `read` returns nil and the caller reads
-/// buffered.
+/// into the buffer instead of through the page cache, which saves one kernel copy per byte
+/// and keeps pack data from being cached a second time next to a mount's own page cache.
+/// Where O_DIRECT is not supported (tmpfs) or a read does not go as expected, `read` returns
+/// nil and the caller reads buffered.
 final class DirectPackReader: Sendable {
     static let alignment = 4096
     /// The largest coalesced read (`Repository.maxCoalescedRead`) plus alignment slack on both
