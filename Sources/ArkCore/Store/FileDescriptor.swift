@@ -78,6 +78,22 @@ public final class FileDescriptor: Sendable {
         return UInt64(st.st_size)
     }
 
+    /// The descriptors this process has open, with what each refers to (`/proc/self/fd`).
+    public static func openDescriptors() -> [(fd: Int32, target: String)] {
+        guard let dir = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(dir) }
+        var out: [(Int32, String)] = []
+        var link = [CChar](repeating: 0, count: 4097)
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            guard let fd = Int32(name) else { continue }
+            let n = readlink("/proc/self/fd/" + name, &link, link.count - 1)
+            link[max(0, n)] = 0
+            out.append((fd, String(cString: link)))
+        }
+        return out
+    }
+
     /// fsync a directory so a newly created or renamed entry in it is durable.
     public static func syncDirectory(_ path: String) throws {
         let d = try FileDescriptor(open: path, flags: O_RDONLY | O_DIRECTORY)

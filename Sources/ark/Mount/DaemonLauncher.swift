@@ -57,12 +57,7 @@ enum DaemonLauncher {
     /// watches its child through an inherited socket (Foundation's `Process` does) waiting
     /// for this process to end.
     private static func closeOnExecAboveStderr() {
-        guard let dir = opendir("/proc/self/fd") else { return }
-        defer { closedir(dir) }
-        while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        }
+        for d in FileDescriptor.openDescriptors() where d.fd > 2 { _ = fcntl(d.fd, F_SETFD, FD_CLOEXEC) }
     }
 
     /// Up to `limit` bytes from `fd`, until end of file.
