@@ -17,6 +17,8 @@ final class ChunkCache: Sendable {
         /// stale record of an earlier access and is skipped. Eviction is amortized O(1).
         var order: [(id: ObjectID, tick: UInt64)] = []
         var orderHead = 0
+        /// Leading bytes of chunks read before any read asked for them (`readHead`).
+        var heads: [ObjectID: Head] = [:]
 
         mutating func touch(_ id: ObjectID) -> UInt64 {
             tick += 1
@@ -35,6 +37,15 @@ final class ChunkCache: Sendable {
             orderHead = 0
         }
     }
+
+    /// The leading bytes of a chunk, loading or loaded, and the reads waiting for them.
+    private struct Head {
+        let range: Range<Int>
+        var bytes: [UInt8]?
+        var waiters: [(range: Range<Int>, completion: Completion)] = []
+    }
+
+    static let maxHeads = 32
 
     let capacity: Int
     private let state = Mutex(State())
@@ -79,22 +90,86 @@ final class ChunkCache: Sendable {
     }
 
     /// Calls `completion` with verified bytes of `range` of a chunk: from the cache when the
-    /// chunk is there, else read (only the blocks covering the range) on a cache thread
-    /// without caching them. For readers that are not streaming.
+    /// chunk is there or loading whole, or from a head read ahead (`readHead`), else read (only the blocks
+    /// covering the range) on a cache thread without caching them. For readers that are not
+    /// streaming.
     func get(_ id: ObjectID, range: Range<Int>, _ completion: @escaping Completion) {
-        if let bytes = state.withLock({ s -> [UInt8]? in
-            guard let e = s.entries[id] else { return nil }
-            s.entries[id] = (e.bytes, s.touch(id))
-            return e.bytes
-        }) {
-            return completion(.success(Array(bytes[range.clamped(to: 0..<bytes.count)])))
+        enum Action { case done([UInt8]), wait, load }
+        let action: Action = state.withLock { s in
+            if let e = s.entries[id] {
+                s.entries[id] = (e.bytes, s.touch(id))
+                return .done(Array(e.bytes[range.clamped(to: 0..<e.bytes.count)]))
+            }
+            if s.waiting[id] != nil {
+                // Loading whole already (read-ahead): share that read.
+                s.waiting[id]!.append { result in completion(result.map { Array($0[range.clamped(to: 0..<$0.count)]) }) }
+                return .wait
+            }
+            guard let h = s.heads[id], h.range.covers(range) else { return .load }
+            guard let bytes = h.bytes else {
+                s.heads[id]!.waiters.append((range, completion))
+                return .wait
+            }
+            return .done(Array(bytes[range.offset(by: -h.range.lowerBound)]))
         }
-        queue.async { [self] in
-            loads.wait()
-            let result = Result { try source.chunk(id, range: range) }
-            loads.signal()
-            completion(result)
+        switch action {
+        case .done(let bytes): completion(.success(bytes))
+        case .wait: break
+        case .load:
+            queue.async { [self] in
+                loads.wait()
+                let result = Result { try source.chunk(id, range: range) }
+                loads.signal()
+                completion(result)
+            }
         }
+    }
+
+    /// Reads, on the calling thread, `range` of a chunk that no read has asked for yet: the
+    /// first block of a file, while the kernel is still sending the lookup, open and read
+    /// that will want it. A `get(_:range:)` inside `range` meanwhile waits for these bytes,
+    /// and later ones get them; a failed read is left to those reads to repeat and report.
+    /// At most `maxHeads` are kept.
+    func readHead(_ id: ObjectID, range: Range<Int>) {
+        let start: Bool = state.withLock { s in
+            guard s.entries[id] == nil, s.waiting[id] == nil, s.heads[id] == nil else { return false }
+            if s.heads.count >= Self.maxHeads { s.heads = s.heads.filter { $0.value.bytes == nil } }
+            guard s.heads.count < Self.maxHeads else { return false }
+            s.heads[id] = Head(range: range)
+            return true
+        }
+        guard start else { return }
+        loads.wait()
+        let result = Result { try source.chunk(id, range: range) }
+        loads.signal()
+        let bytes: [UInt8]? = if case .success(let b) = result, b.count == range.count { b } else { nil }
+        let waiters = state.withLock { s in
+            let w = s.heads[id]?.waiters ?? []
+            if let bytes { s.heads[id] = Head(range: range, bytes: bytes) } else { s.heads[id] = nil }
+            return w
+        }
+        for w in waiters {
+            if let bytes {
+                w.completion(.success(Array(bytes[w.range.offset(by: -range.lowerBound)])))
+            } else {
+                get(id, range: w.range, w.completion)
+            }
+        }
+    }
+
+    /// Loads a chunk whole into the cache on the calling thread, unless it is cached or
+    /// loading; reads that want it meanwhile wait for this load.
+    func load(_ id: ObjectID) {
+        let start: Bool = state.withLock { s in
+            guard s.entries[id] == nil, s.waiting[id] == nil else { return false }
+            s.waiting[id] = []
+            return true
+        }
+        guard start else { return }
+        loads.wait()
+        let result = Result { try source.chunk(id) }
+        loads.signal()
+        resolve(id, result)
     }
 
     /// Starts loading the chunks that are neither cached nor loading (read-ahead), in groups
@@ -155,4 +230,9 @@ final class ChunkCache: Sendable {
         }
         s.compactOrder()
     }
+}
+
+extension Range<Int> {
+    func covers(_ other: Range<Int>) -> Bool { lowerBound <= other.lowerBound && other.upperBound <= upperBound }
+    func offset(by delta: Int) -> Range<Int> { (lowerBound + delta)..<(upperBound + delta) }
 }

@@ -34,6 +34,9 @@ public final class Filesystem: Sendable {
     let logger = Logger(label: "ark.fs")
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
     let manifestLoader: ManifestLoader
+    /// Files whose first bytes were read ahead (`readFirstBytesAhead`), once per mount: after
+    /// that the kernel's page cache usually holds them (`keep_cache`).
+    let firstBytesRead = Mutex<Set<ObjectID>>([])
 
     /// A decoded tree and its number of subdirectories (for nlink).
     struct CachedTree: Sendable {

@@ -77,6 +77,7 @@ extension FuseSession {
             }
             let ino = fs.inodes.remember(parent: parent, name: name, node: node)
             req.entry(ino: ino, attr: try fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
+            if case .entry(let e) = node, e.size >= Filesystem.lookAheadSize { fs.readFirstBytesAhead(e) }
         } catch {
             logger.error("lookup of \(name) failed: \(error)")
             req.error(error)
@@ -100,19 +101,15 @@ extension FuseSession {
     func open(_ req: FuseRequest, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         guard fi.pointee.flags & O_ACCMODE == O_RDONLY else { return req.error(EROFS) }
         guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
-        do {
-            if case .text = node {
-                fi.pointee.fh = 0
-            } else {
-                guard let file = try fs.open(node) else { return req.error(node.isDirectory ? EISDIR : EINVAL) }
-                fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(file).toOpaque()))
-            }
-            fi.pointee.keep_cache = 1 // immutable content: the page cache stays valid across opens
-            fuse_reply_open(req.raw, fi)
-        } catch {
-            logger.error("open of \(fs.inodes.name(of: ino)) failed: \(error)")
-            req.error(error)
+        if case .text = node {
+            fi.pointee.fh = 0
+        } else {
+            guard let file = fs.open(node) else { return req.error(node.isDirectory ? EISDIR : EINVAL) }
+            fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(file).toOpaque()))
         }
+        fi.pointee.keep_cache = 1 // immutable content: the page cache stays valid across opens
+        fuse_reply_open(req.raw, fi)
+        if case .entry(let e) = node { fs.readFirstBytesAhead(e) }
     }
 
     func read(_ req: FuseRequest, _ ino: UInt64, _ size: Int, _ off: off_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {

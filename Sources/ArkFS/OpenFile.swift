@@ -14,17 +14,18 @@ final class OpenFile: Sendable {
     private let loader: ManifestLoader
     private struct ReadState { var nextOffset: UInt64 = 0; var window = 0; var prefetchedUpTo: UInt64 = 0 }
     private let state = Mutex(ReadState())
-    private let root: Mutex<ManifestView>
+    /// The file's manifest, loaded by the first read (usually already loading: see
+    /// `Filesystem.readFirstBytesAhead`), so open itself reads nothing.
+    private let root = Mutex<ManifestView?>(nil)
     /// Lower-level manifests of very large files (level > 0), by id.
     private let children = Mutex<[ObjectID: ManifestView]>([:])
 
     static let maxWindow = 64
 
-    init(node: Node.Entry, id: ObjectID, manifest: ManifestView, loader: ManifestLoader) {
+    init(node: Node.Entry, id: ObjectID, loader: ManifestLoader) {
         self.node = node
         self.id = id
-        self.size = manifest.totalSize
-        self.root = Mutex(manifest)
+        self.size = node.size
         self.loader = loader
     }
 
@@ -44,7 +45,14 @@ final class OpenFile: Sendable {
     /// The chunk holding `offset`, through manifest levels (children cached per open file).
     func locate(_ offset: UInt64) throws -> (Manifest.Entry, UInt64)? {
         var id = self.id
-        var m = root.withLock { $0 }
+        var m: ManifestView
+        if let r = root.withLock({ $0 }) { m = r } else {
+            m = try loader.view(id)
+            guard m.totalSize == size else {
+                throw ArkError(.corrupt, "manifest \(id) describes \(m.totalSize) bytes, its tree entry \(size)")
+            }
+            root.withLock { if case .none = $0 { $0 = m } }
+        }
         var base: UInt64 = 0
         while true {
             guard offset - base < m.totalSize else { return nil }

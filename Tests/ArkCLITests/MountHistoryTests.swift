@@ -151,4 +151,46 @@ struct MountHistoryTests {
             #expect(try String(contentsOfFile: mp + "/ok.txt", encoding: .utf8) == "fine\n")
         }
     }
+
+    /// A large file's first block is read ahead as soon as it is looked up. When that block
+    /// is corrupt, the read-ahead fails quietly and the reads that want it still get EIO
+    /// (never its bytes); the rest of the file reads correctly.
+    @Test func corruptFirstBlockReadAheadAtLookupIsEIO() throws {
+        try FuseSupport.require()
+        let f = MountFixture()
+        let size = 17 << 20 // past the size whose lookup starts the read-ahead (16 MiB)
+        let big = [UInt8](try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: size)))
+        try f.dir.write("src/big.bin", Data(big))
+        _ = try f.commit()
+        let json = try JSONSerialization.jsonObject(with: f.ark("ls", "--json", "demo:big.bin").stdoutData)
+        let hex = try #require((json as? [[String: Any]])?.first?["id"] as? String)
+        let (second, pack, offset): (Int, String, UInt64) = try {
+            let repo = try Repository(path: f.store)
+            let m = try repo.manifest(try #require(ObjectID(hex: hex)))
+            try #require(m.level == 0 && m.count >= 2 && m.entry(at: 0).length > 16_384)
+            let loc = try #require(try repo.index.object(m.id(at: 0))?.location)
+            #expect(loc.compression == .none)
+            return (Int(m.start(at: 1)), repo.packDirectory + "/" + (try #require(try repo.index.packName(loc.pack))), loc.offset + 100)
+        }()
+        chmod(pack, 0o644)
+        let fd = open(pack, O_RDWR)
+        var byte: UInt8 = 0
+        _ = pread(fd, &byte, 1, off_t(offset)); byte ^= 0x01; _ = pwrite(fd, &byte, 1, off_t(offset))
+        close(fd)
+        try f.withMount("demo") { (mp: String) throws in
+            var st = stat()
+            #expect(stat(mp + "/big.bin", &st) == 0 && st.st_size == size) // the lookup starts the read-ahead
+            usleep(200_000)
+            let file = open(mp + "/big.bin", O_RDONLY)
+            defer { close(file) }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            for _ in 0..<2 {
+                let n = pread(file, &buf, 4096, 0)
+                let err = errno
+                #expect(n == -1 && err == EIO)
+            }
+            let page = (second + 4095) / 4096 * 4096
+            #expect(pread(file, &buf, 4096, off_t(page)) == 4096 && buf == Array(big[page..<page + 4096]))
+        }
+    }
 }
