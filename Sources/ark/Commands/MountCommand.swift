@@ -33,7 +33,7 @@ struct MountCommand: ParsableCommand {
         let rev = arguments.count == 2 ? arguments[0] : nil
         // With --daemon, the child does every check and reports failures through its stderr,
         // so the store is opened once (mount-ready time).
-        if daemon { return try DaemonLauncher.launch() }
+        if daemon, try DaemonLauncher.launch() == .parent { return }
         let ctx = try store.open()
         try MountPreflight.check(mountpoint: mountpoint, store: ctx.repo.path)
         let root: Filesystem.Root = try rev.map { .commit(try ctx.resolve($0)) } ?? .history
