@@ -33,6 +33,11 @@ public final class Filesystem: Sendable {
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
+    private let treeLoads = SingleFlight<ObjectID, CachedTree>()
+    static let maxTrees = 4096
+    /// Loads subdirectories' trees ahead of a walk (`prefetchSubtrees`).
+    let treeQueue = DispatchQueue(label: "ark.fs.trees", qos: .userInitiated, attributes: .concurrent)
+    let treeLoadSlots = DispatchSemaphore(value: 16)
     let manifestLoader: ManifestLoader
     /// Files whose first bytes were read ahead (`readFirstBytesAhead`), once per mount: after
     /// that the kernel's page cache usually holds them (`keep_cache`).
@@ -60,15 +65,19 @@ public final class Filesystem: Sendable {
         }
     }
 
-    /// Decoded trees, bounded (immutable, so never stale).
+    /// Decoded trees, bounded (immutable, so never stale). Concurrent loads of one tree share
+    /// one read.
     func tree(_ id: ObjectID) throws -> Tree { try cachedTree(id).tree }
 
     func cachedTree(_ id: ObjectID) throws -> CachedTree {
         if let t = trees.withLock({ $0[id] }) { return t }
-        let t = try source.tree(id)
-        let c = CachedTree(tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
-        trees.withLock { if $0.count >= 4096 { $0.removeAll(keepingCapacity: true) }; $0[id] = c }
-        return c
+        return try treeLoads.run(id) {
+            if let t = trees.withLock({ $0[id] }) { return t }
+            let t = try source.tree(id)
+            let c = CachedTree(tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
+            trees.withLock { if $0.count >= Self.maxTrees { $0.removeAll(keepingCapacity: true) }; $0[id] = c }
+            return c
+        }
     }
 
     /// Verified manifests of files, bounded (see `ManifestLoader`).
@@ -99,6 +108,27 @@ public final class Filesystem: Sendable {
             return try browserChild(of: v, named: name)
         case .link, .text:
             return nil
+        }
+    }
+
+    /// Starts loading, in parallel, the trees of a listed directory's subdirectories (up to
+    /// 256 not cached yet), on the assumption that a walk (`find`, `du`, `tar`, a file
+    /// manager) goes into them next: each lookup of a subdirectory needs its tree (for
+    /// nlink), and one after another, cold, each costs an index lookup and a read. Loads
+    /// already running are shared, so a lookup that arrives first waits for its tree instead
+    /// of reading it again.
+    func prefetchSubtrees(of node: Node) {
+        guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
+              let tree = trees.withLock({ $0[id]?.tree }) else { return }
+        let ids = trees.withLock { cached in
+            Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached[$0] == nil }.prefix(256))
+        }
+        for sub in ids where !treeLoads.isRunning(sub) {
+            treeQueue.async { [self] in
+                treeLoadSlots.wait()
+                defer { treeLoadSlots.signal() }
+                _ = try? cachedTree(sub)
+            }
         }
     }
 

@@ -136,6 +136,7 @@ extension FuseSession {
             fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(listing).toOpaque()))
             if node.isImmutable { fi.pointee.cache_readdir = 1; fi.pointee.keep_cache = 1 }
             fuse_reply_open(req.raw, fi)
+            fs.prefetchSubtrees(of: node)
         } catch {
             logger.error("listing \(fs.inodes.name(of: ino)) failed: \(error)")
             req.error(error)

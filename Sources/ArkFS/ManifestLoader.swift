@@ -1,5 +1,4 @@
 import ArkCore
-import Dispatch
 import Synchronization
 
 /// Loads file manifests for the mount: whole ones are verified (hashed) once and kept,
@@ -12,29 +11,11 @@ final class ManifestLoader: Sendable {
     private struct State {
         var whole: [ObjectID: Manifest] = [:]
         var prefixes: [ObjectID: ManifestPrefix] = [:]
-        var loading: [ObjectID: Flight] = [:]
-    }
-
-    /// A load in progress; other callers wait for its result.
-    private final class Flight: Sendable {
-        private let done = DispatchGroup()
-        private let result = Mutex<Result<ManifestView, Error>?>(nil)
-
-        init() { done.enter() }
-
-        func finish(_ r: Result<ManifestView, Error>) {
-            result.withLock { $0 = r }
-            done.leave()
-        }
-
-        func wait() throws -> ManifestView {
-            done.wait()
-            return try result.withLock { $0! }.get()
-        }
     }
 
     private let source: ObjectSource
     private let state = Mutex(State())
+    private let loads = SingleFlight<ObjectID, ManifestView>()
     static let maxWhole = 8192
     /// A prefix holds one 16 KiB block: at most 4 MiB of them.
     static let maxPrefixes = 256
@@ -58,32 +39,24 @@ final class ManifestLoader: Sendable {
     /// whole one. Anything unusual about the prefix (no tags, a tag mismatch, a malformed
     /// header) takes the whole path, which verifies and reports.
     func view(_ id: ObjectID) throws -> ManifestView {
-        enum Step { case done(ManifestView), wait(Flight), load(Flight) }
-        let step: Step = state.withLock { s in
-            if let m = s.whole[id] { return .done(.whole(m)) }
-            if let p = s.prefixes[id] { return .done(.prefix(p)) }
-            if let f = s.loading[id] { return .wait(f) }
-            let f = Flight()
-            s.loading[id] = f
-            return .load(f)
-        }
-        switch step {
-        case .done(let v): return v
-        case .wait(let f): return try f.wait()
-        case .load(let f):
-            let r = Result { () throws -> ManifestView in
-                if let p = try? source.manifestPrefix(id) { return .prefix(p) }
-                return .whole(try whole(id))
-            }
-            state.withLock { s in
-                s.loading[id] = nil
-                if case .success(.prefix(let p)) = r, s.whole[id] == nil {
+        if let v = cached(id) { return v }
+        return try loads.run(id) {
+            if let v = cached(id) { return v }
+            if let p = try? source.manifestPrefix(id) {
+                state.withLock { s in
                     if s.prefixes.count >= Self.maxPrefixes { s.prefixes.removeAll(keepingCapacity: true) }
                     s.prefixes[id] = p
                 }
+                return .prefix(p)
             }
-            f.finish(r)
-            return try r.get()
+            return .whole(try whole(id))
+        }
+    }
+
+    private func cached(_ id: ObjectID) -> ManifestView? {
+        state.withLock { s in
+            if let m = s.whole[id] { return .whole(m) }
+            return s.prefixes[id].map { .prefix($0) }
         }
     }
 }
