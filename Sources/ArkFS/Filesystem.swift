@@ -35,9 +35,12 @@ public final class Filesystem: Sendable {
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
     private let treeLoads = SingleFlight<ObjectID, CachedTree>()
     static let maxTrees = 4096
-    /// Loads subdirectories' trees ahead of a walk (`prefetchSubtrees`).
-    let treeQueue = DispatchQueue(label: "ark.fs.trees", qos: .userInitiated, attributes: .concurrent)
-    let treeLoadSlots = DispatchSemaphore(value: 16)
+    /// Loads ahead of a directory walk: subdirectories' trees (`prefetchSubtrees`) and the
+    /// next files' first bytes (`noteOpen`), at most 16 at a time.
+    let aheadQueue = DispatchQueue(label: "ark.fs.ahead", qos: .userInitiated, attributes: .concurrent)
+    let aheadSlots = DispatchSemaphore(value: 16)
+    /// Per directory inode: how far a walk through its files got (`noteOpen`).
+    let walks = Mutex<[UInt64: WalkState]>([:])
     let manifestLoader: ManifestLoader
     /// Files whose first bytes were read ahead (`readFirstBytesAhead`), once per mount: after
     /// that the kernel's page cache usually holds them (`keep_cache`).
@@ -124,9 +127,9 @@ public final class Filesystem: Sendable {
             Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached[$0] == nil }.prefix(256))
         }
         for sub in ids where !treeLoads.isRunning(sub) {
-            treeQueue.async { [self] in
-                treeLoadSlots.wait()
-                defer { treeLoadSlots.signal() }
+            aheadQueue.async { [self] in
+                aheadSlots.wait()
+                defer { aheadSlots.signal() }
                 _ = try? cachedTree(sub)
             }
         }

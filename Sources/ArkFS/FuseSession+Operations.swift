@@ -109,7 +109,10 @@ extension FuseSession {
         }
         fi.pointee.keep_cache = 1 // immutable content: the page cache stays valid across opens
         fuse_reply_open(req.raw, fi)
-        if case .entry(let e) = node { fs.readFirstBytesAhead(e) }
+        if case .entry(let e) = node {
+            fs.noteOpen(ino: ino)
+            fs.readFirstBytesAhead(e)
+        }
     }
 
     func read(_ req: FuseRequest, _ ino: UInt64, _ size: Int, _ off: off_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {

@@ -94,4 +94,9 @@ extension InodeTable {
 
     /// The name an inode was looked up by (for log lines).
     func name(of ino: UInt64) -> String { slots.withLock { $0[ino]?.name ?? "inode \(ino)" } }
+
+    /// The directory inode and name an inode was looked up as.
+    func parentAndName(of ino: UInt64) -> (parent: UInt64, name: String)? {
+        slots.withLock { $0[ino].map { ($0.parent, $0.name) } }
+    }
 }

@@ -58,11 +58,14 @@ public struct Tree: Equatable, Sendable {
 
     public var totalSize: UInt64 { entries.reduce(0) { $0 + ($1.kind == .symlink || $1.kind == .submodule ? 0 : $1.size) } }
 
-    public func entry(named name: String) -> Entry? {
+    public func entry(named name: String) -> Entry? { index(named: name).map { entries[$0] } }
+
+    /// Position of the entry `name` in `entries` (binary search).
+    public func index(named name: String) -> Int? {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if Tree.nameEqual(entries[mid].name, name) { return entries[mid] }
+            if Tree.nameEqual(entries[mid].name, name) { return mid }
             if Tree.nameLess(entries[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return nil
