@@ -77,9 +77,7 @@ final class ChunkCache: Sendable {
         case .wait: break
         case .load:
             queue.async { [self] in
-                loads.wait()
-                let result = Result { try source.chunk(id) }
-                loads.signal()
+                let result = limited { try source.chunk(id) }
                 let waiters: [Completion] = state.withLock { s in
                     if case .success(let bytes) = result { insert(&s, id, bytes) }
                     return s.waiting.removeValue(forKey: id) ?? []
@@ -101,8 +99,12 @@ final class ChunkCache: Sendable {
                 return .done(Array(e.bytes[range.clamped(to: 0..<e.bytes.count)]))
             }
             if s.waiting[id] != nil {
-                // Loading whole already (read-ahead): share that read.
-                s.waiting[id]!.append { result in completion(result.map { Array($0[range.clamped(to: 0..<$0.count)]) }) }
+                // Loading whole already (read-ahead): share that read. Should it fail (a bad
+                // block elsewhere in the chunk), read just this range, which may be intact.
+                s.waiting[id]!.append { [self] result in
+                    guard case .success(let bytes) = result else { return get(id, range: range, completion) }
+                    completion(.success(Array(bytes[range.clamped(to: 0..<bytes.count)])))
+                }
                 return .wait
             }
             guard let h = s.heads[id], h.range.covers(range) else { return .load }
@@ -117,10 +119,7 @@ final class ChunkCache: Sendable {
         case .wait: break
         case .load:
             queue.async { [self] in
-                loads.wait()
-                let result = Result { try source.chunk(id, range: range) }
-                loads.signal()
-                completion(result)
+                completion(limited { try source.chunk(id, range: range) })
             }
         }
     }
@@ -139,9 +138,7 @@ final class ChunkCache: Sendable {
             return true
         }
         guard start else { return }
-        loads.wait()
-        let result = Result { try source.chunk(id, range: range) }
-        loads.signal()
+        let result = limited { try source.chunk(id, range: range) }
         let bytes: [UInt8]? = if case .success(let b) = result, b.count == range.count { b } else { nil }
         let waiters = state.withLock { s in
             let w = s.heads[id]?.waiters ?? []
@@ -166,10 +163,7 @@ final class ChunkCache: Sendable {
             return true
         }
         guard start else { return }
-        loads.wait()
-        let result = Result { try source.chunk(id) }
-        loads.signal()
-        resolve(id, result)
+        resolve(id, limited { try source.chunk(id) })
     }
 
     /// Starts loading the chunks that are neither cached nor loading (read-ahead), in groups
@@ -186,18 +180,13 @@ final class ChunkCache: Sendable {
         for start in stride(from: 0, to: new.count, by: groupSize) {
             let group = Array(new[start..<min(start + groupSize, new.count)])
             queue.async { [self] in
-                loads.wait()
-                let results = source.chunks(group)
-                loads.signal()
+                let results = withLoadSlot { source.chunks(group) }
                 for (i, id) in group.enumerated() {
                     // A chunk the batch did not deliver is loaded on its own (and fetched from a
                     // peer by a source that can), in parallel with the others.
                     guard i < results.count, case .success(let bytes) = results[i] else {
                         queue.async { [self] in
-                            loads.wait()
-                            let result = Result { try source.chunk(id) }
-                            loads.signal()
-                            resolve(id, result)
+                            resolve(id, limited { try source.chunk(id) })
                         }
                         continue
                     }
@@ -213,6 +202,19 @@ final class ChunkCache: Sendable {
             return s.waiting.removeValue(forKey: id) ?? []
         }
         for w in waiters { w(result) }
+    }
+
+    /// Runs a load within the limit of concurrent loads.
+    private func limited<T>(_ load: () throws -> T) -> Result<T, Error> {
+        loads.wait()
+        defer { loads.signal() }
+        return Result { try load() }
+    }
+
+    private func withLoadSlot<T>(_ load: () -> T) -> T {
+        loads.wait()
+        defer { loads.signal() }
+        return load()
     }
 
     func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }

@@ -32,14 +32,7 @@ import Glibc
             let name = try #require(try repo.index.packName(loc.pack))
             return (id, m.start(at: 2), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2))
         }()
-        chmod(packPath, 0o644)
-        let fd = open(packPath, O_RDWR)
-        try #require(fd >= 0)
-        var byte: UInt8 = 0
-        #expect(pread(fd, &byte, 1, off_t(offset)) == 1)
-        byte ^= 0x01
-        #expect(pwrite(fd, &byte, 1, off_t(offset)) == 1)
-        close(fd)
+        try StoreDamage.flipByte(at: offset, in: packPath)
 
         let cat = try ws.ark("cat", "proj:big.bin")
         #expect(cat.status == 3, "\(cat.stderr)")

@@ -122,11 +122,7 @@ struct MountHistoryTests {
             return (m.start(at: victim), m.end(at: victim), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2),
                     m.start(at: victim) + UInt64(loc.storedLength / 2))
         }()
-        chmod(pack, 0o644)
-        let fd = open(pack, O_RDWR)
-        var byte: UInt8 = 0
-        _ = pread(fd, &byte, 1, off_t(offset)); byte ^= 0x40; _ = pwrite(fd, &byte, 1, off_t(offset))
-        close(fd)
+        try StoreDamage.flipByte(at: offset, in: pack, mask: 0x40)
         try f.withMount("demo") { (mp: String) throws in
             let file = open(mp + "/big.bin", O_RDONLY)
             defer { close(file) }
@@ -172,11 +168,7 @@ struct MountHistoryTests {
             #expect(loc.compression == .none)
             return (Int(m.start(at: 1)), repo.packDirectory + "/" + (try #require(try repo.index.packName(loc.pack))), loc.offset + 100)
         }()
-        chmod(pack, 0o644)
-        let fd = open(pack, O_RDWR)
-        var byte: UInt8 = 0
-        _ = pread(fd, &byte, 1, off_t(offset)); byte ^= 0x01; _ = pwrite(fd, &byte, 1, off_t(offset))
-        close(fd)
+        try StoreDamage.flipByte(at: offset, in: pack)
         try f.withMount("demo") { (mp: String) throws in
             var st = stat()
             #expect(stat(mp + "/big.bin", &st) == 0 && st.st_size == size) // the lookup starts the read-ahead

@@ -88,8 +88,7 @@ public final class FileDescriptor: Sendable {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
             guard let fd = Int32(name) else { continue }
             let n = readlink("/proc/self/fd/" + name, &link, link.count - 1)
-            link[max(0, n)] = 0
-            out.append((fd, String(cString: link)))
+            out.append((fd, String(decoding: link[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
         return out
     }
