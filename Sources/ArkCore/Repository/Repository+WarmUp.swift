@@ -23,7 +23,7 @@ extension Repository {
     public static let indexPrefetchLimit = 256 << 20
 
     /// The index is read ahead in steps of this size, one step in flight at a time.
-    public static let indexPrefetchStep = 256 << 10
+    public static let indexPrefetchStep = 64 << 10
 
     /// Reads the index file into the page cache, so a mount's lookups do not read cold B-tree
     /// pages one at a time.
