@@ -23,3 +23,17 @@ int ark_range_cached(int fd, off_t offset, size_t count) {
     if (syscall(__NR_cachestat, (unsigned int)fd, &range, &st, 0) != 0) return -1;
     return st.nr_cache >= last - first ? 1 : 0;
 }
+
+ssize_t ark_splice_from_file(int fd, off_t *offset, int pipe_write, size_t count) {
+    loff_t off = *offset;
+    ssize_t n = splice(fd, &off, pipe_write, NULL, count, 0);
+    if (n > 0) *offset = off;
+    return n;
+}
+
+int ark_pipe_set_size(int pipe_fd, int size) {
+    int r = fcntl(pipe_fd, F_SETPIPE_SZ, size);
+    return r >= 0 ? r : fcntl(pipe_fd, F_GETPIPE_SZ);
+}
+
+int ark_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

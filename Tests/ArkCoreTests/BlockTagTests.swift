@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import CArkIO
 @testable import ArkCore
 
 /// Block tags: reading part of a chunk checks only the blocks that cover it; a damaged block
@@ -130,6 +131,29 @@ import Testing
         #expect(viaCache == Array(data[offset..<offset + count]))
         // Past the end: not served.
         #expect(reader.read(pack: 1, name: { "p.pack" }, offset: 9990, count: 20) { Array($0) } == nil)
+    }
+
+    /// Reads larger than a pipe holds go through the pipe in several splices; the pipes are
+    /// pooled, so many reads leave no descriptors behind.
+    @Test(arguments: [(0, (3 << 20) - 1), (1, (3 << 20) - 2), (12_345, 2_500_000), ((3 << 20) - 5000, 4999)])
+    func directReadsLargerThanAPipe(_ offset: Int, _ count: Int) throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 9)
+        let data = rng.bytes((3 << 20) - 1) // not a multiple of the alignment: the last read is short
+        let dir = store.directory + "/direct"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(data).write(to: URL(fileURLWithPath: dir + "/p.pack"))
+        let directOK = open(dir + "/p.pack", O_RDONLY | ark_o_direct())
+        if directOK >= 0 { close(directOK) }
+        let reader = DirectPackReader(directory: dir)
+        let fdsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        for _ in 0..<20 {
+            let got = reader.read(pack: 1, name: { "p.pack" }, offset: UInt64(offset), count: count) { Array($0) }
+            #expect(got == Array(data[offset..<offset + count]))
+        }
+        let fdsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        #expect(fdsAfter <= fdsBefore + 2 * DirectPackReader.pooledBuffers + 1)
+        if directOK >= 0 { #expect(reader.splicedBytes.load(ordering: .relaxed) >= 20 * count) }
     }
 
     /// Read-ahead batches: neighbours read with one I/O, each checked by its tags; a damaged

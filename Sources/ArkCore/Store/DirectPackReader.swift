@@ -30,6 +30,10 @@ final class DirectPackReader: Sendable {
     private let pool = Mutex<[Buffer]>([])
     private let unsupported = Atomic<Bool>(false)
     private let noCachestat = Atomic<Bool>(false)
+    private let pipes = Mutex<[SplicePipe]>([])
+    private let noSplice = Atomic<Bool>(false)
+    /// Bytes read through a `SplicePipe` so far (for tests and diagnostics).
+    let splicedBytes = Atomic<Int>(0)
 
     init(directory: String) { self.directory = directory }
 
@@ -53,9 +57,38 @@ final class DirectPackReader: Sendable {
         let length = Int(end - start)
         guard let buffer = take(length) else { return nil }
         defer { give(buffer) }
+        let done = readDirect(file, into: buffer.base, length: length, at: start)
+        guard UInt64(done) >= offset - start + UInt64(count) else {
+            files.withLock { _ = $0.removeValue(forKey: pack) }
+            return nil
+        }
+        return body(UnsafeRawBufferPointer(start: buffer.base + Int(offset - start), count: count))
+    }
+
+    /// Reads `length` bytes at aligned `start` with O_DIRECT; returns how many it read (short
+    /// at the end of the file or on an error). The disk's DMA goes into pages of a pipe,
+    /// copied from there into `base`: see `SplicePipe`.
+    private func readDirect(_ file: FileDescriptor, into base: UnsafeMutableRawPointer, length: Int, at start: UInt64) -> Int {
+        let a = UInt64(Self.alignment)
         var done = 0
+        if !noSplice.load(ordering: .relaxed), let pipe = takePipe() {
+            var healthy = true
+            var pos = off_t(start)
+            while done < length {
+                let n = ark_splice_from_file(file.raw, &pos, pipe.writeEnd, min(length - done, pipe.capacity))
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EINVAL && done == 0 { noSplice.store(true, ordering: .relaxed) }
+                if n <= 0 { break }
+                guard pipe.drain(n, into: base + done) else { healthy = false; break }
+                done += n
+                if (start + UInt64(done)) % a != 0 { break }
+            }
+            if healthy { givePipe(pipe) }
+            splicedBytes.add(done, ordering: .relaxed)
+            if done > 0 || !noSplice.load(ordering: .relaxed) { return done }
+        }
         while done < length {
-            let r = Glibc.pread(file.raw, buffer.base + done, length - done, off_t(start) + off_t(done))
+            let r = Glibc.pread(file.raw, base + done, length - done, off_t(start) + off_t(done))
             if r < 0 && errno == EINTR { continue }
             // EINVAL: the filesystem accepted O_DIRECT at open but not for I/O; stop trying.
             if r < 0 && errno == EINVAL { unsupported.store(true, ordering: .relaxed) }
@@ -64,11 +97,13 @@ final class DirectPackReader: Sendable {
             // Past the end of the file (the last record of a pack), or a short read.
             if (start + UInt64(done)) % a != 0 { break }
         }
-        guard UInt64(done) >= offset - start + UInt64(count) else {
-            files.withLock { _ = $0.removeValue(forKey: pack) }
-            return nil
-        }
-        return body(UnsafeRawBufferPointer(start: buffer.base + Int(offset - start), count: count))
+        return done
+    }
+
+    private func takePipe() -> SplicePipe? { pipes.withLock { $0.popLast() } ?? SplicePipe() }
+
+    private func givePipe(_ p: SplicePipe) {
+        pipes.withLock { if $0.count < Self.pooledBuffers { $0.append(p) } }
     }
 
     /// Whether the range is all in the page cache (then a buffered read copies it from there).

@@ -1,6 +1,7 @@
 // Why this shim exists: O_DIRECT is a GNU extension of glibc's headers (visible only with
 // _GNU_SOURCE), which Swift's Glibc module does not export; and cachestat(2) (Linux 6.5) has
-// no glibc wrapper, and older kernel headers lack its structs.
+// no glibc wrapper, and older kernel headers lack its structs; splice(2) and F_SETPIPE_SZ are
+// GNU extensions as well, and so is pipe2(2).
 #ifndef C_ARK_IO_H
 #define C_ARK_IO_H
 
@@ -13,5 +14,16 @@ int ark_o_direct(void);
 /// cachestat(2), which (unlike a preadv2 RWF_NOWAIT probe) starts no readahead: 1 yes, 0 no,
 /// -1 with errno (ENOSYS before Linux 6.5).
 int ark_range_cached(int fd, off_t offset, size_t count);
+
+/// splice(2) of `count` bytes at `*offset` of `fd` into the pipe `pipe_write` (no flags);
+/// advances `*offset`. Returns the bytes moved, or -1 with errno.
+ssize_t ark_splice_from_file(int fd, off_t *offset, int pipe_write, size_t count);
+
+/// pipe2(2) with O_CLOEXEC.
+int ark_pipe_cloexec(int fds[2]);
+
+/// Asks for a pipe capacity (F_SETPIPE_SZ; an unprivileged process gets at most
+/// /proc/sys/fs/pipe-max-size) and returns the capacity the pipe has, or -1 with errno.
+int ark_pipe_set_size(int pipe_fd, int size);
 
 #endif
