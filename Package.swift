@@ -37,12 +37,14 @@ let package = Package(
         // Wraps libfuse macros and versioned symbols Swift cannot call directly.
         .target(name: "CArkFuse", dependencies: ["CFuse"]),
         .target(name: "CArkMalloc"),
-        // O_DIRECT and preadv2(RWF_NOWAIT), which need _GNU_SOURCE.
+        // O_DIRECT, splice(2) and pipe sizes, which need _GNU_SOURCE; cachestat(2), which has no wrapper.
         .target(name: "CArkIO"),
+        // Block tags of several blocks at once in vector lanes (intrinsics, per-function targets).
+        .target(name: "CArkSipHash"),
         .target(
             name: "ArkCore",
             dependencies: [
-                "CSodium", "CZstd", "CArkIO",
+                "CSodium", "CZstd", "CArkIO", "CArkSipHash",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

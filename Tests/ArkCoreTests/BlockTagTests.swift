@@ -2,6 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import CArkIO
+import CArkSipHash
+import CSodium
 @testable import ArkCore
 
 /// Block tags: reading part of a chunk checks only the blocks that cover it; a damaged block
@@ -110,6 +112,30 @@ import CArkIO
         _ = try store.repo.gc()
         #expect(try store.repo.index.tagCount() == 0)
         #expect(raw.count + zstd.count > 0)
+    }
+
+    /// The vector paths (4 and 8 blocks at once) give libsodium's SipHash-2-4-128 of every
+    /// block, for lengths around block and lane-group boundaries.
+    @Test(arguments: [1, 4, 8], [1, 7, 8, 16_383, 16_384, 16_385, 4 * 16_384, 7 * 16_384 + 3, 8 * 16_384, 13 * 16_384 + 9, 300_001])
+    func vectorTagsMatchLibsodium(lanes: Int32, length: Int) {
+        var rng = SeededRandom(seed: UInt64(length))
+        let bytes = rng.bytes(length)
+        let key = rng.bytes(16)
+        let bs = BlockTagger.blockSize
+        let n = BlockTagger.blockCount(length)
+        var expected = [UInt8](repeating: 0, count: n * 16)
+        for i in 0..<n {
+            let lo = i * bs, hi = min(lo + bs, length)
+            bytes.withUnsafeBufferPointer { b in
+                _ = crypto_shorthash_siphashx24(&expected[i * 16], b.baseAddress! + lo, UInt64(hi - lo), key)
+            }
+        }
+        var got = [UInt8](repeating: 0xAA, count: n * 16)
+        ark_siphashx24_blocks_lanes(bytes, length, bs, key, &got, lanes)
+        #expect(got == expected)
+        var viaTagger = [UInt8](repeating: 0x55, count: n * 16)
+        bytes.withUnsafeBytes { BlockTagger.computeTags($0, key: key, into: &viaTagger) }
+        #expect(viaTagger == expected)
     }
 
     /// O_DIRECT reads at unaligned offsets, across an alignment boundary and up to the end of

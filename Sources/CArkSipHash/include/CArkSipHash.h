@@ -1,0 +1,23 @@
+// Why this shim exists: block tags are SipHash-2-4 (128-bit output, libsodium's
+// crypto_shorthash_siphashx24) of every 16 KiB block of a chunk, and the blocks are
+// independent. Hashing 8 (AVX-512) or 4 (AVX2) blocks at once, one per vector lane, needs
+// intrinsics and per-function target attributes, which Swift cannot express.
+#ifndef C_ARK_SIPHASH_H
+#define C_ARK_SIPHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// The tags of consecutive `block`-byte blocks of `in` (`len` bytes; the last block may be
+/// shorter), 16 bytes each, into `out` (16 * ceil(len / block) bytes). Each tag equals
+/// crypto_shorthash_siphashx24(block bytes, key). Uses the widest vector unit this CPU has.
+void ark_siphashx24_blocks(const uint8_t *in, size_t len, size_t block, const uint8_t key[16], uint8_t *out);
+
+/// How many blocks `ark_siphashx24_blocks` hashes at once on this CPU (8, 4 or 1).
+int ark_siphashx24_lanes(void);
+
+/// The same with at most `lanes` lanes (1, 4 or 8, capped at what the CPU has), for tests
+/// that compare every path against the one-block reference.
+void ark_siphashx24_blocks_lanes(const uint8_t *in, size_t len, size_t block, const uint8_t key[16], uint8_t *out, int lanes);
+
+#endif
