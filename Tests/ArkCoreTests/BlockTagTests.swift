@@ -178,7 +178,7 @@ import CSodium
             #expect(got == Array(data[offset..<offset + count]))
         }
         let fdsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
-        #expect(fdsAfter <= fdsBefore + 2 * DirectPackReader.pooledBuffers + 1)
+        #expect(fdsAfter <= fdsBefore + 2 * DirectPackReader.pooledPipes + 1)
         if directOK >= 0 { #expect(reader.splicedBytes.load(ordering: .relaxed) >= 20 * count) }
     }
 

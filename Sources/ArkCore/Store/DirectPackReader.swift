@@ -18,6 +18,9 @@ final class DirectPackReader: Sendable {
     /// only once a read has used them.
     static let bufferSize = (4 << 20) + 2 * alignment
     static let pooledBuffers = 6
+    /// Idle pipes kept for reuse (two descriptors each; a pipe's pages are freed as soon as it
+    /// is drained, so an idle one holds no memory, only its share of pipe-user-pages).
+    static let pooledPipes = 16
 
     /// An aligned buffer from `posix_memalign`.
     private struct Buffer: @unchecked Sendable { // owned by exactly one reader or the pool at a time
@@ -103,7 +106,7 @@ final class DirectPackReader: Sendable {
     private func takePipe() -> SplicePipe? { pipes.withLock { $0.popLast() } ?? SplicePipe() }
 
     private func givePipe(_ p: SplicePipe) {
-        pipes.withLock { if $0.count < Self.pooledBuffers { $0.append(p) } }
+        pipes.withLock { if $0.count < Self.pooledPipes { $0.append(p) } }
     }
 
     /// Whether the range is all in the page cache (then a buffered read copies it from there).
@@ -121,12 +124,13 @@ final class DirectPackReader: Sendable {
         }
     }
 
-    /// Opens the O_DIRECT descriptor of `pack` and fills the buffer pool ahead of the first
-    /// reads (a mount warming up), so they do not pay for either.
+    /// Opens the O_DIRECT descriptor of `pack` and fills the buffer and pipe pools ahead of the
+    /// first reads (a mount warming up), so they do not pay for any of it.
     func prepare(pack: Int64, name: () throws -> String?) {
         _ = file(pack, name: name)
         let missing = Self.pooledBuffers / 2 - pool.withLock { $0.count }
         for _ in 0..<max(0, missing) { if let b = allocate(Self.bufferSize) { give(b) } }
+        if pipes.withLock({ $0.isEmpty }), let p = SplicePipe() { givePipe(p) }
     }
 
     /// Forgets a descriptor (its bytes did not check out: maybe a pack replaced under a reused id).
