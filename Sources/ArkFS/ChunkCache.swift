@@ -2,8 +2,8 @@ import ArkCore
 import Dispatch
 import Synchronization
 
-/// A bounded cache of verified chunks, shared by every open file. Loads run on a concurrent
-/// queue (so verification uses every core), concurrent requests for the same chunk share one
+/// A bounded cache of verified chunks, shared by every open file. Loads run on `LoadPool`'s
+/// threads (so verification uses every core while other loads wait on the disk), concurrent requests for the same chunk share one
 /// load, and the least recently used chunks are evicted beyond `capacity` bytes.
 final class ChunkCache: Sendable {
     typealias Completion = @Sendable (Result<[UInt8], Error>) -> Void
@@ -50,7 +50,7 @@ final class ChunkCache: Sendable {
     let capacity: Int
     private let state = Mutex(State())
     private let source: ObjectSource
-    private let queue = DispatchQueue(label: "ark.fs.chunks", qos: .userInitiated, attributes: .concurrent)
+    private let queue = LoadPool.shared
     /// Limits concurrent loads (enough to keep a fast disk busy with O_DIRECT reads), so a read-ahead burst cannot flood the queue.
     private let loads = DispatchSemaphore(value: 32)
 
