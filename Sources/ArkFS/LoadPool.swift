@@ -9,7 +9,7 @@ import Synchronization
 /// Here up to `threadCount` loads wait at once while the cores keep working. One pool serves
 /// the whole process; its threads live as long as it does.
 final class LoadPool: Sendable {
-    static let shared = LoadPool(threadCount: 8, name: "ark-load")
+    static let shared = LoadPool(threadCount: 4, name: "ark-load")
 
     private struct Jobs {
         var items: [@Sendable () -> Void] = []
