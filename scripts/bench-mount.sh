@@ -36,7 +36,7 @@ fi
 
 # --- dependencies and build ----------------------------------------------------------------
 source scripts/deps.sh
-BENCH_DEBS="borgbackup restic fio python3 python3-llfuse python3-pyfuse3 fuse3 util-linux coreutils tar"
+BENCH_DEBS="borgbackup restic fio python3 python3-llfuse python3-pyfuse3 fuse3 libfuse3-dev gcc pkg-config util-linux coreutils tar"
 [ "${BENCH_PERF:-0}" = 1 ] && BENCH_DEBS="$BENCH_DEBS linux-perf"
 ark_install_debs $BENCH_DEBS
 # The Swift runtime linked in, as the README's install does: one binary to load, which is most
@@ -288,6 +288,31 @@ wait_for "$MP_RT/snapshots/latest$W/tree"
 measure restic "$MP_RB/snapshots/latest$W/big/big.bin" "$MP_RT/snapshots/latest$W/tree" "$RESTIC_PID" "$RESTIC_PID2"
 kill -INT "$RESTIC_PID" "$RESTIC_PID2"; wait "$RESTIC_PID" "$RESTIC_PID2" 2>/dev/null || true
 
+# --- FUSE ceiling ------------------------------------------------------------------------------
+# The same sequential reads of a FUSE file whose server does no work at all (replies from memory,
+# scripts/fuse-ceiling.c), mounted with ark's settings and read-ahead: what this kernel's FUSE
+# path allows any FUSE filesystem on this machine, measured in the same run.
+echo "FUSE ceiling" >&2
+CEIL="$W/fuse-ceiling"
+if cc -O2 -o "$CEIL" "$ROOT/scripts/fuse-ceiling.c" $(pkg-config --cflags --libs fuse3); then
+  MP_C="$W/mnt/ceiling"; mkdir -p "$MP_C"; MOUNTS+=("$MP_C")
+  "$CEIL" "$MP_C" "$SIZE" & BG_PIDS+=($!)
+  wait_for "$MP_C/file"
+  majmin=$(awk -v mp="$MP_C" '$5 == mp {print $3}' /proc/self/mountinfo)
+  if [ -n "$majmin" ]; then echo 8192 > "/sys/class/bdi/$majmin/read_ahead_kb" || true; fi
+  drop; t=$(secs catfile "$MP_C/file"); R[ceiling.cold]=$(mbps "$SIZE" "$t")
+  t=$(secs catfile "$MP_C/file"); R[ceiling.warm]=$(mbps "$SIZE" "$t")
+  best=${R[ceiling.warm]}
+  for i in 1 2; do
+    t=$(secs catfile "$MP_C/file"); r=$(mbps "$SIZE" "$t")
+    best=$(awk -v a="$best" -v b="$r" 'BEGIN{print (b > a ? b : a)}')
+  done
+  R[ceiling.warm3]=$best
+  fusermount3 -u "$MP_C"
+else
+  echo "bench-mount.sh: could not build scripts/fuse-ceiling.c; the FUSE ceiling column stays empty" >&2
+fi
+
 # --- report --------------------------------------------------------------------------------
 OUT="$ROOT/.build/bench-mount-$(date -u +%Y%m%dT%H%M%SZ).md"
 v() { echo "${R[$1]:--}"; }
@@ -301,8 +326,8 @@ v() { echo "${R[$1]:--}"; }
   echo "\"binary cached\": caches dropped, then \`ark --version\` / \`borg --version\` run once, so only the program is in the page cache."
   echo "first byte = open + read(1) of the big file right after mounting, timed inside one process. RSS = VmHWM of the mount process after the sequential reads."
   echo
-  echo "| measure | native | ark mount | borg mount | restic mount |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| measure | native | ark mount | borg mount | restic mount | FUSE ceiling |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for m in cold:"seq read cold (MB/s)" warm:"seq read warm, first re-read (MB/s)" warm3:"seq read warm, best of 3 re-reads (MB/s)" fio_cold:"4 KiB random read cold (IOPS)" \
            fio_warm:"4 KiB random read warm (IOPS)" find_cold:"find \| wc -l cold (s)" find_warm:"find \| wc -l warm (s)" \
            du_cold:"du -s cold (s)" du_warm:"du -s warm (s)" tar_cold:"tar \| cat cold (s)" tar_warm:"tar \| cat warm (s)" \
@@ -310,7 +335,7 @@ v() { echo "${R[$1]:--}"; }
            ready_bin:"mount ready, binary cached, store cold (ms)" ttfb_bin:"first byte cold, that mount (ms)" rss:"peak RSS after seq reads (MB)" \
            rss_end:"peak RSS of the file mount at the end (MB)" rss_tree:"peak RSS of the tree mount (MB)"; do
     k=${m%%:*}; label=${m#*:}
-    echo "| $label | $(v native.$k) | $(v ark.$k) | $(v borg.$k) | $(v restic.$k) |"
+    echo "| $label | $(v native.$k) | $(v ark.$k) | $(v borg.$k) | $(v restic.$k) | $(v ceiling.$k) |"
   done
   echo
   echo "| target (issue 3) | measured | result |"
@@ -326,6 +351,14 @@ v() { echo "${R[$1]:--}"; }
   echo "| mount ready < 100 ms, binary cached | ${R[ark.ready_bin]} ms | $(pf "${R[ark.ready_bin]} < 100") |"
   echo "| first byte < 2 ms | ${R[ark.ttfb]} ms, ${R[ark.ttfb_bin]} ms | $(pf "${R[ark.ttfb]} < 2 && ${R[ark.ttfb_bin]} < 2") |"
   echo "| peak RSS < 200 MB while streaming | ${R[ark.rss]} MB | $(pf "${R[ark.rss]} < 200") |"
+  echo
+  echo "FUSE ceiling: a FUSE file whose server does no work (scripts/fuse-ceiling.c), same settings, same run."
+  echo
+  echo "| bound on this machine | FUSE ceiling / native | ark / FUSE ceiling |"
+  echo "|---|---|---|"
+  echo "| seq read cold | $(x "$(v ceiling.cold)" "${R[native.cold]}")x | $(x "${R[ark.cold]}" "$(v ceiling.cold)")x |"
+  echo "| seq read warm, first re-read | $(x "$(v ceiling.warm)" "${R[native.warm]}")x | $(x "${R[ark.warm]}" "$(v ceiling.warm)")x |"
+  echo "| seq read warm, best of 3 | $(x "$(v ceiling.warm3)" "${R[native.warm3]}")x | $(x "${R[ark.warm3]}" "$(v ceiling.warm3)")x |"
 } | tee "$OUT"
 echo "results saved to $OUT" >&2
 [ "${BENCH_PERF:-0}" = 1 ] && echo "perf reports in $PERF_DIR" >&2
