@@ -80,7 +80,8 @@ final class DirectPackReader: Sendable {
             while done < length {
                 let n = ark_splice_from_file(file.raw, &pos, pipe.writeEnd, min(length - done, pipe.capacity))
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 && errno == EINVAL && done == 0 { noSplice.store(true, ordering: .relaxed) }
+                // A kernel or filesystem that cannot splice from this file: plain pread from now on.
+                if n < 0 && done == 0 && [EINVAL, ENOSYS, EOPNOTSUPP].contains(errno) { noSplice.store(true, ordering: .relaxed) }
                 if n <= 0 { break }
                 guard pipe.drain(n, into: base + done) else { healthy = false; break }
                 done += n
