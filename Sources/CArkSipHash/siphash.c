@@ -105,51 +105,12 @@ static void x8(const uint8_t *in, size_t stride, size_t len, const uint8_t *key,
     _mm512_storeu_si512((void *)hi, Z_XOR(Z_XOR(v0, v1), Z_XOR(v2, v3)));
     for (int j = 0; j < 8; j++) { store64(out + 16 * j, lo[j]); store64(out + 16 * j + 8, hi[j]); }
 }
-
-
-
-/* 4 blocks, one per lane of a 256-bit vector; rotations by shifts (AVX2 has no rotate). */
-#define Y_ADD(a, b) _mm256_add_epi64(a, b)
-#define Y_XOR(a, b) _mm256_xor_si256(a, b)
-#define Y_ROT(a, b) _mm256_or_si256(_mm256_slli_epi64(a, b), _mm256_srli_epi64(a, 64 - (b)))
-__attribute__((target("avx2")))
-static void x4(const uint8_t *in, size_t stride, size_t len, const uint8_t *key, uint8_t *out) {
-    uint64_t k0 = load64(key), k1 = load64(key + 8);
-    __m256i v0 = _mm256_set1_epi64x((long long)(0x736f6d6570736575ULL ^ k0));
-    __m256i v1 = _mm256_set1_epi64x((long long)(0x646f72616e646f83ULL ^ k1));
-    __m256i v2 = _mm256_set1_epi64x((long long)(0x6c7967656e657261ULL ^ k0));
-    __m256i v3 = _mm256_set1_epi64x((long long)(0x7465646279746573ULL ^ k1));
-    long long s = (long long)stride;
-    __m256i idx = _mm256_set_epi64x(3 * s, 2 * s, s, 0);
-    size_t words = len / 8;
-    for (size_t i = 0; i < words; i++) {
-        __m256i m = _mm256_i64gather_epi64((const long long *)(const void *)(in + 8 * i), idx, 1);
-        v3 = Y_XOR(v3, m);
-        SIPROUND(Y_ADD, Y_XOR, Y_ROT); SIPROUND(Y_ADD, Y_XOR, Y_ROT);
-        v0 = Y_XOR(v0, m);
-    }
-    uint64_t bw[4];
-    for (int j = 0; j < 4; j++) bw[j] = final_word(in + j * stride + 8 * words, len);
-    __m256i b = _mm256_loadu_si256((const void *)bw);
-    v3 = Y_XOR(v3, b);
-    SIPROUND(Y_ADD, Y_XOR, Y_ROT); SIPROUND(Y_ADD, Y_XOR, Y_ROT);
-    v0 = Y_XOR(v0, b);
-    v2 = Y_XOR(v2, _mm256_set1_epi64x(0xee));
-    for (int r = 0; r < 4; r++) SIPROUND(Y_ADD, Y_XOR, Y_ROT);
-    uint64_t lo[4], hi[4];
-    _mm256_storeu_si256((void *)lo, Y_XOR(Y_XOR(v0, v1), Y_XOR(v2, v3)));
-    v1 = Y_XOR(v1, _mm256_set1_epi64x(0xdd));
-    for (int r = 0; r < 4; r++) SIPROUND(Y_ADD, Y_XOR, Y_ROT);
-    _mm256_storeu_si256((void *)hi, Y_XOR(Y_XOR(v0, v1), Y_XOR(v2, v3)));
-    for (int j = 0; j < 4; j++) { store64(out + 16 * j, lo[j]); store64(out + 16 * j + 8, hi[j]); }
-}
 #endif
 
 int ark_siphashx24_lanes(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) return 8;
-    if (__builtin_cpu_supports("avx2")) return 4;
 #endif
     return 1;
 }
@@ -161,7 +122,6 @@ void ark_siphashx24_blocks_lanes(const uint8_t *in, size_t len, size_t block, co
     size_t full = len / block, i = 0;
 #if defined(__x86_64__)
     if (lanes >= 8) for (; i + 8 <= full; i += 8) x8(in + i * block, block, block, key, out + 16 * i);
-    if (lanes >= 4) for (; i + 4 <= full; i += 4) x4(in + i * block, block, block, key, out + 16 * i);
 #endif
     for (; i * block < len; i++) {
         size_t n = len - i * block < block ? len - i * block : block;
