@@ -96,7 +96,7 @@ node() { mkdir -p "$W/$1"; (cd "$W/$1" && "$ARK" id); }
 # conf DIR PORT FETCH PEERNAME PEERID PEERPORT REPO... : writes DIR/ark.toml
 conf() {
   local dir=$1 port=$2 fetch=$3 pname=$4 pid=$5 pport=$6 r; shift 6
-  { echo "[net]"; echo "listen = \"127.0.0.1:$port\""
+  { echo "[net]"; echo "listen = \"127.0.0.1:$port\""; echo "discovery = false"
     for r in "$@"; do
       echo; echo "[[repos]]"; echo "id = \"$r\""; echo "fetch = \"$fetch\""
       echo "remotes = [ { name = \"$pname\", node_id = \"$pid\", addrs = [\"127.0.0.1:$pport\"] } ]"

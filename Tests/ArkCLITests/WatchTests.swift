@@ -22,6 +22,7 @@ struct WatchTests {
             try dir.write("ark.toml", """
                 [net]
                 listen = "127.0.0.1:0"
+                discovery = false
                 \(extraToml)
                 [[repos]]
                 id = "proj"
@@ -167,7 +168,7 @@ struct WatchTests {
         let dir = TempDir("ark-watch-stop")
         let g = try ImportTests.syntheticRepository(dir.file("src"), commits: 3000)
         let shas = try g.text(["rev-list", "--reverse", "main"]).split(separator: "\n").map(String.init)
-        try dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\n[[repos]]\nid = \"proj\"\nsource = \"src\"\n")
+        try dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\ndiscovery = false\n[[repos]]\nid = \"proj\"\nsource = \"src\"\n")
         try Setup.createStore(dir.path)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ArkProcess.binary)
@@ -214,6 +215,7 @@ struct WatchTests {
         try dir.write("ark.toml", """
             [net]
             listen = "127.0.0.1:0"
+            discovery = false
             [[repos]]
             id = "jp"
             source = "jj"
@@ -287,7 +289,7 @@ struct WatchMountTests {
         let git = try GitFixture(f.dir.file("repo"))
         try git.write("notes.txt", "one\n")
         let first = try git.commitAll("first", time: 1_700_000_000)
-        try f.dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\n[[repos]]\nid = \"proj\"\nsource = \"repo\"\n")
+        try f.dir.write("ark.toml", "[net]\nlisten = \"127.0.0.1:0\"\ndiscovery = false\n[[repos]]\nid = \"proj\"\nsource = \"repo\"\n")
         try WatchTests.Setup.createStore(f.dir.path)
         try f.withMount(nil) { (mp: String) throws in
             let main = mp + "/repos/proj/heads/main"

@@ -128,7 +128,11 @@ extension ArkConfig {
         }
         if let net = root["net"] {
             let t = try p.table(net, "net")
-            try p.allowOnly(t, ["listen"], path: "net")
+            try p.allowOnly(t, ["listen", "discovery"], path: "net")
+            if let v = t["discovery"] {
+                guard let b = v.bool else { throw p.error("net.discovery", "must be true or false") }
+                config.discovery = b
+            }
             if let v = t["listen"] {
                 let s = try p.string(v, "net.listen")
                 guard let (host, port) = parseHostPort(s) else { throw p.error("net.listen", "'\(s)' is not host:port (e.g. \"0.0.0.0:7465\")") }

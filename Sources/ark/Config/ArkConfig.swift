@@ -39,6 +39,8 @@ struct ArkConfig: Sendable {
     /// `[net] listen`: where the daemon accepts peers.
     var listenHost = "0.0.0.0"
     var listenPort = 7465
+    /// `[net] discovery`: find remotes on the LAN by signed UDP multicast (and answer such probes).
+    var discovery = true
 
     static let defaultFile = "ark.toml"
 

@@ -58,10 +58,13 @@ final class SyncService: Service, Sendable {
         }
 
         let discovery = LANDiscovery(identity: context.repo.identity, tcpPort: port, group: group)
-        let discoveryRunning: Bool
-        do { try await discovery.start(); discoveryRunning = true } catch {
-            discoveryRunning = false
-            logger.warning("LAN discovery unavailable (\(error)); remotes are reached through their addrs only")
+        var discoveryRunning = false
+        if context.config.discovery {
+            do { try await discovery.start(); discoveryRunning = true } catch {
+                logger.warning("LAN discovery unavailable (\(error)); remotes are reached through their addrs only")
+            }
+        } else {
+            logger.info("LAN discovery is off ([net] discovery = false); remotes are reached through their addrs only")
         }
 
         let engine = self.engine

@@ -41,6 +41,7 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
     var isRunning: Bool { daemon?.isRunning ?? false }
 
     /// Writes ark.toml: one repo `repo` with these remotes; listens on `listenHost` (default: `host`).
+    /// LAN discovery is on only inside a network namespace the test created, never on the host's LAN.
     func configure(repo: String = "proj", fetch: String, remotes: [Remote], listenHost: String? = nil) throws {
         let list = remotes.map { r in
             let addrs = r.withAddress ? ", addrs = [\"\(r.node.host):\(r.node.port)\"]" : ""
@@ -49,6 +50,7 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
         try dir.write("ark.toml", """
             [net]
             listen = "\(listenHost ?? host):\(port)"
+            discovery = \(namespace != nil)
 
             [[repos]]
             id = "\(repo)"

@@ -5,7 +5,7 @@ import Testing
 
 /// The cacophony Noise test vectors (haskell-cryptography/cacophony, vectors/cacophony.txt at
 /// 8ee9d41e34a1a596cfa3ab12aa4069ff87dc1247), reduced to the 25519/ChaChaPoly/BLAKE2b suite, read
-/// from `../shared/test-vectors/noise/` next to the package root. A missing file is a failure.
+/// from `Tests/Fixtures/noise/` in this repository (see its README). A missing file is a failure.
 struct NoiseVectorFile: Decodable {
     struct Message: Decodable {
         let payload: String
@@ -33,8 +33,7 @@ struct NoiseVectorFile: Decodable {
     static var path: String {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent()
-            .appendingPathComponent("shared/test-vectors/noise/cacophony-25519-ChaChaPoly-BLAKE2b.json").path
+        return packageRoot.appendingPathComponent("Tests/Fixtures/noise/cacophony-25519-ChaChaPoly-BLAKE2b.json").path
     }
 
     static func load() throws -> NoiseVectorFile {
