@@ -75,6 +75,15 @@ let package = Package(
         ),
         .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
         .executableTarget(name: "ark-rbsrbench", dependencies: ["ArkSync", "ArkCore"]),
+        // A misbehaving peer for the hostile-peer tests and scripts/bench-hostile.sh.
+        .executableTarget(
+            name: "ark-hostile",
+            dependencies: [
+                "ArkSync", "ArkCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
         .testTarget(
