@@ -120,3 +120,45 @@ func readToEnd(_ pipe: Pipe) -> Data {
         return out
     }
 }
+
+/// Runs the `ark-hostile` executable (built beside `ark`): a misbehaving peer.
+enum HostilePeer {
+    static var binary: String {
+        URL(fileURLWithPath: ArkProcess.binary).deletingLastPathComponent().appendingPathComponent("ark-hostile").path
+    }
+
+    /// Runs `ark-hostile attack args...` to completion; returns its JSON report.
+    static func run(_ attack: String, _ args: [String], cwd: String) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = [attack] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = readToEnd(out)
+        let errText = String(decoding: readToEnd(err), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw FixtureError("ark-hostile \(attack) failed (status \(p.terminationStatus)): \(errText)")
+        }
+        return report
+    }
+
+    /// Starts `ark-hostile attack args...` in the background (stdout and stderr to `log`).
+    static func start(_ attack: String, _ args: [String], cwd: String, log: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = [attack] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+}
