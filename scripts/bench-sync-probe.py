@@ -6,6 +6,7 @@ process start-up inside a measurement) and time file reads inside one process.
   head DB REPO T0_NS TIMEOUT_S           until REPO has a head in DB (metadata closure stored)
   commits DB REPO N T0_NS TIMEOUT_S      until DB holds >= N commits and REPO has a head
   announce ARK ADIR BDB SRC REPO K       K commits of SRC on A; latency until B's index has each
+  commit DB HEX T0_NS TIMEOUT_S          until DB holds the commit with id HEX
   read FILE NBYTES                       open + read of the first NBYTES, in ms
 Times are printed in ms since T0_NS (a `date +%s%N` taken by the caller just before it started
 the process being measured). Exit status 1 on timeout.
@@ -73,6 +74,10 @@ def main(argv):
         db = connect(argv[2]); repo = argv[3]; n = int(argv[4])
         return wait(lambda: has_head(db, repo) and db.execute("SELECT count(*) FROM commits").fetchone()[0] >= n,
                     int(argv[5]), float(argv[6]), 0.01)
+    if mode == "commit":
+        db = connect(argv[2]); cid = bytes.fromhex(argv[3])
+        return wait(lambda: db.execute("SELECT 1 FROM commits WHERE id = ?", (cid,)).fetchone() is not None,
+                    int(argv[4]), float(argv[5]), 0.002)
     if mode == "announce":
         return announce(argv[2], argv[3], argv[4], argv[5], argv[6], int(argv[7]))
     if mode == "read":
