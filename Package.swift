@@ -16,7 +16,6 @@ let arkLinkerFlags: [String] = [
 
 let package = Package(
     name: "ark",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ark", targets: ["ark"]),
         .library(name: "ArkCore", targets: ["ArkCore"]),
@@ -68,6 +67,8 @@ let package = Package(
                 "ArkCore", "ArkFS", "ArkSync", "CArkMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

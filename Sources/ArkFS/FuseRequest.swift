@@ -8,12 +8,7 @@ struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from w
 
     func error(_ code: Int32) { fuse_reply_err(raw, code) }
 
-    func error(_ e: Error) { fuse_reply_err(raw, Self.errno(for: e)) }
-
-    static func errno(for e: Error) -> Int32 {
-        guard let a = e as? ArkErrorLike else { return EIO }
-        return a.isNotFound ? ENOENT : EIO
-    }
+    func error(_ e: Error) { fuse_reply_err(raw, FuseErrno.code(for: e)) }
 
     func entry(ino: UInt64, attr: stat, timeout: Double) {
         var p = fuse_entry_param()
@@ -50,7 +45,3 @@ struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from w
     func none() { fuse_reply_none(raw) }
 }
 
-import ArkCore
-
-protocol ArkErrorLike { var isNotFound: Bool { get } }
-extension ArkError: ArkErrorLike { var isNotFound: Bool { code == .notFound } }

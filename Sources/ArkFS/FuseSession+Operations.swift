@@ -126,7 +126,7 @@ extension FuseSession {
         fs.read(file, offset: UInt64(off), count: size, ino: ino) { result in
             switch result {
             case .success(let r): r.withBuffers { $0.count == 1 ? req.bytes($0[0]) : req.bytes($0) }
-            case .failure: req.error(EIO)
+            case .failure(let error): req.error(error)
             }
         }
     }

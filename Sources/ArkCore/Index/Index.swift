@@ -132,8 +132,17 @@ public final class Index: Sendable {
         do { return try pool.write(body) } catch let e as DatabaseError { throw Self.wrap(e) }
     }
 
+    /// SQLite's errors as ArkErrors: a database another process holds locked past the busy
+    /// timeout is `.busy` (try again), a full disk or a read-only file keeps its errno, the
+    /// rest is `.io`.
     static func wrap(_ e: DatabaseError) -> ArkError {
-        ArkError(.io, "index: \(e.message ?? "SQLite error \(e.resultCode)")", context: e.sql)
+        let message = "index: \(e.message ?? "SQLite error \(e.resultCode)")"
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return ArkError(.busy, message, context: e.sql)
+        case .SQLITE_FULL: return ArkError(.io, message, context: e.sql, errno: Errno(rawValue: ENOSPC))
+        case .SQLITE_READONLY, .SQLITE_PERM: return ArkError(.io, message, context: e.sql, errno: Errno(rawValue: EACCES))
+        default: return ArkError(.io, message, context: e.sql)
+        }
     }
 }
 

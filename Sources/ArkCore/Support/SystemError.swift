@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A C `errno` value, typed (in the manner of swift-system's `Errno`).
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
@@ -26,6 +22,6 @@ func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, _ body: ()
         if r != -1 { return r }
         let e = Errno.current
         if e == .interrupted { continue }
-        throw ArkError(.io, "\(what()): \(e)", context: "errno \(e.rawValue)")
+        throw ArkError(.io, "\(what()): \(e)", errno: e)
     }
 }

@@ -19,6 +19,8 @@ final class ConnectionTracker: PeerHandler, Sendable {
 
     func isConnected(_ node: ObjectID) -> Bool { state.withLock { ($0.open[node] ?? 0) > 0 } }
 
+    var hasConnection: Bool { state.withLock { $0.open.values.contains { $0 > 0 } } }
+
     /// Returns once `node` has no open connection (at once if it has none now).
     func waitUntilDisconnected(_ node: ObjectID) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -77,6 +77,10 @@ struct SyncedObjectSource: ObjectSource {
             case .success(let bytes):
                 cache.fetched()
                 return bytes
+            case .failure(SyncError.timeout):
+                throw ArkError(.timeout, "chunk \(id) is not stored here and no peer delivered it within \(Int(fetcher.deadline)) s")
+            case .failure where !tracker.hasConnection:
+                throw ArkError(.timeout, "chunk \(id) is not stored here and no peer connected within \(Int(fetcher.deadline)) s")
             case .failure(let error): throw ArkError(.missing, "chunk \(id) is not stored here and no peer delivered it: \(error)")
             }
         }
