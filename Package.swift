@@ -2,8 +2,8 @@
 import PackageDescription
 
 /// Link flags for the `ark` executable on Linux, all to make a cold start read less of the
-/// program (see link/ark.ld and docs/benchmarks.md): lld, so the linker script below applies;
-/// relative relocations packed (RELR: 19 KB instead of 2.4 MB of .rela.dyn); no export of
+/// program (see link/ark.ld and docs/benchmarks-archive.md): lld, so the linker script below
+/// applies; relative relocations packed (RELR: 19 KB instead of 2.4 MB of .rela.dyn); no export of
 /// every symbol to the dynamic symbol table (the static Swift runtime asks for it; nothing
 /// looks `ark`'s own symbols up at run time, and it made ld.so read 1.7 MB of symbol tables).
 let arkLinkLayout = Context.packageDirectory + "/link/ark.ld"

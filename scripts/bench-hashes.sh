@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Per-core speed of the hashes and MACs libsodium offers for verifying stored bytes, over the
 # same 512 KiB buffer in 16 KiB blocks (and whole for BLAKE2b), with b2sum as the baseline.
-# Prints a markdown table. See docs/benchmarks.md, "Session 3".
+# Prints a markdown table. See docs/benchmarks-archive.md, "Session 3".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh

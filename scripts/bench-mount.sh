@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks `ark mount` against the original files (native), `borg mount` and `restic mount` on
 # the same data in one run, and prints markdown tables with pass/fail against the targets of
-# issue 3. See docs/benchmarks.md, section "Mount (issue 3)".
+# issue 3. See docs/benchmarks-archive.md, section "Mount (issue 3)".
 #
 #   scripts/bench-mount.sh           full run: 2 GiB file, 20,000-file tree
 #   scripts/bench-mount.sh --quick   256 MiB file, 2,000 files, 3 s fio runs

@@ -6,7 +6,7 @@
 #   3. lazy time to first byte through `ark mount` of a file only the peer stores;
 #   4. announcement-to-visible latency of a new commit between two running daemons;
 #   5. RBSR messages, round trips and bytes at n = 10^5 (ark-rbsrbench, in memory).
-# Prints markdown tables, with pass/FAIL against the targets. See docs/benchmarks.md,
+# Prints markdown tables, with pass/FAIL against the targets. See docs/benchmarks-archive.md,
 # section "Sync (issue 4)".
 #
 #   scripts/bench-sync.sh            1 GiB file, 2,000 commits

@@ -8,7 +8,7 @@ public struct ChunkerParameters: Sendable, Equatable, CustomStringConvertible {
 
     /// 64 KiB / 256 KiB / 1 MiB: half the new bytes of 128K/512K/2M for scattered small edits,
     /// the same for insertions, metadata under 0.1% of the data, no measurable speed cost.
-    /// Measurement: docs/benchmarks.md ("Chunk sizes"). Part of the format in practice:
+    /// Measurement: docs/benchmarks-archive.md ("Chunk sizes"). Part of the format in practice:
     /// changing it moves every chunk boundary, so new commits stop deduplicating against old.
     public static let `default` = ChunkerParameters(min: 64 << 10, avg: 256 << 10, max: 1 << 20)
 

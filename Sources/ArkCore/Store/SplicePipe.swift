@@ -9,7 +9,7 @@ import Glibc
 /// leaves no freed pages behind, so every page the mount's reads then add to the page cache
 /// is a page that nothing touched before and that the CPU itself must fill, which costs
 /// far more where untouched memory is handed back to a hypervisor (free page reporting in
-/// VMs: docs/benchmarks.md, session 7). The pages a splice frees were just filled by the
+/// VMs: docs/benchmarks-archive.md, session 7). The pages a splice frees were just filled by the
 /// device and read once, and the page cache reuses them.
 final class SplicePipe: @unchecked Sendable { // used by one reader at a time, or idle in a pool
     let readEnd: Int32

@@ -85,7 +85,7 @@ struct MountCommand: ParsableCommand {
 /// Kernel read-ahead for the mount's backing device (root only; best effort). The default
 /// is 128 KiB. 8 MiB lets a sequential reader keep eight 1 MiB requests in flight, so the
 /// mount copies replies into the page cache on every core at once instead of one request
-/// at a time (docs/benchmarks.md: 1.1-1.9x a cold sequential read against 1 MiB). Random
+/// at a time (docs/benchmarks-archive.md: 1.1-1.9x a cold sequential read against 1 MiB). Random
 /// reads are unaffected (the kernel starts them at 16 KiB); a page fault in a memory-mapped
 /// file reads up to that window around it, as on a disk set to the same read-ahead.
 enum MountTuning {
