@@ -87,6 +87,8 @@ let package = Package(
         ),
         .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
         .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
+        // The filesystem without a kernel: an in-memory ObjectSource drives lookup, listing, reads and the cache.
+        .testTarget(name: "ArkFSTests", dependencies: ["ArkFS", "ArkCore"]),
         .testTarget(
             name: "ArkSyncTests",
             dependencies: [

@@ -67,4 +67,38 @@ struct SyncLazyReadTests {
         let size = try FileManager.default.attributesOfItem(atPath: mp + "/big.bin")[.size] as? Int
         #expect(size == Self.size)
     }
+
+    /// A lazy chunk whose only holder is down: the read fails with ETIMEDOUT once the fetch
+    /// deadline (10 s) passes, not EIO (which means damage) and not a hang.
+    @Test(.enabled(if: FuseSupport.shouldRun))
+    func aChunkNoPeerDeliversTimesOut() throws {
+        try FuseSupport.require()
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
+        _ = try a.commit("only-on-a.txt", String(repeating: "a", count: 100_000))
+        defer { a.stop(); b.stop() }
+        try a.start()
+        try b.start()
+        try SyncNode.converge("B has A's commit (metadata only)", [a, b]) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") }
+        #expect(b.stop() == 0)
+        #expect(a.stop() == 0)
+        let mp = b.dir.file("mnt")
+        try FileManager.default.createDirectory(atPath: mp, withIntermediateDirectories: true)
+        let m = try b.ark("mount", "--daemon", "proj@a", mp)
+        try #require(m.ok, "mount: \(m.stderr)")
+        defer {
+            if (try? b.ark("unmount", mp))?.ok != true { _ = try? b.ark("unmount", "--force", mp) }
+        }
+        let start = Date()
+        let fd = open(mp + "/only-on-a.txt", O_RDONLY)
+        try #require(fd >= 0, "open: \(errno)")
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buf, buf.count)
+        let err = errno
+        let waited = Date().timeIntervalSince(start)
+        #expect(n == -1 && err == ETIMEDOUT, "read returned \(n), errno \(err)")
+        #expect(waited >= 5 && waited < 25, "the read failed after \(waited) s (one fetch deadline is 10 s)")
+    }
 }

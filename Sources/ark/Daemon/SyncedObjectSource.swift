@@ -20,6 +20,7 @@ struct SyncedObjectSource: ObjectSource {
     /// Fallback when no announcement named the commit in this process: the peer whose head it is.
     let headOwner: ObjectID?
     let cache: CacheKeeper
+    let failures = FetchFailures()
 
     init(local: LocalObjectSource, fetcher: ChunkFetcher, tracker: ConnectionTracker, mountedCommit: ObjectID?, cacheLimit: Int64) {
         self.local = local
@@ -60,6 +61,7 @@ struct SyncedObjectSource: ObjectSource {
             cache.used(id)
             return bytes
         } catch let e as ArkError where e.code == .missing || e.code == .notFound {
+            if let failed = failures.recent(id) { throw failed }
             let result = Mutex<Result<[UInt8], Error>?>(nil)
             let done = DispatchSemaphore(value: 0)
             let preferred = preferredPeer
@@ -77,11 +79,17 @@ struct SyncedObjectSource: ObjectSource {
             case .success(let bytes):
                 cache.fetched()
                 return bytes
-            case .failure(SyncError.timeout):
-                throw ArkError(.timeout, "chunk \(id) is not stored here and no peer delivered it within \(Int(fetcher.deadline)) s")
-            case .failure where !tracker.hasConnection:
-                throw ArkError(.timeout, "chunk \(id) is not stored here and no peer connected within \(Int(fetcher.deadline)) s")
-            case .failure(let error): throw ArkError(.missing, "chunk \(id) is not stored here and no peer delivered it: \(error)")
+            case .failure(let error):
+                let e: ArkError
+                if case SyncError.timeout = error {
+                    e = ArkError(.timeout, "chunk \(id) is not stored here and no peer delivered it within \(Int(fetcher.deadline)) s")
+                } else if !tracker.hasConnection {
+                    e = ArkError(.timeout, "chunk \(id) is not stored here and no peer connected within \(Int(fetcher.deadline)) s")
+                } else {
+                    e = ArkError(.missing, "chunk \(id) is not stored here and no peer delivered it: \(error)")
+                }
+                failures.record(id, e)
+                throw e
             }
         }
     }

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import ArkCore
+@testable import ArkFS
+
+/// Lookup, listing and attributes of a commit's tree, without a kernel.
+@Suite struct FilesystemLookupTests {
+    let source = MemorySource()
+    let fs: Filesystem
+    let readme = pattern(1000)
+
+    init() throws {
+        let sub = try source.directory("src", [source.file("main.c", pattern(10)), source.file("b.sh", pattern(3), executable: true)])
+        let empty = try source.directory("empty", [])
+        let commit = try source.commit([source.file("README", readme), sub, empty, .symlink("link", target: "src/main.c")])
+        fs = try Filesystem(source: source, root: .commit(commit), options: Filesystem.Options())
+    }
+
+    @Test func lookupFindsEveryKindAndMissesCleanly() throws {
+        #expect(try fs.lookup("README") != nil)
+        #expect(try fs.lookup("src/main.c") != nil)
+        #expect(try fs.lookup("src/nope") == nil)
+        #expect(try fs.lookup("README/x") == nil) // below a file
+        #expect(try fs.lookup("link/x") == nil)   // below a symlink
+        guard case .entry(let e)? = try fs.lookup("link")?.node else { Issue.record("link"); return }
+        #expect(e.kind == .symlink && e.target == "src/main.c")
+    }
+
+    @Test func theHistoryBrowserHidesUnderDotArkAtTheRootOnly() throws {
+        #expect(try fs.lookup(".ark")?.node == .virtual(.root))
+        #expect(try fs.lookup("src/.ark") == nil)
+    }
+
+    @Test func childrenAreListedInTreeOrder() throws {
+        let root = try #require(fs.inodes.node(InodeTable.rootIno))
+        #expect(try fs.children(of: root).map(\.0) == ["README", "empty", "link", "src"])
+        let src = try fs.node(at: "src")
+        #expect(try fs.children(of: src).map(\.0) == ["b.sh", "main.c"])
+        #expect(try fs.children(of: try fs.node(at: "README")).isEmpty)
+    }
+
+    @Test func attributesGiveModeSizeLinksAndTime() throws {
+        func stat(_ path: String) throws -> stat {
+            let (ino, node) = try #require(try fs.lookup(path))
+            return try fs.attributes(of: node, ino: ino)
+        }
+        let file = try stat("README")
+        #expect(file.st_mode == S_IFREG | 0o444 && file.st_size == 1000 && file.st_nlink == 1)
+        #expect(file.st_blocks == 2 && file.st_mtim.tv_sec == 1_700_000_000)
+        #expect(try stat("src/b.sh").st_mode == S_IFREG | 0o555)
+        let link = try stat("link")
+        #expect(link.st_mode == S_IFLNK | 0o777 && link.st_size == 10)
+        let root = try fs.attributes(of: try #require(fs.inodes.node(InodeTable.rootIno)), ino: InodeTable.rootIno)
+        #expect(root.st_mode == S_IFDIR | 0o555 && root.st_nlink == 4) // . and .. plus src and empty
+        #expect(try stat("empty").st_nlink == 2)
+    }
+
+    @Test func aMissingRootTreeFailsAtMountTime() throws {
+        let other = MemorySource()
+        let commit = try other.commit([])
+        let rootTree = try #require(try other.commitSummary(commit)).tree
+        #expect(throws: ArkError.self) {
+            try Filesystem(source: TreeLess(base: other, missing: rootTree), root: .commit(commit), options: Filesystem.Options())
+        }
+        #expect(throws: ArkError.self) {
+            try Filesystem(source: other, root: .commit(ObjectID(bytes: [UInt8](repeating: 1, count: 32))), options: Filesystem.Options())
+        }
+    }
+}
+
+/// A source that has lost one tree.
+struct TreeLess: ObjectSource {
+    let base: MemorySource
+    let missing: ObjectID
+    func tree(_ id: ObjectID) throws -> Tree {
+        if id == missing { throw ArkError(.missing, "tree \(id) is not stored") }
+        return try base.tree(id)
+    }
+    func manifest(_ id: ObjectID) throws -> Manifest { try base.manifest(id) }
+    func chunk(_ id: ObjectID) throws -> [UInt8] { try base.chunk(id) }
+    func isPresent(_ id: ObjectID) throws -> Bool { try base.isPresent(id) }
+    func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try base.commitSummary(id) }
+    func heads(repo: String?) throws -> [Head] { [] }
+    func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { [] }
+    func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { [] }
+    func commits(changeID: String) throws -> [ObjectID] { [] }
+    var localNode: ObjectID { base.node }
+    func peerName(_ node: ObjectID) -> String? { nil }
+}
