@@ -24,7 +24,8 @@ extension Filesystem {
         case .root:
             return [("changes", .virtual(.changes)), ("commits", .virtual(.commits)), ("repos", .virtual(.repos))]
         case .repos:
-            return Set(try source.heads(repo: nil).map(\.ref.repo)).sorted().map { ($0, .virtual(.repo($0))) }
+            let repos = Set(try source.heads(repo: nil).map(\.ref.repo)).union(options.declaredRepos)
+            return repos.sorted().map { ($0, .virtual(.repo($0))) }
         case .repo(let r):
             return [("at", .virtual(.at(r))), ("heads", .virtual(.heads(r))), ("log", .virtual(.log(r))),
                     ("versions", .virtual(.versionsDir(repo: r, path: "")))]

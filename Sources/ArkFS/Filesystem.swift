@@ -15,6 +15,8 @@ public final class Filesystem: Sendable {
         public var mutableTimeout: Double = 1
         public var uid: UInt32 = 0
         public var gid: UInt32 = 0
+        /// Repos declared in the configuration: listed under `repos/` even before they have a head.
+        public var declaredRepos: [String] = []
         public init() {}
     }
 

@@ -87,3 +87,17 @@ struct TreeLess: ObjectSource {
     var localNode: ObjectID { base.node }
     func peerName(_ node: ObjectID) -> String? { nil }
 }
+
+/// The history browser's `repos/`: repos with heads, and those declared in ark.toml with none yet.
+@Suite struct HistoryBrowserTests {
+    @Test func aDeclaredRepoWithoutHeadsIsListedEmpty() throws {
+        var options = Filesystem.Options()
+        options.declaredRepos = ["photos", "notes"]
+        let fs = try Filesystem(source: MemorySource(), root: .history, options: options)
+        let repos = try fs.node(at: "repos")
+        #expect(try fs.children(of: repos).map(\.0) == ["notes", "photos"])
+        let heads = try fs.node(at: "repos/notes/heads")
+        #expect(try fs.children(of: heads).isEmpty)
+        #expect(try fs.lookup("repos/unknown") == nil)
+    }
+}

@@ -45,6 +45,7 @@ struct MountCommand: ParsableCommand {
         options.cacheSize = ctx.config.mountCacheSize
         options.uid = getuid()
         options.gid = getgid()
+        options.declaredRepos = ctx.config.repos.map(\.id)
         var names: [ObjectID: String] = [:]
         for (name, id) in ctx.config.peerNames { names[id] = name }
         let local = LocalObjectSource(repo: ctx.repo, peerNames: names)
