@@ -10,8 +10,8 @@ struct Ark: ParsableCommand {
         commandName: "ark",
         abstract: "A sovereign archive: content-addressed version history, verified on every read.",
         discussion: """
-            Revisions (<rev>): a full commit id, a unique hex prefix of at least 4 characters,
-            a head such as my-project (this node's head), my-project/main, my-project@peer-a,
+            Revisions (<rev>): a full commit id, a unique hex prefix of at least 4 characters, \
+            a head such as my-project (this node's head), my-project/main, my-project@peer-a, \
             or a jj change id. Append :path to name a file or directory in it.
             """,
         version: "ark 0.3.0",

@@ -13,9 +13,9 @@ struct MountCommand: ParsableCommand {
         commandName: "mount",
         abstract: "Mount a commit (or, without a revision, the whole history) read-only.",
         discussion: """
-            ark mount <rev> <mountpoint>   the commit's tree; history under the hidden .ark/
-            ark mount <mountpoint>         the history browser: repos/, commits/, changes/
-            Runs in the foreground until SIGINT/SIGTERM or 'ark unmount'; --daemon returns once
+            ark mount <rev> <mountpoint>  the commit's tree (history under hidden .ark/)
+            ark mount <mountpoint>        the history browser: repos/, commits/, changes/
+            Runs in the foreground until SIGINT/SIGTERM or 'ark unmount'; --daemon returns once \
             the mount is serving.
             """)
 

@@ -7,9 +7,9 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show peers, every member's heads per repo with how much of each is stored here, and replication progress.",
         discussion: """
-            Heads and stored bytes come from the index, so this works without a daemon. When a daemon
-            (ark run, or a syncing ark mount) runs on this store, its live state is added: which peers
-            are connected, their addresses, when they were last heard from, bytes in/out, and
+            Heads and stored bytes come from the index, so this works without a daemon. When a daemon \
+            (ark run, or a syncing ark mount) runs on this store, its live state is added: which peers \
+            are connected, their addresses, when they were last heard from, bytes in/out, and \
             background replication of full repos.
             """)
 
