@@ -29,6 +29,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     let authorize: @Sendable (ObjectID) -> Bool
     let limits: TransportLimits
     let logger: Logger
+    let gate: ConnectionGate
     let isInitiator: Bool
     let expected: ObjectID?
     var established: EventLoopPromise<any PeerConnection>?
@@ -38,6 +39,8 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var transport: NoiseTransport?
     var inbound = ByteBuffer()
     var peerLabel = "unknown peer"
+    /// The remote IP address (the key of per-address handshake caps and log limits).
+    var address = "?"
     var handshakeTimer: Scheduled<Void>?
     /// Where this connection's bytes are counted: its own counters until the peer is proven,
     /// then the peer's totals in `traffic`.
@@ -66,14 +69,22 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var pumping = false
     var creditHeld = false
 
+    // Response budget (see PeerSession+Budget).
+    var waitingRequests: [WaitingRequest] = []
+    var heldResponses: [UInt64: Int] = [:]
+    var responseHeld = 0
+    var awaitingPeerBudget = false
+    var budgetPeer: ObjectID?
+
     init(role: Role, identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
-         limits: TransportLimits, logger: Logger, traffic: PeerTraffic = PeerTraffic()) {
+         limits: TransportLimits, logger: Logger, gate: ConnectionGate, traffic: PeerTraffic = PeerTraffic()) {
         self.identity = identity
         self.traffic = traffic
         self.handler = handler
         self.authorize = authorize
         self.limits = limits
         self.logger = logger
+        self.gate = gate
         switch role {
         case .initiator(let expecting, let promise):
             isInitiator = true
@@ -102,6 +113,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         guard case .idle = phase else { return }
         self.context = context
         peerLabel = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown peer"
+        address = context.channel.remoteAddress?.ipAddress ?? "?"
         let seconds = limits.handshakeDeadline
         handshakeTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
             switch phase {
@@ -209,7 +221,10 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
                     becomeOpen(remote: expected)
                 case .reject where first.stream == 0:
                     failure = .unauthorized("\(expected.short) refused this node: \(first.text)")
-                    logger.notice("connection to \(expected.short) at \(peerLabel) refused: \(first.text)")
+                    traffic.refused(expected, reason: first.text)
+                    gate.refusals.log(logger, .warning, key: expected.hex) {
+                        "connection to \(expected.short) at \(peerLabel) refused: \(first.text) (we are not in its remotes)"
+                    }
                     closeChannel()
                     return
                 default:
@@ -225,7 +240,10 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     /// Drops the connection with one log line naming why.
     func fail(_ error: SyncError) {
         if case .closed = phase { return }
-        logger.warning("dropping connection \(connection.map { "with \($0.remote.short) " } ?? "")at \(peerLabel): \(error)")
+        let peer = connection?.remote
+        gate.logs.log(logger, .warning, key: peer?.hex ?? address) {
+            "dropping connection \(peer.map { "with \($0.short) " } ?? "")at \(peerLabel): \(error)"
+        }
         failure = failure ?? error
         closeChannel()
     }
@@ -249,6 +267,11 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
                 break
             }
         }
+        if let channel = context?.channel {
+            if !isInitiator { gate.handshakeEnded(channel, address: address) }
+            if let peer = budgetPeer { gate.peerClosed(channel, peer: peer) }
+        }
+        releaseAllResponses()
         phase = .closed
         handshakeTimer?.cancel()
         handshakeTimer = nil
