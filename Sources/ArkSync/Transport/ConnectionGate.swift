@@ -9,11 +9,13 @@ import Synchronization
 /// accepted connections still in their handshake are capped, overall and per source address.
 /// A new connection is never refused for it: over a cap, the *oldest* pending handshake is
 /// closed instead (of the same address for the per-address cap, of the address with the most
-/// pending handshakes for the overall one). An honest peer finishes its handshake in a few
+/// pending handshakes for the overall one), preferring one that has not sent its first
+/// handshake message yet. An honest peer sends that message at once and finishes in a few
 /// round trips, so a flood of idle connections, even from the same address (every peer on
-/// loopback or behind one NAT shares it), can only keep it out by opening more connections
-/// than the cap within those round trips; refusing new connections instead would let a flood
-/// that got there first keep everyone out until its handshakes time out.
+/// loopback or behind one NAT shares it), never displaces it, and a flood that does send
+/// message 1 must open more connections than the cap within those round trips. Refusing new
+/// connections instead would let a flood that got there first keep everyone out until its
+/// handshakes time out.
 ///
 /// **Connections per peer.** An authenticated peer may hold `maxConnectionsPerPeer`
 /// connections; opening another closes its oldest (a peer that rebooted leaves a dead one).
@@ -24,6 +26,8 @@ final class ConnectionGate: Sendable {
     private struct Pending {
         let key: ObjectIdentifier
         let channel: any Channel
+        /// The peer sent its first handshake message.
+        var progressed = false
     }
 
     private struct State {
@@ -58,16 +62,17 @@ final class ConnectionGate: Sendable {
         let key = ObjectIdentifier(channel)
         let victims = state.withLock { s -> [any Channel] in
             var out: [any Channel] = []
-            if let mine = s.pending[address], mine.count >= limits.maxPendingHandshakesPerAddress {
-                out.append(mine[0].channel)
-                s.pending[address]!.removeFirst()
+            func evict(from address: String) {
+                guard var list = s.pending[address], !list.isEmpty else { return }
+                let i = list.firstIndex { !$0.progressed } ?? 0
+                out.append(list.remove(at: i).channel)
+                s.pending[address] = list.isEmpty ? nil : list
                 s.pendingCount -= 1
             }
+            if (s.pending[address]?.count ?? 0) >= limits.maxPendingHandshakesPerAddress { evict(from: address) }
             if s.pendingCount >= limits.maxPendingHandshakes,
                let busiest = s.pending.max(by: { $0.value.count < $1.value.count })?.key {
-                out.append(s.pending[busiest]!.removeFirst().channel)
-                if s.pending[busiest]!.isEmpty { s.pending[busiest] = nil }
-                s.pendingCount -= 1
+                evict(from: busiest)
             }
             s.pending[address, default: []].append(Pending(key: key, channel: channel))
             s.pendingCount += 1
@@ -79,6 +84,15 @@ final class ConnectionGate: Sendable {
         logs.log(logger, .warning, key: "evict \(address)") {
             let total = state.withLock { $0.evicted }
             return "handshake flood: closed the oldest pending handshake to admit a connection from \(address) (caps: \(limits.maxPendingHandshakes) pending, \(limits.maxPendingHandshakesPerAddress) per address; \(total) closed so far)"
+        }
+    }
+
+    /// The connection's first handshake message arrived.
+    func handshakeProgressed(_ channel: any Channel, address: String) {
+        let key = ObjectIdentifier(channel)
+        state.withLock { s in
+            guard let i = s.pending[address]?.firstIndex(where: { $0.key == key }) else { return }
+            s.pending[address]![i].progressed = true
         }
     }
 

@@ -202,6 +202,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
                 guard try handshake.readMessage(message).isEmpty else {
                     throw SyncError.protocolViolation("handshake message 1 carries a payload")
                 }
+                if let channel = context?.channel { gate.handshakeProgressed(channel, address: address) }
                 let message2 = try handshake.writeMessage(payload: try ArkNoise.bindingPayload(for: identity))
                 phase = .handshake(handshake)
                 writeFramed(message2)

@@ -37,6 +37,17 @@ import Testing
         #expect(gate.pendingHandshakes == 3)
     }
 
+    @Test func aHandshakeUnderWayOutlivesIdleConnections() throws {
+        let gate = Self.gate { $0.maxPendingHandshakesPerAddress = 3 }
+        let honest = EmbeddedChannel()
+        gate.admitHandshake(honest, address: "127.0.0.1")
+        gate.handshakeProgressed(honest, address: "127.0.0.1")
+        let flood = (0..<10).map { _ in EmbeddedChannel() }
+        for c in flood { gate.admitHandshake(c, address: "127.0.0.1") }
+        #expect(!Self.isClosed(honest), "idle connections displace each other, not a handshake under way")
+        #expect(flood.prefix(8).allSatisfy(Self.isClosed) && !flood.suffix(2).contains(where: Self.isClosed))
+    }
+
     @Test func overTheOverallCapTheBusiestAddressLosesItsOldest() throws {
         let gate = Self.gate { $0.maxPendingHandshakes = 4 }
         let quiet = EmbeddedChannel()
