@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Real `ark run` daemons on loopback against `ark-hostile`: the bound each defense promises
-/// is asserted, and the figure printed.
+/// is asserted, and the figure printed. Long waits sleep asynchronously so they do not hold a
+/// thread of the test process's cooperative pool (other suites' async tests run on it).
 @Suite(.serialized)
 struct HostilePeerTests {
     /// Waits until `node`'s daemon listens (it writes listen_addr once bound).
@@ -15,9 +16,15 @@ struct HostilePeerTests {
         }
     }
 
+    /// Waits for `process` to exit without blocking a thread.
+    static func waitForExit(_ process: Process) async throws {
+        while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        process.waitUntilExit()
+    }
+
     /// 2,000 idle connections without a key (Slowloris) against A: B, which A lists, still
     /// connects and receives A's commit within 2 s, A stays near idle and logs a few lines.
-    @Test func listedPeerGetsInPastTwoThousandIdleConnections() throws {
+    @Test func listedPeerGetsInPastTwoThousandIdleConnections() async throws {
         let a = try SyncNode(), b = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
         try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
@@ -37,7 +44,7 @@ struct HostilePeerTests {
         try SyncNode.converge("A closes the oldest pending handshakes of the flood", [a], within: 10) {
             a.log.contains("handshake flood")
         }
-        usleep(500_000) // the rest of the 2,000 connections arrive
+        try await Task.sleep(for: .milliseconds(500)) // the rest of the 2,000 connections arrive
         let cpuStart = try victim.cpuSeconds(), windowStart = Date()
         let linesStart = a.log.split(separator: "\n").count
 
@@ -54,7 +61,7 @@ struct HostilePeerTests {
 
         // Measure the daemon over an 8 s window of the attack.
         let rest = 8 - Date().timeIntervalSince(windowStart)
-        if rest > 0 { usleep(UInt32(rest * 1e6)) }
+        if rest > 0 { try await Task.sleep(for: .milliseconds(Int(rest * 1000))) }
         let window = Date().timeIntervalSince(windowStart)
         let cpu = (try victim.cpuSeconds() - cpuStart) / window
         let lines = a.log.split(separator: "\n").count - linesStart
@@ -62,7 +69,7 @@ struct HostilePeerTests {
         #expect(cpu < 0.15, "A used \(cpu * 100)% of a core")
         #expect(lines < 20, "A logged \(lines) lines:\n\(a.log.suffix(3000))")
 
-        flood.waitUntilExit()
+        try await Self.waitForExit(flood)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
         print("[hostile] idle-connections: \(json)")
         #expect(json["opened"] as? Int == 2000, "the flood should open its 2,000 connections: \(json)")
@@ -72,7 +79,7 @@ struct HostilePeerTests {
     /// A member opens 4 connections that never grant credit and sends 256 getObjects requests
     /// on each for A's largest objects: A builds a budget's worth of responses, not 8 GiB, and
     /// its peak RSS stays under 300 MB.
-    @Test func creditStarvationKeepsTheDaemonUnder300MB() throws {
+    @Test func creditStarvationKeepsTheDaemonUnder300MB() async throws {
         let a = try SyncNode(), attacker = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "x", node: attacker, withAddress: false)])
         let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: 24 << 20)
@@ -85,10 +92,15 @@ struct HostilePeerTests {
         let victim = ProcessStats(pid: try #require(a.pid))
         let rssBefore = try victim.status("VmRSS")
 
-        let report = try HostilePeer.run("credit-starve", ["--target", "127.0.0.1:\(a.port)", "--victim", a.id,
-                                                           "--key-store", attacker.dir.file("data"),
-                                                           "--connections", "4", "--streams", "256", "--seconds", "8"],
-                                         cwd: attacker.dir.path)
+        let log = attacker.dir.file("credit-starve.json")
+        let attack = try HostilePeer.start("credit-starve", ["--target", "127.0.0.1:\(a.port)", "--victim", a.id,
+                                                             "--key-store", attacker.dir.file("data"),
+                                                             "--connections", "4", "--streams", "256", "--seconds", "8"],
+                                           cwd: attacker.dir.path, log: log)
+        try await Self.waitForExit(attack)
+        let output = try String(contentsOfFile: log, encoding: .utf8)
+        try #require(attack.terminationStatus == 0, "ark-hostile credit-starve failed: \(output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
         let peak = try victim.status("VmHWM")
         print("[hostile] credit-starve: \(report)")
         print("[hostile] A's RSS before \(rssBefore >> 20) MiB, peak \(peak >> 20) MiB under 4 x 256 starved getObjects streams")

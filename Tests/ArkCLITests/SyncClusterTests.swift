@@ -95,7 +95,7 @@ struct SyncClusterTests {
         #expect(try DirectoryListing.differences(b.dir.file("out"), b.dir.file("git-out")) == [])
     }
 
-    @Test func nodeThatNoRepoListsIsRefused() throws {
+    @Test func nodeThatNoRepoListsIsRefused() async throws {
         let a = try SyncNode(), b = try SyncNode(), stranger = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
         try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
@@ -118,7 +118,7 @@ struct SyncClusterTests {
         #expect(try stranger.ark("status").stdout.contains("refused (we are not in its remotes)"))
         #expect(StatusTests.peers(try StatusTests.status(a)).allSatisfy { $0["state"] as? String != "refused" })
         // The stranger keeps retrying (1 s, 2 s, 4 s...); each side logs it once.
-        usleep(4_000_000)
+        try await Task.sleep(for: .seconds(4))
         #expect(a.log.components(separatedBy: refusal).count - 1 == 1, "A should log the refusal once:\n\(a.log)")
         #expect(stranger.log.components(separatedBy: "(we are not in its remotes)").count - 1 == 1,
                 "the stranger should log the refusal once:\n\(stranger.log)")
