@@ -26,6 +26,7 @@ extension PeerSession {
         let reservation = limits.responseReservation
         while let next = waitingRequests.first {
             guard streams[next.stream] != nil else { // reset while it waited
+                requestBytesHeld -= next.body.count
                 waitingRequests.removeFirst()
                 continue
             }
@@ -43,6 +44,7 @@ extension PeerSession {
                 return
             }
             waitingRequests.removeFirst()
+            requestBytesHeld -= next.body.count
             heldResponses[next.stream] = reservation
             responseHeld += reservation
             dispatchRequest(stream: next.stream, body: next.body)
@@ -68,6 +70,7 @@ extension PeerSession {
     /// Teardown: everything this connection held goes back to its peer's budget.
     func releaseAllResponses() {
         waitingRequests = []
+        requestBytesHeld = 0
         let held = heldResponses.values.reduce(0, +)
         heldResponses = [:]
         responseHeld = 0

@@ -50,6 +50,12 @@ extension PeerSession {
             guard stream.received.count + count <= limit else {
                 throw violation("\(stream.isLocal ? "response" : "request") on stream \(id) exceeds \(limit) bytes")
             }
+            if !stream.isLocal {
+                requestBytesHeld += count
+                guard requestBytesHeld <= limits.maxBufferedRequestBytes else {
+                    throw violation("unanswered requests exceed \(limits.maxBufferedRequestBytes) bytes")
+                }
+            }
             stream.received.append(contentsOf: frame.payload)
             stream.receiveWindow -= count
             stream.unacknowledged += count
@@ -91,6 +97,7 @@ extension PeerSession {
             }
             if let stream = streams.removeValue(forKey: id) {
                 remoteOpen -= 1
+                requestBytesHeld -= stream.received.count
                 stream.sendEnd = nil
                 stream.sendBody = []
             }

@@ -73,6 +73,8 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var waitingRequests: [WaitingRequest] = []
     var heldResponses: [UInt64: Int] = [:]
     var responseHeld = 0
+    /// Bytes of the peer's requests received and not yet dispatched (partial and waiting).
+    var requestBytesHeld = 0
     var awaitingPeerBudget = false
     var budgetPeer: ObjectID?
 

@@ -30,6 +30,10 @@ public struct TransportLimits: Sendable {
     /// no credit makes this side build no more than that.
     public var responseBytesPerConnection = 24 << 20
     public var responseBytesPerPeer = 32 << 20
+    /// Bytes of the peer's requests this side holds unanswered (received, not yet handed to the
+    /// handler) per connection; more is a protocol violation. Honest requests are small
+    /// (getObjects of at most 1,024 ids is 32 KiB) and few at a time.
+    public var maxBufferedRequestBytes = 16 << 20
     /// Bytes reserved for a response before it is built; the actual size once it is.
     public var responseReservation = (8 << 20) + (64 << 10)
     /// Never return credit for received data (ark-hostile's credit starvation; never set it in ark).
