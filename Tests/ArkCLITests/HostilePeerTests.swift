@@ -34,6 +34,9 @@ struct HostilePeerTests {
         try Self.waitListening(a)
         let victim = ProcessStats(pid: try #require(a.pid))
 
+        // The window starts before the flood, so accepting and closing its connections counts.
+        let cpuStart = try victim.cpuSeconds(), windowStart = Date()
+        let linesStart = a.log.split(separator: "\n").count
         let report = a.dir.file("flood.json")
         let flood = try HostilePeer.start("idle-connections", ["--target", "127.0.0.1:\(a.port)", "--count", "2000", "--seconds", "12"],
                                           cwd: a.dir.path, log: report)
@@ -45,8 +48,6 @@ struct HostilePeerTests {
             a.log.contains("handshake flood")
         }
         try await Task.sleep(for: .milliseconds(500)) // the rest of the 2,000 connections arrive
-        let cpuStart = try victim.cpuSeconds(), windowStart = Date()
-        let linesStart = a.log.split(separator: "\n").count
 
         try b.start(logLevel: "warning")
         let took = try SyncNode.converge("B connects and receives A's commit through the flood", [a, b], within: 15) {
