@@ -6,7 +6,7 @@ import Synchronization
 /// seconds for a key, and at most `maxLines` per interval over all keys (a flood from many
 /// addresses); the next line that passes says how many were suppressed in between. A flood of
 /// hostile connections thus costs a few log lines, not one per connection.
-public final class LogLimiter: Sendable {
+final class LogLimiter: Sendable {
     private struct State {
         var last: [String: Date] = [:]
         var suppressed = 0
@@ -19,7 +19,7 @@ public final class LogLimiter: Sendable {
     private let maxKeys: Int
     private let state = Mutex(State())
 
-    public init(interval: Double = 60, maxLines: Int = 20, maxKeys: Int = 4096) {
+    init(interval: Double = 60, maxLines: Int = 20, maxKeys: Int = 4096) {
         self.interval = interval
         self.maxLines = maxLines
         self.maxKeys = maxKeys
@@ -27,7 +27,7 @@ public final class LogLimiter: Sendable {
 
     /// Logs `message()` at `level` unless a line for `key` was logged within the interval or
     /// the interval's lines are used up.
-    public func log(_ logger: Logger, _ level: Logger.Level, key: String, _ message: () -> String) {
+    func log(_ logger: Logger, _ level: Logger.Level, key: String, _ message: () -> String) {
         guard logger.logLevel <= level else { return }
         guard let suppressed = pass(key) else { return }
         let note = suppressed > 0 ? " (\(suppressed) more lines of this kind suppressed)" : ""

@@ -39,9 +39,6 @@ public final class PeerTransport: Sendable {
         gate = ConnectionGate(limits: limits, logger: logger)
     }
 
-    /// Accepted connections still in their handshake now.
-    public var pendingHandshakes: Int { gate.pendingHandshakes }
-
     public var endpointID: ObjectID { identity.endpointID }
 
     private static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 512 << 10)

@@ -29,7 +29,8 @@ import Testing
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await eventually(within: 10) { built.load(ordering: .relaxed) >= 1 })
+        try await Task.sleep(for: .milliseconds(500)) // time for more, were the budget not holding them
         #expect(built.load(ordering: .relaxed) == 1, "one 2 MiB response fills the 1 MiB budget; the other nine wait unbuilt")
         await connection.holdCredit(false)
         let done = try await results.value
