@@ -22,6 +22,7 @@ extension HostileAttack {
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
             throw HostileOptions.Invalid(description: "--target host must be an IPv4 address, got '\(host)'")
         }
+        let connectStart = Date()
         var fds: [Int32] = []
         var refused = 0
         for _ in 0..<count {
@@ -33,6 +34,7 @@ extension HostileAttack {
             if ok == 0 { fds.append(fd) } else { refused += 1; close(fd) }
         }
         let opened = fds.count
+        let connectSeconds = Date().timeIntervalSince(connectStart)
         let deadline = Date().addingTimeInterval(seconds)
         var closedByPeer = 0
         // Watch for the daemon closing them (read returns 0) until the time is up.
@@ -49,6 +51,7 @@ extension HostileAttack {
         }
         for fd in open { close(fd) }
         return ["attack": "idle-connections", "requested": count, "opened": opened, "refused": refused,
-                "closed_by_daemon": closedByPeer, "held_to_end": open.count, "seconds": seconds]
+                "closed_by_daemon": closedByPeer, "held_to_end": open.count, "seconds": seconds,
+                "connect_seconds": (connectSeconds * 100).rounded() / 100]
     }
 }

@@ -90,5 +90,6 @@ enum HostileAttack {
     typealias Run = @Sendable (HostileOptions) async throws -> [String: any Sendable]
     static let all: [String: Run] = [
         "idle-connections": idleConnections,
+        "credit-starve": creditStarve,
     ]
 }

@@ -95,7 +95,7 @@ struct SyncClusterTests {
         #expect(try DirectoryListing.differences(b.dir.file("out"), b.dir.file("git-out")) == [])
     }
 
-    @Test func nodeThatNoRepoListsIsRefused() throws {
+    @Test func nodeThatNoRepoListsIsRefused() async throws {
         let a = try SyncNode(), b = try SyncNode(), stranger = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
         try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
@@ -103,11 +103,25 @@ struct SyncClusterTests {
         try stranger.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
         let secret = try a.commit("secret.txt", "members only\n")
         defer { a.stop(); b.stop(); stranger.stop() }
-        try a.start()
-        try stranger.start()
-        try SyncNode.converge("A refuses the stranger", [a, stranger]) {
-            a.log.contains("refused connection from unauthorized node \(stranger.short)")
+        // At the default log level (warning), both sides say so.
+        try a.start(logLevel: "warning")
+        try stranger.start(logLevel: "warning")
+        let refusal = "refused connection from unauthorized node \(stranger.id) at 127.0.0.1:"
+        try SyncNode.converge("A refuses the stranger", [a, stranger]) { a.log.contains(refusal) }
+        // The stranger's status says why it is not connected, not just "offline".
+        try SyncNode.converge("the stranger's status shows A as refused", [a, stranger]) {
+            StatusTests.peers(try StatusTests.status(stranger)).first?["state"] as? String == "refused"
         }
+        let peer = try #require(StatusTests.peers(try StatusTests.status(stranger)).first)
+        #expect(peer["connected"] as? Bool == false)
+        #expect((peer["refusal"] as? String)?.contains("is not authorized") == true, "\(peer)")
+        #expect(try stranger.ark("status").stdout.contains("refused (we are not in its remotes)"))
+        #expect(StatusTests.peers(try StatusTests.status(a)).allSatisfy { $0["state"] as? String != "refused" })
+        // The stranger keeps retrying (1 s, 2 s, 4 s...); each side logs it once.
+        try await Task.sleep(for: .seconds(4))
+        #expect(a.log.components(separatedBy: refusal).count - 1 == 1, "A should log the refusal once:\n\(a.log)")
+        #expect(stranger.log.components(separatedBy: "(we are not in its remotes)").count - 1 == 1,
+                "the stranger should log the refusal once:\n\(stranger.log)")
         // A member started after the stranger still syncs, so A is serving the repo.
         try b.start()
         try SyncNode.converge("B (a member) gets the commit", [a, b]) { try b.heads()[secret] != nil }

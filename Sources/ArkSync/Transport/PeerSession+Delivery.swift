@@ -10,6 +10,10 @@ extension PeerSession {
         phase = .open
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        if !isInitiator { gate.handshakeEnded(context.channel, address: address) }
+        gate.admitPeer(context.channel, peer: remote)
+        budgetPeer = remote
+        traffic.accepted(remote)
         let connection = MuxPeerConnection(remote: remote, session: self, eventLoop: context.eventLoop, limits: limits)
         self.connection = connection
         let shared = traffic.counters(for: remote)

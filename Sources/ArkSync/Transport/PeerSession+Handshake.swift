@@ -31,7 +31,9 @@ extension PeerSession {
             throw SyncError.unauthorized("handshake from \(peerLabel) failed: \(error)")
         }
         guard authorize(remote) else {
-            logger.notice("refused connection from unauthorized node \(remote.short) at \(peerLabel)")
+            gate.refusals.log(logger, .warning, key: remote.hex) {
+                "refused connection from unauthorized node \(remote.hex) at \(peerLabel): it is in no repo's remotes"
+            }
             phase = .awaitingAccept // no application frames are processed from here on
             writeEncrypted([MuxFrame.text(.reject, stream: 0, "node \(remote.short) is not authorized")])
             let channel = context?.channel

@@ -68,9 +68,10 @@ extension PeerSession {
                 stream.sendBody = []
                 stream.sendOffset = 0
                 stream.inRing = false
-                if !stream.isLocal { // the response is out: the peer's stream slot is free
+                if !stream.isLocal { // the response is out: the peer's stream slot and its budget are free
                     streams[id] = nil
                     remoteOpen -= 1
+                    releaseResponse(stream: id)
                 }
                 continue
             }

@@ -50,10 +50,16 @@ extension PeerSession {
             guard stream.received.count + count <= limit else {
                 throw violation("\(stream.isLocal ? "response" : "request") on stream \(id) exceeds \(limit) bytes")
             }
+            if !stream.isLocal {
+                requestBytesHeld += count
+                guard requestBytesHeld <= limits.maxBufferedRequestBytes else {
+                    throw violation("unanswered requests exceed \(limits.maxBufferedRequestBytes) bytes")
+                }
+            }
             stream.received.append(contentsOf: frame.payload)
             stream.receiveWindow -= count
             stream.unacknowledged += count
-            if stream.unacknowledged >= limits.initialWindow / 2, !creditHeld {
+            if stream.unacknowledged >= limits.initialWindow / 2, !creditHeld, !limits.withholdCredit {
                 grantCredit(stream)
                 pump()
             }
@@ -66,7 +72,7 @@ extension PeerSession {
             if stream.isLocal {
                 finishLocal(stream, .success(body))
             } else {
-                dispatchRequest(stream: id, body: body)
+                enqueueRequest(stream: id, body: body)
             }
         case .error:
             guard isLocalParity(id) else { throw violation("ERROR on stream \(id), which the peer opened") }
@@ -91,9 +97,11 @@ extension PeerSession {
             }
             if let stream = streams.removeValue(forKey: id) {
                 remoteOpen -= 1
+                requestBytesHeld -= stream.received.count
                 stream.sendEnd = nil
                 stream.sendBody = []
             }
+            releaseResponse(stream: id)
         }
     }
 
@@ -108,7 +116,7 @@ extension PeerSession {
     /// hold a large transfer in flight deterministically).
     func holdCredit(_ held: Bool) {
         creditHeld = held
-        guard !held else { return }
+        guard !held, !limits.withholdCredit else { return }
         for stream in streams.values { grantCredit(stream) }
         pump()
     }
@@ -189,7 +197,12 @@ extension PeerSession {
     // MARK: Responses and notifications
 
     func respond(stream id: UInt64, _ result: Result<[UInt8], any Error>) {
-        guard case .open = phase, let stream = streams[id], !stream.isLocal else { return }
+        guard case .open = phase, let stream = streams[id], !stream.isLocal else { return releaseResponse(stream: id) }
+        if case .success(let body) = result, body.count <= limits.maxResponseBody {
+            resizeResponse(stream: id, to: body.count)
+        } else {
+            resizeResponse(stream: id, to: 0)
+        }
         switch result {
         case .success(let body) where body.count > limits.maxResponseBody:
             logger.warning("response on stream \(id) to \(connection?.remote.short ?? "?") is \(body.count) bytes, over \(limits.maxResponseBody); sending an error")

@@ -29,6 +29,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     let authorize: @Sendable (ObjectID) -> Bool
     let limits: TransportLimits
     let logger: Logger
+    let gate: ConnectionGate
     let isInitiator: Bool
     let expected: ObjectID?
     var established: EventLoopPromise<any PeerConnection>?
@@ -38,6 +39,8 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var transport: NoiseTransport?
     var inbound = ByteBuffer()
     var peerLabel = "unknown peer"
+    /// The remote IP address (the key of per-address handshake caps and log limits).
+    var address = "?"
     var handshakeTimer: Scheduled<Void>?
     /// Where this connection's bytes are counted: its own counters until the peer is proven,
     /// then the peer's totals in `traffic`.
@@ -66,14 +69,24 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var pumping = false
     var creditHeld = false
 
+    // Response budget (see PeerSession+Budget).
+    var waitingRequests: [WaitingRequest] = []
+    var heldResponses: [UInt64: Int] = [:]
+    var responseHeld = 0
+    /// Bytes of the peer's requests received and not yet dispatched (partial and waiting).
+    var requestBytesHeld = 0
+    var awaitingPeerBudget = false
+    var budgetPeer: ObjectID?
+
     init(role: Role, identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
-         limits: TransportLimits, logger: Logger, traffic: PeerTraffic = PeerTraffic()) {
+         limits: TransportLimits, logger: Logger, gate: ConnectionGate, traffic: PeerTraffic = PeerTraffic()) {
         self.identity = identity
         self.traffic = traffic
         self.handler = handler
         self.authorize = authorize
         self.limits = limits
         self.logger = logger
+        self.gate = gate
         switch role {
         case .initiator(let expecting, let promise):
             isInitiator = true
@@ -102,6 +115,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         guard case .idle = phase else { return }
         self.context = context
         peerLabel = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown peer"
+        address = context.channel.remoteAddress?.ipAddress ?? "?"
         let seconds = limits.handshakeDeadline
         handshakeTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
             switch phase {
@@ -190,6 +204,7 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
                 guard try handshake.readMessage(message).isEmpty else {
                     throw SyncError.protocolViolation("handshake message 1 carries a payload")
                 }
+                if let channel = context?.channel { gate.handshakeProgressed(channel, address: address) }
                 let message2 = try handshake.writeMessage(payload: try ArkNoise.bindingPayload(for: identity))
                 phase = .handshake(handshake)
                 writeFramed(message2)
@@ -209,7 +224,10 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
                     becomeOpen(remote: expected)
                 case .reject where first.stream == 0:
                     failure = .unauthorized("\(expected.short) refused this node: \(first.text)")
-                    logger.notice("connection to \(expected.short) at \(peerLabel) refused: \(first.text)")
+                    traffic.refused(expected, reason: first.text)
+                    gate.refusals.log(logger, .warning, key: expected.hex) {
+                        "connection to \(expected.short) at \(peerLabel) refused: \(first.text) (we are not in its remotes)"
+                    }
                     closeChannel()
                     return
                 default:
@@ -218,68 +236,6 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
             }
             try handleFrames(frames)
         }
-    }
-
-    // MARK: Closing
-
-    /// Drops the connection with one log line naming why.
-    func fail(_ error: SyncError) {
-        if case .closed = phase { return }
-        logger.warning("dropping connection \(connection.map { "with \($0.remote.short) " } ?? "")at \(peerLabel): \(error)")
-        failure = failure ?? error
-        closeChannel()
-    }
-
-    func closeChannel() {
-        if case .closed = phase { return }
-        phase = .closed
-        context?.close(promise: nil)
-        teardown()
-    }
-
-    /// Fails everything pending; runs once, whoever closed.
-    private func teardown() {
-        if failure == nil, established != nil, let expected {
-            switch phase {
-            case .handshake:
-                failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
-            case .awaitingAccept:
-                failure = .unauthorized("\(expected.short) at \(peerLabel) closed the connection instead of accepting this node")
-            default:
-                break
-            }
-        }
-        phase = .closed
-        handshakeTimer?.cancel()
-        handshakeTimer = nil
-        if let peer = countedPeer {
-            countedPeer = nil
-            traffic.closed(peer, session: ObjectIdentifier(self))
-        }
-        if let promise = established {
-            established = nil
-            promise.fail(failure ?? SyncError.closed)
-        }
-        let open = streams.values.filter { $0.isLocal }
-        streams = [:]
-        ticketStreams = [:]
-        for stream in open {
-            stream.deadline?.cancel()
-            stream.continuation?.resume(throwing: SyncError.closed)
-            stream.continuation = nil
-        }
-        let waiting = pending
-        pending = []
-        for request in waiting {
-            request.deadline.cancel()
-            request.continuation.resume(throwing: SyncError.closed)
-        }
-        control = []
-        notifications = []
-        ring = []
-        inbox?.finish()
-        inbox = nil
-        connection = nil // breaks the session <-> connection cycle; the connection now only fails
     }
 
     // MARK: Writing

@@ -23,6 +23,9 @@ public final class PeerTraffic: Sendable {
         public var lastSeen: Date?
         /// The remote address of the most recent connection ("ip:port").
         public var address: String?
+        /// Why the peer refused this node on its last attempt (its REJECT text); nil once it
+        /// accepts this node again, or if it never refused.
+        public var refusal: String?
     }
 
     private struct Entry {
@@ -31,6 +34,7 @@ public final class PeerTraffic: Sendable {
         var connections = 0
         var lastClosed: Date?
         var address: String?
+        var refusal: String?
     }
 
     private let peers = Mutex<[ObjectID: Entry]>([:])
@@ -57,6 +61,20 @@ public final class PeerTraffic: Sendable {
         }
     }
 
+    /// `peer` rejected this node after the handshake (this node is not in its remotes).
+    func refused(_ peer: ObjectID, reason: String) {
+        peers.withLock { p in
+            var e = p[peer] ?? Entry()
+            e.refusal = reason
+            p[peer] = e
+        }
+    }
+
+    /// `peer` accepted a connection: any earlier refusal is over.
+    func accepted(_ peer: ObjectID) {
+        peers.withLock { p in p[peer]?.refusal = nil }
+    }
+
     func closed(_ peer: ObjectID, session: ObjectIdentifier) {
         peers.withLock { p in
             guard var e = p[peer], e.open.removeValue(forKey: session) != nil else { return }
@@ -74,7 +92,8 @@ public final class PeerTraffic: Sendable {
                 return Snapshot(bytesIn: e.counters.bytesIn.load(ordering: .relaxed),
                                 bytesOut: e.counters.bytesOut.load(ordering: .relaxed),
                                 openConnections: e.open.count, connections: e.connections,
-                                connectedSince: e.open.values.map(\.since).min(), lastSeen: seen, address: e.address)
+                                connectedSince: e.open.values.map(\.since).min(), lastSeen: seen, address: e.address,
+                                refusal: e.refusal)
             }
         }
     }

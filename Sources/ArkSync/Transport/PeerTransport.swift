@@ -16,6 +16,7 @@ public final class PeerTransport: Sendable {
     private let group: any EventLoopGroup
     private let limits: TransportLimits
     private let logger: Logger
+    private let gate: ConnectionGate
     /// Bytes in/out, connection times and addresses per peer, across reconnects.
     public let traffic = PeerTraffic()
 
@@ -35,6 +36,7 @@ public final class PeerTransport: Sendable {
         self.group = group
         self.limits = limits
         self.logger = logger
+        gate = ConnectionGate(limits: limits, logger: logger)
     }
 
     public var endpointID: ObjectID { identity.endpointID }
@@ -114,8 +116,9 @@ public final class PeerTransport: Sendable {
         channel.closeFuture.whenComplete { [self] _ in
             _ = state.withLock { $0.connections.removeValue(forKey: key) }
         }
+        if case .responder = role { gate.admitHandshake(channel, address: channel.remoteAddress?.ipAddress ?? "?") }
         let session = PeerSession(role: role, identity: identity, handler: handler, authorize: authorize,
-                                  limits: limits, logger: logger, traffic: traffic)
+                                  limits: limits, logger: logger, gate: gate, traffic: traffic)
         try channel.pipeline.syncOperations.addHandler(session)
     }
 }

@@ -15,7 +15,7 @@ extension StatusReport {
         } else {
             var t = TextTable(["PEER", "NODE", "STATE", "ADDRESS", "SINCE / LAST SEEN", "IN", "OUT"], rightAligned: [5, 6])
             for p in peers {
-                let state = daemon.running ? (p.connected ? "connected" : "offline") : "-"
+                let state = p.state.value.map { $0 == "refused" ? "refused (we are not in its remotes)" : $0 } ?? "-"
                 let address = p.address.value ?? (p.addrs.isEmpty ? "(LAN discovery)" : p.addrs.joined(separator: ","))
                 let when = (p.connected ? p.connectedSince.value : p.lastSeen.value).map(Self.shortTime) ?? "-"
                 let traffic = daemon.running

@@ -60,7 +60,9 @@ extension StatusReport {
         peers = order.map { id in
             let l = livePeers[id]
             return Peer(name: .init(ctx.config.peerName(of: id)), node: id.hex, addrs: addrs[id] ?? [], address: .init(l?.address),
-                        connected: l?.connected ?? false, connectedSince: .init(l?.connectedSince.map(Self.iso)),
+                        connected: l?.connected ?? false,
+                        state: .init(live == nil ? nil : l?.connected == true ? "connected" : l?.refusal != nil ? "refused" : "offline"),
+                        refusal: .init(l?.refusal), connectedSince: .init(l?.connectedSince.map(Self.iso)),
                         lastSeen: .init(l?.lastSeen.map(Self.iso)), bytesIn: l?.bytesIn ?? 0, bytesOut: l?.bytesOut ?? 0)
         }
 

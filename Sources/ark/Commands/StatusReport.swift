@@ -22,6 +22,11 @@ struct StatusReport: Encodable {
         /// The remote address of the current or last connection (dialled, accepted or discovered).
         var address: Nullable<String>
         var connected: Bool
+        /// "connected", "offline", or "refused" (the peer rejects this node: this node is not in
+        /// its remotes); null without a daemon.
+        var state: Nullable<String>
+        /// The peer's reason when `state` is "refused".
+        var refusal: Nullable<String>
         var connectedSince: Nullable<String>
         var lastSeen: Nullable<String>
         var bytesIn: UInt64

@@ -14,6 +14,8 @@ struct DaemonStatus: Codable, Sendable {
         var bytesIn: UInt64
         var bytesOut: UInt64
         var connections: Int
+        /// The peer's reason for refusing this node on its last attempt; nil unless refused.
+        var refusal: String?
     }
 
     struct Replication: Codable, Sendable {

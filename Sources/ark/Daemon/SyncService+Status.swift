@@ -12,7 +12,8 @@ extension SyncService {
             let t = seen[node]
             return DaemonStatus.Peer(node: node.hex, connected: (t?.openConnections ?? 0) > 0, address: t?.address,
                                      connectedSince: t?.connectedSince?.timeIntervalSince1970, lastSeen: t?.lastSeen?.timeIntervalSince1970,
-                                     bytesIn: t?.bytesIn ?? 0, bytesOut: t?.bytesOut ?? 0, connections: t?.connections ?? 0)
+                                     bytesIn: t?.bytesIn ?? 0, bytesOut: t?.bytesOut ?? 0, connections: t?.connections ?? 0,
+                                     refusal: (t?.openConnections ?? 0) > 0 ? nil : t?.refusal)
         }
         let replication = engine.replicationProgress.sorted { $0.key < $1.key }.map { repo, p in
             DaemonStatus.Replication(repo: repo, chunksQueued: p.chunksQueued, chunksDone: p.chunksDone, chunksFailed: p.chunksFailed,

@@ -35,6 +35,11 @@ final class SyncService: Service, Sendable {
     }
 
     func run() async throws {
+        if let (before, after) = OpenFileLimit.raise() {
+            if after > before { logger.info("raised the open-file limit from \(before) to \(after)") }
+        } else {
+            logger.warning("cannot raise the open-file limit; connections may run out of descriptors")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let members = Set(remotes.keys)
         let transport = PeerTransport(identity: context.repo.identity, handler: tracker, authorize: { members.contains($0) }, group: group)

@@ -39,6 +39,8 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
     var logFile: String { dir.file("daemon.log") }
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
     var isRunning: Bool { daemon?.isRunning ?? false }
+    /// The daemon's process id while it runs.
+    var pid: Int32? { daemon.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
 
     /// Writes ark.toml: one repo `repo` with these remotes; listens on `listenHost` (default: `host`).
     /// LAN discovery is on only inside a network namespace the test created, never on the host's LAN.
