@@ -97,7 +97,7 @@ for v in before after; do
   vport=$(free_port); hport=$(free_port)
   conf v "$vport" "h $hid -"; conf h "$hport" "v $vid 127.0.0.1:$vport"
   daemon v "$ARK"; vpid=$DPID; wait_listening v
-  "$HOSTILE" idle-connections --target "127.0.0.1:$vport" --count "$IDLE" --seconds "$HOLD" > "$W/idle-$v.json" 2>&1 &
+  "$HOSTILE" idle-connections --target "127.0.0.1:$vport" --count "$IDLE" --reconnects 1000000 --seconds "$HOLD" > "$W/idle-$v.json" 2>&1 &
   apid=$!; PIDS+=("$apid")
   sleep 3
   c0=$(cpu_s "$vpid"); t_cpu=$(now)

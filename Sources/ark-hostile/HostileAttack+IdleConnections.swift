@@ -11,6 +11,7 @@ extension HostileAttack {
         let (host, port) = try options.target()
         let count = try options.int("count", default: 2000)
         let seconds = try options.double("seconds", default: 10)
+        var reconnectsLeft = try options.int("reconnects", default: 0)
         var limit = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = limit.rlim_max
@@ -25,18 +26,24 @@ extension HostileAttack {
         let connectStart = Date()
         var fds: [Int32] = []
         var refused = 0
-        for _ in 0..<count {
+        /// One idle TCP connection, or nil when the socket or the connect fails.
+        func dial() -> Int32? {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { refused += 1; continue }
+            guard fd >= 0 else { return nil }
             let ok = withUnsafePointer(to: &addr) { p in
                 p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            if ok == 0 { fds.append(fd) } else { refused += 1; close(fd) }
+            if ok == 0 { return fd }
+            close(fd)
+            return nil
+        }
+        for _ in 0..<count {
+            if let fd = dial() { fds.append(fd) } else { refused += 1 }
         }
         let opened = fds.count
         let connectSeconds = Date().timeIntervalSince(connectStart)
         let deadline = Date().addingTimeInterval(seconds)
-        var closedByPeer = 0
+        var closedByPeer = 0, reconnected = 0
         // Watch for the daemon closing them (read returns 0) until the time is up.
         var open = Set(fds)
         while Date() < deadline, !open.isEmpty {
@@ -45,13 +52,16 @@ extension HostileAttack {
             if n > 0 {
                 for p in polls where p.revents != 0 {
                     var byte: UInt8 = 0
-                    if recv(p.fd, &byte, 1, Int32(MSG_DONTWAIT)) <= 0 { open.remove(p.fd); close(p.fd); closedByPeer += 1 }
+                    if recv(p.fd, &byte, 1, Int32(MSG_DONTWAIT)) <= 0 {
+                        open.remove(p.fd); close(p.fd); closedByPeer += 1
+                        if reconnectsLeft > 0, let fd = dial() { open.insert(fd); reconnectsLeft -= 1; reconnected += 1 }
+                    }
                 }
             }
         }
         for fd in open { close(fd) }
         return ["attack": "idle-connections", "requested": count, "opened": opened, "refused": refused,
-                "closed_by_daemon": closedByPeer, "held_to_end": open.count, "seconds": seconds,
+                "closed_by_daemon": closedByPeer, "reconnected": reconnected, "held_to_end": open.count, "seconds": seconds,
                 "connect_seconds": (connectSeconds * 100).rounded() / 100]
     }
 }
