@@ -90,5 +90,7 @@ enum HostileAttack {
     typealias Run = @Sendable (HostileOptions) async throws -> [String: any Sendable]
     static let all: [String: Run] = [
         "idle-connections": idleConnections,
+        "bogus-announce": bogusAnnounce,
+        "many-heads": manyHeads,
     ]
 }
