@@ -126,6 +126,8 @@ struct SyncHostilePullTests {
         _ = try a.commit("f.txt", "three\n")
         try SyncNode.converge("commit after restoring an older index A -> B", [a, b]) { try cat(b, "proj@a:f.txt") == "three\n" }
         #expect(!b.log.contains("equivocated"), "\(b.log.suffix(2000))")
+        // A learned from B the number B last saw from it, and announced above it.
+        #expect(a.log.components(separatedBy: "announcing above it").count - 1 == 1, "\(a.log.suffix(2000))")
 
         a.stop()
         try moveIndex(to: nil)
@@ -133,6 +135,7 @@ struct SyncHostilePullTests {
         _ = try a.commit("f.txt", "four\n")
         try SyncNode.converge("commit after losing the index A -> B", [a, b]) { try cat(b, "proj@a:f.txt") == "four\n" }
         #expect(!b.log.contains("equivocated"), "\(b.log.suffix(2000))")
+        #expect(a.log.components(separatedBy: "announcing above it").count - 1 == 2, "\(a.log.suffix(2000))")
         #expect(try b.verify().ok)
     }
 }
