@@ -31,20 +31,22 @@ final class ServingHandler: PeerHandler {
 
 extension HostileAttack {
     /// As a member, creates `--count` heads of `--repo` (names `head-0`...), each at its own
-    /// real commit (an empty tree), announces them all and serves their objects, then holds the
+    /// real commit and tree (one symlink), announces them all and serves their objects, then holds the
     /// connection for `--seconds`. A victim that limits heads per writer keeps only so many.
     static func manyHeads(_ options: HostileOptions) async throws -> [String: any Sendable] {
         let count = try options.int("count", default: 100)
         let repo = options.string("repo", default: "proj")
         let seconds = try options.double("seconds", default: 5)
         let identity = try options.identity()
-        let treeBytes = try Tree(entries: []).encoded()
-        let tree = ObjectHasher.hash(.tree, treeBytes)
-        var objects = [WireObject(id: tree, kind: .tree, bytes: treeBytes)]
+        var objects: [WireObject] = []
         var heads: [HeadAnnouncement] = []
         let now = Int64(Date().timeIntervalSince1970)
         let sig = Commit.Signature(name: "hostile", email: "hostile@example.org", time: now, tzOffsetMinutes: 0)
         for i in 0..<count {
+            // A tree of its own per head (one symlink), so every head is a distinct tree to walk.
+            let treeBytes = try Tree(entries: [.symlink("link", target: "head-\(i)")]).encoded()
+            let tree = ObjectHasher.hash(.tree, treeBytes)
+            objects.append(WireObject(id: tree, kind: .tree, bytes: treeBytes))
             let bytes = Commit(tree: tree, parents: [], author: sig, committer: sig, message: "head \(i)", node: identity.endpointID).encoded()
             let id = ObjectHasher.hash(.commit, bytes)
             objects.append(WireObject(id: id, kind: .commit, bytes: bytes))

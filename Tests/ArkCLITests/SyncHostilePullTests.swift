@@ -72,12 +72,7 @@ struct SyncHostilePullTests {
         try v.start()
         defer { v.stop() }
         #expect(SyncNode.eventually(10) { FileManager.default.fileExists(atPath: v.dir.file("data/listen_addr")) })
-        func headsOfM() throws -> Int {
-            let r = try v.ark("status", "--json")
-            let json = (try? JSONSerialization.jsonObject(with: r.stdoutData)) as? [String: Any] ?? [:]
-            let repos = json["repos"] as? [[String: Any]] ?? []
-            return repos.flatMap { $0["heads"] as? [[String: Any]] ?? [] }.filter { $0["owner"] as? String == m.id }.count
-        }
+        func headsOfM() throws -> Int { try statusHeads(v, of: m).count }
         let p = try attack("many-heads", ["--count", "\(count)", "--seconds", "4"], as: m, victim: v)
         try SyncNode.converge("\(limit) heads of the member", [v]) { try headsOfM() == limit }
         p.waitUntilExit()
@@ -87,6 +82,34 @@ struct SyncHostilePullTests {
         #expect(kept == limit)
         #expect(refusals == 1)
         #expect(v.isRunning)
+    }
+
+    /// `ark status --json` on `node`: the heads owned by `owner`.
+    func statusHeads(_ node: SyncNode, of owner: SyncNode) throws -> [[String: Any]] {
+        let r = try node.ark("status", "--json")
+        let json = (try? JSONSerialization.jsonObject(with: r.stdoutData)) as? [String: Any] ?? [:]
+        let repos = json["repos"] as? [[String: Any]] ?? []
+        return repos.flatMap { $0["heads"] as? [[String: Any]] ?? [] }.filter { $0["owner"] as? String == owner.id }
+    }
+
+    @Test func statusWalksABoundedNumberOfTrees() throws {
+        let v = try SyncNode(), m = try SyncNode()
+        let count = 80, bound = 64
+        try v.configure(fetch: "full", remotes: [.init(name: "m", node: m, withAddress: false)])
+        try v.start()
+        defer { v.stop() }
+        #expect(SyncNode.eventually(10) { FileManager.default.fileExists(atPath: v.dir.file("data/listen_addr")) })
+        let p = try attack("many-heads", ["--count", "\(count)", "--seconds", "3"], as: m, victim: v)
+        try SyncNode.converge("\(count) heads of the member, each its own tree", [v]) { try statusHeads(v, of: m).count == count }
+        p.waitUntilExit()
+        var heads: [[String: Any]] = []
+        let took = try SyncNode.timed { heads = try statusHeads(v, of: m) }
+        let walked = heads.filter { $0["chunks_total"] is Int }.count
+        let skipped = heads.filter { $0["chunks_total"] is NSNull }.count
+        print("[hostile] ark status with \(count) peer heads of distinct trees: \(walked) walked, \(skipped) reported without presence, \(String(format: "%.2f", took)) s")
+        #expect(walked == bound)
+        #expect(skipped == count - bound)
+        #expect(try v.ark("status").ok)
     }
 
     @Test func aNodeWhoseIndexWasRestoredOrLostIsHeardAgain() throws {
