@@ -88,7 +88,6 @@ extension SyncEngine {
         case .known(let pull):
             if pull { _ = try await pullLanes.with(peer) { try await self.adopt(a, from: peer) } }
         case .accept:
-            state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = peer } }
             let adopted: Bool
             do { adopted = try await pullLanes.with(peer) { try await self.adopt(a, from: peer) } } catch {
                 logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) failed: \(error)")
@@ -121,6 +120,8 @@ extension SyncEngine {
         if let last = try repository.index.lastSeen(repo: a.repo, writer: a.writer, name: a.name), last.seq > a.seq { return false }
         let ref = HeadRef(repo: a.repo, owner: a.writer, name: a.name)
         try await pull(repo: a.repo, commits: [a.head], head: ref, seq: a.seq, preferring: peer)
+        // Remembered once the history is here: announcements of heads nobody can serve leave nothing behind.
+        state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = peer } }
         return true
     }
 
@@ -131,7 +132,6 @@ extension SyncEngine {
             switch try judge(a, deliveredBy: peer) {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
-                state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = peer } }
                 do { _ = try await adopt(a, from: peer) } catch {
                     logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) from \(peer.short) failed: \(error)")
                 }
