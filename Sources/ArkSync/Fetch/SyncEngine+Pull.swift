@@ -9,13 +9,18 @@ import Foundation
 extension SyncEngine {
     static let maxCommitsPerPull = 1_000_000
 
+    /// What a pull fetches: pulls with equal keys run one after the other.
+    struct PullKey: Hashable, Sendable {
+        var repo: String
+        var targets: Set<ObjectID>
+    }
+
     /// Pulls `targets` (and their history) of `repo`, asking `preferring` first. Pulls of the
     /// same targets wait for each other (the second then finds the history stored and only sets
     /// its head); all others run at the same time.
     /// `seq`: the announcement that asked for `head` (it is not moved if a newer one was accepted).
     func pull(repo: String, commits targets: [ObjectID], head: HeadRef?, seq: UInt64? = nil, preferring: ObjectID?) async throws {
-        let key = repo + "/" + targets.map(\.hex).sorted().joined(separator: ",")
-        try await pullFlights.with(key) {
+        try await pullFlights.with(PullKey(repo: repo, targets: Set(targets))) {
             try await pullOnce(repo: repo, targets: targets, head: head, seq: seq, preferring: preferring)
         }
     }

@@ -74,8 +74,8 @@ extension SyncEngine {
     }
 
     /// A gossiped announcement: accept, pull its history, then forward it to the other members.
-    /// The pull waits its turn among those started by the same peer (`pullLanes`), so a peer
-    /// flooding announcements delays only its own.
+    /// The pull waits its turn among those of the same writer (`pullLanes`), so a member
+    /// flooding announcements delays only its own heads, even when it relays others' first.
     func receive(_ a: HeadAnnouncement, from connection: any PeerConnection) async throws {
         guard markSeen(a) else { return }
         let peer = connection.remote
@@ -86,10 +86,10 @@ extension SyncEngine {
             }
         case .refused: break
         case .known(let pull):
-            if pull { _ = try await pullLanes.with(peer) { try await self.adopt(a, from: peer) } }
+            if pull { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } }
         case .accept:
             let adopted: Bool
-            do { adopted = try await pullLanes.with(peer) { try await self.adopt(a, from: peer) } } catch {
+            do { adopted = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
                 logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) failed: \(error)")
                 return
             }

@@ -17,8 +17,9 @@ public final class SyncEngine: PeerHandler, Sendable {
     let state = Mutex(State())
     /// Single-flight per pull target: two announcements of one head never fetch and publish
     /// the same history at once; pulls of other heads, repos and peers run side by side.
-    let pullFlights = KeyedSemaphore<String>(limit: 1)
-    /// Pulls started by each peer's announcements (`SyncConfiguration.pullsPerPeer` at a time).
+    let pullFlights = KeyedSemaphore<PullKey>(limit: 1)
+    /// Pulls of each writer's announced heads (`SyncConfiguration.pullsPerWriter` at a time),
+    /// whoever delivered them: a member can sign only its own, so its flood fills only its lane.
     let pullLanes: KeyedSemaphore<ObjectID>
     /// Chunks queued and stored by background replication, per repo.
     let replication = ReplicationLedger()
@@ -68,7 +69,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         self.repository = repository
         self.configuration = configuration
         self.logger = logger
-        pullLanes = KeyedSemaphore(limit: max(1, configuration.pullsPerPeer))
+        pullLanes = KeyedSemaphore(limit: max(1, configuration.pullsPerWriter))
     }
 
     var nodeID: ObjectID { repository.identity.endpointID }

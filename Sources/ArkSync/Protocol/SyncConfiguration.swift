@@ -32,9 +32,9 @@ public struct SyncConfiguration: Sendable {
     /// Deadline of one metadata request to a peer while another connected member could serve
     /// it instead, in seconds; a peer that misses it is asked again last, with `requestDeadline`.
     public var stallDeadline: Double = 5
-    /// Pulls started by one peer's announcements that run at once; the rest wait their turn,
-    /// so a member flooding announcements delays only its own.
-    public var pullsPerPeer = 2
+    /// Pulls of one writer's announced heads that run at once; the rest wait their turn, so a
+    /// member flooding announcements delays only its own heads.
+    public var pullsPerWriter = 2
     /// Head names one writer may have per repo (`[sync] max_heads_per_writer`); announcements
     /// of further names are refused.
     public var maxHeadsPerWriter = 1024
