@@ -135,6 +135,8 @@ extension SyncEngine {
         guard !wanted.isEmpty else { return [:] }
         let kinds = Dictionary(wanted, uniquingKeysWith: { a, _ in a })
         var result: [ObjectID: [UInt8]] = [:]
+        // Peers that stalled since the pull began (an earlier round) go last too.
+        let peers = stallDeadline == nil ? peers : peers.filter { !isStalled($0.remote) } + peers.filter { isStalled($0.remote) }
         var attempts = peers.enumerated().map { i, p in (p, i < peers.count - 1 ? min(stallDeadline ?? deadline, deadline) : deadline) }
         var next = 0
         while next < attempts.count, result.count < kinds.count {
