@@ -82,6 +82,11 @@ struct SyncHostilePullTests {
         #expect(kept == limit)
         #expect(refusals == 1)
         #expect(v.isRunning)
+        // A limit out of range is the usual one-line configuration error.
+        try v.dir.write("bad.toml", "[sync]\nmax_heads_per_writer = 0\n")
+        let bad = try v.ark("status", "--config", "bad.toml")
+        #expect(bad.status == 2 && bad.stderr.hasPrefix("ark: ") && bad.stderr.contains("max_heads_per_writer"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1)
     }
 
     /// `ark status --json` on `node`: the heads owned by `owner`.
