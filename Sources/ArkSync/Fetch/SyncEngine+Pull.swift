@@ -142,7 +142,7 @@ extension SyncEngine {
         while next < attempts.count, result.count < kinds.count {
             let (peer, limit) = attempts[next]
             next += 1
-            switch await fetchMissing(from: peer, kinds: kinds, into: &result, deadline: limit) {
+            switch await fetchMissing(wanted.map(\.0), from: peer, kinds: kinds, into: &result, deadline: limit) {
             case .timedOut where limit < deadline:
                 markStalled(peer.remote)
                 attempts.append((peer, deadline))
@@ -159,11 +159,11 @@ extension SyncEngine {
 
     enum Attempt { case answered, timedOut, failed }
 
-    /// Asks `peer` for every object of `kinds` not yet in `result`, in batches, until it has
+    /// Asks `peer` for every object of `order` not yet in `result`, in batches, until it has
     /// nothing more to give.
-    private func fetchMissing(from peer: any PeerConnection, kinds: [ObjectID: ObjectKind], into result: inout [ObjectID: [UInt8]],
-                              deadline: Double) async -> Attempt {
-        var pending = kinds.keys.filter { result[$0] == nil }
+    private func fetchMissing(_ order: [ObjectID], from peer: any PeerConnection, kinds: [ObjectID: ObjectKind],
+                              into result: inout [ObjectID: [UInt8]], deadline: Double) async -> Attempt {
+        var pending = order.filter { result[$0] == nil }
         while !pending.isEmpty {
             let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
             let objects: [WireObject]
