@@ -91,5 +91,7 @@ enum HostileAttack {
     static let all: [String: Run] = [
         "idle-connections": idleConnections,
         "credit-starve": creditStarve,
+        "bogus-announce": bogusAnnounce,
+        "many-heads": manyHeads,
     ]
 }

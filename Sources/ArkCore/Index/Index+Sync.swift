@@ -29,19 +29,41 @@ extension Index {
         }
     }
 
+    /// What `recordSeen` did with an announcement.
+    public enum SeenOutcome: Sendable, Equatable {
+        case recorded
+        /// Its sequence number is not above the stored one (a newer one raced it in).
+        case stale
+        /// A new head name of a writer that already has `maxNamesPerWriter` in this repo.
+        case overLimit
+    }
+
     /// Records `a` as the latest accepted announcement if its sequence number is above the
-    /// stored one; returns false (and changes nothing) otherwise.
-    public func recordSeen(_ a: StoredAnnouncement, time: Int64) throws -> Bool {
+    /// stored one, and, for a head name not seen yet from its writer, if the writer has fewer
+    /// than `maxNamesPerWriter` names in the repo (checked in the same transaction).
+    public func recordSeen(_ a: StoredAnnouncement, time: Int64, maxNamesPerWriter: Int = .max) throws -> SeenOutcome {
         try write { db in
             let current = try Int64.fetchOne(db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
                                              arguments: [a.repo, a.writer, a.name])
-            if let current, UInt64(bitPattern: current) >= a.seq { return false }
+            if let current, UInt64(bitPattern: current) >= a.seq { return .stale }
+            if current == nil {
+                let names = try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_seen WHERE repo = ? AND writer = ?", arguments: [a.repo, a.writer]) ?? 0
+                if names >= maxNamesPerWriter { return .overLimit }
+            }
             try db.execute(sql: """
                 INSERT INTO sync_seen (repo, writer, name, seq, head, announcement, received) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement, received = excluded.received
                 """, arguments: [a.repo, a.writer, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes), time])
-            return true
+            return .recorded
         }
+    }
+
+    /// True if an announcement of `ref` above `seq` was accepted (false when `seq` is nil).
+    static func seenAbove(_ db: Database, _ ref: HeadRef, seq: UInt64?) throws -> Bool {
+        guard let seq else { return false }
+        let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
+                                      arguments: [ref.repo, ref.owner, ref.name])
+        return last.map { UInt64(bitPattern: $0) > seq } ?? false
     }
 
     /// Every accepted announcement of other writers for `repo`.
@@ -72,14 +94,52 @@ extension Index {
         }
     }
 
+    /// Signs and stores this node's next announcement of (repo, name) pointing at `head`, in
+    /// one transaction, so two processes on one store never hand out the same sequence number.
+    /// `sign(seq, previous)` returns the signed bytes. Returns nil when the last announcement
+    /// already points at `head`.
+    public func nextOwnAnnouncement(repo: String, name: String, head: ObjectID, writer: ObjectID,
+                                    sign: (_ seq: UInt64, _ previous: ObjectID?) throws -> [UInt8]) throws -> StoredAnnouncement? {
+        try write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT seq, head FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name])
+            let last: UInt64? = row.map { UInt64(bitPattern: $0[0]) }
+            let previous: ObjectID? = row?[1]
+            if last != nil, previous == head { return nil }
+            let seq = (last ?? 0) + 1
+            let a = StoredAnnouncement(repo: repo, writer: writer, name: name, seq: seq, head: head, bytes: try sign(seq, previous))
+            try Self.upsertOwn(db, a)
+            return a
+        }
+    }
+
+    /// Takes `a`, an announcement this node signed earlier that a peer reported back, as its
+    /// last announcement of (repo, name) if its sequence number is above the stored one (the
+    /// index was lost or restored from an older copy), or equal to it for another head. Returns
+    /// whether it was taken.
+    public func learnOwn(_ a: StoredAnnouncement) throws -> Bool {
+        try write { db in
+            let row = try Row.fetchOne(db, sql: "SELECT seq, head FROM sync_own WHERE repo = ? AND name = ?", arguments: [a.repo, a.name])
+            if let row {
+                let seq = UInt64(bitPattern: row[0])
+                let head: ObjectID? = row[1]
+                // Same number for another head: this node already reused it; the next goes above.
+                if seq > a.seq || (seq == a.seq && head == a.head) { return false }
+            }
+            try Self.upsertOwn(db, a)
+            return true
+        }
+    }
+
     /// Stores this node's announcement `a` (sequence `a.seq`) for (repo, name), replacing the previous one.
     public func recordOwn(_ a: StoredAnnouncement) throws {
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO sync_own (repo, name, seq, head, announcement) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement
-                """, arguments: [a.repo, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes)])
-        }
+        try write { db in try Self.upsertOwn(db, a) }
+    }
+
+    static func upsertOwn(_ db: Database, _ a: StoredAnnouncement) throws {
+        try db.execute(sql: """
+            INSERT INTO sync_own (repo, name, seq, head, announcement) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement
+            """, arguments: [a.repo, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes)])
     }
 
     /// Keeps both signed announcements of an equivocation (same writer, head name and sequence

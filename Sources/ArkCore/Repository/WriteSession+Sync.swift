@@ -35,14 +35,16 @@ extension WriteSession {
 
     /// fsyncs everything written, then in one index transaction records `commits` (parents
     /// before children; their trees, manifests and parents must already be stored), the
-    /// chunks known but not stored, and optionally moves `head` to `target`.
+    /// chunks known but not stored, and optionally moves `head` to `target`. With
+    /// `announcedSeq`, the head moves only if no announcement of it above that sequence number
+    /// was accepted meanwhile (pulls run concurrently and may finish out of order).
     public func publishFetched(commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
-                               head: HeadRef?, target: ObjectID?, cause: String) throws {
+                               head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String) throws {
         let actor = repo.identity.endpointID
         try publish { db in
             try Index.insertAbsent(db, absentChunks)
             for (id, c) in commits { try Index.insertCommit(db, id: id, c) }
-            if let head, let target {
+            if let head, let target, try !Index.seenAbove(db, head, seq: announcedSeq) {
                 let current = try Index.head(db, head)
                 try Index.setHead(db, head, to: target, expected: current, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
             }

@@ -28,3 +28,32 @@ extension SyncEngine {
         }
     }
 }
+
+/// Peers that stall lose priority: a peer that let a metadata request run into its deadline is
+/// asked after every other member for a while (`stallMemory`), or until it answers again.
+extension SyncEngine {
+    static let stallMemory: Duration = .seconds(60)
+
+    func markStalled(_ peer: ObjectID) {
+        state.withLock { $0.stalled[peer] = .now }
+    }
+
+    func clearStalled(_ peer: ObjectID) {
+        _ = state.withLock { $0.stalled.removeValue(forKey: peer) }
+    }
+
+    func isStalled(_ peer: ObjectID) -> Bool {
+        state.withLock { s in
+            guard let since = s.stalled[peer] else { return false }
+            if since.duration(to: .now) < Self.stallMemory { return true }
+            s.stalled[peer] = nil
+            return false
+        }
+    }
+
+    /// The members to pull from: `preferring` first, then the others, with stalled peers last.
+    func pullSources(repo: String, preferring: ObjectID?) -> [any PeerConnection] {
+        let all = peers(of: repo, first: preferring)
+        return all.filter { !isStalled($0.remote) } + all.filter { isStalled($0.remote) }
+    }
+}

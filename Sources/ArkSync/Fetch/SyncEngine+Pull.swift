@@ -9,15 +9,25 @@ import Foundation
 extension SyncEngine {
     static let maxCommitsPerPull = 1_000_000
 
-    func pull(repo: String, commits targets: [ObjectID], head: HeadRef?, preferring: ObjectID?) async throws {
-        try await pullLock.withLock {
-            try await pullLocked(repo: repo, targets: targets, head: head, preferring: preferring)
+    /// What a pull fetches: pulls with equal keys run one after the other.
+    struct PullKey: Hashable, Sendable {
+        var repo: String
+        var targets: Set<ObjectID>
+    }
+
+    /// Pulls `targets` (and their history) of `repo`, asking `preferring` first. Pulls of the
+    /// same targets wait for each other (the second then finds the history stored and only sets
+    /// its head); all others run at the same time.
+    /// `seq`: the announcement that asked for `head` (it is not moved if a newer one was accepted).
+    func pull(repo: String, commits targets: [ObjectID], head: HeadRef?, seq: UInt64? = nil, preferring: ObjectID?) async throws {
+        try await pullFlights.with(PullKey(repo: repo, targets: Set(targets))) {
+            try await pullOnce(repo: repo, targets: targets, head: head, seq: seq, preferring: preferring)
         }
     }
 
-    private func pullLocked(repo: String, targets: [ObjectID], head: HeadRef?, preferring: ObjectID?) async throws {
+    private func pullOnce(repo: String, targets: [ObjectID], head: HeadRef?, seq: UInt64?, preferring: ObjectID?) async throws {
         let index = repository.index
-        let peers = peers(of: repo, first: preferring)
+        let peers = pullSources(repo: repo, preferring: preferring)
         let session = try WriteSession(repository)
 
         // 1. Commits: walk parents back until everything is in the index.
@@ -28,7 +38,8 @@ extension SyncEngine {
             for id in frontier {
                 if try index.object(id)?.isPresent == true { fetched[id] = try repository.commit(id) } else { remote.append((id, .commit)) }
             }
-            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true) {
+            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                                                      stallDeadline: configuration.stallDeadline) {
                 let c: Commit
                 do { c = try Commit(decoding: bytes) } catch { throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)") }
                 _ = try session.putVerified(id, .commit, bytes)
@@ -58,7 +69,8 @@ extension SyncEngine {
                 if try index.object(id)?.isPresent == true { objects.append((id, kind, try repository.read(id, kind: kind))) } else { remote.append((id, kind)) }
             }
             let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
-            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true) {
+            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                                                      stallDeadline: configuration.stallDeadline) {
                 _ = try session.putVerified(id, kinds[id]!, bytes)
                 objects.append((id, kinds[id]!, bytes))
             }
@@ -93,7 +105,7 @@ extension SyncEngine {
         if configuration.repo(repo)?.fetch == .full { try index.keepChunks(present) }
 
         // 3. One transaction: commits, known-but-absent chunks, and the head.
-        try session.publishFetched(commits: ordered, absentChunks: absent, head: head, target: head == nil ? nil : targets.first,
+        try session.publishFetched(commits: ordered, absentChunks: absent, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
                                    cause: "sync from \(preferring?.short ?? "peers")")
         if !ordered.isEmpty || head != nil {
             logger.debug("pulled \(ordered.count) commits of \(repo)\(head.map { ", head \($0)" } ?? "")")
@@ -115,44 +127,68 @@ extension SyncEngine {
 
     /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that
     /// fails, times out, answers malformed bytes or sends an object that does not hash to its id
-    /// is dropped for this request. With `require`, anything no peer had is an error.
+    /// is dropped for this request. With `stallDeadline`, every peer but the last gets only that
+    /// long (another could serve instead); one that runs into it is marked stalled and asked
+    /// again at the end with the full `deadline`. With `require`, anything no peer had is an error.
     func fetchObjects(_ wanted: [(ObjectID, ObjectKind)], from peers: [any PeerConnection], deadline: Double,
-                      require: Bool) async throws -> [ObjectID: [UInt8]] {
+                      require: Bool, stallDeadline: Double? = nil) async throws -> [ObjectID: [UInt8]] {
         guard !wanted.isEmpty else { return [:] }
         let kinds = Dictionary(wanted, uniquingKeysWith: { a, _ in a })
         var result: [ObjectID: [UInt8]] = [:]
-        for peer in peers {
-            var pending = wanted.map(\.0).filter { result[$0] == nil }
-            attempt: while !pending.isEmpty {
-                let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
-                let objects: [WireObject]
-                do {
-                    let reply = try await peer.request(SyncRequest.getObjects(batch).encoded, deadline: deadline)
-                    guard case .objects(let o) = try SyncResponse(decoding: reply) else {
-                        throw SyncError.protocolViolation("get-objects answered with another response type")
-                    }
-                    objects = o
-                } catch {
-                    logger.info("peer \(peer.remote.short) failed a get-objects request: \(error)")
-                    break attempt
-                }
-                var progress = false
-                for o in objects {
-                    guard let kind = kinds[o.id], o.kind == kind, ObjectHasher.hash(kind, o.bytes) == o.id else {
-                        logger.warning("peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer")
-                        break attempt
-                    }
-                    if result.updateValue(o.bytes, forKey: o.id) == nil { progress = true }
-                }
-                if !progress { break }
-                pending = pending.filter { result[$0] == nil }
+        // Peers that stalled since the pull began (an earlier round) go last too.
+        let peers = stallDeadline == nil ? peers : peers.filter { !isStalled($0.remote) } + peers.filter { isStalled($0.remote) }
+        var attempts = peers.enumerated().map { i, p in (p, i < peers.count - 1 ? min(stallDeadline ?? deadline, deadline) : deadline) }
+        var next = 0
+        while next < attempts.count, result.count < kinds.count {
+            let (peer, limit) = attempts[next]
+            next += 1
+            switch await fetchMissing(wanted.map(\.0), from: peer, kinds: kinds, into: &result, deadline: limit) {
+            case .timedOut where limit < deadline:
+                markStalled(peer.remote)
+                attempts.append((peer, deadline))
+            case .timedOut: markStalled(peer.remote)
+            case .answered: clearStalled(peer.remote)
+            case .failed: break
             }
-            if result.count == kinds.count { break }
         }
         if require, let missing = kinds.keys.first(where: { result[$0] == nil }) {
             throw SyncError.remote("no connected peer served \(kinds[missing]!) \(missing.short) (\(kinds.count - result.count) objects missing)")
         }
         return result
+    }
+
+    enum Attempt { case answered, timedOut, failed }
+
+    /// Asks `peer` for every object of `order` not yet in `result`, in batches, until it has
+    /// nothing more to give.
+    private func fetchMissing(_ order: [ObjectID], from peer: any PeerConnection, kinds: [ObjectID: ObjectKind],
+                              into result: inout [ObjectID: [UInt8]], deadline: Double) async -> Attempt {
+        var pending = order.filter { result[$0] == nil }
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
+            let objects: [WireObject]
+            do {
+                let reply = try await peer.request(SyncRequest.getObjects(batch).encoded, deadline: deadline)
+                guard case .objects(let o) = try SyncResponse(decoding: reply) else {
+                    throw SyncError.protocolViolation("get-objects answered with another response type")
+                }
+                objects = o
+            } catch {
+                logger.info("peer \(peer.remote.short) failed a get-objects request: \(error)")
+                return error as? SyncError == .timeout ? .timedOut : .failed
+            }
+            var progress = false
+            for o in objects {
+                guard let kind = kinds[o.id], o.kind == kind, ObjectHasher.hash(kind, o.bytes) == o.id else {
+                    logger.warning("peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer")
+                    return .failed
+                }
+                if result.updateValue(o.bytes, forKey: o.id) == nil { progress = true }
+            }
+            if !progress { break }
+            pending = pending.filter { result[$0] == nil }
+        }
+        return .answered
     }
 
     /// Commits ordered so every parent comes before its children (Kahn's algorithm).

@@ -1,14 +1,16 @@
 import ArkCore
 import Foundation
 
-/// Signed head announcements: accepting (signature, membership, sequence), recording
-/// equivocation, pulling, forwarding once, and announcing this node's own heads.
+/// Signed head announcements of other writers: accepting (signature, membership, sequence,
+/// head limit), recording equivocation, pulling, and forwarding once.
 extension SyncEngine {
     enum Verdict: Equatable {
         case accept
         /// Already at this sequence with this head; `pull` when the head row is not there yet.
         case known(pull: Bool)
         case drop(String)
+        /// Over the writer's head limit: counted and logged at most once a minute, not per announcement.
+        case refused
     }
 
     /// Marks `a` as seen; false if it already was (duplicate suppression by hash).
@@ -23,9 +25,13 @@ extension SyncEngine {
     }
 
     /// Checks `a` and, when it is new, records it as the last seen of its (repo, writer, name).
+    /// One of this node's own announcements, reported back, raises its own sequence number.
     func judge(_ a: HeadAnnouncement, deliveredBy peer: ObjectID) throws -> Verdict {
         guard configuration.isMember(peer, of: a.repo) else { return .drop("peer \(peer.short) is not a member of repo \(a.repo)") }
-        guard a.writer != nodeID else { return .drop("own announcement") }
+        guard a.writer != nodeID else {
+            if a.isSignatureValid { try learnOwn(a, from: peer) }
+            return .drop("own announcement")
+        }
         guard configuration.isMember(a.writer, of: a.repo) else { return .drop("writer \(a.writer.short) is not a member of repo \(a.repo)") }
         guard a.isSignatureValid else { return .drop("bad signature from writer \(a.writer.short)") }
         let stored = StoredAnnouncement(repo: a.repo, writer: a.writer, name: a.name, seq: a.seq, head: a.head, bytes: a.encoded)
@@ -43,40 +49,80 @@ extension SyncEngine {
                 return .drop("equivocation")
             }
         }
-        return try repository.index.recordSeen(stored, time: now) ? .accept : .drop("raced with a newer announcement")
-    }
-
-    /// A gossiped announcement: accept, pull its history, then forward it to the other members.
-    func receive(_ a: HeadAnnouncement, from connection: any PeerConnection) async throws {
-        guard markSeen(a) else { return }
-        let verdict = try judge(a, deliveredBy: connection.remote)
-        switch verdict {
-        case .drop(let why):
-            logger.info("dropped announcement of \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq): \(why)")
-            return
-        case .known(let pull):
-            if pull { try await adopt(a, from: connection.remote) }
-        case .accept:
-            state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = connection.remote } }
-            do { try await adopt(a, from: connection.remote) } catch {
-                logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) failed: \(error)")
-            }
-            // Forwarded after the pull, so the next hop can fetch the history from us.
-            await forward(a, except: [connection.remote, a.writer])
+        switch try repository.index.recordSeen(stored, time: now, maxNamesPerWriter: configuration.maxHeadsPerWriter) {
+        case .recorded: return .accept
+        case .stale: return .drop("raced with a newer announcement")
+        case .overLimit:
+            refusedOverHeadLimit(a)
+            return .refused
         }
     }
 
+    /// Counts a refused announcement of a new head name; logs one line per writer and minute.
+    func refusedOverHeadLimit(_ a: HeadAnnouncement) {
+        let key = "\(a.repo)/\(a.writer.hex)"
+        let report = state.withLock { s -> Int? in
+            s.headLimitRefused[key, default: 0] += 1
+            if let last = s.headLimitLogged[key], last.duration(to: .now) < .seconds(60) { return nil }
+            s.headLimitLogged[key] = .now
+            defer { s.headLimitRefused[key] = 0 }
+            return s.headLimitRefused[key]
+        }
+        if let report {
+            logger.warning("refusing new heads of writer \(a.writer.short) in repo \(a.repo): it has \(configuration.maxHeadsPerWriter) (max_heads_per_writer); \(report) announcement(s) refused since the last report")
+        }
+    }
+
+    /// A gossiped announcement: accept, pull its history, then forward it to the other members.
+    /// The pull waits its turn among those of the same writer (`pullLanes`), so a member
+    /// flooding announcements delays only its own heads, even when it relays others' first.
+    func receive(_ a: HeadAnnouncement, from connection: any PeerConnection) async throws {
+        guard markSeen(a) else { return }
+        let peer = connection.remote
+        switch try judge(a, deliveredBy: peer) {
+        case .drop(let why):
+            if why != "own announcement" {
+                logger.info("dropped announcement of \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq): \(why)")
+            }
+        case .refused: break
+        case .known(let pull):
+            if pull { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } }
+        case .accept:
+            let adopted: Bool
+            do { adopted = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
+                logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) failed: \(error)")
+                return
+            }
+            // Forwarded after the pull, so the next hop can fetch the history from us.
+            if adopted { await forward(a, except: [peer, a.writer]) }
+        }
+    }
+
+    /// Sends `a` to the connected members of its repo except `except`. This node's own
+    /// announcements go only to peers that told us what they last saw from us (`learned`), so a
+    /// node whose index was lost never sends a number a peer already saw for another head.
     func forward(_ a: HeadAnnouncement, except: Set<ObjectID>) async {
         let body = SyncNotification.announce(a).encoded
-        for peer in peers(of: a.repo, except: except) {
+        var targets = peers(of: a.repo, except: except)
+        if a.writer == nodeID {
+            let learned = state.withLock { $0.learned }
+            targets.removeAll { !learned.contains(Self.sessionPrefix($0) + a.repo) }
+        }
+        for peer in targets {
             do { try await peer.notify(body) } catch { logger.info("forwarding to \(peer.remote.short) failed: \(error)") }
         }
     }
 
-    /// Pulls the closure of `a.head` and points the remote head (repo, writer, name) at it.
-    func adopt(_ a: HeadAnnouncement, from peer: ObjectID) async throws {
+    /// Pulls the closure of `a.head` and points the remote head (repo, writer, name) at it,
+    /// unless a newer announcement of that head was accepted meanwhile (its own pull sets it).
+    /// Returns false when superseded.
+    func adopt(_ a: HeadAnnouncement, from peer: ObjectID) async throws -> Bool {
+        if let last = try repository.index.lastSeen(repo: a.repo, writer: a.writer, name: a.name), last.seq > a.seq { return false }
         let ref = HeadRef(repo: a.repo, owner: a.writer, name: a.name)
-        try await pull(repo: a.repo, commits: [a.head], head: ref, preferring: peer)
+        try await pull(repo: a.repo, commits: [a.head], head: ref, seq: a.seq, preferring: peer)
+        // Remembered once the history is here: announcements of heads nobody can serve leave nothing behind.
+        state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = peer } }
+        return true
     }
 
     /// Signed announcements received from a peer (get-heads): each is judged like gossip, but
@@ -86,63 +132,13 @@ extension SyncEngine {
             switch try judge(a, deliveredBy: peer) {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
-                state.withLock { s in if s.firstAnnouncer[a.head] == nil { s.firstAnnouncer[a.head] = peer } }
-                try await adopt(a, from: peer)
-            case .known(pull: false): break
+                do { _ = try await adopt(a, from: peer) } catch {
+                    logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) from \(peer.short) failed: \(error)")
+                }
+            case .known(pull: false), .refused: break
             case .drop(let why):
                 if why != "own announcement" { logger.info("ignored head \(a.repo)/\(a.name)@\(a.writer.short) from \(peer.short): \(why)") }
             }
         }
-    }
-
-    /// Signs and sends an announcement for every head of this node (in configured repos) that
-    /// moved since it was last announced. Call it whenever the index's heads may have changed;
-    /// returns the announcements sent.
-    @discardableResult
-    public func announceLocalHeads() async throws -> [HeadAnnouncement] {
-        var sent: [HeadAnnouncement] = []
-        for repo in configuration.repos {
-            for head in try repository.index.heads(repo: repo.id) where head.ref.owner == nodeID {
-                let own = try repository.index.ownAnnouncement(repo: repo.id, name: head.ref.name)
-                if own?.head == head.commit { continue }
-                let generation = try repository.index.commit(head.commit).map { UInt64($0.generation) } ?? 0
-                let a = HeadAnnouncement.signed(by: repository.identity, repo: repo.id, name: head.ref.name, seq: (own?.seq ?? 0) + 1,
-                                                generation: generation, head: head.commit, previous: own?.head,
-                                                time: UInt64(Date().timeIntervalSince1970 * 1000))
-                try repository.index.recordOwn(StoredAnnouncement(repo: a.repo, writer: a.writer, name: a.name, seq: a.seq, head: a.head, bytes: a.encoded))
-                _ = markSeen(a)
-                await forward(a, except: [])
-                sent.append(a)
-            }
-        }
-        return sent
-    }
-
-    /// On connect: reconcile the commit sets of `repo`, pull what the peer has and we lack,
-    /// then adopt the peer's signed heads.
-    func catchUp(repo: String, with connection: any PeerConnection) async throws {
-        var session = try RBSRSession(store: commitSet(repo: repo), config: configuration.reconciliation)
-        var out = try session.initiate()
-        var first = true
-        while true {
-            let reply = try await connection.request(SyncRequest.reconcile(repo: repo, start: first, message: out).encoded,
-                                                     deadline: configuration.requestDeadline)
-            first = false
-            guard case .reconcile(let next) = try SyncResponse(decoding: reply) else {
-                throw SyncError.protocolViolation("reconcile answered with another response type")
-            }
-            guard let next, let mine = try session.receive(next) else { break }
-            out = mine
-        }
-        let need = session.need
-        logger.debug("reconciled \(repo) with \(connection.remote.short): need \(need.count), \(session.messagesSent + session.messagesReceived) messages")
-        if !need.isEmpty {
-            try await pull(repo: repo, commits: Array(need), head: nil, preferring: connection.remote)
-        }
-        let heads = try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: configuration.requestDeadline)
-        guard case .heads(let list) = try SyncResponse(decoding: heads) else {
-            throw SyncError.protocolViolation("get-heads answered with another response type")
-        }
-        try await apply(list, repo: repo, from: connection.remote)
     }
 }

@@ -16,7 +16,7 @@ extension SyncEngine {
             return .reconcile(try respondReconcile(repo: repo, start: start, message: message, connection: connection))
         case .getHeads(let repo):
             try authorize(peer, repo)
-            return .heads(try signedHeads(repo: repo))
+            return .heads(try signedHeads(repo: repo, to: connection))
         case .getObjects(let ids):
             return .objects(try serveObjects(ids, to: peer))
         }
@@ -29,9 +29,12 @@ extension SyncEngine {
         }
     }
 
-    /// This node's own announcements plus the latest accepted one of every other writer.
-    func signedHeads(repo: String) throws -> [HeadAnnouncement] {
-        let stored = try repository.index.ownAnnouncements(repo: repo) + repository.index.seenAnnouncements(repo: repo)
+    /// This node's own announcements plus the latest accepted one of every other writer. Our
+    /// own only once we learned what the peer last saw from us (see `SyncEngine+Announce`).
+    func signedHeads(repo: String, to connection: any PeerConnection) throws -> [HeadAnnouncement] {
+        let learned = state.withLock { $0.learned.contains(Self.sessionPrefix(connection) + repo) }
+        let own = learned ? try repository.index.ownAnnouncements(repo: repo) : []
+        let stored = own + (try repository.index.seenAnnouncements(repo: repo))
         return stored.prefix(SyncLimits.maxHeads).compactMap { try? HeadAnnouncement(decoding: $0.bytes) }
     }
 

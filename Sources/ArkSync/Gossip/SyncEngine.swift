@@ -15,8 +15,12 @@ public final class SyncEngine: PeerHandler, Sendable {
     public let configuration: SyncConfiguration
     let logger: Logger
     let state = Mutex(State())
-    /// Serializes metadata pulls so two announcements never publish the same history twice.
-    let pullLock = AsyncLock()
+    /// Single-flight per pull target: two announcements of one head never fetch and publish
+    /// the same history at once; pulls of other heads, repos and peers run side by side.
+    let pullFlights = KeyedSemaphore<PullKey>(limit: 1)
+    /// Pulls of each writer's announced heads (`SyncConfiguration.pullsPerWriter` at a time),
+    /// whoever delivered them: a member can sign only its own, so its flood fills only its lane.
+    let pullLanes: KeyedSemaphore<ObjectID>
     /// Chunks queued and stored by background replication, per repo.
     let replication = ReplicationLedger()
 
@@ -48,6 +52,15 @@ public final class SyncEngine: PeerHandler, Sendable {
         /// On-demand chunk fetches (mount reads) in flight; background replication waits for 0.
         var onDemand = 0
         var onDemandIdleWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Peers that let a metadata request run into its deadline, and when: asked last.
+        var stalled: [ObjectID: ContinuousClock.Instant] = [:]
+        /// (connection, repo) pairs whose peer told us the last announcement it saw from us
+        /// (`sessionPrefix + repo`); only those are sent this node's own announcements.
+        var learned: Set<String> = []
+        /// Refusals of announcements beyond `maxHeadsPerWriter`, per "repo/writer", and when
+        /// they were last logged (one line per writer and minute).
+        var headLimitRefused: [String: Int] = [:]
+        var headLimitLogged: [String: ContinuousClock.Instant] = [:]
     }
 
     static let maxSeenHashes = 16_384
@@ -56,6 +69,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         self.repository = repository
         self.configuration = configuration
         self.logger = logger
+        pullLanes = KeyedSemaphore(limit: max(1, configuration.pullsPerWriter))
     }
 
     var nodeID: ObjectID { repository.identity.endpointID }
@@ -125,7 +139,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         }
         state.withLock { s in s.connections[connection.remote] = connection }
         spawn("reconciliation with \(connection.remote.short)") { [self] in
-            for repo in shared { try await self.catchUp(repo: repo.id, with: connection) }
+            try await self.catchUp(repos: shared.map(\.id), with: connection)
         }
     }
 
@@ -134,6 +148,7 @@ public final class SyncEngine: PeerHandler, Sendable {
             if s.connections[connection.remote] === connection { s.connections[connection.remote] = nil }
             let prefix = Self.sessionPrefix(connection)
             for key in s.responders.keys where key.hasPrefix(prefix) { s.responders[key] = nil }
+            s.learned = s.learned.filter { !$0.hasPrefix(prefix) }
         }
     }
 

@@ -29,6 +29,15 @@ public struct SyncConfiguration: Sendable {
     public var chunkDeadline: Double = 10
     /// Deadline of one peer's attempt within a chunk fetch, in seconds.
     public var chunkPeerDeadline: Double = 3
+    /// Deadline of one metadata request to a peer while another connected member could serve
+    /// it instead, in seconds; a peer that misses it is asked again last, with `requestDeadline`.
+    public var stallDeadline: Double = 5
+    /// Pulls of one writer's announced heads that run at once; the rest wait their turn, so a
+    /// member flooding announcements delays only its own heads.
+    public var pullsPerWriter = 2
+    /// Head names one writer may have per repo (`[sync] max_heads_per_writer`); announcements
+    /// of further names are refused.
+    public var maxHeadsPerWriter = 1024
 
     public init(repos: [Repo], enumerateThreshold: Int = 8) {
         self.repos = repos

@@ -41,9 +41,9 @@ extension StatusReport {
             }
             var t = TextTable(["  HEAD", "COMMIT", "GEN", "TIME", "PRESENT", "TOTAL", ""], rightAligned: [2, 4, 5, 6])
             for h in r.heads {
-                let percent = h.bytesTotal == 0 ? 100 : Int(h.bytesPresent * 100 / h.bytesTotal)
-                t.add(["  " + h.ref, String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time),
-                       Format.bytes(h.bytesPresent), Format.bytes(h.bytesTotal), "\(percent)%"])
+                let present = h.bytesPresent.value.map(Format.bytes) ?? "-", total = h.bytesTotal.value.map(Format.bytes) ?? "-"
+                let percent = h.bytesTotal.value.map { all in all == 0 ? "100%" : "\((h.bytesPresent.value ?? 0) * 100 / all)%" } ?? ""
+                t.add(["  " + h.ref, String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time), present, total, percent])
             }
             t.lines.forEach(Terminal.out)
         }

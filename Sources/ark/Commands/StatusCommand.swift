@@ -72,6 +72,7 @@ extension StatusReport {
         for h in heads where !repoIDs.contains(h.ref.repo) { repoIDs.append(h.ref.repo) }
         let absent = try ctx.repo.index.absentIDs(kind: .chunk)
         var presence: [ObjectID: TreePresence] = [:] // per tree: heads often share one
+        let walked = try Self.treesToWalk(heads, me: me, index: ctx.repo.index)
         let replication = Dictionary((live?.replication ?? []).map { ($0.repo, $0) }, uniquingKeysWith: { a, _ in a })
         repos = try repoIDs.map { id in
             let own = heads.filter { $0.ref.repo == id }.sorted { a, b in
@@ -81,15 +82,15 @@ extension StatusReport {
             }
             let list = try own.map { h -> Head in
                 guard let c = try ctx.repo.index.commit(h.commit) else { throw ArkError(.missing, "head \(ctx.display(h.ref)) points at commit \(h.commit), which is not in the index") }
-                let p: TreePresence
-                if let cached = presence[c.tree] { p = cached } else {
+                var p: TreePresence?
+                if let cached = presence[c.tree] { p = cached } else if walked.contains(c.tree) {
                     p = try ctx.repo.presence(ofTree: c.tree, absent: absent)
                     presence[c.tree] = p
                 }
                 return Head(ref: ctx.display(h.ref), name: h.ref.name, owner: h.ref.owner.hex, ownerName: .init(h.ref.owner == me ? nil : ctx.config.peerName(of: h.ref.owner)),
                             own: h.ref.owner == me, commit: h.commit.hex, generation: c.generation, time: Format.iso(c.committerTime, tz: c.committerTZ),
-                            updated: Self.iso(Double(h.updated)), chunksTotal: p.chunks, chunksPresent: p.presentChunks,
-                            bytesTotal: p.bytes, bytesPresent: p.presentBytes)
+                            updated: Self.iso(Double(h.updated)), chunksTotal: .init(p?.chunks), chunksPresent: .init(p?.presentChunks),
+                            bytesTotal: .init(p?.bytes), bytesPresent: .init(p?.presentBytes))
             }
             let fetch = ctx.config.repos.first { $0.id == id }.map(\.fetch.rawValue)
             let rep: Nullable<Replication> = live == nil ? nil : .init(replication[id].map {
@@ -102,6 +103,23 @@ extension StatusReport {
                              bytesFailed: 0, bytesPending: 0, running: false))
             return Repo(id: id, fetch: .init(fetch), heads: list, replication: rep)
         }
+    }
+
+    /// Distinct trees whose presence one `ark status` computes at most: each is a walk of all its
+    /// trees and manifests, and peers may hold many heads (up to `max_heads_per_writer` each).
+    static let maxTreesWalked = 64
+
+    /// The trees to walk: those of this node's heads first, then of the most recently moved
+    /// peer heads, up to `maxTreesWalked` distinct trees. Other heads show no presence.
+    static func treesToWalk(_ heads: [ArkCore.Head], me: ObjectID, index: Index) throws -> Set<ObjectID> {
+        let ordered = heads.sorted { a, b in
+            (a.ref.owner == me ? 0 : 1, -a.updated) < (b.ref.owner == me ? 0 : 1, -b.updated)
+        }
+        var trees = Set<ObjectID>()
+        for h in ordered where trees.count < maxTreesWalked {
+            if let c = try index.commit(h.commit) { trees.insert(c.tree) }
+        }
+        return trees
     }
 
     /// Seconds since 1970 as ISO 8601 in this machine's offset.

@@ -47,10 +47,11 @@ struct StatusReport: Encodable {
         var time: String
         /// When the head last moved in this store.
         var updated: String
-        var chunksTotal: Int
-        var chunksPresent: Int
-        var bytesTotal: UInt64
-        var bytesPresent: UInt64
+        /// Null for heads past the walk bound (`StatusCommand.maxTreesWalked`).
+        var chunksTotal: Nullable<Int>
+        var chunksPresent: Nullable<Int>
+        var bytesTotal: Nullable<UInt64>
+        var bytesPresent: Nullable<UInt64>
     }
 
     struct Replication: Encodable {

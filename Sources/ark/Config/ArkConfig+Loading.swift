@@ -119,11 +119,16 @@ extension ArkConfig {
 
         if let sync = root["sync"] {
             let t = try p.table(sync, "sync")
-            try p.allowOnly(t, ["enumerate_threshold"], path: "sync")
+            try p.allowOnly(t, ["enumerate_threshold", "max_heads_per_writer"], path: "sync")
             if let v = t["enumerate_threshold"] {
                 guard let n = v.int else { throw p.error("sync.enumerate_threshold", "must be an integer") }
                 guard (1...1024).contains(n) else { throw p.error("sync.enumerate_threshold", "must be between 1 and 1024") }
                 config.enumerateThreshold = n
+            }
+            if let v = t["max_heads_per_writer"] {
+                guard let n = v.int else { throw p.error("sync.max_heads_per_writer", "must be an integer") }
+                guard (1...1_000_000).contains(n) else { throw p.error("sync.max_heads_per_writer", "must be between 1 and 1000000") }
+                config.maxHeadsPerWriter = n
             }
         }
         if let net = root["net"] {

@@ -34,6 +34,8 @@ struct ArkConfig: Sendable {
     var cacheLimit: Int64 = 10 << 30
     var repos: [Repo] = []
     var enumerateThreshold = 8
+    /// `[sync] max_heads_per_writer`: head names one peer may have per repo here.
+    var maxHeadsPerWriter = 1024
     /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.
     var mountCacheSize = 64 << 20
     /// `[net] listen`: where the daemon accepts peers.

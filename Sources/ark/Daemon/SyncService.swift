@@ -23,6 +23,7 @@ final class SyncService: Service, Sendable {
         }
         var cfg = SyncConfiguration(repos: repos, enumerateThreshold: context.config.enumerateThreshold)
         cfg.chunkDeadline = 10
+        cfg.maxHeadsPerWriter = context.config.maxHeadsPerWriter
         engine = SyncEngine(repository: context.repo, configuration: cfg)
         tracker = ConnectionTracker(engine: engine)
     }

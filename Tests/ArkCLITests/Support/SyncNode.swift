@@ -44,7 +44,8 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
 
     /// Writes ark.toml: one repo `repo` with these remotes; listens on `listenHost` (default: `host`).
     /// LAN discovery is on only inside a network namespace the test created, never on the host's LAN.
-    func configure(repo: String = "proj", fetch: String, remotes: [Remote], listenHost: String? = nil) throws {
+    /// `sync`: lines of a `[sync]` table, if any.
+    func configure(repo: String = "proj", fetch: String, remotes: [Remote], listenHost: String? = nil, sync: String? = nil) throws {
         let list = remotes.map { r in
             let addrs = r.withAddress ? ", addrs = [\"\(r.node.host):\(r.node.port)\"]" : ""
             return "{ name = \"\(r.name)\", node_id = \"\(r.node.id)\"\(addrs) }"
@@ -53,7 +54,7 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
             [net]
             listen = "\(listenHost ?? host):\(port)"
             discovery = \(namespace != nil)
-
+            \(sync.map { "\n[sync]\n\($0)\n" } ?? "")
             [[repos]]
             id = "\(repo)"
             fetch = "\(fetch)"

@@ -1,0 +1,63 @@
+import ArkCore
+import Foundation
+
+/// What happens when a connection opens: for each shared repo, learn from the peer's signed
+/// heads what it last saw from us, announce above that, then reconcile commit sets, pull what
+/// the peer has and we lack, and adopt the peer's heads.
+extension SyncEngine {
+    func catchUp(repos: [String], with connection: any PeerConnection) async throws {
+        var heads: [String: [HeadAnnouncement]] = [:]
+        for repo in repos {
+            do {
+                let list = try await getHeads(repo: repo, from: connection)
+                for a in list where a.repo == repo && a.writer == nodeID && a.isSignatureValid { try learnOwn(a, from: connection.remote) }
+                heads[repo] = list
+                markLearned(connection, repo: repo)
+            } catch {
+                logger.warning("get-heads of \(repo) from \(connection.remote.short) failed: \(error)")
+            }
+        }
+        if !heads.isEmpty {
+            try await announceLocalHeads()
+            for (repo, list) in heads { try await sendOwn(repo: repo, to: connection, peerSaw: list) }
+        }
+        for repo in repos {
+            do {
+                try await reconcile(repo: repo, with: connection)
+                if let list = heads[repo] { try await apply(list, repo: repo, from: connection.remote) }
+            } catch {
+                logger.warning("catching up on \(repo) with \(connection.remote.short) failed: \(error)")
+            }
+        }
+    }
+
+    func getHeads(repo: String, from connection: any PeerConnection) async throws -> [HeadAnnouncement] {
+        let reply = try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: configuration.requestDeadline)
+        guard case .heads(let list) = try SyncResponse(decoding: reply) else {
+            throw SyncError.protocolViolation("get-heads answered with another response type")
+        }
+        return list
+    }
+
+    /// Reconciles the commit sets of `repo` and pulls the commits the peer has and we lack.
+    func reconcile(repo: String, with connection: any PeerConnection) async throws {
+        var session = try RBSRSession(store: commitSet(repo: repo), config: configuration.reconciliation)
+        var out = try session.initiate()
+        var first = true
+        while true {
+            let reply = try await connection.request(SyncRequest.reconcile(repo: repo, start: first, message: out).encoded,
+                                                     deadline: configuration.requestDeadline)
+            first = false
+            guard case .reconcile(let next) = try SyncResponse(decoding: reply) else {
+                throw SyncError.protocolViolation("reconcile answered with another response type")
+            }
+            guard let next, let mine = try session.receive(next) else { break }
+            out = mine
+        }
+        let need = session.need
+        logger.debug("reconciled \(repo) with \(connection.remote.short): need \(need.count), \(session.messagesSent + session.messagesReceived) messages")
+        if !need.isEmpty {
+            try await pull(repo: repo, commits: Array(need), head: nil, preferring: connection.remote)
+        }
+    }
+}
