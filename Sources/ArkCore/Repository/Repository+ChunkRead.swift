@@ -60,7 +60,7 @@ extension Repository {
             let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
                                           offset: loc.offset + UInt64(lo), count: hi - lo,
                                           cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
-                guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
+                guard blockTagger.verify(buf, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
             switch direct {
@@ -88,7 +88,7 @@ extension Repository {
         case .zstdDelta:
             return .unavailable
         }
-        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, tags: tags, key: key) }) else { return .mismatch }
+        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) }) else { return .mismatch }
         if range.lowerBound == lo && range.upperBound == hi { return .bytes(bytes) }
         return .bytes(Array(bytes[(range.lowerBound - lo)..<(range.upperBound - lo)]))
     }
@@ -135,7 +135,7 @@ extension Repository {
                 for item in run {
                     let lo = Int(item.loc.offset - first.offset)
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
-                    if blockTagger.verify(bytes, firstBlock: 0, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
+                    if blockTagger.verify(bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
                         out[item.index] = .success(Array(bytes))
                     } else {
                         directReads.drop(first.pack)

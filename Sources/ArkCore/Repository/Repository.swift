@@ -34,9 +34,8 @@ public final class Repository: Sendable {
         }
         self.path = path
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
-        self.identity = try NodeIdentity.loadOrCreate(store: path)
         self.index = try Index(path: path + "/index.sqlite")
-        self.blockTagger = BlockTagger(identity: identity)
+        (self.identity, self.blockTagger) = try StoreKeys.open(store: path, index: index, logger: logger)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
         self.directReads = DirectPackReader(directory: path + "/packs")
