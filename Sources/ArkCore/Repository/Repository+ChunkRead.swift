@@ -24,7 +24,11 @@ extension Repository {
         // damaged tag (then the chunk hashes to its id and is served).
         let bytes = try read(id, kind: .chunk)
         if mismatched {
-            logger.warning("chunk \(id) is intact but its block tags in the index are not; it is verified by its hash until it is stored again")
+            logger.warning("chunk \(id) is intact but its block tags in the index are not; it is re-tagged")
+        }
+        // Hashed to its id just now: tag it (stored before the current tag format, or damaged tags).
+        if mismatched || tags?.count != BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize {
+            backfillTags(id, bytes)
         }
         return r == whole ? bytes : Array(bytes[r])
     }
@@ -35,7 +39,16 @@ extension Repository {
     /// it and reports damage).
     public func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
         guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
-              obj.rawLength > bytes, let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
+              obj.rawLength > bytes else { return nil }
+        guard let tags else {
+            // A large raw manifest stored without tags (before the current tag format): it is
+            // loaded whole here anyway, so hash it, tag it, and answer from its bytes.
+            guard loc.compression == .none, obj.rawLength > BlockTagger.blockSize else { return nil }
+            let whole = try read(id, kind: .manifest)
+            backfillTags(id, whole)
+            return try ManifestPrefix(decoding: Array(whole[0..<bytes]), encodedLength: obj.rawLength)
+        }
+        guard tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
               case .bytes(let head) = readTagged(id, at: loc, tags: tags, range: 0..<bytes) else { return nil }
         return try ManifestPrefix(decoding: head, encodedLength: obj.rawLength)
     }
