@@ -91,6 +91,31 @@ import CSodium
         }
     }
 
+    /// A chunk read whole past damaged tags is tagged again from the verified bytes; tags are
+    /// never recorded for an object that is not stored.
+    @Test func damagedTagsAreReplacedOnceTheChunkHashesToItsID() throws {
+        let (store, raw, _) = try Self.store()
+        let (id, bytes) = raw[0]
+        let zeros = Data(count: BlockTagger.blockCount(bytes.count) * BlockTagger.tagSize)
+        try store.repo.index.write { db in
+            try db.execute(sql: "UPDATE chunk_tags SET tags = ? WHERE id = ?", arguments: [zeros, id])
+            try db.execute(sql: "DELETE FROM chunk_tags WHERE id = ?", arguments: [raw[1].0])
+        }
+        #expect(try store.repo.readChunk(id, range: 0..<10) == Array(bytes[0..<10]))
+        #expect(try store.repo.readChunk(raw[1].0) == raw[1].1)
+        let unknown = ObjectHasher.hash(.chunk, [9, 9, 9])
+        store.repo.backfillTags(unknown, [9, 9, 9])
+        store.repo.flushTagBackfill()
+        for (i, b) in [(id, bytes), raw[1]] {
+            #expect(try store.repo.index.objectForRead(i)?.tags == store.repo.blockTagger.tags(for: i, b))
+        }
+        #expect(try store.repo.index.tagCount() == Self.chunkCount(store))
+    }
+
+    static func chunkCount(_ store: TestStore) throws -> Int {
+        try store.repo.index.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = ?", arguments: [Int64(ObjectKind.chunk.rawValue)]) ?? 0 }
+    }
+
     @Test func tagsAreBoundToTheStoreKeyTheChunkAndEachBlocksPosition() throws {
         let (store, raw, _) = try Self.store()
         let other = try TestStore()
