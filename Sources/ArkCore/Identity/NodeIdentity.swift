@@ -22,7 +22,8 @@ public struct NodeIdentity: Sendable {
             identity = existing
         } else {
             guard mayCreate else {
-                throw ArkError(.missing, "node key \(keyPath) is missing and this store holds data made under it; restore node.key from a backup (a new key would start an unrelated history)")
+                let owner = expected.map { "node \($0.hex)" } ?? "the node that wrote it"
+                throw ArkError(.missing, "node key \(keyPath) is missing and this store holds data of \(owner); restore node.key from a backup (a new key would start an unrelated history)")
             }
             var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
             var sk = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
