@@ -34,9 +34,9 @@ extension Repository {
     }
 
     /// The leading records of large manifest `id` (those within its first `bytes` bytes), each
-    /// block checked by its tag; nil when the manifest is small or stored without tags, or a
-    /// tag does not match (the caller then loads it whole with `manifest(_:)`, which hashes
-    /// it and reports damage).
+    /// block checked by its tag; nil when the manifest is small or compressed, or a tag does
+    /// not match (the caller then loads it whole with `manifest(_:)`, which hashes it and
+    /// reports damage). A large raw manifest without tags is read whole, hashed and tagged.
     public func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
         guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
               obj.rawLength > bytes else { return nil }
