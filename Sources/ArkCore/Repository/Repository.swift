@@ -40,7 +40,13 @@ public final class Repository: Sendable {
         try Self.checkOwner(path)
         self.path = path
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
-        self.index = try Index(path: path + "/index.sqlite")
+        // SQLite opens these by name and follows symlinks: none may be one.
+        let indexPath = path + "/index.sqlite"
+        try FileDescriptor.prepareStoreFile(indexPath, what: "index", create: true)
+        for suffix in ["-wal", "-shm", "-journal"] {
+            try FileDescriptor.prepareStoreFile(indexPath + suffix, what: "index file", create: false)
+        }
+        self.index = try Index(path: indexPath)
         (self.identity, self.blockTagger) = try StoreKeys.open(store: path, index: index, logger: logger)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")

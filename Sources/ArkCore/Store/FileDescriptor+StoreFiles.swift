@@ -98,6 +98,28 @@ extension FileDescriptor {
         }
     }
 
+    /// For files another library opens by name (SQLite's index, journal and WAL): refuses a
+    /// symlink or anything but a regular file at `path`, and creates `path` empty (exclusively,
+    /// never through a symlink) when `create` and there is nothing there yet.
+    static func prepareStoreFile(_ path: String, what: String, create: Bool) throws {
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFREG else {
+                let kind = st.st_mode & S_IFMT == S_IFLNK ? "a symbolic link; refusing to follow it" : "not a regular file"
+                throw ArkError(.invalidArgument, "\(what) \(path) is \(kind)")
+            }
+            return
+        }
+        let e = Errno.current
+        guard e == .noEntry else { throw ArkError(.io, "stat \(path): \(e)", context: "errno \(e.rawValue)") }
+        guard create else { return }
+        switch open(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644) {
+        case .success: return
+        case .failure(let e) where e.rawValue == EEXIST: try prepareStoreFile(path, what: what, create: false)
+        case .failure(let e): throw ArkError(.io, "create \(path): \(e)", context: "errno \(e.rawValue)")
+        }
+    }
+
     /// Opens (creating if needed) the lock file `path`: never truncated, and a symlink or
     /// anything but a regular file there is refused.
     static func openLockFile(_ path: String) throws -> FileDescriptor {
