@@ -115,6 +115,13 @@ import Glibc
         let r = try ws.ark("id")
         #expect(r.status == 1 && Self.oneLine(r), "\(r.stderr)")
         #expect(r.stderr.contains("owned by uid 65534"), "\(r.stderr)")
+        // An empty directory of another user: nothing is created in it.
+        let fresh = Workspace()
+        try fresh.mkdir("data")
+        #expect(chown(fresh.store, 65534, 65534) == 0)
+        let r2 = try fresh.ark("id")
+        #expect(r2.status == 1 && Self.oneLine(r2), "\(r2.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fresh.store).isEmpty)
     }
 
     /// Tags are keyed by the store's tag key, not the node key: after a deliberate change of

@@ -31,6 +31,7 @@ public final class Repository: Sendable {
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw ArkError(.invalidArgument, "store path \(path) exists and is not a directory") }
+            try Self.checkOwner(path)
         }
         do {
             try fm.createDirectory(atPath: path + "/packs", withIntermediateDirectories: true)
