@@ -112,6 +112,38 @@ import CSodium
         #expect(try store.repo.index.tagCount() == Self.chunkCount(store))
     }
 
+    /// Blocks 0 and 1 of a raw chunk swapped in its pack and their tags swapped with them:
+    /// neither a range inside them (the mount's reads), nor a batch, nor a whole read
+    /// returns the reordered bytes.
+    @Test func swappedBlocksWithTheirTagsAreNotServed() throws {
+        let (store, raw, _) = try Self.store()
+        let (id, bytes) = try #require(raw.first { $0.1.count >= 3 * BlockTagger.blockSize })
+        let bs = BlockTagger.blockSize, ts = BlockTagger.tagSize
+        let (obj, tags) = try #require(try store.repo.index.objectForRead(id))
+        let loc = try #require(obj.location)
+        var t = try #require(tags)
+        let first = Array(t[0..<ts])
+        t.replaceSubrange(0..<ts, with: t[ts..<2 * ts])
+        t.replaceSubrange(ts..<2 * ts, with: first)
+        try store.repo.index.write { db in try db.execute(sql: "UPDATE chunk_tags SET tags = ? WHERE id = ?", arguments: [Data(t), id]) }
+        let name = try #require(try store.repo.index.packName(loc.pack))
+        let path = store.repo.packDirectory + "/" + name
+        chmod(path, 0o644)
+        let fd = open(path, O_RDWR)
+        try #require(fd >= 0)
+        var swapped = Array(bytes[bs..<2 * bs] + bytes[0..<bs])
+        #expect(pwrite(fd, &swapped, 2 * bs, off_t(loc.offset)) == 2 * bs)
+        close(fd)
+        for range in [0..<100, bs..<bs + 100, 0..<2 * bs] {
+            let error = #expect(throws: ArkError.self) { _ = try store.repo.readChunk(id, range: range) }
+            #expect(error?.code == .corrupt)
+        }
+        #expect(throws: ArkError.self) { _ = try store.repo.readChunk(id) }
+        #expect(throws: ArkError.self) { try store.repo.readChunks([id])[0].get() }
+        // Block 2 is where it was, with its own tag.
+        #expect(try store.repo.readChunk(id, range: 2 * bs..<2 * bs + 10) == Array(bytes[2 * bs..<2 * bs + 10]))
+    }
+
     static func chunkCount(_ store: TestStore) throws -> Int {
         try store.repo.index.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = ?", arguments: [Int64(ObjectKind.chunk.rawValue)]) ?? 0 }
     }
