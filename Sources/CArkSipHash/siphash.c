@@ -19,17 +19,29 @@ static inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b
 #define S_ADD(a, b) ((a) + (b))
 #define S_XOR(a, b) ((a) ^ (b))
 
-/* The last word: the length in the top byte, the bytes after the last full word below. */
+/* The header before each block's bytes: its index and the chunk's length. */
+#define ARK_BLOCK_HEADER 16
+
+/* The last word: the length in the top byte, the bytes after the last full word below
+   (`len & 7` of them; the 16-byte header does not change that count). */
 static uint64_t final_word(const uint8_t *tail, size_t len) {
     uint64_t b = (uint64_t)len << 56;
     for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)tail[i] << (8 * i);
     return b;
 }
 
-static void one(const uint8_t *in, size_t len, const uint8_t *key, uint8_t *out) {
+/* SipHash-2-4-128 of the 16-byte header (index, chunk_len as little-endian words) followed
+   by the `len` bytes of `in`. */
+static void one(const uint8_t *in, size_t len, const uint8_t *key, uint64_t index, uint64_t chunk_len, uint8_t *out) {
     uint64_t k0 = load64(key), k1 = load64(key + 8);
     uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f83ULL ^ k1;
     uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+    uint64_t header[2] = { index, chunk_len };
+    for (int h = 0; h < 2; h++) {
+        v3 ^= header[h];
+        SIPROUND(S_ADD, S_XOR, rotl); SIPROUND(S_ADD, S_XOR, rotl);
+        v0 ^= header[h];
+    }
     size_t words = len / 8;
     for (size_t i = 0; i < words; i++) {
         uint64_t m = load64(in + 8 * i);
@@ -37,7 +49,7 @@ static void one(const uint8_t *in, size_t len, const uint8_t *key, uint8_t *out)
         SIPROUND(S_ADD, S_XOR, rotl); SIPROUND(S_ADD, S_XOR, rotl);
         v0 ^= m;
     }
-    uint64_t b = final_word(in + 8 * words, len);
+    uint64_t b = final_word(in + 8 * words, len + ARK_BLOCK_HEADER);
     v3 ^= b;
     SIPROUND(S_ADD, S_XOR, rotl); SIPROUND(S_ADD, S_XOR, rotl);
     v0 ^= b;
@@ -50,12 +62,13 @@ static void one(const uint8_t *in, size_t len, const uint8_t *key, uint8_t *out)
 }
 
 #if defined(__x86_64__)
-/* 8 blocks of `len` bytes at in + j * stride, one per 64-bit lane. */
+/* 8 blocks of `len` bytes at in + j * stride, one per 64-bit lane; block j has index
+   `index + j`. */
 #define Z_ADD(a, b) _mm512_add_epi64(a, b)
 #define Z_XOR(a, b) _mm512_xor_si512(a, b)
 #define Z_ROT(a, b) _mm512_rol_epi64(a, b)
 __attribute__((target("avx512f")))
-static void x8(const uint8_t *in, size_t stride, size_t len, const uint8_t *key, uint8_t *out) {
+static void x8(const uint8_t *in, size_t stride, size_t len, const uint8_t *key, uint64_t index, uint64_t chunk_len, uint8_t *out) {
     uint64_t k0 = load64(key), k1 = load64(key + 8);
     __m512i v0 = _mm512_set1_epi64((long long)(0x736f6d6570736575ULL ^ k0));
     __m512i v1 = _mm512_set1_epi64((long long)(0x646f72616e646f83ULL ^ k1));
@@ -63,6 +76,11 @@ static void x8(const uint8_t *in, size_t stride, size_t len, const uint8_t *key,
     __m512i v3 = _mm512_set1_epi64((long long)(0x7465646279746573ULL ^ k1));
     long long s = (long long)stride;
     __m512i idx = _mm512_set_epi64(7 * s, 6 * s, 5 * s, 4 * s, 3 * s, 2 * s, s, 0);
+    /* The header: two words per lane, outside the per-byte loop. */
+    __m512i h0 = _mm512_add_epi64(_mm512_set1_epi64((long long)index), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    __m512i h1 = _mm512_set1_epi64((long long)chunk_len);
+    v3 = Z_XOR(v3, h0); SIPROUND(Z_ADD, Z_XOR, Z_ROT); SIPROUND(Z_ADD, Z_XOR, Z_ROT); v0 = Z_XOR(v0, h0);
+    v3 = Z_XOR(v3, h1); SIPROUND(Z_ADD, Z_XOR, Z_ROT); SIPROUND(Z_ADD, Z_XOR, Z_ROT); v0 = Z_XOR(v0, h1);
     size_t words = len / 8, i = 0;
     /* 64 bytes of each block per step, transposed so that vector k holds word k of every
        block (three shuffle stages), instead of one gather per word. */
@@ -91,7 +109,7 @@ static void x8(const uint8_t *in, size_t stride, size_t len, const uint8_t *key,
         v0 = Z_XOR(v0, m);
     }
     uint64_t bw[8];
-    for (int j = 0; j < 8; j++) bw[j] = final_word(in + j * stride + 8 * words, len);
+    for (int j = 0; j < 8; j++) bw[j] = final_word(in + j * stride + 8 * words, len + ARK_BLOCK_HEADER);
     __m512i b = _mm512_loadu_si512((const void *)bw);
     v3 = Z_XOR(v3, b);
     SIPROUND(Z_ADD, Z_XOR, Z_ROT); SIPROUND(Z_ADD, Z_XOR, Z_ROT);
@@ -115,23 +133,25 @@ int ark_siphashx24_lanes(void) {
     return 1;
 }
 
-void ark_siphashx24_blocks_lanes(const uint8_t *in, size_t len, size_t block, const uint8_t key[16], uint8_t *out, int lanes) {
+void ark_block_tags_lanes(const uint8_t *in, size_t len, size_t block, const uint8_t key[16],
+                          uint64_t first_index, uint64_t chunk_len, uint8_t *out, int lanes) {
     if (len == 0 || block == 0) return;
     int have = ark_siphashx24_lanes();
     if (lanes > have) lanes = have;
     size_t full = len / block, i = 0;
 #if defined(__x86_64__)
-    if (lanes >= 8) for (; i + 8 <= full; i += 8) x8(in + i * block, block, block, key, out + 16 * i);
+    if (lanes >= 8) for (; i + 8 <= full; i += 8) x8(in + i * block, block, block, key, first_index + i, chunk_len, out + 16 * i);
 #endif
     for (; i * block < len; i++) {
         size_t n = len - i * block < block ? len - i * block : block;
-        one(in + i * block, n, key, out + 16 * i);
+        one(in + i * block, n, key, first_index + i, chunk_len, out + 16 * i);
     }
 }
 
-void ark_siphashx24_blocks(const uint8_t *in, size_t len, size_t block, const uint8_t key[16], uint8_t *out) {
+void ark_block_tags(const uint8_t *in, size_t len, size_t block, const uint8_t key[16],
+                    uint64_t first_index, uint64_t chunk_len, uint8_t *out) {
     static int lanes = 0;
     int l = __atomic_load_n(&lanes, __ATOMIC_RELAXED);
     if (l == 0) { l = ark_siphashx24_lanes(); __atomic_store_n(&lanes, l, __ATOMIC_RELAXED); }
-    ark_siphashx24_blocks_lanes(in, len, block, key, out, l);
+    ark_block_tags_lanes(in, len, block, key, first_index, chunk_len, out, l);
 }

@@ -91,19 +91,87 @@ import CSodium
         }
     }
 
-    @Test func tagsAreBoundToTheNodeKeyAndTheChunk() throws {
+    /// A chunk read whole past damaged tags is tagged again from the verified bytes; tags are
+    /// never recorded for an object that is not stored.
+    @Test func damagedTagsAreReplacedOnceTheChunkHashesToItsID() throws {
+        let (store, raw, _) = try Self.store()
+        let (id, bytes) = raw[0]
+        let zeros = Data(count: BlockTagger.blockCount(bytes.count) * BlockTagger.tagSize)
+        try store.repo.index.write { db in
+            try db.execute(sql: "UPDATE chunk_tags SET tags = ? WHERE id = ?", arguments: [zeros, id])
+            try db.execute(sql: "DELETE FROM chunk_tags WHERE id = ?", arguments: [raw[1].0])
+        }
+        #expect(try store.repo.readChunk(id, range: 0..<10) == Array(bytes[0..<10]))
+        #expect(try store.repo.readChunk(raw[1].0) == raw[1].1)
+        let unknown = ObjectHasher.hash(.chunk, [9, 9, 9])
+        store.repo.backfillTags(unknown, [9, 9, 9])
+        store.repo.flushTagBackfill()
+        for (i, b) in [(id, bytes), raw[1]] {
+            #expect(try store.repo.index.objectForRead(i)?.tags == store.repo.blockTagger.tags(for: i, b))
+        }
+        #expect(try store.repo.index.tagCount() == Self.chunkCount(store))
+    }
+
+    /// Blocks 0 and 1 of a raw chunk swapped in its pack and their tags swapped with them:
+    /// neither a range inside them (the mount's reads), nor a batch, nor a whole read
+    /// returns the reordered bytes.
+    @Test func swappedBlocksWithTheirTagsAreNotServed() throws {
+        let (store, raw, _) = try Self.store()
+        let (id, bytes) = try #require(raw.first { $0.1.count >= 3 * BlockTagger.blockSize })
+        let bs = BlockTagger.blockSize, ts = BlockTagger.tagSize
+        let (obj, tags) = try #require(try store.repo.index.objectForRead(id))
+        let loc = try #require(obj.location)
+        var t = try #require(tags)
+        let first = Array(t[0..<ts])
+        t.replaceSubrange(0..<ts, with: t[ts..<2 * ts])
+        t.replaceSubrange(ts..<2 * ts, with: first)
+        try store.repo.index.write { db in try db.execute(sql: "UPDATE chunk_tags SET tags = ? WHERE id = ?", arguments: [Data(t), id]) }
+        let name = try #require(try store.repo.index.packName(loc.pack))
+        let path = store.repo.packDirectory + "/" + name
+        chmod(path, 0o644)
+        let fd = open(path, O_RDWR)
+        try #require(fd >= 0)
+        var swapped = Array(bytes[bs..<2 * bs] + bytes[0..<bs])
+        #expect(pwrite(fd, &swapped, 2 * bs, off_t(loc.offset)) == 2 * bs)
+        close(fd)
+        for range in [0..<100, bs..<bs + 100, 0..<2 * bs] {
+            let error = #expect(throws: ArkError.self) { _ = try store.repo.readChunk(id, range: range) }
+            #expect(error?.code == .corrupt)
+        }
+        #expect(throws: ArkError.self) { _ = try store.repo.readChunk(id) }
+        #expect(throws: ArkError.self) { try store.repo.readChunks([id])[0].get() }
+        // Block 2 is where it was, with its own tag.
+        #expect(try store.repo.readChunk(id, range: 2 * bs..<2 * bs + 10) == Array(bytes[2 * bs..<2 * bs + 10]))
+    }
+
+    static func chunkCount(_ store: TestStore) throws -> Int {
+        try store.repo.index.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = ?", arguments: [Int64(ObjectKind.chunk.rawValue)]) ?? 0 }
+    }
+
+    @Test func tagsAreBoundToTheStoreKeyTheChunkAndEachBlocksPosition() throws {
         let (store, raw, _) = try Self.store()
         let other = try TestStore()
         let (a, bytesA) = raw[0], (b, _) = raw[1]
+        try #require(bytesA.count > 2 * BlockTagger.blockSize)
         let tags = store.repo.blockTagger.tags(for: a, bytesA)
         let tagger = store.repo.blockTagger
-        let ok = bytesA.withUnsafeBytes { tagger.verify($0, firstBlock: 0, tags: tags, key: tagger.chunkKey(a)) }
-        #expect(ok)
-        let otherChunk = bytesA.withUnsafeBytes { tagger.verify($0, firstBlock: 0, tags: tags, key: tagger.chunkKey(b)) }
-        #expect(!otherChunk, "tags made for chunk a must not verify as chunk b")
+        func verifies(_ t: BlockTagger, _ bytes: [UInt8], first: Int = 0, length: Int? = nil, tags: [UInt8], as id: ObjectID) -> Bool {
+            bytes.withUnsafeBytes { t.verify($0, firstBlock: first, chunkLength: length ?? bytesA.count, tags: tags, key: t.chunkKey(id)) }
+        }
+        #expect(verifies(tagger, bytesA, tags: tags, as: a))
+        #expect(!verifies(tagger, bytesA, tags: tags, as: b), "tags made for chunk a must not verify as chunk b")
         let foreign = other.repo.blockTagger
-        let otherNode = bytesA.withUnsafeBytes { foreign.verify($0, firstBlock: 0, tags: tags, key: foreign.chunkKey(a)) }
-        #expect(!otherNode, "tags made by one node must not verify under another node's key")
+        #expect(!verifies(foreign, bytesA, tags: tags, as: a), "tags made in one store must not verify under another store's key")
+        // Blocks 0 and 1 swapped, and their tags with them: each block meets its own tag at the
+        // other's position, which must not verify.
+        let bs = BlockTagger.blockSize, ts = BlockTagger.tagSize
+        let swapped = Array(bytesA[bs..<2 * bs] + bytesA[0..<bs] + bytesA[(2 * bs)...])
+        let swappedTags = Array(tags[ts..<2 * ts] + tags[0..<ts] + tags[(2 * ts)...])
+        #expect(!verifies(tagger, Array(swapped[0..<bs]), tags: swappedTags, as: a))
+        #expect(!verifies(tagger, Array(swapped[bs..<2 * bs]), first: 1, tags: swappedTags, as: a))
+        // The same bytes as a chunk of another length (a truncated index row) do not verify.
+        #expect(!verifies(tagger, Array(bytesA[0..<bs]), length: bs, tags: tags, as: a))
+        #expect(verifies(tagger, Array(bytesA[bs..<2 * bs]), first: 1, tags: tags, as: a))
     }
 
     @Test func gcDropsTagsOfDeadChunks() throws {
@@ -114,8 +182,10 @@ import CSodium
         #expect(raw.count + zstd.count > 0)
     }
 
-    /// The vector paths (4 and 8 blocks at once) give libsodium's SipHash-2-4-128 of every
-    /// block, for lengths around block and lane-group boundaries.
+    /// The vector paths (1 and 8 blocks at once) give libsodium's SipHash-2-4-128 of every
+    /// block behind its header (block index, chunk length, little-endian 64-bit words), for
+    /// lengths around block and lane-group boundaries, from the chunk's first block and from
+    /// a later one.
     @Test(arguments: [1, 4, 8], [1, 7, 8, 16_383, 16_384, 16_385, 4 * 16_384, 7 * 16_384 + 3, 8 * 16_384, 13 * 16_384 + 9, 300_001])
     func vectorTagsMatchLibsodium(lanes: Int32, length: Int) {
         var rng = SeededRandom(seed: UInt64(length))
@@ -123,19 +193,24 @@ import CSodium
         let key = rng.bytes(16)
         let bs = BlockTagger.blockSize
         let n = BlockTagger.blockCount(length)
-        var expected = [UInt8](repeating: 0, count: n * 16)
-        for i in 0..<n {
-            let lo = i * bs, hi = min(lo + bs, length)
-            bytes.withUnsafeBufferPointer { b in
-                _ = crypto_shorthash_siphashx24(&expected[i * 16], b.baseAddress! + lo, UInt64(hi - lo), key)
+        for first in [0, 5] {
+            let chunkLength = first * bs + length
+            var expected = [UInt8](repeating: 0, count: n * 16)
+            for i in 0..<n {
+                let lo = i * bs, hi = min(lo + bs, length)
+                var message: [UInt8] = []
+                withUnsafeBytes(of: UInt64(first + i).littleEndian) { message += $0 }
+                withUnsafeBytes(of: UInt64(chunkLength).littleEndian) { message += $0 }
+                message += bytes[lo..<hi]
+                _ = crypto_shorthash_siphashx24(&expected[i * 16], message, UInt64(message.count), key)
             }
+            var got = [UInt8](repeating: 0xAA, count: n * 16)
+            ark_block_tags_lanes(bytes, length, bs, key, UInt64(first), UInt64(chunkLength), &got, lanes)
+            #expect(got == expected, "first block \(first)")
+            var viaTagger = [UInt8](repeating: 0x55, count: n * 16)
+            bytes.withUnsafeBytes { BlockTagger.computeTags($0, key: key, firstBlock: first, chunkLength: chunkLength, into: &viaTagger) }
+            #expect(viaTagger == expected, "first block \(first)")
         }
-        var got = [UInt8](repeating: 0xAA, count: n * 16)
-        ark_siphashx24_blocks_lanes(bytes, length, bs, key, &got, lanes)
-        #expect(got == expected)
-        var viaTagger = [UInt8](repeating: 0x55, count: n * 16)
-        bytes.withUnsafeBytes { BlockTagger.computeTags($0, key: key, into: &viaTagger) }
-        #expect(viaTagger == expected)
     }
 
     /// O_DIRECT reads at unaligned offsets, across an alignment boundary and up to the end of

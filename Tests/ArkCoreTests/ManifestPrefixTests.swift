@@ -81,4 +81,19 @@ import Testing
         try store.corrupt(id, at: 100)
         #expect(try store.repo.manifestPrefix(id) == nil)
     }
+
+    /// A large manifest stored without tags (before the current tag format) is read whole
+    /// once, hashed, and tagged; its prefix is answered from those bytes.
+    @Test func anUntaggedLargeManifestIsTaggedOnFirstUse() throws {
+        let store = try TestStore()
+        let large = Self.manifest(2000)
+        let session = try WriteSession(store.repo)
+        let id = try session.put(.manifest, large.bytes)
+        try session.checkpoint()
+        try store.repo.index.write { db in try db.execute(sql: "DELETE FROM chunk_tags WHERE id = ?", arguments: [id]) }
+        let p = try #require(try store.repo.manifestPrefix(id))
+        #expect(p.entry(at: p.available - 1) == large.entry(at: p.available - 1))
+        store.repo.flushTagBackfill()
+        #expect(try store.repo.index.objectForRead(id)?.tags == store.repo.blockTagger.tags(for: id, large.bytes))
+    }
 }

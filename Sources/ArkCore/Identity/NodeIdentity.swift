@@ -9,46 +9,60 @@ public struct NodeIdentity: Sendable {
     /// libsodium's 64-byte ed25519 secret key (seed followed by public key).
     let secretKey: [UInt8]
 
-    /// Loads `<store>/node.key`, creating it (mode 0600) on first use, and rewrites
-    /// `<store>/endpoint_id`.
-    public static func loadOrCreate(store: String) throws -> NodeIdentity {
+    /// Loads `<store>/node.key`, creating it (mode 0600) when there is none and `mayCreate`,
+    /// and rewrites `<store>/endpoint_id` when it is missing or wrong. A missing key that may
+    /// not be created, and a key that cannot be read (a symlink, a directory, unreadable, of the
+    /// wrong size, or whose public half does not match its seed), are one-line errors, and so is
+    /// a key of another node than `expected`.
+    public static func loadOrCreate(store: String, mayCreate: Bool = true, expected: ObjectID? = nil) throws -> NodeIdentity {
         precondition(ObjectHasher.initialized)
         let keyPath = store + "/node.key"
         let identity: NodeIdentity
-        if let data = try? readFile(keyPath) {
-            guard data.count == Int(crypto_sign_secretkeybytes()) else {
-                throw ArkError(.corrupt, "\(keyPath) is \(data.count) bytes, expected \(crypto_sign_secretkeybytes()); restore it from a backup")
-            }
-            var pk = [UInt8](repeating: 0, count: 32)
-            crypto_sign_ed25519_sk_to_pk(&pk, data)
-            identity = NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: data)
+        if let existing = try load(keyPath) {
+            identity = existing
         } else {
+            guard mayCreate else {
+                let owner = expected.map { "node \($0.hex)" } ?? "the node that wrote it"
+                throw ArkError(.missing, "node key \(keyPath) is missing and this store holds data of \(owner); restore node.key from a backup (a new key would start an unrelated history)")
+            }
             var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
             var sk = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
             crypto_sign_keypair(&pk, &sk)
-            // A name of this process's own: with a shared one, two processes opening a new
-            // store at once could each link the other's key and keep their own in memory.
-            let tmp = keyPath + ".tmp.\(getpid())"
-            unlink(tmp)
-            let fd = try FileDescriptor(open: tmp, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-            try sk.withUnsafeBytes { try fd.writeAll($0) }
-            try fd.sync()
             // link() fails if another process created the key meanwhile: then use theirs.
-            if link(tmp, keyPath) != 0 {
-                unlink(tmp)
-                return try loadOrCreate(store: store)
+            if try FileDescriptor.createStoreFile(keyPath, sk, mode: 0o600, directory: store) {
+                identity = NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
+            } else if let theirs = try load(keyPath) {
+                identity = theirs
+            } else {
+                throw ArkError(.io, "node key \(keyPath) could not be created: the name appeared and vanished again")
             }
-            unlink(tmp)
-            try FileDescriptor.syncDirectory(store)
-            identity = NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
+        }
+        if let expected, identity.endpointID != expected {
+            throw ArkError(.invalidArgument, "node key \(keyPath) is node \(identity.endpointID.hex), but this store was written by node \(expected.hex); restore that node's node.key from a backup")
         }
         // Written when missing or wrong, not on every open: each write costs an fsync, which
         // every command (and a mount's start) would otherwise wait for.
         let idFile = Array((identity.endpointID.hex + "\n").utf8)
-        if (try? readFile(store + "/endpoint_id")) != idFile {
-            try writeFileAtomically(store + "/endpoint_id", idFile)
+        let idPath = store + "/endpoint_id"
+        if (try? FileDescriptor.readStoreFile(idPath, what: "endpoint id")) != idFile {
+            try FileDescriptor.replaceStoreFile(idPath, idFile)
         }
         return identity
+    }
+
+    /// The key at `path`, nil if there is none.
+    private static func load(_ path: String) throws -> NodeIdentity? {
+        guard let sk = try FileDescriptor.readStoreFile(path, what: "node key", expectedCount: Int(crypto_sign_secretkeybytes())) else {
+            return nil
+        }
+        // libsodium's secret key is the seed followed by the public key: both halves must agree.
+        var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
+        var derived = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
+        crypto_sign_seed_keypair(&pk, &derived, sk)
+        guard sodium_memcmp(derived, sk, sk.count) == 0 else {
+            throw ArkError(.corrupt, "node key \(path) is damaged (its public key does not match its seed); restore node.key from a backup")
+        }
+        return NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
     }
 
     public func sign(_ message: [UInt8]) -> [UInt8] {
@@ -61,20 +75,4 @@ public struct NodeIdentity: Sendable {
         guard signature.count == Int(crypto_sign_bytes()) else { return false }
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), signer.bytes) == 0
     }
-}
-
-func readFile(_ path: String) throws -> [UInt8] {
-    let fd = try FileDescriptor(open: path, flags: O_RDONLY)
-    let size = Int(try fd.size())
-    var out = [UInt8](repeating: 0, count: size)
-    try out.withUnsafeMutableBytes { try fd.pread(into: $0, at: 0) }
-    return out
-}
-
-func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-    let tmp = path + ".tmp.\(getpid())"
-    let fd = try FileDescriptor(open: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
-    try bytes.withUnsafeBytes { try fd.writeAll($0) }
-    try fd.sync()
-    try syscall("rename \(tmp)") { rename(tmp, path) }
 }

@@ -35,10 +35,21 @@ extension Index {
     }
 
     /// Records tags of chunks made durable in the same transaction. Tags depend only on the
-    /// node key and the chunk's bytes (fixed by its id), so an existing row is never stale.
+    /// store's tag key and the chunk's bytes (fixed by its id), so an existing row is never
+    /// stale.
     static func insertTags(_ db: Database, _ tags: [(ObjectID, [UInt8])]) throws {
         guard !tags.isEmpty else { return }
         let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO chunk_tags (id, tags) VALUES (?, ?)")
+        for (id, t) in tags { try stmt.execute(arguments: [id, Data(t)]) }
+    }
+
+    /// Records tags of objects verified after they were stored, where the object is still
+    /// stored here (gc may have deleted it since; its tags then stay deleted too).
+    static func insertTagsOfPresent(_ db: Database, _ tags: [(ObjectID, [UInt8])]) throws {
+        let stmt = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO chunk_tags (id, tags)
+            SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM objects WHERE id = ?1 AND pack IS NOT NULL)
+            """)
         for (id, t) in tags { try stmt.execute(arguments: [id, Data(t)]) }
     }
 

@@ -121,6 +121,17 @@ public final class Index: Sendable {
                 CREATE TABLE chunk_tags (id BLOB PRIMARY KEY NOT NULL, tags BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("keys-v1") { db in
+            // Fingerprints of the keys this store was written with ("node": the endpoint id;
+            // "tags": the tag key's), checked when the store is opened. Block tags became bound
+            // to the block's index and the chunk's length and keyed by a store key: tags of the
+            // old format never verify again, so they go (chunks are re-tagged when next read
+            // whole and hashed to their id).
+            try db.execute(sql: """
+                CREATE TABLE store_keys (name TEXT PRIMARY KEY NOT NULL, fingerprint BLOB NOT NULL) WITHOUT ROWID;
+                DELETE FROM chunk_tags;
+                """)
+        }
         return m
     }
 

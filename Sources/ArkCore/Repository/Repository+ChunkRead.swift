@@ -24,18 +24,31 @@ extension Repository {
         // damaged tag (then the chunk hashes to its id and is served).
         let bytes = try read(id, kind: .chunk)
         if mismatched {
-            logger.warning("chunk \(id) is intact but its block tags in the index are not; it is verified by its hash until it is stored again")
+            logger.warning("chunk \(id) is intact but its block tags in the index are not; it is re-tagged")
+        }
+        // Hashed to its id just now: tag it (stored before the current tag format, or damaged tags).
+        if mismatched || tags?.count != BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize {
+            backfillTags(id, bytes)
         }
         return r == whole ? bytes : Array(bytes[r])
     }
 
     /// The leading records of large manifest `id` (those within its first `bytes` bytes), each
-    /// block checked by its tag; nil when the manifest is small or stored without tags, or a
-    /// tag does not match (the caller then loads it whole with `manifest(_:)`, which hashes
-    /// it and reports damage).
+    /// block checked by its tag; nil when the manifest is small or compressed, or a tag does
+    /// not match (the caller then loads it whole with `manifest(_:)`, which hashes it and
+    /// reports damage). A large raw manifest without tags is read whole, hashed and tagged.
     public func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
         guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
-              obj.rawLength > bytes, let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
+              obj.rawLength > bytes else { return nil }
+        guard let tags else {
+            // A large raw manifest stored without tags (before the current tag format): it is
+            // loaded whole here anyway, so hash it, tag it, and answer from its bytes.
+            guard loc.compression == .none, obj.rawLength > BlockTagger.blockSize else { return nil }
+            let whole = try read(id, kind: .manifest)
+            backfillTags(id, whole)
+            return try ManifestPrefix(decoding: Array(whole[0..<bytes]), encodedLength: obj.rawLength)
+        }
+        guard tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
               case .bytes(let head) = readTagged(id, at: loc, tags: tags, range: 0..<bytes) else { return nil }
         return try ManifestPrefix(decoding: head, encodedLength: obj.rawLength)
     }
@@ -60,7 +73,7 @@ extension Repository {
             let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
                                           offset: loc.offset + UInt64(lo), count: hi - lo,
                                           cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
-                guard blockTagger.verify(buf, firstBlock: firstBlock, tags: tags, key: key) else { return nil }
+                guard blockTagger.verify(buf, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
             switch direct {
@@ -88,7 +101,7 @@ extension Repository {
         case .zstdDelta:
             return .unavailable
         }
-        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, tags: tags, key: key) }) else { return .mismatch }
+        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) }) else { return .mismatch }
         if range.lowerBound == lo && range.upperBound == hi { return .bytes(bytes) }
         return .bytes(Array(bytes[(range.lowerBound - lo)..<(range.upperBound - lo)]))
     }
@@ -135,7 +148,7 @@ extension Repository {
                 for item in run {
                     let lo = Int(item.loc.offset - first.offset)
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
-                    if blockTagger.verify(bytes, firstBlock: 0, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
+                    if blockTagger.verify(bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
                         out[item.index] = .success(Array(bytes))
                     } else {
                         directReads.drop(first.pack)

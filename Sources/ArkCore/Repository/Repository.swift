@@ -1,5 +1,8 @@
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The store facade: blob packs, index and identity under one directory. Every read of
 /// stored bytes is hash-verified before it is returned.
@@ -16,6 +19,8 @@ public final class Repository: Sendable {
     let logger = Logger(label: "ark.store")
     /// Tags and checks blocks of chunks this node stores (see `BlockTagger`).
     public let blockTagger: BlockTagger
+    /// Tags of objects read whole without valid tags, waiting to be recorded.
+    let tagBackfill = TagBackfill()
 
     public var packDirectory: String { path + "/packs" }
 
@@ -26,20 +31,38 @@ public final class Repository: Sendable {
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw ArkError(.invalidArgument, "store path \(path) exists and is not a directory") }
+            try Self.checkOwner(path)
         }
         do {
             try fm.createDirectory(atPath: path + "/packs", withIntermediateDirectories: true)
         } catch {
             throw ArkError(.io, "cannot create store at \(path): \(error.localizedDescription)")
         }
+        try Self.checkOwner(path)
         self.path = path
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
-        self.identity = try NodeIdentity.loadOrCreate(store: path)
-        self.index = try Index(path: path + "/index.sqlite")
-        self.blockTagger = BlockTagger(identity: identity)
+        // SQLite opens these by name and follows symlinks: none may be one.
+        let indexPath = path + "/index.sqlite"
+        try FileDescriptor.prepareStoreFile(indexPath, what: "index", create: true)
+        for suffix in ["-wal", "-shm", "-journal"] {
+            try FileDescriptor.prepareStoreFile(indexPath + suffix, what: "index file", create: false)
+        }
+        self.index = try Index(path: indexPath)
+        (self.identity, self.blockTagger) = try StoreKeys.open(store: path, index: index, logger: logger)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
         self.directReads = DirectPackReader(directory: path + "/packs")
+    }
+
+    /// As root, refuses a store directory owned by another user: its owner could plant names
+    /// in it that redirect root's writes to files the owner may not touch.
+    static func checkOwner(_ path: String) throws {
+        guard geteuid() == 0 else { return }
+        var st = stat()
+        try syscall("stat \(path)") { stat(path, &st) }
+        guard st.st_uid == 0 else {
+            throw ArkError(.invalidArgument, "store \(path) is owned by uid \(st.st_uid), not root; refusing to use it as root (run ark as its owner, or chown the store to root)")
+        }
     }
 
     /// The verified bytes of an object.

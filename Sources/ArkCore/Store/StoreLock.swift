@@ -6,13 +6,14 @@ import Glibc
 /// `gc` holds it exclusively so it never races a writer. Released on deinit (or process death).
 /// `<store>/setup.lock` is held exclusively while a process opens the store (node key, index
 /// migrations), so two processes creating a new store at once do not both create its tables.
+/// Lock files are opened without truncation and never through a symlink (`openLockFile`).
 public final class StoreLock: Sendable {
     public enum Mode: Sendable { case shared, exclusive }
     private let fd: FileDescriptor
 
     /// Blocks until the lock is granted; `onWait` is called once if it has to wait.
     public init(store: String, mode: Mode, file: String = "lock", onWait: () -> Void = {}) throws {
-        fd = try FileDescriptor(open: store + "/" + file, flags: O_RDWR | O_CREAT, mode: 0o644)
+        fd = try FileDescriptor.openLockFile(store + "/" + file)
         let op = mode == .shared ? LOCK_SH : LOCK_EX
         if flock(fd.raw, op | LOCK_NB) == 0 { return }
         let e = Errno.current

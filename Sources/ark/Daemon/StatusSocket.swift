@@ -81,7 +81,8 @@ final class StatusSocket: Sendable {
             let r = try withAddress(path) { Glibc.bind(fd, $0, $1) }
             if r == 0 {
                 // Before listen(): nobody can connect while the mode is still the umask's.
-                guard chmod(path, 0o600) == 0 else {
+                // Not through a symlink swapped in since bind(): that fails (EOPNOTSUPP).
+                guard fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0 else {
                     let e = errno
                     close(fd)
                     unlink(path)

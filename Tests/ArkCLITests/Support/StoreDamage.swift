@@ -18,4 +18,16 @@ enum StoreDamage {
         byte ^= mask
         try #require(pwrite(fd, &byte, 1, off_t(offset)) == 1, sourceLocation: sourceLocation)
     }
+
+    /// Swaps the `count` bytes at `a` with those at `b` in the (read-only) pack `path`.
+    static func swap(_ count: Int, at a: UInt64, with b: UInt64, in path: String,
+                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        chmod(path, 0o644)
+        let fd = open(path, O_RDWR)
+        try #require(fd >= 0, "cannot open \(path)", sourceLocation: sourceLocation)
+        defer { close(fd) }
+        var x = [UInt8](repeating: 0, count: count), y = x
+        try #require(pread(fd, &x, count, off_t(a)) == count && pread(fd, &y, count, off_t(b)) == count, sourceLocation: sourceLocation)
+        try #require(pwrite(fd, y, count, off_t(a)) == count && pwrite(fd, x, count, off_t(b)) == count, sourceLocation: sourceLocation)
+    }
 }
