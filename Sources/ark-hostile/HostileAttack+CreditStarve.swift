@@ -53,8 +53,16 @@ extension HostileAttack {
             }
             return objects
         }
-        guard case .heads(let heads) = try SyncResponse(decoding: try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: 10)) else {
-            throw HostileOptions.Invalid(description: "the victim answered getHeads with something else")
+        // The victim serves its own heads once it has asked this member what it last saw from
+        // it, which it does right after the connection opens: ask until they show (10 s).
+        var heads: [HeadAnnouncement] = []
+        for _ in 0..<100 {
+            guard case .heads(let list) = try SyncResponse(decoding: try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: 10)) else {
+                throw HostileOptions.Invalid(description: "the victim answered getHeads with something else")
+            }
+            heads = list
+            if !heads.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
         }
         var chunks: [ObjectID] = []
         var pending: [ObjectID] = []

@@ -64,11 +64,13 @@ struct HostileOptions {
     }
 }
 
-/// A handler that accepts whatever the victim sends and answers nothing useful.
+/// A handler that accepts whatever the victim sends and answers nothing useful: it has no
+/// heads (so the victim, having learned that, serves it its own) and refuses everything else.
 final class SilentHandler: PeerHandler {
     func connectionOpened(_ connection: any PeerConnection) async {}
     func connectionClosed(_ connection: any PeerConnection) async {}
     func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
+        if case .getHeads = try SyncRequest(decoding: body) { return SyncResponse.heads([]).encoded }
         throw SyncError.remote("no")
     }
     func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {}
