@@ -70,16 +70,20 @@ extension Repository {
             }
         }
 
-        func walkTree(_ id: ObjectID, referrer: String) {
-            guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { return }
-            let t: Tree
-            do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); return }
-            report.trees += 1
-            for e in t.entries {
-                switch e.kind {
-                case .directory: walkTree(e.id!, referrer: "tree \(id.short)")
-                case .file, .executable: walkManifest(e.id!, referrer: "tree \(id.short)")
-                case .symlink, .submodule: break
+        /// Trees with an explicit stack: a hostile tree may nest directories without bound.
+        func walkTree(_ root: ObjectID, referrer: String) {
+            var pending = [(root, referrer)]
+            while let (id, referrer) = pending.popLast() {
+                guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { continue }
+                let t: Tree
+                do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue }
+                report.trees += 1
+                for e in t.entries.reversed() {
+                    switch e.kind {
+                    case .directory: pending.append((e.id!, "tree \(id.short)"))
+                    case .file, .executable: walkManifest(e.id!, referrer: "tree \(id.short)")
+                    case .symlink, .submodule: break
+                    }
                 }
             }
         }

@@ -43,14 +43,19 @@ public struct Snapshot {
         var sst = stat()
         if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
         cache = try session.repo.index.statCache(under: root)
-        let tree = try scan(directory: root)
+        let tree = try scan(directory: root, depth: 0)
         onProgress(progress)
         let result = try store(tree)
         onProgress(progress)
         return (result.id!, result.size)
     }
 
-    private mutating func scan(directory path: String) throws -> Node {
+    /// Recursive, but bounded: a path names at most `PATH_MAX` bytes, and deeper than
+    /// `ObjectLimits.maxTreeDepth` directories is refused as import and pulls refuse it.
+    private mutating func scan(directory path: String, depth: Int) throws -> Node {
+        guard depth <= ObjectLimits.maxTreeDepth else {
+            throw ArkError(.unsupported, "\(path) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
+        }
         guard let dir = opendir(path) else { throw ArkError(.io, "cannot open directory \(path): \(Errno.current)") }
         defer { closedir(dir) }
         var children: [(String, Node)] = []
@@ -82,7 +87,7 @@ public struct Snapshot {
                 if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
                     warn("skipping \(full): it is the store itself"); continue
                 }
-                children.append((name, try scan(directory: full)))
+                children.append((name, try scan(directory: full, depth: depth + 1)))
             default:
                 warn("skipping \(full): not a regular file, symlink or directory")
             }

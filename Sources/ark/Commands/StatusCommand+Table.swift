@@ -42,7 +42,7 @@ extension StatusReport {
             var t = TextTable(["  HEAD", "COMMIT", "GEN", "TIME", "PRESENT", "TOTAL", ""], rightAligned: [2, 4, 5, 6])
             for h in r.heads {
                 let percent = h.bytesTotal == 0 ? 100 : Int(h.bytesPresent * 100 / h.bytesTotal)
-                t.add(["  " + h.ref, String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time),
+                t.add(["  " + Terminal.escaped(h.ref), String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time),
                        Format.bytes(h.bytesPresent), Format.bytes(h.bytesTotal), "\(percent)%"])
             }
             t.lines.forEach(Terminal.out)

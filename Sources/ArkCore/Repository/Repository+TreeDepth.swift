@@ -1,0 +1,59 @@
+import Synchronization
+
+/// How deep trees nest. A tree's height is the number of directory levels below it (0 for a
+/// tree without subdirectories); commit, import and pulls refuse a root tree higher than
+/// `ObjectLimits.maxTreeDepth`. Every walk over trees is iterative anyway, so a deeper tree
+/// that got in some other way is slow to walk, never a crash.
+extension Repository {
+    /// Height of tree `root`, found with an explicit stack (post-order). Heights are cached
+    /// process-wide by tree id (trees never change); the walk stops with an error as soon as a
+    /// subtree is higher than `limit`.
+    public func treeHeight(_ root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth) throws -> Int {
+        if let h = TreeHeights.shared.get(root) { return h }
+        struct Frame { var id: ObjectID; var dirs: [ObjectID]; var next = 0; var height = 0 }
+        var stack = [Frame(id: root, dirs: try subdirectories(of: root))]
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            if stack[top].next < stack[top].dirs.count {
+                let child = stack[top].dirs[stack[top].next]
+                stack[top].next += 1
+                if let h = TreeHeights.shared.get(child) {
+                    stack[top].height = max(stack[top].height, h + 1)
+                } else {
+                    guard stack.count <= limit else {
+                        throw ArkError(.unsupported, "tree \(root) nests directories deeper than \(limit) levels")
+                    }
+                    stack.append(Frame(id: child, dirs: try subdirectories(of: child)))
+                }
+                continue
+            }
+            let done = stack.removeLast()
+            guard done.height <= limit else {
+                throw ArkError(.unsupported, "tree \(root) nests directories deeper than \(limit) levels")
+            }
+            TreeHeights.shared.put(done.id, done.height)
+            if let parent = stack.indices.last { stack[parent].height = max(stack[parent].height, done.height + 1) }
+        }
+        return TreeHeights.shared.get(root) ?? 0
+    }
+
+    private func subdirectories(of id: ObjectID) throws -> [ObjectID] {
+        try tree(id).entries.compactMap { $0.kind == .directory ? $0.id : nil }
+    }
+}
+
+/// Known tree heights (`Repository.treeHeight`), bounded: cleared when full.
+final class TreeHeights: Sendable {
+    static let shared = TreeHeights()
+    static let capacity = 1 << 20
+    private let heights = Mutex<[ObjectID: Int]>([:])
+
+    func get(_ id: ObjectID) -> Int? { heights.withLock { $0[id] } }
+
+    func put(_ id: ObjectID, _ height: Int) {
+        heights.withLock { h in
+            if h.count >= Self.capacity { h.removeAll(keepingCapacity: true) }
+            h[id] = height
+        }
+    }
+}
