@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Trees nesting directories far deeper than anyone writes by hand, built with git plumbing:
+/// import refuses one deeper than 4096 levels with one line (as a command and inside the
+/// daemon's source watcher, which keeps running), and every command walks the deepest
+/// allowed tree without running out of stack.
+@Suite(.serialized)
+struct DeepTreeTests {
+    static let limit = 4096
+    static let hostile = 30_000
+
+    @Test func importRefusesATooDeepTreeWithOneLine() throws {
+        let dir = TempDir("ark-deep")
+        let g = try GitFixture(dir.file("src"))
+        try g.write("file.txt", "ok\n")
+        let first = try g.commitAll("first", time: 1_700_000_000)
+        let deep = try g.commitTree(try g.deepTree(depth: Self.hostile, leaf: "bottom\n"), parents: [first], message: "deep")
+        try g.run(["update-ref", "refs/heads/main", deep])
+
+        let r = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
+        #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
+        BadInputTests.expectOneErrorLine(r, containing: [
+            "git commit \(deep): tree nests directories more than \(Self.limit) levels deep (at d/d/d/…/d/d, \(Self.limit + 1) levels)",
+        ], "too deep import")
+        #expect(r.stdout.isEmpty)
+        // Nothing half-imported; once the deep commit is gone the same import succeeds.
+        let verify = try ArkProcess.run(["verify"], cwd: dir.path)
+        #expect(verify.ok, "\(verify.stdout)\(verify.stderr)")
+        try g.run(["update-ref", "refs/heads/main", first])
+        let again = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
+        #expect(again.ok, "\(again.stderr)")
+        #expect(try ImportTests.logJSON(["proj"], cwd: dir.path).first?["source_id"] as? String == first)
+    }
+
+    @Test func sourceWatcherSurvivesATooDeepTree() throws {
+        let s = try WatchTests.Setup()
+        let deep = try s.git.commitTree(try s.git.deepTree(depth: Self.hostile, leaf: "bottom\n"), parents: [s.first], message: "deep")
+        let run = try s.start(["run"], log: "run")
+        var stopped = false
+        defer { if !stopped { _ = WatchTests.stop(run) } }
+        #expect(try WatchTests.eventually(15) { try s.sourceID("proj/main") == s.first } != nil, "\(s.log("run"))")
+        try s.git.run(["branch", "deep", deep])
+        #expect(WatchTests.eventually(15) { s.log("run").contains("failed") } != nil, "\(s.log("run"))")
+        let errors = s.log("run").split(separator: "\n").filter { $0.contains("failed") }
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.contains("git commit \(deep): tree nests directories more than \(Self.limit) levels deep") == true, "\(errors)")
+        #expect(run.isRunning, "the daemon stopped: \(s.log("run"))")
+        // Watching goes on: once the branch is gone, a new commit is imported as usual.
+        try s.git.run(["branch", "-D", "deep"])
+        try s.git.write("file.txt", "after\n")
+        let after = try s.git.commitAll("after the deep tree", time: 1_700_000_300)
+        #expect(try WatchTests.eventually(15) { try s.sourceID("proj/main") == after } != nil, "\(s.log("run"))")
+        stopped = true
+        #expect(WatchTests.stop(run) == 0)
+    }
+
+    @Test func everyCommandWalksTheDeepestAllowedTree() throws {
+        let dir = TempDir("ark-deep")
+        let g = try GitFixture(dir.file("src"))
+        let one = try g.commitTree(try g.deepTree(depth: Self.limit, leaf: "one\n"), message: "one")
+        let two = try g.commitTree(try g.deepTree(depth: Self.limit, leaf: "two\n"), parents: [one], message: "two", time: 1_700_000_100)
+        try g.run(["update-ref", "refs/heads/main", two])
+        let deepPath = String(repeating: "d/", count: Self.limit) + "f"
+
+        let imported = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
+        #expect(imported.ok, "\(imported.stderr)")
+        let log = try ImportTests.logJSON(["proj/main"], cwd: dir.path)
+        let ids = log.compactMap { $0["id"] as? String }
+        try #require(ids.count == 2)
+
+        let verify = try ArkProcess.run(["verify"], cwd: dir.path)
+        #expect(verify.ok && verify.stdout.contains("ok"), "\(verify.stdout)\(verify.stderr)")
+        let diff = try ArkProcess.run(["diff", ids[1], ids[0]], cwd: dir.path)
+        #expect(diff.ok, "\(diff.stderr)")
+        #expect(diff.stdout == "M \(deepPath)\n")
+        let show = try ArkProcess.run(["show", ids[0]], cwd: dir.path)
+        #expect(show.ok && show.stdout.hasSuffix("M \(deepPath)\n"), "\(show.stderr)")
+        let ls = try ArkProcess.run(["ls", "-r", "proj/main"], cwd: dir.path)
+        #expect(ls.ok, "\(ls.stderr)")
+        let lines = ls.stdout.split(separator: "\n")
+        #expect(lines.count == Self.limit + 1)
+        #expect(lines.last?.hasSuffix(" \(deepPath)") == true)
+
+        // The exported path is longer than PATH_MAX: read it back with find -execdir.
+        let export = try ArkProcess.run(["export", "proj/main", "out"], cwd: dir.path)
+        #expect(export.ok, "\(export.stderr)")
+        let found = try sh("find out -type f -execdir cat {} +", cwd: dir.path)
+        #expect(found.status == 0 && found.out == "two\n", "\(found)")
+        let paths = try sh("find out -type f", cwd: dir.path)
+        #expect(paths.out == "out/\(deepPath)\n")
+        // Foundation's removal names whole paths; rm walks relative to each directory.
+        try sh("rm -rf out", cwd: dir.path)
+    }
+}
