@@ -1,3 +1,4 @@
+import ArkCore
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -94,5 +95,19 @@ struct DeepTreeTests {
         #expect(paths.out == "out/\(deepPath)\n")
         // Foundation's removal names whole paths; rm walks relative to each directory.
         try sh("rm -rf out", cwd: dir.path)
+
+        // A corrupt chunk at the bottom: export fails and leaves nothing, however deep.
+        let (packPath, offset): (String, UInt64) = try {
+            let repo = try Repository(path: dir.file("data"))
+            let tree = try repo.commit(try #require(ObjectID(hex: ids[0]))).tree
+            let file = try repo.lookup(tree: tree, path: deepPath)
+            let chunk = try repo.manifest(try #require(file.id)).id(at: 0)
+            let loc = try #require(try repo.index.object(chunk)?.location)
+            return (repo.packDirectory + "/" + (try #require(try repo.index.packName(loc.pack))), loc.offset + UInt64(loc.storedLength - 1))
+        }()
+        try StoreDamage.flipByte(at: offset, in: packPath)
+        let failed = try ArkProcess.run(["export", "proj/main", "out"], cwd: dir.path)
+        #expect(failed.status == 3, "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["data", "src"])
     }
 }

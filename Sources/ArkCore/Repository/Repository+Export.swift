@@ -16,9 +16,47 @@ extension Repository {
             try materialize(entry, at: tmp, mtime: mtime, progress: progress)
             try syscall("rename \(tmp) to \(destination)") { rename(tmp, destination) }
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
+            Self.removeTree(at: tmp)
             throw error
         }
+    }
+
+    /// Removes what a failed export left at `path`, best effort, relative to open directories
+    /// as it was written (a path inside may be longer than `PATH_MAX`, which Foundation's
+    /// removal cannot name).
+    static func removeTree(at path: String) {
+        guard unlink(path) != 0, errno == EISDIR || errno == EPERM else { return }
+        var fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var names: [String] = []
+        while true {
+            // Delete the files here; descend into the first directory found, if any.
+            var subdirectory: String?
+            if let dir = fdopendir(dup(fd)) {
+                while subdirectory == nil, let ent = readdir(dir) {
+                    let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+                        p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                    }
+                    if name == "." || name == ".." { continue }
+                    if unlinkat(fd, name, 0) != 0 { subdirectory = name }
+                }
+                closedir(dir)
+            }
+            if let name = subdirectory {
+                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 { close(fd); fd = child; names.append(name); continue }
+                if unlinkat(fd, name, AT_REMOVEDIR) == 0 { continue }
+                break // cannot go in nor remove it: give up
+            }
+            guard let name = names.popLast() else { break }
+            let parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            close(fd)
+            guard parent >= 0 else { return }
+            fd = parent
+            guard unlinkat(fd, name, AT_REMOVEDIR) == 0 else { break }
+        }
+        close(fd)
+        rmdir(path)
     }
 
     /// Writes `root` at `path` with an explicit stack, relative to the open directory being
