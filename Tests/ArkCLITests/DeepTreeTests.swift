@@ -110,4 +110,27 @@ struct DeepTreeTests {
         #expect(failed.status == 3, "\(failed.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["data", "src"])
     }
+
+    /// `ark commit` of a directory nested as deep as paths allow (names are opened by full
+    /// path, so past `PATH_MAX` an entry is skipped with a warning): no crash, every level kept.
+    @Test func commitOfADeepDirectory() throws {
+        let ws = Workspace()
+        let depth = 1500
+        try ws.mkdir("src")
+        var fd = open(ws.dir.file("src"), O_RDONLY | O_DIRECTORY)
+        for _ in 0..<depth {
+            try #require(mkdirat(fd, "d", 0o755) == 0)
+            let child = openat(fd, "d", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = child
+        }
+        let file = openat(fd, "f", O_WRONLY | O_CREAT, 0o644)
+        close(file)
+        close(fd)
+        let r = try ws.ark("commit", "src", "--repo", "proj")
+        #expect(r.ok && r.stderr.isEmpty, "exit \(r.status): \(r.stderr.prefix(300))")
+        let ls = try ws.ark("ls", "-r", "proj")
+        #expect(ls.stdout.split(separator: "\n").count == depth + 1)
+        #expect(ls.stdout.hasSuffix(" " + String(repeating: "d/", count: depth) + "f\n"))
+    }
 }
