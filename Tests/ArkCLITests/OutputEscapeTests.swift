@@ -95,4 +95,40 @@ import Glibc
         let items = try #require(try JSONSerialization.jsonObject(with: ArkProcess.run(["ls", "--json", "proj"], cwd: dir.path).stdoutData) as? [[String: Any]])
         #expect(items.compactMap { $0["path"] as? String } == [Self.fileName])
     }
+
+    /// The daemon's log lines name the source it watches and imports from: escaped too.
+    @Test func daemonLogLinesAreEscaped() throws {
+        let dir = TempDir("ark-escape")
+        let g = try GitFixture(dir.file("src\(Self.evil)"))
+        try g.write("file.txt", "one\n")
+        let sha = try g.commitAll("first", time: 1_700_000_000)
+        try dir.write("ark.toml", """
+            [net]
+            listen = "127.0.0.1:0"
+            discovery = false
+            [[repos]]
+            id = "proj"
+            source = "src\\u001b[31mred\\u001b]0;title\\u0007"
+            """)
+        try WatchTests.Setup.createStore(dir.path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ArkProcess.binary)
+        p.arguments = ["run"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        p.environment = ProcessInfo.processInfo.environment.merging(["ARK_LOG": "info"]) { $1 }
+        _ = FileManager.default.createFile(atPath: dir.file("run.log"), contents: nil)
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("run.log")))
+        try p.run()
+        let log = { (try? String(contentsOfFile: dir.file("run.log"), encoding: .utf8)) ?? "" }
+        let imported = try WatchTests.eventually(15) {
+            let r = try ArkProcess.run(["log", "--json", "-n", "1", "proj"], cwd: dir.path)
+            return r.ok && (try? JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]])??.first?["source_id"] as? String == sha
+        }
+        #expect(WatchTests.stop(p) == 0)
+        #expect(imported != nil, "\(log())")
+        #expect(log().contains("src\\x1b[31mred\\x1b]0;title\\x07"), "\(log())")
+        #expect(Self.rawControls(log()).isEmpty, "\(Self.rawControls(log()))")
+    }
 }
