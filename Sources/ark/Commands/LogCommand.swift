@@ -38,7 +38,7 @@ struct LogCommand: ParsableCommand {
             if c.parents.count > 1 { Terminal.out("Merge:  \(c.parents.map(\.short).joined(separator: " "))") }
             Terminal.out("Author: \(Terminal.escaped(c.authorName)) <\(Terminal.escaped(c.authorEmail))>")
             Terminal.out("Date:   \(Format.time(c.authorTime, tz: c.authorTZ))")
-            if let change = c.changeID { Terminal.out("Change: \(change)") }
+            if let change = c.changeID { Terminal.out("Change: \(Terminal.escaped(change))") }
             Terminal.out("")
             for line in c.message.split(separator: "\n", omittingEmptySubsequences: false) { Terminal.out("    \(line)") }
             Terminal.out("")

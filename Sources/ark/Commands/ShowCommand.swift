@@ -30,8 +30,8 @@ struct ShowCommand: ParsableCommand {
         for p in commit.parents { Terminal.out("Parent:    \(p.hex)") }
         Terminal.out("Author:    \(Terminal.escaped(commit.author.name)) <\(Terminal.escaped(commit.author.email))>  \(Format.time(commit.author.time, tz: commit.author.tzOffsetMinutes))")
         Terminal.out("Committer: \(Terminal.escaped(commit.committer.name)) <\(Terminal.escaped(commit.committer.email))>  \(Format.time(commit.committer.time, tz: commit.committer.tzOffsetMinutes))")
-        if let c = commit.changeID { Terminal.out("Change:    \(c)") }
-        if let s = commit.sourceID { Terminal.out("Source:    \(s)") }
+        if let c = commit.changeID { Terminal.out("Change:    \(Terminal.escaped(c))") }
+        if let s = commit.sourceID { Terminal.out("Source:    \(Terminal.escaped(s))") }
         Terminal.out("Node:      \(Terminal.escaped(ctx.config.peerName(of: commit.node) ?? commit.node.hex))")
         Terminal.out("")
         for line in commit.message.split(separator: "\n", omittingEmptySubsequences: false) { Terminal.out("    \(line)") }
