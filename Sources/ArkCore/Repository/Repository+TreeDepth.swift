@@ -27,8 +27,11 @@ public final class TreeHeights: Sendable {
     /// stops with an error as soon as a subtree is higher than `limit`.
     public static func height(of root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth,
                               subdirectories: (ObjectID) throws -> [ObjectID]) throws -> Int {
-        if let h = shared.get(root) { return h }
         func tooDeep() -> ArkError { ArkError(.unsupported, "tree \(root) nests directories more than \(limit) levels deep") }
+        if let h = shared.get(root) {
+            guard h <= limit else { throw tooDeep() }
+            return h
+        }
         struct Frame { var id: ObjectID; var dirs: [ObjectID]; var next = 0; var height = 0 }
         var stack = [Frame(id: root, dirs: try subdirectories(root))]
         var height = 0
