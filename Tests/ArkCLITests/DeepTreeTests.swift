@@ -37,6 +37,24 @@ struct DeepTreeTests {
         #expect(try ImportTests.logJSON(["proj"], cwd: dir.path).first?["source_id"] as? String == first)
     }
 
+    /// A subtree imported once, within the limit, then reused deeper in a later commit (and a
+    /// later run, so its height is read back from the store): the later commit is refused.
+    @Test func reusedSubtreeCannotExceedTheLimit() throws {
+        let dir = TempDir("ark-deep")
+        let g = try GitFixture(dir.file("src"))
+        let inner = try g.deepTree(depth: 3000, leaf: "inner\n")
+        let first = try g.commitTree(inner, message: "3000 levels")
+        try g.run(["update-ref", "refs/heads/main", first])
+        let one = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
+        #expect(one.ok, "\(one.stderr)")
+
+        let second = try g.commitTree(try g.nest(tree: inner, depth: 2000, name: "e"), parents: [first], message: "5000 levels", time: 1_700_000_100)
+        try g.run(["update-ref", "refs/heads/main", second])
+        let two = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
+        BadInputTests.expectOneErrorLine(two, containing: ["git commit \(second): tree nests directories more than \(Self.limit) levels deep (at e/e/e/…/e/e, 5000 levels)"], "reused subtree")
+        #expect(try ImportTests.logJSON(["proj"], cwd: dir.path).first?["source_id"] as? String == first)
+    }
+
     @Test func sourceWatcherSurvivesATooDeepTree() throws {
         let s = try WatchTests.Setup()
         let deep = try s.git.commitTree(try s.git.deepTree(depth: Self.hostile, leaf: "bottom\n"), parents: [s.first], message: "deep")

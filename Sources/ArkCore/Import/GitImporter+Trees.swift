@@ -17,10 +17,11 @@ extension GitImporter {
     func convertTree(_ rootRaw: [UInt8], commit: String) throws -> (ObjectID, UInt64) {
         if let m = try mapped(rootRaw) { return m }
         let limit = ObjectLimits.maxTreeDepth
-        func tooDeep(_ stack: [TreeFrame], _ last: String?) -> ArkError {
-            let names = stack.dropFirst().map(\.name) + (last.map { [$0] } ?? [])
+        /// `below`: levels under `last` (a subtree converted before, reused here).
+        func tooDeep(_ stack: [TreeFrame], _ last: String, below: Int = 0) -> ArkError {
+            let names = stack.dropFirst().map(\.name) + [last]
             let path = names.count > 6 ? (names.prefix(3) + ["…"] + names.suffix(2)).joined(separator: "/") : names.joined(separator: "/")
-            return ArkError(.unsupported, "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count) levels)")
+            return ArkError(.unsupported, "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count + below) levels)")
         }
         var stack = [try openTree(rootRaw, name: "")]
         var result: (ObjectID, UInt64)?
@@ -41,7 +42,7 @@ extension GitImporter {
                 case .directory:
                     if let (tree, size) = try mapped(e.id) {
                         let h = try height(ofConverted: tree)
-                        guard stack.count + h <= limit else { throw tooDeep(stack, e.name) }
+                        guard stack.count + h <= limit else { throw tooDeep(stack, e.name, below: h) }
                         stack[top].height = max(stack[top].height, h + 1)
                         stack[top].out.append(.directory(e.name, tree: tree, size: size))
                     } else {

@@ -10,6 +10,16 @@ extension GitFixture {
     func deepTree(depth: Int, leaf: String) throws -> String {
         let blob = String(decoding: try run(["hash-object", "-w", "--stdin"], stdin: Data(leaf.utf8)), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        return try nest("100644 blob \(blob)\tf", depth: depth, name: "d")
+    }
+
+    /// Tree `tree` under `depth` directories named `name`.
+    func nest(tree: String, depth: Int, name: String) throws -> String {
+        try nest("040000 tree \(tree)\t\(name)", depth: depth - 1, name: name)
+    }
+
+    /// A tree holding the one `git mktree` entry `entry`, under `depth` more directories `name`.
+    private func nest(_ entry: String, depth: Int, name: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["git", "-C", path, "mktree", "--batch"]
@@ -37,8 +47,8 @@ extension GitFixture {
             }
             return String(decoding: id, as: UTF8.self)
         }
-        var id = try tree("100644 blob \(blob)\tf")
-        for _ in 0..<depth { id = try tree("040000 tree \(id)\td") }
+        var id = try tree(entry)
+        for _ in 0..<depth { id = try tree("040000 tree \(id)\t\(name)") }
         try input.fileHandleForWriting.close()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw FixtureError("git mktree --batch exited \(p.terminationStatus)") }
