@@ -28,7 +28,8 @@ extension Filesystem {
         }) else { return }
         guard var m = try? manifestLoader.view(id) else { return }
         while m.level > 0 {
-            guard m.index(containing: 0) != nil, let child = try? manifestLoader.view(m.id(at: 0)) else { return }
+            guard m.index(containing: 0) != nil, let child = try? manifestLoader.view(m.id(at: 0)),
+                  child.level + 1 == m.level, child.totalSize == m.entry(at: 0).length else { return }
             m = child
         }
         guard m.index(containing: 0) != nil else { return }

@@ -210,7 +210,8 @@ public final class Filesystem: Sendable {
     }
 }
 
-/// Walks the chunk entries of a manifest through its levels.
+/// Walks the chunk entries of a manifest through its levels (at most `Manifest.maxLevel`
+/// deep: each child must be one level below its parent and as long as its entry says).
 struct ManifestWalker {
     let source: ObjectSource
     let manifest: Manifest
@@ -218,7 +219,12 @@ struct ManifestWalker {
     func forEach(_ body: (Manifest.Entry) throws -> Void) throws {
         func walk(_ m: Manifest) throws {
             for i in 0..<m.count {
-                if m.level == 0 { try body(m.entry(at: i)) } else { try walk(try source.manifest(m.id(at: i))) }
+                if m.level == 0 { try body(m.entry(at: i)); continue }
+                let child = try source.manifest(m.id(at: i))
+                guard child.level + 1 == m.level, child.totalSize == m.entry(at: i).length else {
+                    throw ArkError(.corrupt, "manifest \(m.id(at: i)) does not match its parent's entry")
+                }
+                try walk(child)
             }
         }
         try walk(manifest)

@@ -66,10 +66,16 @@ final class OpenFile: Sendable {
             }
             let start = base + m.start(at: i)
             if m.level == 0 { return (m.entry(at: i), start) }
+            let parent = (id: id, level: m.level, length: m.entry(at: i).length)
             id = m.id(at: i)
             if let c = children.withLock({ $0[id] }) { m = c } else {
                 m = try loader.view(id)
                 remember(id, m)
+            }
+            // Hashes cannot catch a parent entry that disagrees with its child (the levels
+            // must step down by one, the lengths agree); without this a read could loop.
+            guard m.level + 1 == parent.level, m.totalSize == parent.length else {
+                throw ArkError(.corrupt, "manifest \(id) (level \(m.level), \(m.totalSize) bytes) does not match its entry in manifest \(parent.id) (level \(parent.level), \(parent.length) bytes)")
             }
             base = start
         }

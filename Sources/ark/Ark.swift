@@ -29,7 +29,7 @@ struct Ark: ParsableCommand {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = ProcessInfo.processInfo.environment["ARK_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-            return h
+            return EscapingLogHandler(base: h)
         }
         ProcessSignals.resetInherited()
         // Commands that stream chunks reuse freed buffers instead of faulting in fresh pages per
@@ -42,10 +42,10 @@ struct Ark: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let e as ArkError {
-            Terminal.err("ark: \(e)")
+            Terminal.err("ark: " + Terminal.escaped("\(e)"))
             Foundation.exit(e.code == .corrupt ? 3 : 1)
         } catch let e as ConfigError {
-            Terminal.err("ark: \(e)")
+            Terminal.err("ark: " + Terminal.escaped("\(e)"))
             Foundation.exit(2)
         } catch {
             exit(withError: error)

@@ -35,17 +35,19 @@ public final class GitImporter {
     /// Asked between commits; when true, the commits imported so far are published (heads are
     /// not moved) and `run` throws `CancellationError`. A later run resumes from there.
     public var shouldStop: () -> Bool = { false }
-    public private(set) var stats = Stats()
+    public internal(set) var stats = Stats()
 
     private let node: ObjectID
     private var gitDir = ""
-    private var hashLength = 20
-    private var cat: GitCatFile!
+    var hashLength = 20
+    var cat: GitCatFile!
     private var objectCache: [[UInt8]: (ObjectID, UInt64)] = [:]
     private var commitCache: [String: ObjectID] = [:]
     private var pendingObjects: [([UInt8], ObjectID, UInt64)] = []
     private var pendingCommits: [(ObjectID, Commit)] = []
     private var bytesAtLastPublish: UInt64 = 0
+    /// Heights of the trees converted since the last publish (not readable from the store yet).
+    var unpublishedHeights: [ObjectID: Int] = [:]
     private static let cacheLimit = 1 << 20
 
     public init(session: WriteSession, source: String, repoID: String) {
@@ -162,14 +164,14 @@ public final class GitImporter {
         commitCache[hex] = id
     }
 
-    private func mapped(_ gitID: [UInt8]) throws -> (ObjectID, UInt64)? {
+    func mapped(_ gitID: [UInt8]) throws -> (ObjectID, UInt64)? {
         if let m = objectCache[gitID] { return m }
         guard let m = try session.repo.index.read({ db in try Index.gitObject(db, gitID) }) else { return nil }
         remember(gitID, m.id, m.size, new: false)
         return m
     }
 
-    private func remember(_ gitID: [UInt8], _ id: ObjectID, _ size: UInt64, new: Bool) {
+    func remember(_ gitID: [UInt8], _ id: ObjectID, _ size: UInt64, new: Bool) {
         if objectCache.count >= Self.cacheLimit { objectCache.removeAll() }
         objectCache[gitID] = (id, size)
         if new { pendingObjects.append((gitID, id, size)) }
@@ -180,7 +182,7 @@ public final class GitImporter {
         guard let treeRaw = HexCodec.decode(g.tree), treeRaw.count == hashLength else {
             throw ArkError(.malformed, "git commit \(hex): bad tree id '\(g.tree)'")
         }
-        let (tree, _) = try convertTree(treeRaw)
+        let (tree, _) = try convertTree(treeRaw, commit: hex)
         var parents: [ObjectID] = []
         for p in g.parents {
             guard let id = try commitID(p) else {
@@ -199,58 +201,6 @@ public final class GitImporter {
         let id = try session.put(.commit, commit.encoded())
         pendingCommits.append((id, commit))
         remember(commit: hex, id)
-    }
-
-    private func convertTree(_ raw: [UInt8]) throws -> (ObjectID, UInt64) {
-        if let m = try mapped(raw) { return m }
-        let hex = HexCodec.encode(raw)
-        let entries = try GitTreeEntry.parse(try cat.object(hex, type: "tree"), hashLength: hashLength, id: hex)
-        var out: [Tree.Entry] = []
-        out.reserveCapacity(entries.count)
-        for e in entries {
-            switch e.kind {
-            case .file, .executable:
-                let (manifest, size) = try convertBlob(e.id)
-                out.append(.file(e.name, manifest: manifest, size: size, executable: e.kind == .executable))
-            case .symlink:
-                let bytes = try cat.object(HexCodec.encode(e.id), type: "blob")
-                guard let target = String(validating: bytes, as: UTF8.self), !target.isEmpty, !target.utf8.contains(0) else {
-                    throw ArkError(.unsupported, "git tree \(hex): symlink '\(e.name)' has an empty or non-UTF-8 target")
-                }
-                out.append(.symlink(e.name, target: target))
-            case .directory:
-                let (tree, size) = try convertTree(e.id)
-                out.append(.directory(e.name, tree: tree, size: size))
-            case .gitlink:
-                out.append(.submodule(e.name, commit: HexCodec.encode(e.id)))
-            }
-        }
-        let tree: Tree
-        do { tree = try Tree(entries: out) } catch let e as ArkError { throw ArkError(e.code, "git tree \(hex): \(e.message)") }
-        let id = try session.put(.tree, tree.encoded())
-        stats.treesConverted += 1
-        remember(raw, id, tree.totalSize, new: true)
-        return (id, tree.totalSize)
-    }
-
-    private func convertBlob(_ raw: [UInt8]) throws -> (ObjectID, UInt64) {
-        if let m = try mapped(raw) { return m }
-        let hex = HexCodec.encode(raw)
-        let (type, size) = try cat.request(hex)
-        guard type == "blob" else { throw ArkError(.malformed, "git object \(hex) is a \(type), expected a blob") }
-        var remaining = size
-        let cat = self.cat!
-        let (manifest, stored) = try session.putFile(source: { buf in
-            guard remaining > 0 else { return 0 }
-            let n = try cat.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[..<min(buf.count, remaining)]))
-            remaining -= n
-            return n
-        }, name: "git blob \(hex)", size: size)
-        try cat.endContent()
-        guard stored == UInt64(size) else { throw ArkError(.io, "git blob \(hex): read \(stored) of \(size) bytes") }
-        stats.blobsConverted += 1
-        remember(raw, manifest, stored, new: true)
-        return (manifest, stored)
     }
 
     /// Makes the batch durable and records its commits and map rows in one transaction;
@@ -288,6 +238,7 @@ public final class GitImporter {
         stats.headsMoved += moved; stats.headsDeleted += deleted
         pendingObjects.removeAll(keepingCapacity: true)
         pendingCommits.removeAll(keepingCapacity: true)
+        unpublishedHeights.removeAll(keepingCapacity: true)
         bytesAtLastPublish = session.newBytesStored
     }
 }

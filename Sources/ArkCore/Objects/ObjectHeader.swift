@@ -25,4 +25,7 @@ public enum ObjectLimits {
     public static let maxPersonBytes = 4096
     public static let maxManifestEntries = 8192
     public static let maxChunkSize = 16 << 20
+    /// Directory levels below a commit's root tree (git's `core.maxTreeDepth` default): commit,
+    /// import and pulls from peers refuse deeper trees.
+    public static let maxTreeDepth = 4096
 }

@@ -13,33 +13,50 @@ extension Repository {
     /// directory as itself).
     /// A nil tree is the empty tree (the parent of a root commit).
     public func diff(_ a: ObjectID?, _ b: ObjectID?, emit: (TreeChange) throws -> Void) throws {
-        try diffTrees(a, b, prefix: "", emit)
-    }
-
-    private func diffTrees(_ a: ObjectID?, _ b: ObjectID?, prefix: String, _ emit: (TreeChange) throws -> Void) throws {
         if a == b { return }
-        let ta = try a.map { try tree($0).entries } ?? [], tb = try b.map { try tree($0).entries } ?? []
-        var i = 0, j = 0
-        while i < ta.count || j < tb.count {
-            let ea = i < ta.count ? ta[i] : nil, eb = j < tb.count ? tb[j] : nil
-            if let ea, eb == nil || Tree.nameLess(ea.name, eb!.name) {
-                try whole(ea, prefix + ea.name, .removed, emit); i += 1
-            } else if let eb, ea == nil || Tree.nameLess(eb.name, ea!.name) {
-                try whole(eb, prefix + eb.name, .added, emit); j += 1
-            } else {
-                let ea = ea!, eb = eb!
-                let path = prefix + ea.name
-                if ea.kind == .directory && eb.kind == .directory {
-                    try diffTrees(ea.id!, eb.id!, prefix: path + "/", emit)
-                } else if ea.kind == .directory || eb.kind == .directory || Self.typeClass(ea.kind) != Self.typeClass(eb.kind) {
-                    try emit(TreeChange(status: .typeChanged, path: path, old: ea, new: eb))
-                } else if ea != eb {
-                    try emit(TreeChange(status: .modified, path: path, old: ea, new: eb))
+        // An explicit stack, in the order a recursive walk would go: trees may nest without bound.
+        var stack = [DiffFrame.pair(try entries(a), try entries(b), 0, 0, prefix: "")]
+        while let top = stack.popLast() {
+            switch top {
+            case .pair(let ta, let tb, var i, var j, let prefix):
+                guard i < ta.count || j < tb.count else { continue }
+                let ea = i < ta.count ? ta[i] : nil, eb = j < tb.count ? tb[j] : nil
+                var descend: DiffFrame?
+                if let ea, eb == nil || Tree.nameLess(ea.name, eb!.name) {
+                    descend = try whole(ea, prefix + ea.name, .removed, emit); i += 1
+                } else if let eb, ea == nil || Tree.nameLess(eb.name, ea!.name) {
+                    descend = try whole(eb, prefix + eb.name, .added, emit); j += 1
+                } else {
+                    let ea = ea!, eb = eb!
+                    let path = prefix + ea.name
+                    if ea.kind == .directory && eb.kind == .directory {
+                        if ea.id != eb.id { descend = .pair(try entries(ea.id), try entries(eb.id), 0, 0, prefix: path + "/") }
+                    } else if ea.kind == .directory || eb.kind == .directory || Self.typeClass(ea.kind) != Self.typeClass(eb.kind) {
+                        try emit(TreeChange(status: .typeChanged, path: path, old: ea, new: eb))
+                    } else if ea != eb {
+                        try emit(TreeChange(status: .modified, path: path, old: ea, new: eb))
+                    }
+                    i += 1; j += 1
                 }
-                i += 1; j += 1
+                stack.append(.pair(ta, tb, i, j, prefix: prefix))
+                if let descend { stack.append(descend) }
+            case .whole(let entries, let next, let prefix, let status):
+                guard next < entries.count else { continue }
+                let e = entries[next]
+                stack.append(.whole(entries, next + 1, prefix: prefix, status))
+                if let descend = try whole(e, prefix + e.name, status, emit) { stack.append(descend) }
             }
         }
     }
+
+    /// Where the diff walk is in one directory: both sides' entries and positions, or the
+    /// entries of a directory added or removed as a whole.
+    private enum DiffFrame {
+        case pair([Tree.Entry], [Tree.Entry], Int, Int, prefix: String)
+        case whole([Tree.Entry], Int, prefix: String, TreeChange.Status)
+    }
+
+    private func entries(_ id: ObjectID?) throws -> [Tree.Entry] { try id.map { try tree($0).entries } ?? [] }
 
     private static func typeClass(_ k: Tree.Kind) -> Int {
         switch k {
@@ -50,15 +67,18 @@ extension Repository {
         }
     }
 
-    private func whole(_ e: Tree.Entry, _ path: String, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws {
+    /// Emits a file (or empty directory) added or removed; for a directory with entries,
+    /// returns the frame that walks them.
+    private func whole(_ e: Tree.Entry, _ path: String, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws -> DiffFrame? {
         if e.kind == .directory, let id = e.id {
             let t = try tree(id)
             if t.entries.isEmpty {
                 try emit(TreeChange(status: status, path: path + "/", old: status == .removed ? e : nil, new: status == .added ? e : nil))
+                return nil
             }
-            for child in t.entries { try whole(child, path + "/" + child.name, status, emit) }
-        } else {
-            try emit(TreeChange(status: status, path: path, old: status == .removed ? e : nil, new: status == .added ? e : nil))
+            return .whole(t.entries, 0, prefix: path + "/", status)
         }
+        try emit(TreeChange(status: status, path: path, old: status == .removed ? e : nil, new: status == .added ? e : nil))
+        return nil
     }
 }

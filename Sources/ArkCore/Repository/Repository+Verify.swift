@@ -52,9 +52,19 @@ extension Repository {
 
         /// `parent` is the referring manifest and entry index, for the same level and length
         /// checks `FileReader` applies.
+        /// The check is of the edge, not of the child alone: a manifest already seen (as a
+        /// file's manifest, or under another parent) is checked again against each parent.
+        var shapes: [ObjectID: (level: UInt8, size: UInt64)] = [:]
         func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) {
+            if let shape = shapes[id] {
+                if let (p, i) = parent, shape.level + 1 != p.level || shape.size != p.entry(at: i).length {
+                    report.problems.append(.corrupt(id, "manifest \(id) does not match its parent's entry"))
+                }
+                return
+            }
             guard seen.insert(id).inserted, let bytes = check(id, .manifest, referrer: referrer) else { return }
             guard let m = try? Manifest(decoding: bytes) else { report.problems.append(.corrupt(id, "manifest does not decode")); return }
+            shapes[id] = (m.level, m.totalSize)
             if let (p, i) = parent {
                 do { try FileReader.checkChild(m, of: p, at: i) } catch { report.problems.append(.corrupt(id, "\(error)")); return }
             }
@@ -70,17 +80,16 @@ extension Repository {
             }
         }
 
-        func walkTree(_ id: ObjectID, referrer: String) {
-            guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { return }
-            let t: Tree
-            do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); return }
-            report.trees += 1
-            for e in t.entries {
-                switch e.kind {
-                case .directory: walkTree(e.id!, referrer: "tree \(id.short)")
-                case .file, .executable: walkManifest(e.id!, referrer: "tree \(id.short)")
-                case .symlink, .submodule: break
-                }
+        /// Trees with an explicit stack: a hostile tree may nest directories without bound.
+        func walkTree(_ root: ObjectID, referrer: String) {
+            var pending = [(root, referrer)]
+            while let (id, referrer) = pending.popLast() {
+                guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { continue }
+                let t: Tree
+                do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue }
+                report.trees += 1
+                for e in t.entries where e.kind == .file || e.kind == .executable { walkManifest(e.id!, referrer: "tree \(id.short)") }
+                for e in t.entries.reversed() where e.kind == .directory { pending.append((e.id!, "tree \(id.short)")) }
             }
         }
 

@@ -15,10 +15,18 @@ public struct Snapshot {
         public var filesReused = 0
     }
 
-    private indirect enum Node {
+    /// What a scan found: directories in a flat list (a child directory is an index into it,
+    /// always after its parent's), so neither the scan nor the store recurses.
+    private enum Node {
         case file(path: String, key: StatKey, executable: Bool)
         case symlink(target: String)
-        case directory(path: String, children: [(String, Node)])
+        case directory(Int)
+    }
+
+    private struct Directory {
+        var path: String
+        var depth: Int
+        var children: [(String, Node)] = []
     }
 
     public let session: WriteSession
@@ -43,14 +51,40 @@ public struct Snapshot {
         var sst = stat()
         if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
         cache = try session.repo.index.statCache(under: root)
-        let tree = try scan(directory: root)
+        let dirs = try scan()
         onProgress(progress)
-        let result = try store(tree)
+        let result = try store(dirs)
         onProgress(progress)
-        return (result.id!, result.size)
+        return result
     }
 
-    private mutating func scan(directory path: String) throws -> Node {
+    /// Every directory under `root`, breadth first with a work list. Deeper than
+    /// `ObjectLimits.maxTreeDepth` directories is refused as import and pulls refuse it.
+    private mutating func scan() throws -> [Directory] {
+        var dirs = [Directory(path: root, depth: 0)]
+        var next = 0
+        while next < dirs.count {
+            let (path, depth) = (dirs[next].path, dirs[next].depth)
+            guard depth <= ObjectLimits.maxTreeDepth else {
+                throw ArkError(.unsupported, "\(root) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
+            }
+            var children: [(String, Node)] = []
+            for (name, child) in try scan(directory: path) {
+                if case .directory = child {
+                    children.append((name, .directory(dirs.count)))
+                    dirs.append(Directory(path: path + "/" + name, depth: depth + 1))
+                } else {
+                    children.append((name, child))
+                }
+            }
+            dirs[next].children = children
+            next += 1
+        }
+        return dirs
+    }
+
+    /// One directory's entries; a subdirectory comes back as `.directory(0)`, to be numbered.
+    private mutating func scan(directory path: String) throws -> [(String, Node)] {
         guard let dir = opendir(path) else { throw ArkError(.io, "cannot open directory \(path): \(Errno.current)") }
         defer { closedir(dir) }
         var children: [(String, Node)] = []
@@ -82,47 +116,63 @@ public struct Snapshot {
                 if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
                     warn("skipping \(full): it is the store itself"); continue
                 }
-                children.append((name, try scan(directory: full)))
+                children.append((name, .directory(0)))
             default:
                 warn("skipping \(full): not a regular file, symlink or directory")
             }
         }
-        return .directory(path: path, children: children)
+        return children
     }
 
-    private mutating func store(_ node: Node) throws -> (id: ObjectID?, size: UInt64, kind: Tree.Kind, target: String?) {
-        switch node {
-        case .symlink(let target):
-            return (nil, UInt64(target.utf8.count), .symlink, target)
-        case .file(let path, let key, let executable):
-            let kind: Tree.Kind = executable ? .executable : .file
-            if let (cached, manifest) = cache[path], cached == key {
-                progress.filesDone += 1; progress.filesReused += 1
-                return (manifest, UInt64(key.size), kind, nil)
+    /// Stores files and trees depth first, in the order a recursive walk would, with an
+    /// explicit stack; returns the root tree and its total size.
+    private mutating func store(_ dirs: [Directory]) throws -> (tree: ObjectID, size: UInt64) {
+        struct Frame { var dir: Int; var next = 0; var entries: [Tree.Entry] = [] }
+        var stack = [Frame(dir: 0)]
+        while let top = stack.indices.last {
+            let children = dirs[stack[top].dir].children
+            if stack[top].next < children.count {
+                let (name, child) = children[stack[top].next]
+                stack[top].next += 1
+                switch child {
+                case .symlink(let target):
+                    stack[top].entries.append(.symlink(name, target: target))
+                case .file(let path, let key, let executable):
+                    let (manifest, size) = try store(file: path, key: key)
+                    stack[top].entries.append(.file(name, manifest: manifest, size: size, executable: executable))
+                case .directory(let index):
+                    stack.append(Frame(dir: index))
+                }
+                continue
             }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw ArkError(.io, "cannot read \(path): \(Errno.current)") }
-            defer { close(fd) }
-            var p = progress
-            let callback = onProgress
-            let (manifest, size) = try session.putFile(fd: fd, path: path) { n in p.bytesDone += n; callback(p) }
-            progress.bytesDone = p.bytesDone
-            progress.filesDone += 1
-            // Racy-clean rule: a file modified within 2 s of the snapshot may change again
-            // without its stat data changing, so it is not cached.
-            if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size {
-                session.rememberStat(path: path, key: key, manifest: manifest)
-            }
-            return (manifest, size, kind, nil)
-        case .directory(_, let children):
-            var entries: [Tree.Entry] = []
-            entries.reserveCapacity(children.count)
-            for (name, child) in children {
-                let r = try store(child)
-                entries.append(Tree.Entry(name: name, kind: r.kind, id: r.id, size: r.size, target: r.target))
-            }
-            let tree = try Tree(entries: entries)
-            return (try session.put(.tree, tree.encoded()), tree.totalSize, .directory, nil)
+            let done = stack.removeLast()
+            let tree = try Tree(entries: done.entries)
+            let id = try session.put(.tree, tree.encoded())
+            guard let parent = stack.indices.last else { return (id, tree.totalSize) }
+            let name = dirs[stack[parent].dir].children[stack[parent].next - 1].0
+            stack[parent].entries.append(.directory(name, tree: id, size: tree.totalSize))
         }
+        preconditionFailure("the root frame returns")
+    }
+
+    private mutating func store(file path: String, key: StatKey) throws -> (ObjectID, UInt64) {
+        if let (cached, manifest) = cache[path], cached == key {
+            progress.filesDone += 1; progress.filesReused += 1
+            return (manifest, UInt64(key.size))
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArkError(.io, "cannot read \(path): \(Errno.current)") }
+        defer { close(fd) }
+        var p = progress
+        let callback = onProgress
+        let (manifest, size) = try session.putFile(fd: fd, path: path) { n in p.bytesDone += n; callback(p) }
+        progress.bytesDone = p.bytesDone
+        progress.filesDone += 1
+        // Racy-clean rule: a file modified within 2 s of the snapshot may change again
+        // without its stat data changing, so it is not cached.
+        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size {
+            session.rememberStat(path: path, key: key, manifest: manifest)
+        }
+        return (manifest, size)
     }
 }

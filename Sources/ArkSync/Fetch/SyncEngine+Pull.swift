@@ -58,6 +58,7 @@ extension SyncEngine {
 
         // 2. Trees and manifests of the new commits, level by level; chunk ids recorded as known.
         var visited = Set<ObjectID>()
+        var subdirectories: [ObjectID: [ObjectID]] = [:]
         var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
         var queue: [(ObjectID, ObjectKind)] = ordered.map { ($0.1.tree, .tree) }
         while !queue.isEmpty {
@@ -77,10 +78,11 @@ extension SyncEngine {
             for (id, kind, bytes) in objects {
                 do {
                     if kind == .tree {
+                        subdirectories[id] = []
                         for e in try Tree(decoding: bytes).entries {
                             guard let child = e.id else { continue }
                             switch e.kind {
-                            case .directory: queue.append((child, .tree))
+                            case .directory: queue.append((child, .tree)); subdirectories[id, default: []].append(child)
                             case .file, .executable: queue.append((child, .manifest))
                             default: break
                             }
@@ -97,6 +99,14 @@ extension SyncEngine {
                 } catch let e as SyncError { throw e } catch {
                     throw SyncError.protocolViolation("\(kind) \(id.short) does not decode: \(error)")
                 }
+            }
+        }
+        // Trees nesting deeper than commit and import allow are refused from peers too.
+        for (id, commit) in ordered {
+            do {
+                _ = try TreeHeights.height(of: commit.tree) { t in try subdirectories[t] ?? repository.treeSubdirectories(t) }
+            } catch let e as ArkError where e.code == .unsupported {
+                throw SyncError.protocolViolation("commit \(id.short): \(e.message)")
             }
         }
         let present = try index.presentSet(absent.map(\.id))

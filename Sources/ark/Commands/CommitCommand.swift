@@ -43,7 +43,7 @@ struct CommitCommand: ParsableCommand {
 
         let bar = ProgressLine("commit")
         var snapshot = Snapshot(session: session, root: root)
-        snapshot.warn = { Terminal.err("ark: warning: \($0)") }
+        snapshot.warn = { Terminal.err("ark: warning: \(Terminal.escaped($0))") }
         snapshot.onProgress = { p in bar.update(done: p.bytesDone, total: p.bytesTotal, extra: "\(p.filesDone)/\(p.filesTotal) files") }
         let (tree, size) = try snapshot.run()
         bar.finish()

@@ -16,7 +16,7 @@ struct DiffCommand: ParsableCommand {
         let ta = try ctx.repo.commit(try ctx.resolve(a)).tree
         let tb = try ctx.repo.commit(try ctx.resolve(b)).tree
         try ctx.repo.diff(ta, tb) { c in
-            if json { Terminal.json(ChangeJSON(c)) } else { Terminal.out("\(c.status.rawValue) \(c.path)") }
+            if json { Terminal.json(ChangeJSON(c)) } else { Terminal.out("\(c.status.rawValue) \(Terminal.escaped(c.path))") }
         }
     }
 }

@@ -36,7 +36,7 @@ struct ImportCommand: ParsableCommand {
         let start = Date()
         let stats = try GitImporter.run(into: ctx.repo, source: source, repoID: repo, onWait: { Terminal.err("ark: waiting for gc to finish...") }) { importer in
             importer.batchCommits = batchCommits
-            importer.warn = { Terminal.err("ark: warning: \($0)") }
+            importer.warn = { Terminal.err("ark: warning: \(Terminal.escaped($0))") }
             let session = importer.session
             importer.onProgress = { s in
                 bar.update(done: session.newBytesStored, total: nil, extra: "\(s.commitsImported) commits")

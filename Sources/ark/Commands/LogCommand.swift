@@ -28,17 +28,17 @@ struct LogCommand: ParsableCommand {
             return
         }
         for c in history {
-            let decoration = labels[c.id].map { " (\($0.joined(separator: ", ")))" } ?? ""
+            let decoration = labels[c.id].map { " (\(Terminal.escaped($0.joined(separator: ", "))))" } ?? ""
             if oneline {
                 let first = c.message.split(separator: "\n").first.map(String.init) ?? ""
-                Terminal.out("\(c.id.short) \(Format.time(c.committerTime, tz: c.committerTZ))\(decoration) \(first)")
+                Terminal.out("\(c.id.short) \(Format.time(c.committerTime, tz: c.committerTZ))\(decoration) \(Terminal.escaped(first))")
                 continue
             }
             Terminal.out("commit \(c.id.hex)\(decoration)")
             if c.parents.count > 1 { Terminal.out("Merge:  \(c.parents.map(\.short).joined(separator: " "))") }
-            Terminal.out("Author: \(c.authorName) <\(c.authorEmail)>")
+            Terminal.out("Author: \(Terminal.escaped(c.authorName)) <\(Terminal.escaped(c.authorEmail))>")
             Terminal.out("Date:   \(Format.time(c.authorTime, tz: c.authorTZ))")
-            if let change = c.changeID { Terminal.out("Change: \(change)") }
+            if let change = c.changeID { Terminal.out("Change: \(Terminal.escaped(change))") }
             Terminal.out("")
             for line in c.message.split(separator: "\n", omittingEmptySubsequences: false) { Terminal.out("    \(line)") }
             Terminal.out("")

@@ -25,14 +25,18 @@ struct LsCommand: ParsableCommand {
             let item = Item(path: p, kind: Self.kindName(e.kind), size: e.size, id: e.id?.hex, target: e.target)
             if json { items.append(item) } else {
                 let id = e.id?.short ?? "-"
-                let suffix = e.kind == .directory ? "/" : e.target.map { " -> \($0)" } ?? ""
-                Terminal.out("\(Self.modeString(e.kind)) \(String(e.size).leftPad(12)) \(id) \(p)\(suffix)")
+                let suffix = e.kind == .directory ? "/" : e.target.map { " -> \(Terminal.escaped($0))" } ?? ""
+                Terminal.out("\(Self.modeString(e.kind)) \(String(e.size).leftPad(12)) \(id) \(Terminal.escaped(p))\(suffix)")
             }
         }
+        // Depth first with an explicit stack (a tree may nest directories without bound).
         func list(_ treeID: ObjectID, prefix: String) throws {
-            for e in try ctx.repo.tree(treeID).entries {
-                emit(e, prefix + e.name)
-                if recursive, e.kind == .directory { try list(e.id!, prefix: prefix + e.name + "/") }
+            var stack = [(entries: try ctx.repo.tree(treeID).entries[...], prefix: prefix)]
+            while let top = stack.indices.last {
+                guard let e = stack[top].entries.popFirst() else { stack.removeLast(); continue }
+                let p = stack[top].prefix + e.name
+                emit(e, p)
+                if recursive, e.kind == .directory { stack.append((try ctx.repo.tree(e.id!).entries[...], p + "/")) }
             }
         }
         if entry.kind == .directory { try list(entry.id!, prefix: "") } else { emit(entry, path) }

@@ -28,7 +28,7 @@ struct OplogCommand: ParsableCommand {
         for e in entries {
             let old = e.old.map { String($0.prefix(12)) } ?? "(none)"
             let new = e.new.map { String($0.prefix(12)) } ?? "(deleted)"
-            Terminal.out("\(String(e.seq).leftPad(5)) \(e.time) \(e.head) \(old) -> \(new) by \(e.actor): \(e.cause)")
+            Terminal.out("\(String(e.seq).leftPad(5)) \(e.time) \(Terminal.escaped(e.head)) \(old) -> \(new) by \(Terminal.escaped(e.actor)): \(Terminal.escaped(e.cause))")
         }
     }
 }

@@ -24,16 +24,19 @@ struct PrefetchCommand: ParsableCommand {
         var seen = Set<ObjectID>()
         var missing: [(ObjectID, UInt64)] = []
         var total = 0
-        func walk(_ e: Tree.Entry) throws {
-            switch e.kind {
-            case .directory: for c in try ctx.repo.tree(e.id!).entries { try walk(c) }
-            case .file, .executable:
-                try FileReader(repo: ctx.repo, manifest: e.id!).forEachChunkEntry { c, _ in
-                    guard seen.insert(c.id).inserted else { return }
-                    total += 1
-                    if try ctx.repo.index.object(c.id)?.isPresent != true { missing.append((c.id, c.length)) }
+        func walk(_ root: Tree.Entry) throws {
+            var pending = [root]
+            while let e = pending.popLast() {
+                switch e.kind {
+                case .directory: pending.append(contentsOf: try ctx.repo.tree(e.id!).entries.reversed())
+                case .file, .executable:
+                    try FileReader(repo: ctx.repo, manifest: e.id!).forEachChunkEntry { c, _ in
+                        guard seen.insert(c.id).inserted else { return }
+                        total += 1
+                        if try ctx.repo.index.object(c.id)?.isPresent != true { missing.append((c.id, c.length)) }
+                    }
+                default: break
                 }
-            default: break
             }
         }
         for r in roots { try walk(r) }

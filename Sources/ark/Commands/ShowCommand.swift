@@ -28,14 +28,14 @@ struct ShowCommand: ParsableCommand {
         Terminal.out("commit \(id.hex)")
         Terminal.out("Tree:      \(commit.tree.hex)")
         for p in commit.parents { Terminal.out("Parent:    \(p.hex)") }
-        Terminal.out("Author:    \(commit.author.name) <\(commit.author.email)>  \(Format.time(commit.author.time, tz: commit.author.tzOffsetMinutes))")
-        Terminal.out("Committer: \(commit.committer.name) <\(commit.committer.email)>  \(Format.time(commit.committer.time, tz: commit.committer.tzOffsetMinutes))")
-        if let c = commit.changeID { Terminal.out("Change:    \(c)") }
-        if let s = commit.sourceID { Terminal.out("Source:    \(s)") }
-        Terminal.out("Node:      \(ctx.config.peerName(of: commit.node) ?? commit.node.hex)")
+        Terminal.out("Author:    \(Terminal.escaped(commit.author.name)) <\(Terminal.escaped(commit.author.email))>  \(Format.time(commit.author.time, tz: commit.author.tzOffsetMinutes))")
+        Terminal.out("Committer: \(Terminal.escaped(commit.committer.name)) <\(Terminal.escaped(commit.committer.email))>  \(Format.time(commit.committer.time, tz: commit.committer.tzOffsetMinutes))")
+        if let c = commit.changeID { Terminal.out("Change:    \(Terminal.escaped(c))") }
+        if let s = commit.sourceID { Terminal.out("Source:    \(Terminal.escaped(s))") }
+        Terminal.out("Node:      \(Terminal.escaped(ctx.config.peerName(of: commit.node) ?? commit.node.hex))")
         Terminal.out("")
         for line in commit.message.split(separator: "\n", omittingEmptySubsequences: false) { Terminal.out("    \(line)") }
         Terminal.out("")
-        for c in changes { Terminal.out("\(c.status.rawValue) \(c.path)") }
+        for c in changes { Terminal.out("\(c.status.rawValue) \(Terminal.escaped(c.path))") }
     }
 }

@@ -43,7 +43,7 @@ extension StatusReport {
             for h in r.heads {
                 let present = h.bytesPresent.value.map(Format.bytes) ?? "-", total = h.bytesTotal.value.map(Format.bytes) ?? "-"
                 let percent = h.bytesTotal.value.map { all in all == 0 ? "100%" : "\((h.bytesPresent.value ?? 0) * 100 / all)%" } ?? ""
-                t.add(["  " + h.ref, String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time), present, total, percent])
+                t.add(["  " + Terminal.escaped(h.ref), String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time), present, total, percent])
             }
             t.lines.forEach(Terminal.out)
         }

@@ -37,8 +37,8 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         if json { Terminal.json(out) } else {
-            for p in out.corrupt { Terminal.out("corrupt: \(p.detail)") }
-            for p in out.missing { Terminal.out("missing: \(p.detail)") }
+            for p in out.corrupt { Terminal.out("corrupt: \(Terminal.escaped(p.detail))") }
+            for p in out.missing { Terminal.out("missing: \(Terminal.escaped(p.detail))") }
             Terminal.out("\(report.commits) commits, \(report.trees) trees, \(report.manifests) manifests, \(report.chunks) chunks, \(Format.bytes(report.bytes)) verified"
                 + (report.absentChunks > 0 ? ", \(report.absentChunks) chunks not stored locally" : "")
                 + (report.ok ? ": ok" : ": \(report.corruptCount) corrupt, \(report.missingCount) missing"))

@@ -9,8 +9,10 @@ import Glibc
 enum Terminal {
     static let stderrIsTTY = isatty(2) == 1
 
-    static func out(_ s: String) { write(1, s + "\n") }
-    static func err(_ s: String) { write(2, s + "\n") }
+    /// One line (or lines) of text output; control characters in it are escaped
+    /// (`escaped(_:keepingLines:)`), so nothing printed can drive the terminal.
+    static func out(_ s: String) { write(1, escaped(s, keepingLines: true) + "\n") }
+    static func err(_ s: String) { write(2, escaped(s, keepingLines: true) + "\n") }
 
     static func write(_ fd: Int32, _ s: String) {
         var bytes = Array(s.utf8)
@@ -37,7 +39,8 @@ enum Terminal {
         enc.outputFormatting = [.sortedKeys]
         enc.keyEncodingStrategy = .convertToSnakeCase
         let data = (try? enc.encode(value)) ?? Data("null".utf8)
-        out(String(decoding: data, as: UTF8.self))
+        // Not `out`: the encoder's escaping is lossless, ours would change DEL and C1 controls.
+        write(1, String(decoding: data, as: UTF8.self) + "\n")
     }
 }
 
@@ -73,7 +76,7 @@ final class ProgressLine: Sendable {
         }
         line += "  \(Format.bytes(UInt64(rate)))/s"
         if !extra.isEmpty { line += "  \(extra)" }
-        Terminal.write(2, "\r\u{1B}[K" + line)
+        Terminal.write(2, "\r\u{1B}[K" + Terminal.escaped(line))
     }
 
     func finish() {
