@@ -77,7 +77,8 @@ struct MountCommand: ParsableCommand {
         let watcher = try HeadWatcher(storePath: repo.path, heads: { try repo.index.heads() }) { session.invalidateMutable() }
         watcher.start()
         defer { watcher.stop() }
-        try session.run()
+        // The watcher is stopped and joined before the session is freed (it notifies through it).
+        try session.run(beforeDestroy: { watcher.stop() })
         SystemdNotify.send("STOPPING=1")
     }
 }
