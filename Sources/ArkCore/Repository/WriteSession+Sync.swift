@@ -22,6 +22,8 @@ extension WriteSession {
     /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if
     /// it hashes to `id`; durable before the index records it, like every other object.
     public func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+        keepsCachedChunks = false
+        defer { keepsCachedChunks = true }
         guard try putVerified(id, .chunk, bytes) else { return false }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try publish { db in

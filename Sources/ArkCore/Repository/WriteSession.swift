@@ -29,6 +29,9 @@ public final class WriteSession {
     /// writer's fetch stored first may be one. Chunks it deduplicated against were taken out
     /// already (`isKnown`).
     private var keptChunks: [ObjectID] = []
+    /// False for a session storing a chunk fetched on demand (`putCachedChunk`): finding it
+    /// already stored, and cached, leaves it evictable.
+    var keepsCachedChunks = true
     /// Block tags of chunks written since the last publish (published with them).
     private var pendingTags: [(ObjectID, [UInt8])] = []
     let tagger: BlockTagger
@@ -97,7 +100,8 @@ public final class WriteSession {
     /// not drop a chunk this session's manifests will name.
     func isKnown(_ id: ObjectID) throws -> Bool {
         if known.contains(id) { return true }
-        if try repo.index.isPresentAndKept(id) { known.insert(id); return true }
+        let present = keepsCachedChunks ? try repo.index.isPresentAndKept(id) : try repo.index.object(id)?.isPresent == true
+        if present { known.insert(id); return true }
         return false
     }
 
