@@ -31,8 +31,10 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
 
     /// Mounts and serves until unmounted or signalled. Returns after a clean unmount.
     /// `beforeDestroy` runs after the loop ended and the mount is gone, before the session is
-    /// freed: stop (and join) there whatever may still call `invalidateMutable`.
-    public func run(threads: Int = 16, beforeDestroy: () -> Void = {}) throws {
+    /// freed: stop (and join) there whatever may still call `invalidateMutable`. If it returns
+    /// false (something may still be inside a notification), the session is not freed: the
+    /// process exit reclaims it.
+    public func run(threads: Int = 16, beforeDestroy: () -> Bool = { true }) throws {
         var ops = Self.operations()
         let me = Unmanaged.passRetained(self)
         defer { me.release() }
@@ -50,9 +52,12 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
             // out), then unmount, then the caller's watchers stop, then the session is freed.
             closeGate()
             if mounted { fuse_session_unmount(se) }
-            beforeDestroy()
-            gate.withLock { session = nil }
-            fuse_session_destroy(se)
+            if beforeDestroy() {
+                gate.withLock { session = nil }
+                fuse_session_destroy(se)
+            } else {
+                logger.warning("a notification to the kernel is still in progress; the FUSE session is left for the process exit to free")
+            }
         }
         guard fuse_session_mount(se, mountpoint) == 0 else {
             throw ArkError(.io, "cannot mount at \(mountpoint) (is fuse3 installed and /dev/fuse usable?)")

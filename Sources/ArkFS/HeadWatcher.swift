@@ -36,14 +36,22 @@ public final class HeadWatcher: @unchecked Sendable { // `last` is touched only 
         t.start()
     }
 
-    /// Stops the watcher and waits until its thread has finished: once this returns,
-    /// `onChange` is not running and will not run again. Idempotent; from `onChange` itself
-    /// it only stops (the thread cannot wait for itself).
-    public func stop() {
+    /// Stops the watcher and waits until its thread has finished (at most `timeout` seconds
+    /// when given): once this returned true, `onChange` is not running and will not run
+    /// again. Idempotent; from `onChange` itself it only stops (a thread cannot wait for
+    /// itself) and returns false.
+    @discardableResult
+    public func stop(timeout: Double? = nil) -> Bool {
         inotify.stop()
-        guard thread != nil, Thread.current != thread else { return }
-        finished.wait()
+        guard let thread else { return true }
+        guard Thread.current != thread else { return false }
+        if let timeout {
+            guard finished.wait(timeout: .now() + timeout) == .success else { return false }
+        } else {
+            finished.wait()
+        }
         finished.signal() // for any later or concurrent stop()
+        return true
     }
 
     private func loop() {
