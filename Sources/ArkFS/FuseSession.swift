@@ -6,11 +6,16 @@ import Logging
 
 /// Binds a `Filesystem` to the kernel through libfuse's low-level API: mounts, runs the
 /// multi-threaded loop until unmounted or signalled (SIGINT/SIGTERM/SIGHUP), unmounts.
-public final class FuseSession: @unchecked Sendable { // `session` is set before the loop starts and only read afterwards
+public final class FuseSession: @unchecked Sendable { // `session`, `closed` and `notifying` are guarded by `gate`
     public let fs: Filesystem
     public let mountpoint: String
     let logger = Logger(label: "ark.fuse")
-    var session: OpaquePointer?
+    private var session: OpaquePointer?
+    /// Guards the session pointer against teardown: notifications (from the head watcher's
+    /// thread) run only while it is open, and teardown waits for one in flight.
+    private let gate = NSLock()
+    private var closed = false
+    private var notifying = 0
     private let onReady: @Sendable () -> Void
     private var options: [String]
 
@@ -25,7 +30,11 @@ public final class FuseSession: @unchecked Sendable { // `session` is set before
     }
 
     /// Mounts and serves until unmounted or signalled. Returns after a clean unmount.
-    public func run(threads: Int = 16) throws {
+    /// `beforeDestroy` runs after the loop ended and the mount is gone, before the session is
+    /// freed: stop (and join) there whatever may still call `invalidateMutable`. If it returns
+    /// false (something may still be inside a notification), the session is not freed: the
+    /// process exit reclaims it.
+    public func run(threads: Int = 16, beforeDestroy: () -> Bool = { true }) throws {
         var ops = Self.operations()
         let me = Unmanaged.passRetained(self)
         defer { me.release() }
@@ -36,12 +45,24 @@ public final class FuseSession: @unchecked Sendable { // `session` is set before
             ark_fuse_session_new(Int32(buf.count), buf.baseAddress, &ops, me.toOpaque())
         }
         guard let se else { throw ArkError(.io, "cannot create a FUSE session (bad mount options?)") }
-        session = se
-        defer { fuse_session_destroy(se); session = nil }
+        gate.withLock { session = se; closed = false }
+        var mounted = false
+        defer {
+            // No notification through the session from here on (one in flight is waited
+            // out), then unmount, then the caller's watchers stop, then the session is freed.
+            closeGate()
+            if mounted { fuse_session_unmount(se) }
+            if beforeDestroy() {
+                gate.withLock { session = nil }
+                fuse_session_destroy(se)
+            } else {
+                logger.warning("a notification to the kernel is still in progress; the FUSE session is left for the process exit to free")
+            }
+        }
         guard fuse_session_mount(se, mountpoint) == 0 else {
             throw ArkError(.io, "cannot mount at \(mountpoint) (is fuse3 installed and /dev/fuse usable?)")
         }
-        defer { fuse_session_unmount(se) }
+        mounted = true
         guard fuse_set_signal_handlers(se) == 0 else { throw ArkError(.io, "cannot install signal handlers") }
         defer { fuse_remove_signal_handlers(se) }
         let r = ark_fuse_session_loop_mt(se, UInt32(threads))
@@ -51,19 +72,43 @@ public final class FuseSession: @unchecked Sendable { // `session` is set before
     }
 
     /// Ends the loop (as a signal would); `run` then unmounts and returns.
-    public func exit() { if let session { fuse_session_exit(session) } }
+    public func exit() { gate.withLock { if let session { fuse_session_exit(session) } } }
 
     func ready() { onReady() }
+
+    /// Closes the gate and waits (up to 2 s) for a notification in flight. One stuck that long
+    /// is blocked in the kernel, which holds its own reference to the device; the unmount
+    /// that follows ends it.
+    private func closeGate() {
+        gate.withLock { closed = true }
+        let deadline = DispatchTime.now() + 2
+        while gate.withLock({ notifying }) > 0 && DispatchTime.now() < deadline { usleep(1000) }
+    }
+
+    /// Runs `body` with the session unless teardown has begun.
+    private func notify(_ body: (OpaquePointer) -> Void) -> Bool {
+        let se: OpaquePointer? = gate.withLock {
+            guard !closed, let session else { return nil }
+            notifying += 1
+            return session
+        }
+        guard let se else { return false }
+        body(se)
+        gate.withLock { notifying -= 1 }
+        return true
+    }
 
     /// Tells the kernel to forget cached entries and attributes of the browser's changing
     /// directories (called when heads move). Immutable content is left cached.
     public func invalidateMutable() {
-        guard let se = session else { return }
         for slot in fs.inodes.mutableSlots() {
-            if case .link = slot.node {
-                _ = slot.name.withCString { fuse_lowlevel_notify_inval_entry(se, fuse_ino_t(slot.parent), $0, slot.name.utf8.count) }
+            let open = notify { se in
+                if case .link = slot.node {
+                    _ = slot.name.withCString { fuse_lowlevel_notify_inval_entry(se, fuse_ino_t(slot.parent), $0, slot.name.utf8.count) }
+                }
+                _ = fuse_lowlevel_notify_inval_inode(se, fuse_ino_t(slot.ino), 0, 0)
             }
-            _ = fuse_lowlevel_notify_inval_inode(se, fuse_ino_t(slot.ino), 0, 0)
+            guard open else { return }
         }
     }
 }

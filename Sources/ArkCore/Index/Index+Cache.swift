@@ -34,6 +34,31 @@ extension Index {
         try write { db in try Self.keepChunks(db, ids) }
     }
 
+    /// Whether `id` is stored here, asked by a writer about to deduplicate against it. A chunk
+    /// in the evictable cache is first taken out of it, in a write transaction that also checks
+    /// it is still present: from then on eviction cannot make absent what the writer's
+    /// manifests will name. (A present chunk outside the cache never enters it.)
+    public func isPresentAndKept(_ id: ObjectID) throws -> Bool {
+        let state: (present: Bool, cached: Bool) = try read { db in
+            let stmt = try db.cachedStatement(sql: """
+                SELECT pack IS NOT NULL, EXISTS (SELECT 1 FROM chunk_cache WHERE chunk_cache.id = objects.id)
+                FROM objects WHERE id = ?
+                """)
+            guard let row = try Row.fetchOne(stmt, arguments: [id]) else { return (false, false) }
+            return (row[0], row[1])
+        }
+        guard state.present else { return false }
+        guard state.cached else { return true }
+        return try write { db in
+            try Self.keepChunks(db, [id])
+            return try Bool.fetchOne(db, sql: "SELECT pack IS NOT NULL FROM objects WHERE id = ?", arguments: [id]) ?? false
+        }
+    }
+
+    static func hasCachedChunks(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM chunk_cache)") ?? false
+    }
+
     static func keepChunks(_ db: Database, _ ids: some Collection<ObjectID>) throws {
         let stmt = try db.cachedStatement(sql: "DELETE FROM chunk_cache WHERE id = ?")
         for id in ids { try stmt.execute(arguments: [id]) }

@@ -132,6 +132,17 @@ public final class Index: Sendable {
                 DELETE FROM chunk_tags;
                 """)
         }
+        m.registerMigration("gc-v1") { db in
+            // Pack ids are never reused: a running mount keeps descriptors by pack id, so an id
+            // gc or eviction freed must not come back naming another file. AUTOINCREMENT needs
+            // the table rebuilt (foreign keys are checked after the migration).
+            try db.execute(sql: """
+                CREATE TABLE packs_new (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE);
+                INSERT INTO packs_new (id, name) SELECT id, name FROM packs;
+                DROP TABLE packs;
+                ALTER TABLE packs_new RENAME TO packs;
+                """)
+        }
         return m
     }
 

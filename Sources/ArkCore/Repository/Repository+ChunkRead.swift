@@ -5,6 +5,10 @@
 extension Repository {
     /// Verified bytes of `range` of chunk `id` (the whole chunk when nil).
     public func readChunk(_ id: ObjectID, range: Range<Int>? = nil) throws -> [UInt8] {
+        try readChunk(id, range: range, retried: false)
+    }
+
+    private func readChunk(_ id: ObjectID, range: Range<Int>?, retried: Bool) throws -> [UInt8] {
         guard let (obj, tags) = try index.objectForRead(id) else {
             throw ArkError(.notFound, "chunk \(id) is not in the store")
         }
@@ -16,7 +20,12 @@ extension Repository {
         if let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize {
             switch readTagged(id, at: loc, tags: tags, range: r) {
             case .bytes(let bytes): return bytes
-            case .mismatch: mismatched = true
+            case .mismatch:
+                // Maybe a descriptor of a pack gc replaced since it was opened: drop the
+                // pack's descriptors and look the chunk up again, once.
+                dropDescriptors(loc.pack)
+                if !retried { return try readChunk(id, range: range, retried: true) }
+                mismatched = true
             case .unavailable: break
             }
         }

@@ -11,12 +11,26 @@ public struct GCReport: Sendable {
     public var packsRewritten = 0
     public var packsDeleted = 0
     public var bytesFreed: UInt64 = 0
+    /// Live objects whose stored bytes did not verify. Their packs were kept (the damaged
+    /// bytes are the only copy here); everything else in those packs was still moved.
+    public var damaged: [GCDamage] = []
+}
+
+/// A live object gc could not copy because its bytes do not verify.
+public struct GCDamage: Sendable {
+    public var id: ObjectID
+    public var kind: ObjectKind
+    public var pack: String
+    public var error: ArkError
 }
 
 extension Repository {
     /// Removes every object and commit no head reaches. Holds the store lock exclusively, so
-    /// no writer is mid-commit; packs with dead objects are rewritten (live bytes verified and
-    /// copied, fsynced, then the index is switched, then the old pack is deleted).
+    /// no writer is mid-commit; packs with dead objects are rewritten (live records read once,
+    /// verified, and exactly those bytes copied, fsynced, then the index is switched, then the
+    /// old pack is deleted). A pack holding a live object that does not verify is never
+    /// deleted: its intact live objects are moved, the damaged one stays where it is and is
+    /// reported in `GCReport.damaged`.
     public func gc(onWait: () -> Void = {}) throws -> GCReport {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
@@ -33,19 +47,29 @@ extension Repository {
         for (pack, objects) in byPack.sorted(by: { $0.key < $1.key }) {
             let dead = objects.filter { !live.contains($0.id) }
             if dead.isEmpty { continue }
+            var intact = true
             for o in objects where live.contains(o.id) {
                 let loc = o.location!
-                let raw = try read(o.id, kind: o.kind, at: loc)
-                let compressed: [UInt8]? = loc.compression == .none ? nil : try storedBytes(at: loc)
-                try raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta) }
+                let record: (raw: [UInt8], stored: [UInt8])
+                do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                    report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
+                    intact = false
+                    continue
+                }
+                let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
+                try record.raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta) }
             }
-            report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
-            oldPacks.append(pack)
+            if intact {
+                report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
+                oldPacks.append(pack)
+            }
         }
         let moved = try writer.sync()
         try index.write { db in
-            // Move live objects first (their rows are replaced), then drop what is dead.
-            try db.execute(sql: "UPDATE objects SET pack = NULL WHERE pack IN (\(oldPacks.map(String.init).joined(separator: ",").ifEmpty("NULL")))")
+            // Point moved objects at their new pack (their rows are replaced), then drop what
+            // is dead. Damaged objects keep their rows, in the packs kept for them.
+            let unset = try db.cachedStatement(sql: "UPDATE objects SET pack = NULL WHERE id = ?")
+            for r in moved { try unset.execute(arguments: [r.id]) }
             try Index.insert(db, records: moved)
             let dead = try ObjectID.fetchAll(db, sql: "SELECT id FROM objects")
                 .filter { !live.contains($0) }
@@ -59,10 +83,16 @@ extension Repository {
             }
             report.removedCommits = deadCommits.count
             try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
-            for p in oldPacks { try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [p]) }
+            for p in oldPacks {
+                // Never delete a pack the index still points into.
+                guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE pack = ?)", arguments: [p]) == false else {
+                    throw ArkError(.io, "gc: pack \(packNames[p] ?? "\(p)") still holds indexed objects after the rewrite; nothing was deleted")
+                }
+                try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [p])
+            }
         }
         report.packsRewritten = oldPacks.count
-        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); packs.drop(p); directReads.drop(p) } }
+        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); dropDescriptors(p) } }
         // Pack files the index does not know: left by a writer that was killed before
         // publishing. No writer runs now (exclusive lock), so they are garbage.
         let known = Set(try index.packs().map(\.name))

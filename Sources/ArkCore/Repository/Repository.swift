@@ -79,14 +79,23 @@ public final class Repository: Sendable {
         do {
             return try read(id, kind: obj.kind, at: loc)
         } catch let e as ArkError where e.code == .missing || e.code == .corrupt {
-            // Moved by gc or evicted from the cache since the lookup? Then the index says so now.
-            guard let again = try index.object(id), again.location != loc else { throw e }
+            // Moved by gc or evicted from the cache since the lookup, or read through a
+            // descriptor opened before gc replaced the pack? Forget the descriptors, look the
+            // object up again and read it once more: only a second failure is damage.
+            dropDescriptors(loc.pack)
+            guard let again = try index.object(id) else { throw e }
             guard let moved = again.location else { throw ArkError(.missing, "\(obj.kind) \(id) is not stored locally") }
             return try read(id, kind: obj.kind, at: moved)
         }
     }
 
     func read(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, depth: Int = 0) throws -> [UInt8] {
+        try readRecord(id, kind: kind, at: loc, depth: depth).raw
+    }
+
+    /// The verified bytes of the record at `loc` and the stored bytes they were decoded from,
+    /// read once: gc copies exactly the stored bytes it verified.
+    func readRecord(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, depth: Int = 0) throws -> (raw: [UInt8], stored: [UInt8]) {
         let file: FileDescriptor
         do { file = try packs.file(loc.pack) { try index.packName(loc.pack) } } catch let e as ArkError {
             throw ArkError(e.code, "\(kind) \(id) cannot be read: \(e.message)", context: e.context)
@@ -106,17 +115,31 @@ public final class Repository: Sendable {
         case .none: raw = stored
         case .zstd:
             do { raw = try stored.withUnsafeBytes { try Zstd.decompress($0, rawLength: loc.rawLength) } } catch let e as ArkError {
+                dropDescriptors(loc.pack)
                 throw ArkError(.corrupt, "\(kind) \(id) is corrupt (\(e.message))", context: "\(file.path) offset \(loc.offset)")
             }
         case .zstdDelta:
-            raw = try undelta(id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
-                              context: "\(file.path) offset \(loc.offset)")
+            do {
+                raw = try undelta(id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
+                                  context: "\(file.path) offset \(loc.offset)")
+            } catch {
+                dropDescriptors(loc.pack)
+                throw error
+            }
         }
         let actual = ObjectHasher.hash(kind, raw)
         guard actual == id, raw.count == loc.rawLength else {
+            dropDescriptors(loc.pack)
             throw ArkError(.corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: "\(file.path) offset \(loc.offset)")
         }
-        return raw
+        return (raw, stored)
+    }
+
+    /// Forgets the open descriptors of `pack` after its bytes did not check out, so a retry
+    /// opens the file the index names now rather than one gc has replaced.
+    func dropDescriptors(_ pack: Int64) {
+        packs.drop(pack)
+        directReads.drop(pack)
     }
 
     public func tree(_ id: ObjectID) throws -> Tree { try decode(id, .tree, Tree.init(decoding:)) }

@@ -22,11 +22,15 @@ extension WriteSession {
     /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if
     /// it hashes to `id`; durable before the index records it, like every other object.
     public func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+        keepsCachedChunks = false
+        defer { keepsCachedChunks = true }
         guard try putVerified(id, .chunk, bytes) else { return false }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try publish { db in
-            // Only when this session stored it: a chunk that was already here stays as it was.
-            if try Index.object(db, id)?.isPresent == true, newObjects > 0 {
+            // Only when the index row is this session's copy: a chunk that was already here, or
+            // that another writer (a commit) published first, stays as it was.
+            if newObjects > 0, let pack = try Index.object(db, id)?.location?.pack,
+               try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) == writer.packName {
                 try Index.insertCached(db, id, bytes: bytes.count, time: now)
             }
         }

@@ -24,10 +24,14 @@ public final class WriteSession {
     /// Publish durable objects to the index after this many written bytes, so an interrupted
     /// large commit keeps its progress.
     public var checkpointBytes: UInt64 = 256 << 20
-    /// Whether the store has evictable cached chunks; if so, chunks this session's manifests
-    /// use are taken out of the cache when the session publishes (they are needed for good).
-    private let storeHasCache: Bool
+    /// Chunks this session's manifests use: taken out of the evictable cache when the session
+    /// publishes, if the cache holds any then (they are needed for good). A chunk another
+    /// writer's fetch stored first may be one. Chunks it deduplicated against were taken out
+    /// already (`isKnown`).
     private var keptChunks: [ObjectID] = []
+    /// False for a session storing a chunk fetched on demand (`putCachedChunk`): finding it
+    /// already stored, and cached, leaves it evictable.
+    var keepsCachedChunks = true
     /// Block tags of chunks written since the last publish (published with them).
     private var pendingTags: [(ObjectID, [UInt8])] = []
     let tagger: BlockTagger
@@ -37,7 +41,6 @@ public final class WriteSession {
         self.repo = repo
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
         self.writer = PackWriter(directory: repo.packDirectory)
-        self.storeHasCache = try repo.index.hasCachedChunks()
         self.tagger = repo.blockTagger
     }
 
@@ -92,9 +95,13 @@ public final class WriteSession {
         treeBases.record(shape, .init(id: id, bytes: bytes, depth: depth))
     }
 
+    /// Whether `id` is stored (here or by this session), so it need not be written again. A
+    /// stored chunk in the evictable cache leaves it now: eviction runs beside writers and must
+    /// not drop a chunk this session's manifests will name.
     func isKnown(_ id: ObjectID) throws -> Bool {
         if known.contains(id) { return true }
-        if try repo.index.object(id)?.isPresent == true { known.insert(id); return true }
+        let present = keepsCachedChunks ? try repo.index.isPresentAndKept(id) : try repo.index.object(id)?.isPresent == true
+        if present { known.insert(id); return true }
         return false
     }
 
@@ -159,7 +166,7 @@ public final class WriteSession {
     /// `ObjectLimits.maxManifestEntries` entries.
     public func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
         let maxN = ObjectLimits.maxManifestEntries
-        if storeHasCache && level == 0 { keptChunks += entries.map(\.id) }
+        if level == 0 { keptChunks += entries.map(\.id) }
         if entries.count <= maxN { return try put(.manifest, Manifest(level: level, entries: entries).bytes) }
         guard level < Manifest.maxLevel else { throw ArkError(.unsupported, "file too large for a manifest") }
         var children: [Manifest.Entry] = []
@@ -183,7 +190,7 @@ public final class WriteSession {
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
-            try Index.keepChunks(db, kept)
+            if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
             try Index.setDeltaBases(db, bases)
             try Index.insertTags(db, tags)
         }
@@ -222,7 +229,7 @@ public final class WriteSession {
         try repo.index.write { db in
             try Index.insert(db, records: records)
             try Index.updateStatCache(db, stats)
-            try Index.keepChunks(db, kept)
+            if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
             try Index.setDeltaBases(db, bases)
             try Index.insertTags(db, tags)
             try body(db)

@@ -29,6 +29,9 @@ final class PackWriter {
 
     var pendingCount: Int { pending.count }
 
+    /// The file name of the pack being written ("" before the first record).
+    var packName: String { name }
+
     /// `compressed` is a zstd frame, or with `delta` a base id and a frame made with the base
     /// as dictionary (`PackFormat.Compression.zstdDelta`).
     func append(id: ObjectID, kind: ObjectKind, raw: UnsafeRawBufferPointer, compressed: [UInt8]?, delta: Bool = false) throws {

@@ -78,7 +78,10 @@ struct MountCommand: ParsableCommand {
         let watcher = try HeadWatcher(storePath: repo.path, heads: { try repo.index.heads() }) { session.invalidateMutable() }
         watcher.start()
         defer { watcher.stop() }
-        try session.run()
+        // The watcher is stopped and joined before the session is freed (it notifies through
+        // it). A notification blocked in the kernel for seconds (requests left unanswered by a
+        // loop ended with SIGTERM) must not hang the exit: then the session is not freed.
+        try session.run(beforeDestroy: { watcher.stop(timeout: 5) })
         SystemdNotify.send("STOPPING=1")
     }
 }
