@@ -8,7 +8,7 @@ import Foundation
 /// chunk is stored (durably, then indexed as present) before it is returned.
 public final class ChunkFetcher: Sendable {
     public let engine: SyncEngine
-    /// Overall deadline in seconds (the mount answers EIO when it passes).
+    /// Overall deadline in seconds (the mount answers ETIMEDOUT when it passes).
     public let deadline: Double
     public let peerDeadline: Double
 

@@ -61,9 +61,18 @@ extension SyncEngine {
         var subdirectories: [ObjectID: [ObjectID]] = [:]
         var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
         var queue: [(ObjectID, ObjectKind)] = ordered.map { ($0.1.tree, .tree) }
+        var treeLevels = 0
         while !queue.isEmpty {
             let level = queue.filter { visited.insert($0.0).inserted }
             queue = []
+            // Each round goes one directory level deeper: a peer serving a chain of trees deeper
+            // than the limit is refused at the first level past it, not after fetching it all.
+            if level.contains(where: { $0.1 == .tree }) {
+                treeLevels += 1
+                guard treeLevels <= ObjectLimits.maxTreeDepth + 1 else {
+                    throw SyncError.protocolViolation("trees nest more than \(ObjectLimits.maxTreeDepth) levels deep")
+                }
+            }
             var objects: [(ObjectID, ObjectKind, [UInt8])] = []
             var remote: [(ObjectID, ObjectKind)] = []
             for (id, kind) in level {

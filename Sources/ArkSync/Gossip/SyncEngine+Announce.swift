@@ -45,7 +45,10 @@ extension SyncEngine {
 
     /// Marks `repo` on `connection` as learned: its peer's view of our announcements is known.
     func markLearned(_ connection: any PeerConnection, repo: String) {
-        _ = state.withLock { $0.learned.insert(Self.sessionPrefix(connection) + repo) }
+        state.withLock { s in
+            guard s.open.contains(ObjectIdentifier(connection)) else { return } // closed meanwhile
+            s.learned.insert(Self.sessionPrefix(connection) + repo)
+        }
     }
 
     /// Sends `connection` this node's announcements of `repo` that are newer than what its

@@ -7,19 +7,23 @@ import Foundation
 extension SyncEngine {
     func catchUp(repos: [String], with connection: any PeerConnection) async throws {
         var heads: [String: [HeadAnnouncement]] = [:]
+        var failed: [String] = []
         for repo in repos {
             do {
-                let list = try await getHeads(repo: repo, from: connection)
-                for a in list where a.repo == repo && a.writer == nodeID && a.isSignatureValid { try learnOwn(a, from: connection.remote) }
-                heads[repo] = list
-                markLearned(connection, repo: repo)
+                heads[repo] = try await learn(repo: repo, from: connection)
             } catch {
                 logger.warning("get-heads of \(repo) from \(connection.remote.short) failed: \(error)")
+                failed.append(repo)
             }
         }
         if !heads.isEmpty {
             try await announceLocalHeads()
             for (repo, list) in heads { try await sendOwn(repo: repo, to: connection, peerSaw: list) }
+        }
+        if !failed.isEmpty {
+            // Until a peer told us what it last saw from us, it gets none of our announcements:
+            // keep asking (a loaded peer may just have been slow) while the connection lasts.
+            spawn("learning from \(connection.remote.short)") { [self, failed] in try await self.keepLearning(repos: failed, from: connection) }
         }
         for repo in repos {
             do {
@@ -28,6 +32,38 @@ extension SyncEngine {
             } catch {
                 logger.warning("catching up on \(repo) with \(connection.remote.short) failed: \(error)")
             }
+        }
+    }
+
+    /// Asks the peer for its signed heads of `repo`, learns our own last number from them and
+    /// marks the connection learned for `repo`; returns the heads.
+    func learn(repo: String, from connection: any PeerConnection) async throws -> [HeadAnnouncement] {
+        let list = try await getHeads(repo: repo, from: connection)
+        for a in list where a.repo == repo && a.writer == nodeID && a.isSignatureValid { try learnOwn(a, from: connection.remote) }
+        markLearned(connection, repo: repo)
+        return list
+    }
+
+    /// Retries `learn` for `repos` with a backoff of 1 s doubling to 60 s, until it succeeds or
+    /// the connection closes; then announces to the peer what it has not seen.
+    func keepLearning(repos: [String], from connection: any PeerConnection) async throws {
+        var pending = repos, backoff: Double = 1
+        while !pending.isEmpty {
+            try await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+            guard state.withLock({ $0.open.contains(ObjectIdentifier(connection)) }) else { return }
+            var learned: [String: [HeadAnnouncement]] = [:]
+            for repo in pending {
+                if let list = try? await learn(repo: repo, from: connection) { learned[repo] = list }
+            }
+            pending.removeAll { learned[$0] != nil }
+            if !learned.isEmpty {
+                try await announceLocalHeads()
+                for (repo, list) in learned {
+                    try await sendOwn(repo: repo, to: connection, peerSaw: list)
+                    try await apply(list, repo: repo, from: connection.remote)
+                }
+            }
+            backoff = min(backoff * 2, 60)
         }
     }
 

@@ -77,8 +77,9 @@ extension SyncEngine {
     /// The pull waits its turn among those of the same writer (`pullLanes`), so a member
     /// flooding announcements delays only its own heads, even when it relays others' first.
     func receive(_ a: HeadAnnouncement, from connection: any PeerConnection) async throws {
-        guard markSeen(a) else { return }
         let peer = connection.remote
+        guard withinBudget(peer) else { return }
+        guard markSeen(a) else { return }
         switch try judge(a, deliveredBy: peer) {
         case .drop(let why):
             if why != "own announcement" {
@@ -88,14 +89,40 @@ extension SyncEngine {
         case .known(let pull):
             if pull { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } }
         case .accept:
+            // One pull waits per head: a newer announcement of a head whose pull is still
+            // waiting replaces it there instead of queueing another.
+            let key = "\(a.repo)/\(a.writer.hex)/\(a.name)"
+            let waiting = state.withLock { s -> Bool in
+                defer { s.pendingPulls[key] = (a, peer) }
+                return s.pendingPulls[key] != nil
+            }
+            guard !waiting else { return }
+            var latest = a, from = peer
             let adopted: Bool
-            do { adopted = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
-                logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) failed: \(error)")
+            do {
+                adopted = try await pullLanes.with(a.writer) {
+                    if let p = self.state.withLock({ $0.pendingPulls.removeValue(forKey: key) }) { (latest, from) = p }
+                    return try await self.adopt(latest, from: from)
+                }
+            } catch {
+                state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
+                logger.warning("pulling \(latest.repo)/\(latest.name)@\(latest.writer.short) seq \(latest.seq) failed: \(error)")
                 return
             }
             // Forwarded after the pull, so the next hop can fetch the history from us.
-            if adopted { await forward(a, except: [peer, a.writer]) }
+            if adopted { await forward(latest, except: [from, latest.writer]) }
         }
+    }
+
+    /// Takes one of `peer`'s announcement tokens; logs the drops once a minute.
+    func withinBudget(_ peer: ObjectID) -> Bool {
+        let (ok, report) = state.withLock { s in
+            (s.announcementBudget.take(peer, burst: max(configuration.maxHeadsPerWriter, 256)), s.announcementBudget.report(peer))
+        }
+        if let report {
+            logger.warning("peer \(peer.short) sends announcements faster than \(Int(AnnouncementBudget.refillPerSecond))/s; dropped \(report) since the last report")
+        }
+        return ok
     }
 
     /// Sends `a` to the connected members of its repo except `except`. This node's own

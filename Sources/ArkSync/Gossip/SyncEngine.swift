@@ -57,9 +57,18 @@ public final class SyncEngine: PeerHandler, Sendable {
         /// (connection, repo) pairs whose peer told us the last announcement it saw from us
         /// (`sessionPrefix + repo`); only those are sent this node's own announcements.
         var learned: Set<String> = []
+        /// Connections between `connectionOpened` and `connectionClosed`. A connection's
+        /// identifier is unique while anything holds it, so a late `markLearned` of a closed
+        /// connection finds it gone instead of marking a later connection at the same address.
+        var open: Set<ObjectIdentifier> = []
         /// Refusals of announcements beyond `maxHeadsPerWriter`, per "repo/writer", and when
         /// they were last logged (one line per writer and minute).
         var headLimitRefused: [String: Int] = [:]
+        /// Announcements each peer may still deliver (see `AnnouncementBudget`).
+        var announcementBudget = AnnouncementBudget()
+        /// The newest accepted announcement of each head ("repo/writer/name") whose pull is
+        /// waiting for its writer's lane: one waiting pull per head, however many arrive.
+        var pendingPulls: [String: (announcement: HeadAnnouncement, from: ObjectID)] = [:]
         var headLimitLogged: [String: ContinuousClock.Instant] = [:]
     }
 
@@ -137,7 +146,10 @@ public final class SyncEngine: PeerHandler, Sendable {
             connection.close()
             return
         }
-        state.withLock { s in s.connections[connection.remote] = connection }
+        state.withLock { s in
+            s.connections[connection.remote] = connection
+            s.open.insert(ObjectIdentifier(connection))
+        }
         spawn("reconciliation with \(connection.remote.short)") { [self] in
             try await self.catchUp(repos: shared.map(\.id), with: connection)
         }
@@ -149,6 +161,7 @@ public final class SyncEngine: PeerHandler, Sendable {
             let prefix = Self.sessionPrefix(connection)
             for key in s.responders.keys where key.hasPrefix(prefix) { s.responders[key] = nil }
             s.learned = s.learned.filter { !$0.hasPrefix(prefix) }
+            s.open.remove(ObjectIdentifier(connection))
         }
     }
 

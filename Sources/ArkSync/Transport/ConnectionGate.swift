@@ -2,6 +2,9 @@ import ArkCore
 import Logging
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Admission of connections and of response work, shared by every session of one transport.
 ///
@@ -28,12 +31,15 @@ final class ConnectionGate: Sendable {
         let channel: any Channel
         /// The peer sent its first handshake message.
         var progressed = false
+        /// Admission order across all addresses.
+        var order: UInt64 = 0
     }
 
     private struct State {
         /// Per address, oldest first.
         var pending: [String: [Pending]] = [:]
         var pendingCount = 0
+        var admitted: UInt64 = 0
         var evicted = 0
         /// Per peer, oldest first.
         var open: [ObjectID: [Pending]] = [:]
@@ -60,6 +66,7 @@ final class ConnectionGate: Sendable {
     /// Registers an accepted connection from `address`; closes the pending handshakes it displaces.
     func admitHandshake(_ channel: any Channel, address: String) {
         let key = ObjectIdentifier(channel)
+        let address = Self.group(address)
         let victims = state.withLock { s -> [any Channel] in
             var out: [any Channel] = []
             func evict(from address: String) {
@@ -70,11 +77,21 @@ final class ConnectionGate: Sendable {
                 s.pendingCount -= 1
             }
             if (s.pending[address]?.count ?? 0) >= limits.maxPendingHandshakesPerAddress { evict(from: address) }
-            if s.pendingCount >= limits.maxPendingHandshakes,
-               let busiest = s.pending.max(by: { $0.value.count < $1.value.count })?.key {
-                evict(from: busiest)
+            if s.pendingCount >= limits.maxPendingHandshakes {
+                // The address with the most pending handshakes; when every address has one (a
+                // flood from many addresses), the oldest idle one anywhere, else the oldest.
+                let busiest = s.pending.max { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }
+                if let busiest, busiest.value.count > 1 {
+                    evict(from: busiest.key)
+                } else if let oldest = s.pending.min(by: { a, b in
+                    let x = a.value[0], y = b.value[0]
+                    return x.progressed != y.progressed ? !x.progressed : x.order < y.order
+                })?.key {
+                    evict(from: oldest)
+                }
             }
-            s.pending[address, default: []].append(Pending(key: key, channel: channel))
+            s.admitted += 1
+            s.pending[address, default: []].append(Pending(key: key, channel: channel, order: s.admitted))
             s.pendingCount += 1
             s.evicted += out.count
             return out
@@ -90,6 +107,7 @@ final class ConnectionGate: Sendable {
     /// The connection's first handshake message arrived.
     func handshakeProgressed(_ channel: any Channel, address: String) {
         let key = ObjectIdentifier(channel)
+        let address = Self.group(address)
         state.withLock { s in
             guard let i = s.pending[address]?.firstIndex(where: { $0.key == key }) else { return }
             s.pending[address]![i].progressed = true
@@ -99,6 +117,7 @@ final class ConnectionGate: Sendable {
     /// The connection finished (or abandoned) its handshake.
     func handshakeEnded(_ channel: any Channel, address: String) {
         let key = ObjectIdentifier(channel)
+        let address = Self.group(address)
         state.withLock { s in
             guard let i = s.pending[address]?.firstIndex(where: { $0.key == key }) else { return }
             s.pending[address]!.remove(at: i)
@@ -108,6 +127,16 @@ final class ConnectionGate: Sendable {
     }
 
     var pendingHandshakes: Int { state.withLock { $0.pendingCount } }
+
+    /// What the per-address cap counts: an IPv4 address, or the /64 an IPv6 address is in (one
+    /// host is usually given a whole /64, so its addresses are one source).
+    static func group(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let host = address.hasPrefix("[") ? String(address.dropFirst().prefix { $0 != "]" }) : address
+        guard inet_pton(AF_INET6, host, &bytes) == 1 else { return address }
+        return stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":") + "::/64"
+    }
 
     // MARK: Connections per peer
 

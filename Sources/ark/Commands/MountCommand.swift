@@ -77,7 +77,9 @@ struct MountCommand: ParsableCommand {
         let repo = ctx.repo
         let watcher = try HeadWatcher(storePath: repo.path, heads: { try repo.index.heads() }) { session.invalidateMutable() }
         watcher.start()
-        defer { watcher.stop() }
+        // Bounded here too: when the join below gave up on a watcher blocked in the kernel, an
+        // unbounded wait on the way out would hang the exit it meant to avoid.
+        defer { watcher.stop(timeout: 1) }
         // The watcher is stopped and joined before the session is freed (it notifies through
         // it). A notification blocked in the kernel for seconds (requests left unanswered by a
         // loop ended with SIGTERM) must not hang the exit: then the session is not freed.
