@@ -164,4 +164,25 @@ struct FidelityTests {
         let commits = try #require(try JSONSerialization.jsonObject(with: log.stdoutData) as? [[String: Any]])
         #expect(commits.compactMap { $0["message"] as? String }.contains("Café créé\n"), "\(commits.map { $0["message"] ?? "" })")
     }
+
+    @Test func peersReplicateNamesModesAndTimesExactly() throws {
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
+        try b.configure(fetch: "full", remotes: [.init(name: "a", node: a)])
+        let src = a.dir.file("src")
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        try #require(try sh(Self.buildTree, cwd: src).status == 0)
+        let source = try Self.listing(src)
+        let commit = try a.ark("commit", "src", "--repo", "proj").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pa = try ArkProcess.start(["run"], cwd: a.dir.path)
+        let pb = try ArkProcess.start(["run"], cwd: b.dir.path)
+        defer { for p in [pa, pb] { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() } }
+        #expect(try SyncNode.eventually(20) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") })
+        #expect(try b.ark("verify").ok)
+        let out = b.dir.file("export")
+        let e = try b.ark("export", commit, out)
+        try #require(e.ok, "\(e.stderr)")
+        let replicated = try Self.listing(out)
+        #expect(replicated.hex == source.hex, "source:\n\(source.text)\nreplicated:\n\(replicated.text)")
+    }
 }
