@@ -31,10 +31,20 @@ public struct FileName: Hashable, Comparable, Sendable, ExpressibleByStringLiter
         return nil
     }
 
-    /// Calls `body` with the name as a NUL-terminated C string.
+    /// Calls `body` with the name as a NUL-terminated C string (copied on the stack, as
+    /// readdir calls it once per entry).
     public func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
-        try (bytes + [0]).withUnsafeBufferPointer { p in
-            try p.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        try Self.withCString(bytes, body)
+    }
+
+    /// `bytes` and a NUL, in a temporary buffer, for a system call.
+    public static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buf in
+            bytes.withUnsafeBytes { src in
+                if let base = src.baseAddress { UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: base, byteCount: src.count) }
+            }
+            buf[bytes.count] = 0
+            return try body(buf.baseAddress!)
         }
     }
 

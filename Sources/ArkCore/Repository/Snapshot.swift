@@ -26,7 +26,8 @@ public struct Snapshot {
     }
 
     private enum Node {
-        case file(path: [UInt8], key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
+        /// `text`: the path as a String when it is UTF-8 (the stat cache's key), else nil.
+        case file(path: [UInt8], text: String?, key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
         case symlink(target: String, mtime: Tree.Timestamp)
         case directory(Int, mode: UInt16, mtime: Tree.Timestamp)
     }
@@ -118,9 +119,10 @@ public struct Snapshot {
                 let key = StatKey(dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
                                   mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                                   ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
-                children.append((name, .file(path: full, key: key, mode: mode, mtime: mtime)))
+                let text = String(validating: full, as: UTF8.self)
+                children.append((name, .file(path: full, text: text, key: key, mode: mode, mtime: mtime)))
                 progress.filesTotal += 1
-                if cacheHit(full, key) == nil { progress.bytesTotal += UInt64(st.st_size) }
+                if cacheHit(text, key) == nil { progress.bytesTotal += UInt64(st.st_size) }
             case S_IFLNK:
                 var buf = [CChar](repeating: 0, count: 4097)
                 let n = Snapshot.withCPath(full) { readlink($0, &buf, 4096) }
@@ -149,13 +151,13 @@ public struct Snapshot {
 
     /// The cached manifest of `path` if its stat data is unchanged. The cache is keyed by text
     /// paths, so a path that is not UTF-8 is never cached (two such paths could repair alike).
-    private func cacheHit(_ path: [UInt8], _ key: StatKey) -> ObjectID? {
-        guard let p = String(validating: path, as: UTF8.self), let (cached, manifest) = cache[p], cached == key else { return nil }
+    private func cacheHit(_ text: String?, _ key: StatKey) -> ObjectID? {
+        guard let text, let (cached, manifest) = cache[text], cached == key else { return nil }
         return manifest
     }
 
     static func withCPath<R>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
-        try (path + [0]).withUnsafeBufferPointer { p in try p.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) } }
+        try FileName.withCString(path, body)
     }
 
     /// Stores files and trees depth first, in the order a recursive walk would, with an
@@ -173,8 +175,8 @@ public struct Snapshot {
                     var e = Tree.Entry.symlink(name, target: target)
                     e.mtime = mtime
                     stack[top].entries.append(e)
-                case .file(let path, let key, let mode, let mtime):
-                    guard let (manifest, size) = try store(file: path, key: key) else { continue }
+                case .file(let path, let text, let key, let mode, let mtime):
+                    guard let (manifest, size) = try store(file: path, text: text, key: key) else { continue }
                     var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
                     e.mode = mode; e.mtime = mtime
                     stack[top].entries.append(e)
@@ -196,8 +198,8 @@ public struct Snapshot {
     }
 
     /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
-    private mutating func store(file path: [UInt8], key: StatKey) throws -> (ObjectID, UInt64)? {
-        if let manifest = cacheHit(path, key) {
+    private mutating func store(file path: [UInt8], text: String?, key: StatKey) throws -> (ObjectID, UInt64)? {
+        if let manifest = cacheHit(text, key) {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
@@ -206,13 +208,13 @@ public struct Snapshot {
         defer { close(fd) }
         var p = progress
         let callback = onProgress
-        let shown = EntryPath(bytes: path).description
+        let shown = text ?? EntryPath(bytes: path).description
         let (manifest, size) = try session.putFile(fd: fd, path: shown) { n in p.bytesDone += n; callback(p) }
         progress.bytesDone = p.bytesDone
         progress.filesDone += 1
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again
         // without its stat data changing, so it is not cached.
-        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text = String(validating: path, as: UTF8.self) {
+        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text {
             session.rememberStat(path: text, key: key, manifest: manifest)
         }
         return (manifest, size)
