@@ -107,6 +107,9 @@ struct FidelityTests {
         // rev:path with the same escape.
         #expect(try f.ark("cat", "demo:caf\\xe9.txt").stdout == "latin\n")
         #expect(try f.ark("cat", "demo:new\nline").stdout == "nl\n")
+        // Or the raw bytes, as a shell passes them.
+        let raw = try sh("cd '\(f.dir.path)' && '\(ArkProcess.binary)' cat \"demo:$(printf 'caf\\351.txt')\"")
+        #expect(raw.status == 0 && raw.out == "latin\n", "\(raw.err)")
     }
 
     /// Runs `command` as an unprivileged user when this is root (root reads any file).
