@@ -40,7 +40,7 @@ public struct NoiseIdentityBinding: Sendable, Equatable {
             throw NoiseError.identityBindingRejected("payload is \(payload.count) bytes, expected \(Self.encodedLength)")
         }
         guard payload[0] == Self.version else {
-            throw NoiseError.identityBindingRejected("peer speaks sync protocol \(payload[0]); this node needs \(Self.version)")
+            throw NoiseError.protocolVersion(peer: payload[0], needed: Self.version)
         }
         endpointID = ObjectID(bytes: payload[1..<33])
         signature = Array(payload[33...])

@@ -96,7 +96,8 @@ func makeIdentity() throws -> NodeIdentity {
     #expect(oldProtocol[0] == 2)
     oldProtocol[0] = 1
     let refusal = #expect(throws: NoiseError.self) { try NoiseIdentityBinding.verify(payload: oldProtocol, remoteStatic: aliceStatic) }
-    #expect("\(refusal.map { "\($0)" } ?? "")".contains("peer speaks sync protocol 1; this node needs 2"))
+    #expect(refusal == .protocolVersion(peer: 1, needed: 2))
+    #expect("\(refusal.map { "\($0)" } ?? "")" == "speaks sync protocol 1; this node needs 2")
     for length in [0, 1, 96, 98] {
         #expect(throws: NoiseError.self) {
             try NoiseIdentityBinding.verify(payload: [UInt8](repeating: 1, count: length), remoteStatic: aliceStatic)
