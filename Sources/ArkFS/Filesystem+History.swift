@@ -44,11 +44,13 @@ extension Filesystem {
         case .versionsDir(let r, let path):
             guard let head = try mainHead(r), let root = try commitRoot(head),
                   let dir = try resolve(path: path, from: root), case .entry(let e) = dir, e.kind == .directory else { return [] }
+            // `versions/` addresses paths as text: a name that is not UTF-8 is not listed there.
             return try tree(e.id!).entries.compactMap { child in
-                let p = path.isEmpty ? child.name : path + "/" + child.name
+                guard let name = child.name.string else { return nil }
+                let p = path.isEmpty ? name : path + "/" + name
                 switch child.kind {
-                case .directory: return (child.name, .virtual(.versionsDir(repo: r, path: p)))
-                case .file, .executable: return (child.name, .virtual(.versionsFile(repo: r, path: p)))
+                case .directory: return (name, .virtual(.versionsDir(repo: r, path: p)))
+                case .file, .executable: return (name, .virtual(.versionsFile(repo: r, path: p)))
                 default: return nil
                 }
             }
@@ -107,7 +109,7 @@ extension Filesystem {
     private func resolve(path: String, from root: Node) throws -> Node? {
         var node = root
         for part in path.split(separator: "/") {
-            guard let next = try child(of: node, named: String(part), parentIno: 0) else { return nil }
+            guard let next = try child(of: node, named: FileName(String(part)), parentIno: 0) else { return nil }
             node = next
         }
         return node

@@ -89,7 +89,8 @@ public final class Filesystem: Sendable {
     func manifest(_ id: ObjectID) throws -> Manifest { try manifestLoader.whole(id) }
 
     func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
-        .entry(Node.Entry(commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target))
+        .entry(Node.Entry(commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target,
+                          mode: e.mode, storedMtime: e.mtime))
     }
 
     /// The root directory of a commit.
@@ -101,16 +102,17 @@ public final class Filesystem: Sendable {
     // MARK: lookup and listing
 
     /// The child `name` of `parent`, or nil (ENOENT).
-    func child(of parent: Node, named name: String, parentIno: UInt64) throws -> Node? {
+    func child(of parent: Node, named name: FileName, parentIno: UInt64) throws -> Node? {
         switch parent {
         case .entry(let e):
-            if parentIno == InodeTable.rootIno, name == Self.hiddenBrowser, case .entry = inodes.node(InodeTable.rootIno) {
+            if parentIno == InodeTable.rootIno, name.bytes.elementsEqual(Self.hiddenBrowser.utf8), case .entry = inodes.node(InodeTable.rootIno) {
                 return .virtual(.root)
             }
             guard e.kind == .directory, let id = e.id, let found = try tree(id).entry(named: name) else { return nil }
             return entryNode(found, in: e)
         case .virtual(let v):
-            return try browserChild(of: v, named: name)
+            guard let text = name.string else { return nil }
+            return try browserChild(of: v, named: text)
         case .link, .text:
             return nil
         }
@@ -138,13 +140,13 @@ public final class Filesystem: Sendable {
     }
 
     /// Every child of a directory, in a stable order.
-    func children(of node: Node) throws -> [(String, Node)] {
+    func children(of node: Node) throws -> [(FileName, Node)] {
         switch node {
         case .entry(let e):
             guard e.kind == .directory, let id = e.id else { return [] }
             return try tree(id).entries.map { ($0.name, entryNode($0, in: e)) }
         case .virtual(let v):
-            return try browserChildren(of: v)
+            return try browserChildren(of: v).map { (FileName($0.0), $0.1) }
         case .link, .text:
             return []
         }
@@ -159,16 +161,20 @@ public final class Filesystem: Sendable {
         st.st_gid = options.gid
         st.st_blksize = 1 << 20
         var mtime = mountTime
+        var nanoseconds = 0
         switch node {
         case .entry(let e):
-            mtime = e.mtime
+            mtime = e.storedMtime?.seconds ?? e.mtime
+            nanoseconds = Int(e.storedMtime?.nanoseconds ?? 0)
+            // Stored permission bits as stored (the mount is read-only: writes fail with EROFS);
+            // entries without them are read-only 0444, 0555 for executables and directories.
             switch e.kind {
-            case .file: st.st_mode = S_IFREG | 0o444; st.st_nlink = 1; st.st_size = Int(e.size)
-            case .executable: st.st_mode = S_IFREG | 0o555; st.st_nlink = 1; st.st_size = Int(e.size)
+            case .file: st.st_mode = S_IFREG | mode_t(e.mode ?? 0o444); st.st_nlink = 1; st.st_size = Int(e.size)
+            case .executable: st.st_mode = S_IFREG | mode_t(e.mode ?? 0o555); st.st_nlink = 1; st.st_size = Int(e.size)
             case .symlink: st.st_mode = S_IFLNK | 0o777; st.st_nlink = 1; st.st_size = Int(e.size)
             case .submodule: st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2
             case .directory:
-                st.st_mode = S_IFDIR | 0o555
+                st.st_mode = S_IFDIR | mode_t(e.mode ?? 0o555)
                 st.st_nlink = 2 + UInt(try cachedTree(e.id!).subdirectories)
             }
         case .virtual:
@@ -180,7 +186,7 @@ public final class Filesystem: Sendable {
         }
         if st.st_mode & S_IFMT == S_IFDIR { st.st_size = 4096 }
         st.st_blocks = (st.st_size + 511) / 512
-        st.st_mtim = timespec(tv_sec: Int(mtime), tv_nsec: 0)
+        st.st_mtim = timespec(tv_sec: Int(mtime), tv_nsec: nanoseconds)
         st.st_ctim = st.st_mtim
         st.st_atim = st.st_mtim
         return st

@@ -18,7 +18,7 @@ extension FuseSession {
             session.ready()
             session.fs.warmUp()
         }
-        ops.lookup = { req, parent, name in FuseSession.from(req).lookup(FuseRequest(raw: req!), UInt64(parent), String(cString: name!)) }
+        ops.lookup = { req, parent, name in FuseSession.from(req).lookup(FuseRequest(raw: req!), UInt64(parent), FileName(cString: name!)) }
         ops.forget = { req, ino, n in
             FuseSession.from(req).fs.inodes.forget(UInt64(ino), n)
             fuse_reply_none(req)
@@ -69,7 +69,7 @@ extension FuseSession {
         return ops
     }
 
-    func lookup(_ req: FuseRequest, _ parent: UInt64, _ name: String) {
+    func lookup(_ req: FuseRequest, _ parent: UInt64, _ name: FileName) {
         do {
             guard let p = fs.inodes.node(parent) else { return req.error(ESTALE) }
             guard let node = try fs.child(of: p, named: name, parentIno: parent) else {
@@ -169,10 +169,10 @@ extension FuseSession {
 
 /// A directory's entries, snapshotted at opendir so offsets stay valid across readdir calls.
 final class DirListing {
-    private let entries: [(name: String, ino: UInt64, mode: mode_t)]
+    private let entries: [(name: FileName, ino: UInt64, mode: mode_t)]
 
     init(fs: Filesystem, ino: UInt64, node: Node) throws {
-        var list: [(String, UInt64, mode_t)] = [(".", ino, S_IFDIR), ("..", ino, S_IFDIR)]
+        var list: [(FileName, UInt64, mode_t)] = [(".", ino, S_IFDIR), ("..", ino, S_IFDIR)]
         for (name, child) in try fs.children(of: node) {
             let mode: mode_t = switch child {
             case .entry(let e): e.kind == .symlink ? S_IFLNK : (child.isDirectory ? S_IFDIR : S_IFREG)

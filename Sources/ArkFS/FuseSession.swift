@@ -104,7 +104,7 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
         for slot in fs.inodes.mutableSlots() {
             let open = notify { se in
                 if case .link = slot.node {
-                    _ = slot.name.withCString { fuse_lowlevel_notify_inval_entry(se, fuse_ino_t(slot.parent), $0, slot.name.utf8.count) }
+                    _ = slot.name.withCString { fuse_lowlevel_notify_inval_entry(se, fuse_ino_t(slot.parent), $0, slot.name.bytes.count) }
                 }
                 _ = fuse_lowlevel_notify_inval_inode(se, fuse_ino_t(slot.ino), 0, 0)
             }

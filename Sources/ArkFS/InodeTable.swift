@@ -11,7 +11,7 @@ final class InodeTable: Sendable {
     private struct Slot {
         var node: Node
         var parent: UInt64
-        var name: String
+        var name: FileName
         var lookups: UInt64
     }
 
@@ -27,7 +27,7 @@ final class InodeTable: Sendable {
     var count: Int { slots.withLock { $0.count } }
 
     /// The inode of `name` in `parent`, recorded with one more kernel lookup reference.
-    func remember(parent: UInt64, name: String, node: Node) -> UInt64 {
+    func remember(parent: UInt64, name: FileName, node: Node) -> UInt64 {
         slots.withLock { table in
             var salt: UInt64 = 0
             while true {
@@ -49,7 +49,7 @@ final class InodeTable: Sendable {
     }
 
     /// The inode a name would get, without taking a reference (for readdir).
-    func peek(parent: UInt64, name: String) -> UInt64 {
+    func peek(parent: UInt64, name: FileName) -> UInt64 {
         slots.withLock { table in
             var salt: UInt64 = 0
             while true {
@@ -69,11 +69,11 @@ final class InodeTable: Sendable {
     }
 
     /// FNV-1a over the parent inode, the name and a probe salt; never 0 or 1.
-    static func derive(parent: UInt64, name: String, salt: UInt64) -> UInt64 {
+    static func derive(parent: UInt64, name: FileName, salt: UInt64) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
         func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         withUnsafeBytes(of: parent.littleEndian) { for b in $0 { mix(b) } }
-        for b in name.utf8 { mix(b) }
+        for b in name.bytes { mix(b) }
         withUnsafeBytes(of: salt.littleEndian) { for b in $0 { mix(b) } }
         h ^= h >> 33
         h = h &* 0xff51afd7ed558ccd
@@ -83,7 +83,7 @@ final class InodeTable: Sendable {
 }
 
 extension InodeTable {
-    struct SlotInfo { var ino: UInt64; var parent: UInt64; var name: String; var node: Node }
+    struct SlotInfo { var ino: UInt64; var parent: UInt64; var name: FileName; var node: Node }
 
     /// Known inodes whose content can change (browser directories and head/log links).
     func mutableSlots() -> [SlotInfo] {
@@ -93,10 +93,10 @@ extension InodeTable {
     }
 
     /// The name an inode was looked up by (for log lines).
-    func name(of ino: UInt64) -> String { slots.withLock { $0[ino]?.name ?? "inode \(ino)" } }
+    func name(of ino: UInt64) -> String { slots.withLock { $0[ino]?.name.description ?? "inode \(ino)" } }
 
     /// The directory inode and name an inode was looked up as.
-    func parentAndName(of ino: UInt64) -> (parent: UInt64, name: String)? {
+    func parentAndName(of ino: UInt64) -> (parent: UInt64, name: FileName)? {
         slots.withLock { $0[ino].map { ($0.parent, $0.name) } }
     }
 }

@@ -19,6 +19,9 @@ enum Node: Hashable, Sendable {
         var id: ObjectID?
         var size: UInt64
         var target: String?
+        /// Stored permission bits and mtime (nil in trees without them: see `Filesystem.attributes`).
+        var mode: UInt16? = nil
+        var storedMtime: Tree.Timestamp? = nil
     }
 
     enum Virtual: Hashable, Sendable {

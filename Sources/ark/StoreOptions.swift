@@ -25,9 +25,12 @@ struct StoreContext {
 
     func resolve(_ rev: String) throws -> ObjectID { try resolver.resolve(rev) }
 
-    /// `rev[:path]` to its commit and the entry at the path.
-    func resolveEntry(_ spec: String) throws -> (commit: ObjectID, info: Commit, entry: Tree.Entry, path: String) {
-        let (rev, path) = RevisionResolver.split(spec)
+    /// `rev[:path]` to its commit and the entry at the path. In the path, `\xNN` is the byte
+    /// NN (a name that is not UTF-8, as text output shows it) and `\\` a backslash; a path
+    /// passed as raw bytes that are not UTF-8 is taken as is.
+    func resolveEntry(_ spec: String) throws -> (commit: ObjectID, info: Commit, entry: Tree.Entry, path: EntryPath) {
+        let (rev, text) = RevisionResolver.split(spec)
+        let path = EntryPath(bytes: RawArguments.path(of: spec, text: text))
         let id = try resolve(rev)
         let commit = try repo.commit(id)
         return (id, commit, try repo.lookup(tree: commit.tree, path: path), path)

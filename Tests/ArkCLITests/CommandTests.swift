@@ -47,13 +47,15 @@ import Testing
         for suffix in [" a.txt", " big.bin", " bin/", " deep/", " empty/", " link -> a.txt", " dangling -> does/not/exist", " zero"] {
             #expect(ls.contains { $0.hasSuffix(suffix) }, "no line ending in '\(suffix)' in \(ls)")
         }
-        #expect(ls.contains { $0.hasPrefix("-r-xr-xr-x") } == false) // run.sh is one level down
-        #expect(try ws.ok("ls", "proj:bin").hasPrefix("-r-xr-xr-x"))
+        // ls shows the stored permission bits.
+        #expect(ls.contains { $0.hasPrefix("-rwxr-xr-x") } == false) // run.sh is one level down
+        #expect(try ws.ok("ls", "proj:bin").hasPrefix("-rwxr-xr-x"))
         let items = try #require(try ws.json("ls", "-r", "--json", "proj") as? [[String: Any]])
         let byPath = Dictionary(uniqueKeysWithValues: items.map { ($0["path"] as! String, $0) })
         #expect(Set(byPath.keys) == ["a.txt", "big.bin", "bin", "bin/run.sh", "dangling", "deep", "deep/x", "deep/x/sibling.txt",
                                      "deep/x/y", "deep/x/y/z", "deep/x/y/z/file.txt", "empty", "link", "zero"])
         #expect(byPath["bin/run.sh"]?["kind"] as? String == "executable")
+        #expect(byPath["bin/run.sh"]?["mode"] as? String == "0755")
         #expect(byPath["link"]?["kind"] as? String == "symlink")
         #expect(byPath["link"]?["target"] as? String == "a.txt")
         #expect(byPath["empty"]?["kind"] as? String == "directory")

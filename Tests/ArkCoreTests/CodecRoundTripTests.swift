@@ -12,7 +12,7 @@ import Testing
         #expect(decoded.encoded() == bytes)
         #expect(ObjectHasher.hash(.tree, decoded.encoded()) == ObjectHasher.hash(.tree, bytes))
         // Entries come back sorted bytewise whatever order they were given in.
-        let names = decoded.entries.map { Array($0.name.utf8) }
+        let names = decoded.entries.map(\.name.bytes)
         #expect(zip(names, names.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) })
     }
 
@@ -28,7 +28,7 @@ import Testing
         let nfc = "\u{e9}", nfd = "e\u{301}"
         var rng = SeededRandom(seed: 9)
         let a = ObjectSamples.id(&rng), b = ObjectSamples.id(&rng)
-        let tree = try Tree(entries: [.file(nfc, manifest: a, size: 1), .file(nfd, manifest: b, size: 2)])
+        let tree = try Tree(entries: [.file(FileName(nfc), manifest: a, size: 1), .file(FileName(nfd), manifest: b, size: 2)])
         #expect(tree.entries.count == 2)
         #expect(tree.entry(named: nfc)?.id == a)
         #expect(tree.entry(named: nfd)?.id == b)

@@ -13,7 +13,7 @@ import Testing
         let stable = (0..<n).map { _ in ObjectID(bytes: rng.bytes(32)).hex }
         return try Tree(entries: (0..<n).map { i in
             let target = i < changed ? ObjectHasher.hash(.manifest, Array("v\(version)-\(i)".utf8)).hex : stable[i]
-            return .symlink(String(format: "file-%04d.c", i), target: target)
+            return .symlink(FileName(String(format: "file-%04d.c", i)), target: target)
         })
     }
 

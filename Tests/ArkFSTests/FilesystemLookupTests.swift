@@ -39,6 +39,34 @@ import Testing
         #expect(try fs.children(of: try fs.node(at: "README")).isEmpty)
     }
 
+    /// v2 entries: stored permission bits and mtimes are shown as stored, names are bytes.
+    @Test func storedModesTimesAndByteNamesAreShown() throws {
+        let src = MemorySource()
+        let latin = FileName(bytes: [0x63, 0x61, 0x66, 0xe9])
+        var f = try src.file("x", pattern(5))
+        f.name = latin; f.mode = 0o600; f.mtime = .init(seconds: 4_102_444_800, nanoseconds: 123_456_789)
+        var d = try src.directory("tmp", [])
+        d.mode = 0o1777; d.mtime = .init(seconds: 1, nanoseconds: 5)
+        var l = Tree.Entry.symlink("l", target: "x")
+        l.mtime = .init(seconds: 7, nanoseconds: 9)
+        let fs = try Filesystem(source: src, root: .commit(try src.commit([f, d, l, try src.file("plain", pattern(2))])), options: Filesystem.Options())
+        let root = try #require(fs.inodes.node(InodeTable.rootIno))
+        #expect(try fs.children(of: root).map(\.0) == [latin, "l", "plain", "tmp"])
+        func attrs(_ name: FileName) throws -> stat {
+            let node = try #require(try fs.child(of: root, named: name, parentIno: InodeTable.rootIno))
+            return try fs.attributes(of: node, ino: fs.inodes.remember(parent: InodeTable.rootIno, name: name, node: node))
+        }
+        let a = try attrs(latin)
+        #expect(a.st_mode == S_IFREG | 0o600 && a.st_mtim.tv_sec == 4_102_444_800 && a.st_mtim.tv_nsec == 123_456_789)
+        #expect(try fs.child(of: root, named: "caf\u{e9}", parentIno: InodeTable.rootIno) == nil) // the UTF-8 spelling is another name
+        let t = try attrs("tmp")
+        #expect(t.st_mode == S_IFDIR | 0o1777 && t.st_mtim.tv_sec == 1 && t.st_mtim.tv_nsec == 5)
+        let s = try attrs("l")
+        #expect(s.st_mode == S_IFLNK | 0o777 && s.st_mtim.tv_sec == 7 && s.st_mtim.tv_nsec == 9)
+        let p = try attrs("plain")
+        #expect(p.st_mode == S_IFREG | 0o444 && p.st_mtim.tv_sec == 1_700_000_000 && p.st_mtim.tv_nsec == 0)
+    }
+
     @Test func attributesGiveModeSizeLinksAndTime() throws {
         func stat(_ path: String) throws -> stat {
             let (ino, node) = try #require(try fs.lookup(path))

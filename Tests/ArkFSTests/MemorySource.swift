@@ -33,14 +33,14 @@ final class MemorySource: ObjectSource, @unchecked Sendable { // objects are fil
         let m = Manifest(entries: entries)
         let id = ObjectHasher.hash(.manifest, m.bytes)
         manifests[id] = m
-        return .file(name, manifest: id, size: UInt64(content.count), executable: executable)
+        return .file(FileName(name), manifest: id, size: UInt64(content.count), executable: executable)
     }
 
     func directory(_ name: String, _ entries: [Tree.Entry]) throws -> Tree.Entry {
         let t = try Tree(entries: entries)
         let id = ObjectHasher.hash(.tree, t.encoded())
         trees[id] = t
-        return .directory(name, tree: id, size: t.totalSize)
+        return .directory(FileName(name), tree: id, size: t.totalSize)
     }
 
     /// A commit of a root directory made of `entries`.
@@ -108,7 +108,7 @@ extension Filesystem {
     func lookup(_ path: String) throws -> (ino: UInt64, node: Node)? {
         var ino = InodeTable.rootIno
         guard var node = inodes.node(ino) else { return nil }
-        for name in path.split(separator: "/").map(String.init) {
+        for name in path.split(separator: "/").map({ FileName(String($0)) }) {
             guard let child = try child(of: node, named: name, parentIno: ino) else { return nil }
             ino = inodes.remember(parent: ino, name: name, node: child)
             node = child

@@ -4,7 +4,7 @@ extension GitImporter {
     private struct TreeFrame {
         var raw: [UInt8]
         var hex: String
-        var name: String
+        var name: FileName
         var entries: [GitTreeEntry]
         var next = 0
         var out: [Tree.Entry] = []
@@ -18,8 +18,8 @@ extension GitImporter {
         if let m = try mapped(rootRaw) { return m }
         let limit = ObjectLimits.maxTreeDepth
         /// `below`: levels under `last` (a subtree converted before, reused here).
-        func tooDeep(_ stack: [TreeFrame], _ last: String, below: Int = 0) -> ArkError {
-            let names = stack.dropFirst().map(\.name) + [last]
+        func tooDeep(_ stack: [TreeFrame], _ last: FileName, below: Int = 0) -> ArkError {
+            let names = (stack.dropFirst().map(\.name) + [last]).map(\.description)
             let path = names.count > 6 ? (names.prefix(3) + ["…"] + names.suffix(2)).joined(separator: "/") : names.joined(separator: "/")
             return ArkError(.unsupported, "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count + below) levels)")
         }
@@ -72,7 +72,7 @@ extension GitImporter {
         return result!
     }
 
-    private func openTree(_ raw: [UInt8], name: String) throws -> TreeFrame {
+    private func openTree(_ raw: [UInt8], name: FileName) throws -> TreeFrame {
         let hex = HexCodec.encode(raw)
         let entries = try GitTreeEntry.parse(try cat.object(hex, type: "tree"), hashLength: hashLength, id: hex)
         return TreeFrame(raw: raw, hex: hex, name: name, entries: entries)

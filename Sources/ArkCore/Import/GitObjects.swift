@@ -12,7 +12,7 @@ struct GitCommit {
 struct GitTreeEntry {
     enum Kind { case file, executable, symlink, directory, gitlink }
     var kind: Kind
-    var name: String
+    var name: FileName
     var id: [UInt8]
 }
 
@@ -85,9 +85,8 @@ extension GitTreeEntry {
                 throw fail("truncated entry")
             }
             let mode = String(decoding: bytes[i..<sp], as: UTF8.self)
-            guard let name = String(validating: bytes[(sp + 1)..<nul], as: UTF8.self) else {
-                throw ArkError(.unsupported, "git tree \(id) has a non-UTF-8 file name (\(HexCodec.encode(bytes[(sp + 1)..<nul])))")
-            }
+            // git names are bytes: a name that is not UTF-8 is kept exactly (tree format v2).
+            let name = FileName(bytes: bytes[(sp + 1)..<nul])
             let kind: Kind
             switch mode {
             case "100644", "100664", "100600", "100666": kind = .file

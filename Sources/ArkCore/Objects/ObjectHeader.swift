@@ -3,15 +3,21 @@
 enum ObjectHeader {
     static let version: UInt8 = 1
 
-    static func write(_ kind: ObjectKind, into w: inout ByteWriter) {
+    static func write(_ kind: ObjectKind, version: UInt8 = version, into w: inout ByteWriter) {
         w.u8(version); w.u8(kind.rawValue)
     }
 
     static func read(_ kind: ObjectKind, from r: inout ByteReader) throws {
+        _ = try read(kind, versions: version...version, from: &r)
+    }
+
+    /// Reads a header whose version may be any of `versions` (trees: 1 and 2), and returns it.
+    static func read(_ kind: ObjectKind, versions: ClosedRange<UInt8>, from r: inout ByteReader) throws -> UInt8 {
         let v = try r.u8()
-        guard v == version else { throw r.fail("unknown format version \(v)") }
+        guard versions.contains(v) else { throw r.fail("unknown format version \(v)") }
         let k = try r.u8()
         guard k == kind.rawValue else { throw r.fail("kind \(k) where \(kind) expected") }
+        return v
     }
 }
 

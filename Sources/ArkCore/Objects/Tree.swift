@@ -5,8 +5,15 @@ public struct Tree: Equatable, Sendable {
         case file = 1, executable = 2, symlink = 3, directory = 4, submodule = 5
     }
 
+    /// A modification time: seconds since the epoch and nanoseconds (0 to 999,999,999).
+    public struct Timestamp: Hashable, Sendable {
+        public var seconds: Int64
+        public var nanoseconds: UInt32
+        public init(seconds: Int64, nanoseconds: UInt32 = 0) { self.seconds = seconds; self.nanoseconds = nanoseconds }
+    }
+
     public struct Entry: Equatable, Sendable {
-        public var name: String
+        public var name: FileName
         public var kind: Kind
         /// Manifest id (files), tree id (directories); nil for symlinks and submodules.
         public var id: ObjectID?
@@ -14,30 +21,56 @@ public struct Tree: Equatable, Sendable {
         public var size: UInt64
         /// Symlink target, or the linked commit id (hex) of a submodule.
         public var target: String?
+        /// Permission bits (`st_mode & 0o7777`) of a file or directory, if stored; nil in trees
+        /// without them (imported from git, or written before v2): see `permissions`.
+        public var mode: UInt16?
+        /// Modification time, if stored (nil for trees imported from git or written before v2).
+        public var mtime: Timestamp?
 
-        public static func file(_ name: String, manifest: ObjectID, size: UInt64, executable: Bool = false) -> Entry {
+        public init(name: FileName, kind: Kind, id: ObjectID?, size: UInt64, target: String?,
+                    mode: UInt16? = nil, mtime: Timestamp? = nil) {
+            self.name = name; self.kind = kind; self.id = id; self.size = size; self.target = target
+            self.mode = mode; self.mtime = mtime
+        }
+
+        public static func file(_ name: FileName, manifest: ObjectID, size: UInt64, executable: Bool = false) -> Entry {
             Entry(name: name, kind: executable ? .executable : .file, id: manifest, size: size, target: nil)
         }
-        public static func directory(_ name: String, tree: ObjectID, size: UInt64) -> Entry {
+        public static func directory(_ name: FileName, tree: ObjectID, size: UInt64) -> Entry {
             Entry(name: name, kind: .directory, id: tree, size: size, target: nil)
         }
-        public static func symlink(_ name: String, target: String) -> Entry {
+        public static func symlink(_ name: FileName, target: String) -> Entry {
             Entry(name: name, kind: .symlink, id: nil, size: UInt64(target.utf8.count), target: target)
         }
-        public static func submodule(_ name: String, commit: String) -> Entry {
+        public static func submodule(_ name: FileName, commit: String) -> Entry {
             Entry(name: name, kind: .submodule, id: nil, size: 0, target: commit)
         }
 
         public var isFile: Bool { kind == .file || kind == .executable }
 
-        /// Names and targets compare as bytes (see `nameEqual`), not as canonically equivalent Strings.
+        /// The permission bits to present: the stored ones, else 0755 for executables and
+        /// directories and 0644 for files (0777 for symlinks, as Linux shows them).
+        public var permissions: UInt16 {
+            if let mode { return mode }
+            switch kind {
+            case .file: return 0o644
+            case .executable, .directory, .submodule: return 0o755
+            case .symlink: return 0o777
+            }
+        }
+
+        /// Whether only v2 can encode this entry: a stored mode or mtime, or a name that is not UTF-8.
+        var needsV2: Bool { mode != nil || mtime != nil || !name.isUTF8 }
+
+        /// Names and targets compare as bytes, not as canonically equivalent Strings.
         public static func == (a: Entry, b: Entry) -> Bool {
             let targetsEqual = switch (a.target, b.target) {
             case (nil, nil): true
-            case let (x?, y?): Tree.nameEqual(x, y)
+            case let (x?, y?): x.utf8.elementsEqual(y.utf8)
             default: false
             }
-            return a.kind == b.kind && a.id == b.id && a.size == b.size && Tree.nameEqual(a.name, b.name) && targetsEqual
+            return a.kind == b.kind && a.id == b.id && a.size == b.size && a.name == b.name && targetsEqual
+                && a.mode == b.mode && a.mtime == b.mtime
         }
     }
 
@@ -45,11 +78,12 @@ public struct Tree: Equatable, Sendable {
 
     /// Sorts entries and validates names; throws on an invalid or duplicate name.
     public init(entries: [Entry]) throws {
-        let sorted = entries.sorted { Tree.nameLess($0.name, $1.name) }
+        let sorted = entries.sorted { $0.name < $1.name }
         for (i, e) in sorted.enumerated() {
             try Tree.validate(name: e.name)
             try Tree.validate(payloadOf: e)
-            if i > 0 && Tree.nameEqual(sorted[i - 1].name, e.name) { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
+            try Tree.validate(attributesOf: e)
+            if i > 0 && sorted[i - 1].name == e.name { throw ArkError(.invalidArgument, "duplicate name '\(e.name)' in tree") }
         }
         self.entries = sorted
     }
@@ -58,23 +92,23 @@ public struct Tree: Equatable, Sendable {
 
     public var totalSize: UInt64 { entries.reduce(0) { $0 + ($1.kind == .symlink || $1.kind == .submodule ? 0 : $1.size) } }
 
-    public func entry(named name: String) -> Entry? { index(named: name).map { entries[$0] } }
+    public func entry(named name: FileName) -> Entry? { index(named: name).map { entries[$0] } }
+    public func entry(named name: String) -> Entry? { entry(named: FileName(name)) }
 
     /// Position of the entry `name` in `entries` (binary search).
-    public func index(named name: String) -> Int? {
+    public func index(named name: FileName) -> Int? {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if Tree.nameEqual(entries[mid].name, name) { return mid }
-            if Tree.nameLess(entries[mid].name, name) { lo = mid + 1 } else { hi = mid }
+            if entries[mid].name == name { return mid }
+            if entries[mid].name < name { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
 
-    static func nameLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
-    /// Names are bytes, like file names: `String ==` would equate canonically equivalent
-    /// spellings (NFC "é" and NFD "e\u{301}") that are two different files on disk.
-    static func nameEqual(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    /// The encoding this tree is written in: 2 if any entry stores a mode or mtime or has a
+    /// name that is not UTF-8, else 1 (so trees without them, such as git imports, keep their ids).
+    public var formatVersion: UInt8 { entries.contains(where: \.needsV2) ? 2 : 1 }
 
     /// What the decoder requires of an entry's target, so no tree is stored that cannot be read back.
     static func validate(payloadOf e: Entry) throws {
@@ -92,11 +126,29 @@ public struct Tree: Equatable, Sendable {
         }
     }
 
-    public static func validate(name: String) throws {
-        let u = name.utf8
-        guard !u.isEmpty else { throw ArkError(.invalidArgument, "empty name in tree") }
-        guard u.count <= ObjectLimits.maxNameBytes else { throw ArkError(.invalidArgument, "name longer than \(ObjectLimits.maxNameBytes) bytes in tree") }
-        guard name != "." && name != ".." else { throw ArkError(.invalidArgument, "name '\(name)' not allowed in tree") }
-        guard !u.contains(0x2f) && !u.contains(0) else { throw ArkError(.invalidArgument, "name with '/' or NUL not allowed in tree") }
+    public static func validate(name: FileName) throws {
+        if let problem = FileName.problem(with: name.bytes) { throw ArkError(.invalidArgument, "\(problem) in tree") }
+    }
+
+    /// What v2 requires of a mode and mtime: 12 permission bits, on files and directories only,
+    /// with `executable` exactly when an x bit is set; nanoseconds below one second.
+    static func validate(attributesOf e: Entry) throws {
+        if let problem = attributeProblem(kind: e.kind, mode: e.mode, mtime: e.mtime) {
+            throw ArkError(.invalidArgument, "entry '\(e.name)': \(problem)")
+        }
+    }
+
+    static func attributeProblem(kind: Kind, mode: UInt16?, mtime: Timestamp?) -> String? {
+        if let mode {
+            if mode > 0o7777 { return "mode \(String(mode, radix: 8)) has more than 12 bits" }
+            switch kind {
+            case .symlink, .submodule: return "a \(kind) has no mode"
+            case .file where mode & 0o111 != 0: return "file with mode \(String(mode, radix: 8)) must be executable"
+            case .executable where mode & 0o111 == 0: return "executable with mode \(String(mode, radix: 8)) has no x bit"
+            default: break
+            }
+        }
+        if let mtime, mtime.nanoseconds >= 1_000_000_000 { return "mtime nanoseconds \(mtime.nanoseconds) out of range" }
+        return nil
     }
 }

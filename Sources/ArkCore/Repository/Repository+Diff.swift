@@ -1,8 +1,10 @@
 /// One difference between two trees.
 public struct TreeChange: Sendable, Equatable {
-    public enum Status: String, Sendable { case added = "A", removed = "D", modified = "M", typeChanged = "T" }
+    /// `permissions`: only the permission bits changed (a mode, or file against executable),
+    /// the content is the same.
+    public enum Status: String, Sendable { case added = "A", removed = "D", modified = "M", typeChanged = "T", permissions = "P" }
     public var status: Status
-    public var path: String
+    public var path: EntryPath
     public var old: Tree.Entry?
     public var new: Tree.Entry?
 }
@@ -15,24 +17,32 @@ extension Repository {
     public func diff(_ a: ObjectID?, _ b: ObjectID?, emit: (TreeChange) throws -> Void) throws {
         if a == b { return }
         // An explicit stack, in the order a recursive walk would go: trees may nest without bound.
-        var stack = [DiffFrame.pair(try entries(a), try entries(b), 0, 0, prefix: "")]
+        var stack = [DiffFrame.pair(try entries(a), try entries(b), 0, 0, prefix: EntryPath())]
         while let top = stack.popLast() {
             switch top {
             case .pair(let ta, let tb, var i, var j, let prefix):
                 guard i < ta.count || j < tb.count else { continue }
                 let ea = i < ta.count ? ta[i] : nil, eb = j < tb.count ? tb[j] : nil
                 var descend: DiffFrame?
-                if let ea, eb == nil || Tree.nameLess(ea.name, eb!.name) {
+                if let ea, eb == nil || ea.name < eb!.name {
                     descend = try whole(ea, prefix + ea.name, .removed, emit); i += 1
-                } else if let eb, ea == nil || Tree.nameLess(eb.name, ea!.name) {
+                } else if let eb, ea == nil || eb.name < ea!.name {
                     descend = try whole(eb, prefix + eb.name, .added, emit); j += 1
                 } else {
                     let ea = ea!, eb = eb!
                     let path = prefix + ea.name
                     if ea.kind == .directory && eb.kind == .directory {
+                        if ea.permissions != eb.permissions {
+                            try emit(TreeChange(status: .permissions, path: path + "/", old: ea, new: eb))
+                        }
                         if ea.id != eb.id { descend = .pair(try entries(ea.id), try entries(eb.id), 0, 0, prefix: path + "/") }
                     } else if ea.kind == .directory || eb.kind == .directory || Self.typeClass(ea.kind) != Self.typeClass(eb.kind) {
                         try emit(TreeChange(status: .typeChanged, path: path, old: ea, new: eb))
+                    } else if ea.id == eb.id && ea.size == eb.size && Self.sameTarget(ea.target, eb.target) {
+                        // Same content: a change of mode is reported, one of mtime alone is not.
+                        if ea.permissions != eb.permissions {
+                            try emit(TreeChange(status: .permissions, path: path, old: ea, new: eb))
+                        }
                     } else if ea != eb {
                         try emit(TreeChange(status: .modified, path: path, old: ea, new: eb))
                     }
@@ -52,11 +62,20 @@ extension Repository {
     /// Where the diff walk is in one directory: both sides' entries and positions, or the
     /// entries of a directory added or removed as a whole.
     private enum DiffFrame {
-        case pair([Tree.Entry], [Tree.Entry], Int, Int, prefix: String)
-        case whole([Tree.Entry], Int, prefix: String, TreeChange.Status)
+        case pair([Tree.Entry], [Tree.Entry], Int, Int, prefix: EntryPath)
+        case whole([Tree.Entry], Int, prefix: EntryPath, TreeChange.Status)
     }
 
     private func entries(_ id: ObjectID?) throws -> [Tree.Entry] { try id.map { try tree($0).entries } ?? [] }
+
+    /// Targets compare as bytes: two spellings of one Unicode text are two targets.
+    private static func sameTarget(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case let (x?, y?): x.utf8.elementsEqual(y.utf8)
+        default: false
+        }
+    }
 
     private static func typeClass(_ k: Tree.Kind) -> Int {
         switch k {
@@ -69,7 +88,7 @@ extension Repository {
 
     /// Emits a file (or empty directory) added or removed; for a directory with entries,
     /// returns the frame that walks them.
-    private func whole(_ e: Tree.Entry, _ path: String, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws -> DiffFrame? {
+    private func whole(_ e: Tree.Entry, _ path: EntryPath, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws -> DiffFrame? {
         if e.kind == .directory, let id = e.id {
             let t = try tree(id)
             if t.entries.isEmpty {

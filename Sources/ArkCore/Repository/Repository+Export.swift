@@ -5,7 +5,9 @@ import Glibc
 
 extension Repository {
     /// Materializes an entry (tree, file or symlink) at `destination`, which must not exist.
-    /// Files get mode 0644 (0755 if executable), directories 0755, and every mtime is `mtime`.
+    /// Files and directories get their stored permission bits (as `tar -p` restores them; 0644,
+    /// 0755 for executables and directories where none is stored), and every entry its stored
+    /// mtime, else `mtime`.
     /// Work happens in a temporary sibling that is renamed into place at the end, so a failure
     /// leaves nothing half-written.
     public func export(_ entry: Tree.Entry, to destination: String, mtime: Int64, progress: (UInt64) -> Void = { _ in }) throws {
@@ -61,33 +63,38 @@ extension Repository {
 
     /// Writes `root` at `path` with an explicit stack, relative to the open directory being
     /// filled (`mkdirat`, `openat`): a tree may nest deeper than a path can name (`PATH_MAX`).
+    /// Directories are created 0700 and get their stored mode and mtime after their contents.
     private func materialize(_ root: Tree.Entry, at path: String, mtime: Int64, progress: (UInt64) -> Void) throws {
-        let times = [timespec(tv_sec: Int(mtime), tv_nsec: 0), timespec(tv_sec: Int(mtime), tv_nsec: 0)]
+        let fallback = Tree.Timestamp(seconds: mtime)
         guard root.kind == .directory else {
-            try materialize(leaf: root, in: AT_FDCWD, name: path, shown: path, times: times, progress: progress)
+            try materialize(leaf: root, in: AT_FDCWD, name: FileName(path), shown: path, fallback: fallback, progress: progress)
             return
         }
-        try syscall("mkdir \(path)") { mkdir(path, 0o755) }
+        try syscall("mkdir \(path)") { mkdir(path, 0o700) }
         var dir = try FileDescriptor(open: path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        struct Frame { var entries: [Tree.Entry]; var next = 0; var name: String }
-        var stack = [Frame(entries: try tree(root.id!).entries, name: path)]
-        func shown(_ name: String) -> String { (stack.map(\.name) + [name]).joined(separator: "/") }
+        struct Frame { var entry: Tree.Entry; var entries: [Tree.Entry]; var next = 0; var name: String }
+        var stack = [Frame(entry: root, entries: try tree(root.id!).entries, name: path)]
+        func shown(_ name: FileName) -> String { (stack.map(\.name) + [name.description]).joined(separator: "/") }
         while let top = stack.indices.last {
             if stack[top].next < stack[top].entries.count {
                 let e = stack[top].entries[stack[top].next]
                 stack[top].next += 1
                 guard e.kind == .directory else {
-                    try materialize(leaf: e, in: dir.raw, name: e.name, shown: shown(e.name), times: times, progress: progress)
+                    try materialize(leaf: e, in: dir.raw, name: e.name, shown: shown(e.name), fallback: fallback, progress: progress)
                     continue
                 }
-                try syscall("mkdir \(shown(e.name))") { mkdirat(dir.raw, e.name, 0o755) }
-                let child = try syscall("open \(shown(e.name))") { openat(dir.raw, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                dir = FileDescriptor(owning: child, path: e.name)
-                stack.append(Frame(entries: try tree(e.id!).entries, name: e.name))
+                try syscall("mkdir \(shown(e.name))") { e.name.withCString { mkdirat(dir.raw, $0, 0o700) } }
+                let child = try syscall("open \(shown(e.name))") {
+                    e.name.withCString { openat(dir.raw, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                }
+                dir = FileDescriptor(owning: child, path: e.name.description)
+                stack.append(Frame(entry: e, entries: try tree(e.id!).entries, name: e.name.description))
                 continue
             }
-            try syscall("chmod \(shown(""))") { fchmod(dir.raw, 0o755) }
-            _ = times.withUnsafeBufferPointer { futimens(dir.raw, $0.baseAddress) }
+            let done = stack[top].entry
+            try syscall("chmod \(shown(""))") { fchmod(dir.raw, mode_t(done.permissions)) }
+            let times = Self.times(done.mtime ?? fallback)
+            try syscall("set times of \(shown(""))") { times.withUnsafeBufferPointer { futimens(dir.raw, $0.baseAddress) } }
             stack.removeLast()
             if !stack.isEmpty {
                 let parent = try syscall("open \(shown(".."))") { openat(dir.raw, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
@@ -96,25 +103,36 @@ extension Repository {
         }
     }
 
-    /// A file, symlink or submodule placeholder named `name` in directory `dirfd`.
-    private func materialize(leaf e: Tree.Entry, in dirfd: Int32, name: String, shown: @autoclosure () -> String,
-                             times: [timespec], progress: (UInt64) -> Void) throws {
+    private static func times(_ t: Tree.Timestamp) -> [timespec] {
+        let ts = timespec(tv_sec: Int(t.seconds), tv_nsec: Int(t.nanoseconds))
+        return [ts, ts]
+    }
+
+    /// A file, symlink or submodule placeholder named `name` in directory `dirfd`, with its
+    /// stored mode (set explicitly, so the umask does not apply) and mtime.
+    private func materialize(leaf e: Tree.Entry, in dirfd: Int32, name: FileName, shown: @autoclosure () -> String,
+                             fallback: Tree.Timestamp, progress: (UInt64) -> Void) throws {
         switch e.kind {
         case .file, .executable:
-            let mode: mode_t = e.kind == .executable ? 0o755 : 0o644
-            let raw = try syscall("create \(shown())") { openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+            let raw = try syscall("create \(shown())") {
+                name.withCString { openat(dirfd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            }
             let fd = FileDescriptor(owning: raw, path: shown())
             try FileReader(repo: self, manifest: e.id!).stream { bytes in
                 try bytes.withUnsafeBytes { try fd.writeAll($0) }
                 progress(UInt64(bytes.count))
             }
-            try syscall("chmod \(shown())") { fchmod(fd.raw, mode) }
+            // After the content: a write by a non-owner would clear setuid and setgid.
+            try syscall("chmod \(shown())") { fchmod(fd.raw, mode_t(e.permissions)) }
         case .symlink:
-            try syscall("symlink \(shown())") { symlinkat(e.target!, dirfd, name) }
+            try syscall("symlink \(shown())") { name.withCString { symlinkat(e.target!, dirfd, $0) } }
         case .submodule, .directory:
             // A submodule link has no content here: an empty directory marks its place.
-            try syscall("mkdir \(shown())") { mkdirat(dirfd, name, 0o755) }
+            try syscall("mkdir \(shown())") { name.withCString { mkdirat(dirfd, $0, mode_t(e.permissions)) } }
         }
-        _ = times.withUnsafeBufferPointer { utimensat(dirfd, name, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }
+        let times = Self.times(e.mtime ?? fallback)
+        try syscall("set times of \(shown())") {
+            times.withUnsafeBufferPointer { p in name.withCString { utimensat(dirfd, $0, p.baseAddress, AT_SYMLINK_NOFOLLOW) } }
+        }
     }
 }

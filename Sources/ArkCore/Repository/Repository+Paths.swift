@@ -1,20 +1,24 @@
 /// An entry found by path in a commit's tree; the root is a directory entry named "".
 extension Repository {
     public func lookup(tree root: ObjectID, path: String) throws -> Tree.Entry {
+        try lookup(tree: root, path: EntryPath(path))
+    }
+
+    public func lookup(tree root: ObjectID, path: EntryPath) throws -> Tree.Entry {
         var entry = Tree.Entry(name: "", kind: .directory, id: root, size: 0, target: nil)
         var walked: [String] = []
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) where component != "." {
+        let components = path.components
+        for component in components {
             guard entry.kind == .directory, let id = entry.id else {
                 throw ArkError(.notFound, "'\(walked.joined(separator: "/"))' is not a directory")
             }
-            guard let next = try tree(id).entry(named: String(component)) else {
-                walked.append(String(component))
+            walked.append(component.description)
+            guard let next = try tree(id).entry(named: component) else {
                 throw ArkError(.notFound, "no such path '\(walked.joined(separator: "/"))'")
             }
-            walked.append(String(component))
             entry = next
         }
-        if path.split(separator: "/").isEmpty, let id = entry.id { entry.size = try tree(id).totalSize }
+        if components.isEmpty, let id = entry.id { entry.size = try tree(id).totalSize }
         return entry
     }
 }

@@ -4,8 +4,10 @@ import Glibc
 #endif
 
 /// Snapshots a directory into trees, manifests and chunks through a `WriteSession`.
-/// Regular files, executables, symlinks and (empty) directories are kept; other file types
-/// are skipped with a warning. Files whose stat data matches the stat cache are not read.
+/// Regular files, executables, symlinks and (empty) directories are kept with their names (as
+/// bytes), permission bits and modification times; other file types, and entries that cannot be
+/// read, are skipped and listed in `skipped`. Files whose stat data matches the stat cache are
+/// not read.
 public struct Snapshot {
     public struct Progress: Sendable {
         public var bytesDone: UInt64 = 0
@@ -17,22 +19,31 @@ public struct Snapshot {
 
     /// What a scan found: directories in a flat list (a child directory is an index into it,
     /// always after its parent's), so neither the scan nor the store recurses.
+    /// An entry the snapshot left out, and why (unreadable, vanished, or a type not stored).
+    public struct Skipped: Sendable {
+        public var path: EntryPath
+        public var reason: String
+    }
+
     private enum Node {
-        case file(path: String, key: StatKey, executable: Bool)
-        case symlink(target: String)
-        case directory(Int)
+        /// `text`: the path as a String when it is UTF-8 (the stat cache's key), else nil.
+        case file(path: [UInt8], text: String?, key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
+        case symlink(target: String, mtime: Tree.Timestamp)
+        case directory(Int, mode: UInt16, mtime: Tree.Timestamp)
     }
 
     private struct Directory {
-        var path: String
+        var path: [UInt8]
         var depth: Int
-        var children: [(String, Node)] = []
+        var children: [(FileName, Node)] = []
     }
 
     public let session: WriteSession
     public let root: String
     public var warn: (String) -> Void = { _ in }
     public var onProgress: (Progress) -> Void = { _ in }
+    /// Entries left out of the snapshot, in walk order.
+    public private(set) var skipped: [Skipped] = []
     private var progress = Progress()
     private var cache: [String: (StatKey, ObjectID)] = [:]
     private let startTime = Date().timeIntervalSince1970
@@ -61,18 +72,18 @@ public struct Snapshot {
     /// Every directory under `root`, breadth first with a work list. Deeper than
     /// `ObjectLimits.maxTreeDepth` directories is refused as import and pulls refuse it.
     private mutating func scan() throws -> [Directory] {
-        var dirs = [Directory(path: root, depth: 0)]
+        var dirs = [Directory(path: Array(root.utf8), depth: 0)]
         var next = 0
         while next < dirs.count {
             let (path, depth) = (dirs[next].path, dirs[next].depth)
             guard depth <= ObjectLimits.maxTreeDepth else {
                 throw ArkError(.unsupported, "\(root) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
             }
-            var children: [(String, Node)] = []
-            for (name, child) in try scan(directory: path) {
-                if case .directory = child {
-                    children.append((name, .directory(dirs.count)))
-                    dirs.append(Directory(path: path + "/" + name, depth: depth + 1))
+            var children: [(FileName, Node)] = []
+            for (name, child) in try scan(directory: path, isRoot: next == 0) {
+                if case .directory(_, let mode, let mtime) = child {
+                    children.append((name, .directory(dirs.count, mode: mode, mtime: mtime)))
+                    dirs.append(Directory(path: path + [0x2f] + name.bytes, depth: depth + 1))
                 } else {
                     children.append((name, child))
                 }
@@ -84,44 +95,69 @@ public struct Snapshot {
     }
 
     /// One directory's entries; a subdirectory comes back as `.directory(0)`, to be numbered.
-    private mutating func scan(directory path: String) throws -> [(String, Node)] {
-        guard let dir = opendir(path) else { throw ArkError(.io, "cannot open directory \(path): \(Errno.current)") }
+    private mutating func scan(directory path: [UInt8], isRoot: Bool) throws -> [(FileName, Node)] {
+        guard let dir = Snapshot.withCPath(path, { opendir($0) }) else {
+            let err = Errno.current
+            guard !isRoot else { throw ArkError(.io, "cannot open directory \(EntryPath(bytes: path)): \(err)") }
+            skip(path, "cannot open directory: \(err)")
+            return []
+        }
         defer { closedir(dir) }
-        var children: [(String, Node)] = []
+        var children: [(FileName, Node)] = []
         while let ent = readdir(dir) {
             let name = withUnsafePointer(to: ent.pointee.d_name) { p in
-                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { FileName(cString: $0) }
             }
-            guard let name else { warn("skipping \(path)/<non-UTF-8 name>"); continue }
-            if name == "." || name == ".." { continue }
-            let full = path + "/" + name
+            if name.bytes == [0x2e] || name.bytes == [0x2e, 0x2e] { continue }
+            let full = path + [0x2f] + name.bytes
             var st = stat()
-            guard lstat(full, &st) == 0 else { warn("skipping \(full): \(Errno.current)"); continue }
+            guard Snapshot.withCPath(full, { lstat($0, &st) }) == 0 else { skip(full, "\(Errno.current)"); continue }
+            let mode = UInt16(st.st_mode & 0o7777)
+            let mtime = Tree.Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
             switch st.st_mode & S_IFMT {
             case S_IFREG:
                 let key = StatKey(dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
                                   mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                                   ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
-                children.append((name, .file(path: full, key: key, executable: st.st_mode & 0o111 != 0)))
+                let text = String(validating: full, as: UTF8.self)
+                children.append((name, .file(path: full, text: text, key: key, mode: mode, mtime: mtime)))
                 progress.filesTotal += 1
-                if cache[full]?.0 != key { progress.bytesTotal += UInt64(st.st_size) }
+                if cacheHit(text, key) == nil { progress.bytesTotal += UInt64(st.st_size) }
             case S_IFLNK:
                 var buf = [CChar](repeating: 0, count: 4097)
-                let n = readlink(full, &buf, 4096)
-                guard n > 0, let target = String(validating: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) else {
-                    warn("skipping symlink \(full): unreadable or non-UTF-8 target"); continue
+                let n = Snapshot.withCPath(full) { readlink($0, &buf, 4096) }
+                guard n > 0 else { skip(full, "cannot read symlink: \(Errno.current)"); continue }
+                guard let target = String(validating: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) else {
+                    skip(full, "symlink target is not UTF-8"); continue
                 }
-                children.append((name, .symlink(target: target)))
+                children.append((name, .symlink(target: target, mtime: mtime)))
             case S_IFDIR:
                 if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
-                    warn("skipping \(full): it is the store itself"); continue
+                    warn("skipping \(EntryPath(bytes: full)): it is the store itself"); continue
                 }
-                children.append((name, .directory(0)))
-            default:
-                warn("skipping \(full): not a regular file, symlink or directory")
+                children.append((name, .directory(0, mode: mode, mtime: mtime)))
+            case S_IFSOCK: skip(full, "a socket is not stored")
+            case S_IFIFO: skip(full, "a fifo is not stored")
+            case S_IFCHR, S_IFBLK: skip(full, "a device is not stored")
+            default: skip(full, "not a regular file, symlink or directory")
             }
         }
         return children
+    }
+
+    private mutating func skip(_ full: [UInt8], _ reason: String) {
+        skipped.append(Skipped(path: EntryPath(bytes: full), reason: reason))
+    }
+
+    /// The cached manifest of `path` if its stat data is unchanged. The cache is keyed by text
+    /// paths, so a path that is not UTF-8 is never cached (two such paths could repair alike).
+    private func cacheHit(_ text: String?, _ key: StatKey) -> ObjectID? {
+        guard let text, let (cached, manifest) = cache[text], cached == key else { return nil }
+        return manifest
+    }
+
+    static func withCPath<R>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        try FileName.withCString(path, body)
     }
 
     /// Stores files and trees depth first, in the order a recursive walk would, with an
@@ -135,12 +171,16 @@ public struct Snapshot {
                 let (name, child) = children[stack[top].next]
                 stack[top].next += 1
                 switch child {
-                case .symlink(let target):
-                    stack[top].entries.append(.symlink(name, target: target))
-                case .file(let path, let key, let executable):
-                    let (manifest, size) = try store(file: path, key: key)
-                    stack[top].entries.append(.file(name, manifest: manifest, size: size, executable: executable))
-                case .directory(let index):
+                case .symlink(let target, let mtime):
+                    var e = Tree.Entry.symlink(name, target: target)
+                    e.mtime = mtime
+                    stack[top].entries.append(e)
+                case .file(let path, let text, let key, let mode, let mtime):
+                    guard let (manifest, size) = try store(file: path, text: text, key: key) else { continue }
+                    var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
+                    e.mode = mode; e.mtime = mtime
+                    stack[top].entries.append(e)
+                case .directory(let index, _, _):
                     stack.append(Frame(dir: index))
                 }
                 continue
@@ -149,29 +189,33 @@ public struct Snapshot {
             let tree = try Tree(entries: done.entries)
             let id = try session.put(.tree, tree.encoded())
             guard let parent = stack.indices.last else { return (id, tree.totalSize) }
-            let name = dirs[stack[parent].dir].children[stack[parent].next - 1].0
-            stack[parent].entries.append(.directory(name, tree: id, size: tree.totalSize))
+            let (name, node) = dirs[stack[parent].dir].children[stack[parent].next - 1]
+            var e = Tree.Entry.directory(name, tree: id, size: tree.totalSize)
+            if case .directory(_, let mode, let mtime) = node { e.mode = mode; e.mtime = mtime }
+            stack[parent].entries.append(e)
         }
         preconditionFailure("the root frame returns")
     }
 
-    private mutating func store(file path: String, key: StatKey) throws -> (ObjectID, UInt64) {
-        if let (cached, manifest) = cache[path], cached == key {
+    /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
+    private mutating func store(file path: [UInt8], text: String?, key: StatKey) throws -> (ObjectID, UInt64)? {
+        if let manifest = cacheHit(text, key) {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ArkError(.io, "cannot read \(path): \(Errno.current)") }
+        let fd = Snapshot.withCPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        guard fd >= 0 else { skip(path, "cannot read: \(Errno.current)"); return nil }
         defer { close(fd) }
         var p = progress
         let callback = onProgress
-        let (manifest, size) = try session.putFile(fd: fd, path: path) { n in p.bytesDone += n; callback(p) }
+        let shown = text ?? EntryPath(bytes: path).description
+        let (manifest, size) = try session.putFile(fd: fd, path: shown) { n in p.bytesDone += n; callback(p) }
         progress.bytesDone = p.bytesDone
         progress.filesDone += 1
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again
         // without its stat data changing, so it is not cached.
-        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size {
-            session.rememberStat(path: path, key: key, manifest: manifest)
+        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text {
+            session.rememberStat(path: text, key: key, manifest: manifest)
         }
         return (manifest, size)
     }

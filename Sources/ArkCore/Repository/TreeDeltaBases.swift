@@ -28,7 +28,7 @@ final class TreeDeltaBases {
         guard let tree = try? Tree(decoding: bytes), tree.entries.count >= 4 else { return nil }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for e in tree.entries {
-            for b in e.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            for b in e.name.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             h = (h ^ 0) &* 0x100_0000_01b3
         }
         return h

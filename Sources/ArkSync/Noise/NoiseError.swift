@@ -17,6 +17,8 @@ public enum NoiseError: Error, Equatable, CustomStringConvertible, Sendable {
     case wrongState(String)
     /// The handshake payload's identity binding did not verify.
     case identityBindingRejected(String)
+    /// The peer's binding payload names another sync protocol version (see `NoiseIdentityBinding`).
+    case protocolVersion(peer: UInt8, needed: UInt8)
 
     public var description: String {
         switch self {
@@ -28,6 +30,11 @@ public enum NoiseError: Error, Equatable, CustomStringConvertible, Sendable {
         case .nonceExhausted: "noise: nonce exhausted"
         case .wrongState(let what): "noise: \(what)"
         case .identityBindingRejected(let what): "noise: identity binding rejected: \(what)"
+        case .protocolVersion(let peer, let needed): "speaks sync protocol \(peer); this node needs \(needed)"
         }
     }
+}
+
+extension NoiseError {
+    var isProtocolVersion: Bool { if case .protocolVersion = self { true } else { false } }
 }

@@ -1,8 +1,10 @@
 import ArkCore
 
 /// Binds a node's Noise static key (X25519) to its ed25519 endpoint id, carried as a handshake
-/// payload: `0x01 ‖ ed25519 public key (32) ‖ ed25519 signature (64)` over
-/// `"ark-noise-static-key:" ‖ x25519 static public key`.
+/// payload: `version ‖ ed25519 public key (32) ‖ ed25519 signature (64)` over
+/// `"ark-noise-static-key:" ‖ x25519 static public key`. The version byte is the sync protocol
+/// version: 2 since tree format v2 (names as bytes, modes, mtimes), which a node of protocol 1
+/// cannot decode, so both sides of a mixed pair refuse the handshake, naming the version.
 ///
 /// Where the static key comes from: ark derives it deterministically from the node's ed25519
 /// secret key (`crypto_sign_ed25519_sk_to_curve25519`, see `NodeIdentity.curve25519SecretKey`).
@@ -13,7 +15,7 @@ import ArkCore
 /// failing rejects the peer.
 public struct NoiseIdentityBinding: Sendable, Equatable {
     public static let domainTag: [UInt8] = Array("ark-noise-static-key:".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let encodedLength = 1 + 32 + 64
 
     public let endpointID: ObjectID
@@ -38,7 +40,7 @@ public struct NoiseIdentityBinding: Sendable, Equatable {
             throw NoiseError.identityBindingRejected("payload is \(payload.count) bytes, expected \(Self.encodedLength)")
         }
         guard payload[0] == Self.version else {
-            throw NoiseError.identityBindingRejected("unknown binding version \(payload[0])")
+            throw NoiseError.protocolVersion(peer: payload[0], needed: Self.version)
         }
         endpointID = ObjectID(bytes: payload[1..<33])
         signature = Array(payload[33...])

@@ -10,6 +10,8 @@ extension PeerSession {
         do {
             payload = try handshake.readMessage(message)
             try NoiseIdentityBinding.verify(payload: payload, remoteStatic: handshake.remoteStatic, expectedEndpoint: expected)
+        } catch let e as NoiseError where e.isProtocolVersion {
+            throw SyncError.protocolViolation("peer \(expected.short) at \(peerLabel) \(e)")
         } catch {
             throw SyncError.unauthorized("\(peerLabel) did not prove it is \(expected.short): \(error)")
         }
@@ -27,6 +29,8 @@ extension PeerSession {
             let payload = try handshake.readMessage(message)
             remote = try NoiseIdentityBinding.verify(payload: payload, remoteStatic: handshake.remoteStatic)
             transport = try handshake.split()
+        } catch let e as NoiseError where e.isProtocolVersion {
+            throw SyncError.protocolViolation("peer at \(peerLabel) \(e)")
         } catch {
             throw SyncError.unauthorized("handshake from \(peerLabel) failed: \(error)")
         }

@@ -19,7 +19,7 @@ struct CatCommand: ParsableCommand {
         case .symlink:
             throw ArkError(.invalidArgument, "'\(path)' is a symlink to '\(entry.target!)'")
         default:
-            throw ArkError(.invalidArgument, "'\(path.isEmpty ? "/" : path)' is a directory; use ark ls")
+            throw ArkError(.invalidArgument, "'\(path.isEmpty ? "/" : path.description)' is a directory; use ark ls")
         }
     }
 }

@@ -6,7 +6,13 @@ struct CommitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commit",
         abstract: "Snapshot a directory as a new commit of a repo.",
-        discussion: "The parent is this node's current head of the repo. Unchanged files are not read again (stat cache). If nothing changed, no commit is made unless --allow-empty.")
+        discussion: """
+            The parent is this node's current head of the repo. Unchanged files are not read again (stat cache). If nothing changed, no commit is made unless --allow-empty.
+            Names (as bytes), permission bits and modification times are stored. Files that cannot be read (permission denied, vanished) and sockets, fifos and devices are left out and listed on stderr (in --json, under "skipped"); the rest is committed and the exit status is \(CommitCommand.skippedExitCode).
+            """)
+
+    /// Exit status when the commit was made (or nothing changed) but some entries were left out.
+    static let skippedExitCode: Int32 = 4
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Directory to snapshot.") var directory: String
@@ -25,6 +31,17 @@ struct CommitCommand: ParsableCommand {
         var filesReused: Int
         var newBytesStored: UInt64
         var created: Bool
+        var skipped: [SkippedJSON] = []
+    }
+
+    struct SkippedJSON: Encodable {
+        var path: String
+        var pathB64: String?
+        var reason: String
+        init(_ s: Snapshot.Skipped) {
+            let p = JSONPath(s.path)
+            path = p.text; pathB64 = p.base64; reason = s.reason
+        }
     }
 
     func run() throws {
@@ -49,7 +66,8 @@ struct CommitCommand: ParsableCommand {
         bar.finish()
 
         var output = Output(id: nil, parent: parent?.hex, tree: tree.hex, size: size, files: 0, filesReused: 0,
-                            newBytesStored: session.newBytesStored, created: false)
+                            newBytesStored: session.newBytesStored, created: false, skipped: snapshot.skipped.map(SkippedJSON.init))
+        for s in snapshot.skipped where !json { Terminal.err("ark: skipped \(Terminal.escaped(s.path)): \(Terminal.escaped(s.reason))") }
         if let parent, !allowEmpty, try ctx.repo.commit(parent).tree == tree {
             try session.checkpoint()
             output.id = parent.hex
@@ -57,6 +75,7 @@ struct CommitCommand: ParsableCommand {
                 Terminal.err("ark: nothing changed since \(parent.short); no commit made")
                 Terminal.out(parent.hex)
             }
+            if !snapshot.skipped.isEmpty { throw ExitCode(Self.skippedExitCode) }
             return
         }
         let now = Int64(Date().timeIntervalSince1970)
@@ -66,6 +85,7 @@ struct CommitCommand: ParsableCommand {
         let id = try session.commit(commit, head: head, expected: parent, cause: "commit \(root)")
         output.id = id.hex; output.created = true; output.newBytesStored = session.newBytesStored
         if json { Terminal.json(output) } else { Terminal.out(id.hex) }
+        if !snapshot.skipped.isEmpty { throw ExitCode(Self.skippedExitCode) }
     }
 
     /// Name and email from --author, $ARK_AUTHOR, or the user and host names.

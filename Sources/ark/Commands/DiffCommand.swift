@@ -4,7 +4,7 @@ import ArkCore
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "List paths added (A), removed (D), modified (M) or changed in type (T) from one revision to another.")
+        abstract: "List paths added (A), removed (D), modified (M), changed in type (T) or in permissions only (P) from one revision to another.")
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Old revision.") var a: String
@@ -24,10 +24,17 @@ struct DiffCommand: ParsableCommand {
 struct ChangeJSON: Encodable {
     var status: String
     var path: String
+    var pathB64: String?
     var oldId: String?
     var newId: String?
+    var oldMode: String?
+    var newMode: String?
 
     init(_ c: TreeChange) {
-        status = c.status.rawValue; path = c.path; oldId = c.old?.id?.hex; newId = c.new?.id?.hex
+        let p = JSONPath(c.path)
+        status = c.status.rawValue; path = p.text; pathB64 = p.base64; oldId = c.old?.id?.hex; newId = c.new?.id?.hex
+        if c.status == .permissions {
+            oldMode = c.old.map { LsCommand.octal($0.permissions) }; newMode = c.new.map { LsCommand.octal($0.permissions) }
+        }
     }
 }

@@ -1,3 +1,6 @@
+import ArkCore
+import Foundation
+
 /// Names, messages and authors come from peers and imported repositories: printed raw, an
 /// escape sequence in one could recolor the terminal, retitle its window or hide text. Text
 /// output escapes every control character instead: C0 controls and DEL as `\x1b`, C1
@@ -10,22 +13,14 @@ extension Terminal {
     static func escaped(_ s: String) -> String { escaped(s, keepingLines: false) }
 
     /// `s` with control characters escaped; with `keepingLines`, newlines and tabs stay.
+    /// The same escaping as names (`NameEscaping`), which also writes a byte that is not UTF-8 as `\xe9`.
     static func escaped(_ s: String, keepingLines: Bool) -> String {
         guard s.unicodeScalars.contains(where: { needsEscape($0, keepingLines) }) else { return s }
-        var out = String.UnicodeScalarView()
-        for c in s.unicodeScalars {
-            guard needsEscape(c, keepingLines) else { out.append(c); continue }
-            let text = switch c.value {
-            case 0x0A: "\\n"
-            case 0x09: "\\t"
-            case 0x0D: "\\r"
-            case 0x80...0x9F: "\\u00" + hex(c.value)
-            default: "\\x" + hex(c.value)
-            }
-            out.append(contentsOf: text.unicodeScalars)
-        }
-        return String(out)
+        return NameEscaping.escaped(Array(s.utf8), keepingLines: keepingLines)
     }
+
+    /// A path or name for text output (see `NameEscaping`).
+    static func escaped(_ p: EntryPath) -> String { p.description }
 
     private static func needsEscape(_ c: Unicode.Scalar, _ keepingLines: Bool) -> Bool {
         switch c.value {
@@ -34,9 +29,18 @@ extension Terminal {
         default: false
         }
     }
+}
 
-    private static func hex(_ v: UInt32) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(v >> 4) & 0xF], digits[Int(v) & 0xF]])
+/// A path in `--json` output: `path` is the exact path when it is UTF-8; otherwise `path` is
+/// the escaped text form and `path_b64` holds the exact bytes, base64-encoded.
+struct JSONPath {
+    var text: String
+    var base64: String?
+
+    init(_ p: EntryPath) {
+        if let s = p.string { text = s; base64 = nil } else {
+            text = p.description
+            base64 = Data(p.bytes).base64EncodedString()
+        }
     }
 }

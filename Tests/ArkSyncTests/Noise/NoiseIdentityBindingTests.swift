@@ -89,8 +89,15 @@ func makeIdentity() throws -> NodeIdentity {
     flipped[40] ^= 0x01
     #expect(throws: NoiseError.self) { try NoiseIdentityBinding.verify(payload: flipped, remoteStatic: aliceStatic) }
     var badVersion = try ArkNoise.bindingPayload(for: alice)
-    badVersion[0] = 2
+    badVersion[0] = 3
     #expect(throws: NoiseError.self) { try NoiseIdentityBinding.verify(payload: badVersion, remoteStatic: aliceStatic) }
+    // A node of sync protocol 1 (tree format v1 only) is refused, naming both versions.
+    var oldProtocol = try ArkNoise.bindingPayload(for: alice)
+    #expect(oldProtocol[0] == 2)
+    oldProtocol[0] = 1
+    let refusal = #expect(throws: NoiseError.self) { try NoiseIdentityBinding.verify(payload: oldProtocol, remoteStatic: aliceStatic) }
+    #expect(refusal == .protocolVersion(peer: 1, needed: 2))
+    #expect("\(refusal.map { "\($0)" } ?? "")" == "speaks sync protocol 1; this node needs 2")
     for length in [0, 1, 96, 98] {
         #expect(throws: NoiseError.self) {
             try NoiseIdentityBinding.verify(payload: [UInt8](repeating: 1, count: length), remoteStatic: aliceStatic)

@@ -42,7 +42,7 @@ final class SyncNode {
                 chunks.append(Manifest.Entry(id: try session.put(.chunk, part), length: UInt64(part.count)))
                 offset += 4096
             } while offset < bytes.count
-            entries.append(.file(name, manifest: try session.putManifest(chunks), size: UInt64(bytes.count)))
+            entries.append(.file(FileName(name), manifest: try session.putManifest(chunks), size: UInt64(bytes.count)))
         }
         let tree = try session.put(.tree, try Tree(entries: entries).encoded())
         let ref = HeadRef(repo: repoID, owner: id)

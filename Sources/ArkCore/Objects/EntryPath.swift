@@ -1,0 +1,24 @@
+/// A path below a tree's root, `/`-separated, as bytes: its names may be any bytes (`FileName`).
+public struct EntryPath: Hashable, Comparable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public var bytes: [UInt8]
+
+    public init() { self.bytes = [] }
+    public init(bytes: some Sequence<UInt8>) { self.bytes = Array(bytes) }
+    public init(_ string: String) { self.bytes = Array(string.utf8) }
+    public init(stringLiteral value: String) { self.init(value) }
+
+    public var isEmpty: Bool { bytes.isEmpty }
+    public var string: String? { String(validating: bytes, as: UTF8.self) }
+    /// The escaped one-line form for terminals and messages (see `NameEscaping`).
+    public var description: String { NameEscaping.escaped(bytes) }
+
+    /// The names along the path, empty components and `.` dropped.
+    public var components: [FileName] {
+        bytes.split(separator: 0x2f, omittingEmptySubsequences: true).filter { $0.elementsEqual([0x2e]) == false }.map { FileName(bytes: $0) }
+    }
+
+    public static func + (a: EntryPath, b: FileName) -> EntryPath { EntryPath(bytes: a.bytes + b.bytes) }
+    public static func + (a: EntryPath, b: String) -> EntryPath { EntryPath(bytes: a.bytes + Array(b.utf8)) }
+    public static func < (a: EntryPath, b: EntryPath) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public func hasSuffix(_ s: String) -> Bool { bytes.count >= s.utf8.count && bytes.suffix(s.utf8.count).elementsEqual(s.utf8) }
+}
