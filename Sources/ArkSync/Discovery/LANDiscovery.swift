@@ -4,9 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Signed LAN discovery over UDP multicast. On `start` the node announces
 /// `(node id, tcp port, timestamp, ed25519 signature)` once; afterwards it announces only in

@@ -4,9 +4,7 @@ import ArkFS
 import ArkSync
 import Foundation
 import ServiceLifecycle
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
