@@ -33,6 +33,12 @@ extension SyncEngine {
         return sent
     }
 
+    /// `announceLocalHeads()` as tracked background work (stopped with the engine), for
+    /// callers that are not async, such as a `HeadWatcher` notification.
+    public func announceLocalHeadsInBackground() {
+        spawn("announcing heads") { _ = try? await self.announceLocalHeads() }
+    }
+
     /// One of this node's announcements, reported back by `peer` (validly signed): if its
     /// number is above the one stored here, the index forgot it, and the next announcement of
     /// that head goes above it.
