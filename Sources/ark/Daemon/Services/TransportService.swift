@@ -35,6 +35,7 @@ struct TransportService: Service {
 
         daemon.engine.stop()
         await daemon.transport.shutdown()
+        daemon.engine.shutdown()
         try? FileManager.default.removeItem(atPath: store + "/listen_addr")
     }
 }
