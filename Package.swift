@@ -85,14 +85,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ArkCoreTests", dependencies: ["ArkCore"]),
-        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore"]),
+        .testTarget(
+            name: "ArkCoreTests",
+            dependencies: [
+                "ArkCore", "CArkIO", "CArkSipHash", "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The filesystem without a kernel: an in-memory ObjectSource drives lookup, listing, reads and the cache.
         .testTarget(name: "ArkFSTests", dependencies: ["ArkFS", "ArkCore"]),
         .testTarget(
             name: "ArkSyncTests",
             dependencies: [
                 "ArkSync", "ArkCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

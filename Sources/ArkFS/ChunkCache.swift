@@ -2,9 +2,11 @@ import ArkCore
 import Dispatch
 import Synchronization
 
-/// A bounded cache of verified chunks, shared by every open file. Loads run on `LoadPool`'s
-/// threads (so verification uses every core while other loads wait on the disk), concurrent requests for the same chunk share one
-/// load, and the least recently used chunks are evicted beyond `capacity` bytes.
+/// A bounded cache of verified chunks, shared by every open file. Loads run on the mount's
+/// load pool (`BlockingPool`, 4 threads: verification uses every core while other loads wait
+/// on the disk, and the pool's threads are the one limit on loads in flight), concurrent
+/// requests for the same chunk share one load, and the least recently used chunks are
+/// evicted beyond `capacity` bytes.
 final class ChunkCache: Sendable {
     typealias Completion = @Sendable (Result<[UInt8], Error>) -> Void
 
@@ -50,12 +52,11 @@ final class ChunkCache: Sendable {
     let capacity: Int
     private let state = Mutex(State())
     private let source: ObjectSource
-    private let queue = LoadPool.shared
-    /// Limits concurrent loads (enough to keep a fast disk busy with O_DIRECT reads), so a read-ahead burst cannot flood the queue.
-    private let loads = DispatchSemaphore(value: 32)
+    private let queue: BlockingPool
 
-    init(source: ObjectSource, capacity: Int) {
+    init(source: ObjectSource, capacity: Int, pool: BlockingPool) {
         self.source = source
+        self.queue = pool
         self.capacity = max(capacity, 4 << 20)
     }
 
@@ -76,8 +77,8 @@ final class ChunkCache: Sendable {
         case .hit(let bytes): completion(.success(bytes))
         case .wait: break
         case .load:
-            queue.async { [self] in
-                let result = limited { try source.chunk(id) }
+            queue.submit { [self] in
+                let result = Result { try source.chunk(id) }
                 let waiters: [Completion] = state.withLock { s in
                     if case .success(let bytes) = result { insert(&s, id, bytes) }
                     return s.waiting.removeValue(forKey: id) ?? []
@@ -118,8 +119,8 @@ final class ChunkCache: Sendable {
         case .done(let bytes): completion(.success(bytes))
         case .wait: break
         case .load:
-            queue.async { [self] in
-                completion(limited { try source.chunk(id, range: range) })
+            queue.submit { [self] in
+                completion(Result { try source.chunk(id, range: range) })
             }
         }
     }
@@ -138,7 +139,7 @@ final class ChunkCache: Sendable {
             return true
         }
         guard start else { return }
-        let result = limited { try source.chunk(id, range: range) }
+        let result = Result { try source.chunk(id, range: range) }
         let bytes: [UInt8]? = if case .success(let b) = result, b.count == range.count { b } else { nil }
         let waiters = state.withLock { s in
             let w = s.heads[id]?.waiters ?? []
@@ -163,7 +164,7 @@ final class ChunkCache: Sendable {
             return true
         }
         guard start else { return }
-        resolve(id, limited { try source.chunk(id) })
+        resolve(id, Result { try source.chunk(id) })
     }
 
     /// Starts loading the chunks that are neither cached nor loading (read-ahead), in groups
@@ -179,14 +180,14 @@ final class ChunkCache: Sendable {
         }
         for start in stride(from: 0, to: new.count, by: groupSize) {
             let group = Array(new[start..<min(start + groupSize, new.count)])
-            queue.async { [self] in
-                let results = withLoadSlot { source.chunks(group) }
+            queue.submit { [self] in
+                let results = source.chunks(group)
                 for (i, id) in group.enumerated() {
                     // A chunk the batch did not deliver is loaded on its own (and fetched from a
                     // peer by a source that can), in parallel with the others.
                     guard i < results.count, case .success(let bytes) = results[i] else {
-                        queue.async { [self] in
-                            resolve(id, limited { try source.chunk(id) })
+                        queue.submit { [self] in
+                            resolve(id, Result { try source.chunk(id) })
                         }
                         continue
                     }
@@ -202,19 +203,6 @@ final class ChunkCache: Sendable {
             return s.waiting.removeValue(forKey: id) ?? []
         }
         for w in waiters { w(result) }
-    }
-
-    /// Runs a load within the limit of concurrent loads.
-    private func limited<T>(_ load: () throws -> T) -> Result<T, Error> {
-        loads.wait()
-        defer { loads.signal() }
-        return Result { try load() }
-    }
-
-    private func withLoadSlot<T>(_ load: () -> T) -> T {
-        loads.wait()
-        defer { loads.signal() }
-        return load()
     }
 
     func contains(_ id: ObjectID) -> Bool { state.withLock { $0.entries[id] != nil } }

@@ -38,11 +38,7 @@ extension Filesystem {
         guard let ahead else { return }
         for e in tree.entries[ahead] where e.kind == .file || e.kind == .executable {
             guard case .entry(let file) = entryNode(e, in: dir) else { continue }
-            aheadQueue.async { [self] in
-                aheadSlots.wait()
-                defer { aheadSlots.signal() }
-                readFirstBytesAhead(file)
-            }
+            aheadPool.submit { [self] in readFirstBytesAhead(file) }
         }
     }
 }

@@ -37,10 +37,12 @@ public final class Filesystem: Sendable {
     private let trees = Mutex<[ObjectID: CachedTree]>([:])
     private let treeLoads = SingleFlight<ObjectID, CachedTree>()
     static let maxTrees = 4096
+    /// Chunk loads (`ChunkCache`): 4 threads that may block on the disk or a peer.
+    let loadPool = BlockingPool(threadCount: 4, name: "ark-load")
     /// Loads ahead of a directory walk: subdirectories' trees (`prefetchSubtrees`) and the
-    /// next files' first bytes (`noteOpen`), at most 16 at a time.
-    let aheadQueue = DispatchQueue(label: "ark.fs.ahead", qos: .userInitiated, attributes: .concurrent)
-    let aheadSlots = DispatchSemaphore(value: 16)
+    /// next files' first bytes (`noteOpen`), at most 16 at a time. A pool of its own: these
+    /// wait for manifests and first chunks the reads will want, and must not hold up the reads.
+    let aheadPool = BlockingPool(threadCount: 16, name: "ark-ahead")
     /// Per directory inode: how far a walk through its files got (`noteOpen`).
     let walks = Mutex<[UInt64: WalkState]>([:])
     let manifestLoader: ManifestLoader
@@ -58,7 +60,7 @@ public final class Filesystem: Sendable {
     public init(source: ObjectSource, root: Root, options: Options) throws {
         self.source = source
         self.options = options
-        self.cache = ChunkCache(source: source, capacity: options.cacheSize)
+        self.cache = ChunkCache(source: source, capacity: options.cacheSize, pool: loadPool)
         self.manifestLoader = ManifestLoader(source: source)
         switch root {
         case .history:
@@ -68,7 +70,20 @@ public final class Filesystem: Sendable {
             inodes = InodeTable(root: .entry(Node.Entry(commit: id, mtime: c.committerTime, kind: .directory, id: c.tree, size: 0, target: nil)))
             _ = try tree(c.tree) // fail now, not on first access, if the root tree is unreadable
         }
+        loadPool.start()
+        aheadPool.start()
     }
+
+    /// Stops the load threads once the queued loads ran (the mount calls it once it is
+    /// unmounted), waiting at most `timeout` seconds for each pool when given (a load may
+    /// wait for a peer); false if loads were still running then. Idempotent.
+    @discardableResult
+    public func shutdown(timeout: Double? = nil) -> Bool {
+        let aheadDone = aheadPool.shutdown(timeout: timeout)
+        return loadPool.shutdown(timeout: timeout) && aheadDone
+    }
+
+    deinit { shutdown() }
 
     /// Decoded trees, bounded (immutable, so never stale). Concurrent loads of one tree share
     /// one read.
@@ -131,11 +146,7 @@ public final class Filesystem: Sendable {
             Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached[$0] == nil }.prefix(256))
         }
         for sub in ids where !treeLoads.isRunning(sub) {
-            aheadQueue.async { [self] in
-                aheadSlots.wait()
-                defer { aheadSlots.signal() }
-                _ = try? cachedTree(sub)
-            }
+            aheadPool.submit { [self] in _ = try? cachedTree(sub) }
         }
     }
 

@@ -52,6 +52,9 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
             // out), then unmount, then the caller's watchers stop, then the session is freed.
             closeGate()
             if mounted { fuse_session_unmount(se) }
+            // No request arrives any more: the load threads end once their loads did (a
+            // load still waiting for a peer after 2 s ends on its own).
+            if !fs.shutdown(timeout: 2) { logger.info("loads still waiting at unmount; their threads end with them") }
             if beforeDestroy() {
                 gate.withLock { session = nil }
                 fuse_session_destroy(se)

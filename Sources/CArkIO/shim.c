@@ -37,3 +37,7 @@ int ark_pipe_set_size(int pipe_fd, int size) {
 }
 
 int ark_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int ark_start_writeback(int fd, off_t offset, off_t count) {
+    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+}

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension HostileAttack {
     /// Opens `--count` TCP connections to the target and sends nothing (Slowloris), holding

@@ -2,9 +2,7 @@ import ArkCore
 import Foundation
 import Synchronization
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Eviction of the on-demand chunk cache runs beside writers: a commit that deduplicates
 /// against cached chunks must end up with every chunk it names stored for good.

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `[store] cache_limit`: a lazy node's mount fetches chunks on demand and keeps them as a
 /// cache that never grows past the limit, while every read still returns the right bytes.

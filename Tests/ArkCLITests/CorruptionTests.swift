@@ -2,9 +2,7 @@
 import Foundation
 import GRDB
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// One flipped byte in a pack: reads of that chunk fail naming it, nothing corrupt is served,
 /// verify reports it, and everything else still reads.

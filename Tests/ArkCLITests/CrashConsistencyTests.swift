@@ -1,9 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// SIGKILL `ark commit` at random moments: after every kill the store verifies and every head
 /// exports identical to the source it was committed from; a final commit completes; gc then

@@ -1,9 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Trees nesting directories far deeper than anyone writes by hand, built with git plumbing:
 /// import refuses one deeper than 4096 levels with one line (as a command and inside the

@@ -1,9 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// gc against running mounts and damaged packs.
 extension GCTests {

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Real `ark run` daemons on loopback against `ark-hostile`: the bound each defense promises
 /// is asserted, and the figure printed. Long waits sleep asynchronously so they do not hold a

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 @Suite struct ImportTests {
     /// A repository with merges, renames, a symlink, executable bits, unicode paths, a gitlink,

@@ -1,9 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A two-level manifest whose parent entry disagrees with its child (a child of the wrong
 /// level, or of another length) hashes fine, as a peer could send it: `ark cat` and a read

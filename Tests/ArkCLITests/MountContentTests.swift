@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A mounted commit compared with its source tree and with `ark export`.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))

@@ -1,9 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The history browser: heads, log, at, versions, commits/<prefix>, changes, and the hidden .ark/.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))

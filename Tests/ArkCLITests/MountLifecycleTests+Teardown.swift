@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension MountLifecycleTests {
     /// A history-browser mount invalidates its changing directories whenever heads move. While

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Mounting, readiness, shutdown, stale mounts, refusals, the fstab helper and systemd.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))

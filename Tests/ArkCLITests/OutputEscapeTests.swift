@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Messages, authors, file names and source paths carrying terminal escape sequences, from a
 /// commit and from an imported git repository: no text command prints a raw control character

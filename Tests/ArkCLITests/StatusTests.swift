@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `ark status` through the built binary: from the index alone, then merged with the live state
 /// real daemons on loopback publish on `<store>/daemon.sock`. Nodes come from SyncProcessTests.

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Names in a store that someone else could plant before `ark` runs: a symlink at any name
 /// `ark` used to create or open predictably (lock files, `<file>.tmp.<pid>`) pointing at a

@@ -2,9 +2,7 @@
 import Foundation
 import GRDB
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// node.key and tags.key under damage and loss: a store with data never takes a new identity,
 /// another node's key is refused, an unreadable key is reported as what it is, and block tags

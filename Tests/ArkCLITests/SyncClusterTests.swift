@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Real `ark run` daemons on loopback: a partition healed by reconciliation, a cold start of a
 /// long history, and a node that no repo lists being refused.

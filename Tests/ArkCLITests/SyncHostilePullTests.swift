@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Pulls and announcements under misbehaving members, with real `ark run` daemons on loopback
 /// and `ark-hostile` as the member: a flood of announcements nobody can serve must not delay

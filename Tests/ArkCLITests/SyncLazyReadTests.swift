@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A `fetch = lazy` node mounting a peer's 512 MiB file: the first MiB arrives quickly and only
 /// about what was read (plus read-ahead) is transferred, not the whole file.

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The partition scenario of `SyncClusterTests` on a LAN of network namespaces (a bridge, a veth
 /// per host, no default route), each daemon in its own namespace. The remotes carry node ids

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Two real `ark` processes on loopback: reconciliation on connect, gossip of new heads, and
 /// a mount on one node streaming a file only the other stores.

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `source =` in ark.toml: `ark run` and `ark mount` import new commits of a git repository
 /// (and a repository laid out as jj keeps it) as they are made, without any ark command.

@@ -18,7 +18,10 @@ import Testing
         let source = MemorySource()
         let entries = (0..<6).map { i in source.file("f\(i)", pattern(1 << 20, seed: UInt8(i))) }
         let ids = entries.map { source.manifests[$0.id!]!.entry(at: 0).id }
-        let cache = ChunkCache(source: source, capacity: 4 << 20)
+        let pool = BlockingPool(threadCount: 4, name: "test-load")
+        pool.start()
+        defer { pool.shutdown() }
+        let cache = ChunkCache(source: source, capacity: 4 << 20, pool: pool)
         for id in ids { _ = try Self.get(cache, id).get() }
         #expect(!cache.contains(ids[0]) && !cache.contains(ids[1]))
         #expect(ids[2...].allSatisfy { cache.contains($0) })
@@ -34,7 +37,10 @@ import Testing
         let entry = source.file("f", pattern(1000))
         let id = source.manifests[entry.id!]!.entry(at: 0).id
         source.faults.withLock { $0.chunkDelay = 0.2 }
-        let cache = ChunkCache(source: source, capacity: 4 << 20)
+        let pool = BlockingPool(threadCount: 4, name: "test-load")
+        pool.start()
+        defer { pool.shutdown() }
+        let cache = ChunkCache(source: source, capacity: 4 << 20, pool: pool)
         let group = DispatchGroup()
         let results = Mutex<[[UInt8]]>([])
         for _ in 0..<8 {
@@ -55,7 +61,10 @@ import Testing
         let entry = source.file("f", pattern(1000))
         let id = source.manifests[entry.id!]!.entry(at: 0).id
         source.faults.withLock { $0.chunkErrors[id] = ArkError(.corrupt, "injected") }
-        let cache = ChunkCache(source: source, capacity: 4 << 20)
+        let pool = BlockingPool(threadCount: 4, name: "test-load")
+        pool.start()
+        defer { pool.shutdown() }
+        let cache = ChunkCache(source: source, capacity: 4 << 20, pool: pool)
         #expect(throws: ArkError.self) { try Self.get(cache, id).get() }
         source.faults.withLock { $0.chunkErrors = [:] }
         #expect(try Self.get(cache, id).get() == pattern(1000))

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Synchronization
 
 /// Reads a file descriptor (or any byte source) sequentially and yields content-defined

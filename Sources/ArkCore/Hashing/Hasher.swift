@@ -2,8 +2,7 @@ import CSodium
 
 /// BLAKE2b-256 with per-kind personalization, through libsodium (`crypto_generichash`).
 public enum ObjectHasher {
-    /// `sodium_init` once per process (thread-safe in libsodium; the static makes it once).
-    static let initialized: Bool = sodium_init() >= 0
+    static var initialized: Bool { Sodium.ready }
 
     private static let personals: [[UInt8]] = {
         var table = [[UInt8]](repeating: [], count: 5)

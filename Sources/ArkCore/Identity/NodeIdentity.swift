@@ -1,7 +1,5 @@
 import CSodium
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// This node's ed25519 key pair (libsodium). The endpoint id is the hex public key.
 public struct NodeIdentity: Sendable {

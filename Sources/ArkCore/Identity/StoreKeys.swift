@@ -1,7 +1,5 @@
 import Logging
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The two keys of a store, loaded (or made, for a new store) while the setup lock is held:
 ///

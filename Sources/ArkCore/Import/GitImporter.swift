@@ -1,8 +1,6 @@
 import Foundation
 import GRDB
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Imports the history of a git repository (or a jj repository's git store) into a store:
 /// every commit reachable from branches, tags and HEAD becomes an ark commit with the same

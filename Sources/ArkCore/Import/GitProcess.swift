@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// One running `git` subprocess with its stdin and stdout as pipes; stdout is read through a
 /// buffer (lines, exact byte counts, or streamed). Owns the process: it is terminated and

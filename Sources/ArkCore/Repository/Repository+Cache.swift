@@ -1,8 +1,6 @@
 import Foundation
 import GRDB
-#if canImport(Glibc)
 import Glibc
-#endif
 
 public struct CacheEviction: Sendable, Equatable {
     public var chunks = 0

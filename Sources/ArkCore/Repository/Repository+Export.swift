@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension Repository {
     /// Materializes an entry (tree, file or symlink) at `destination`, which must not exist.

@@ -1,8 +1,6 @@
 import Foundation
 import GRDB
-#if canImport(Glibc)
 import Glibc
-#endif
 
 public struct GCReport: Sendable {
     public var reachableObjects = 0

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension Repository {
     /// Prepares for a mount's first reads, in the background of a mount that already serves,

@@ -1,8 +1,6 @@
 import Foundation
 import Logging
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The store facade: blob packs, index and identity under one directory. Every read of
 /// stored bytes is hash-verified before it is returned.

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Snapshots a directory into trees, manifests and chunks through a `WriteSession`.
 /// Regular files, executables, symlinks and (empty) directories are kept with their names (as

@@ -1,8 +1,6 @@
 import CArkIO
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Reads ranges of pack files into reused aligned buffers, for chunk reads checked by block
 /// tags. Bytes already in the page cache are copied from it (a buffered read, after

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Creating and reading the small files of a store (keys, `endpoint_id`, lock files) without
 /// following a planted symbolic link and without a name another user could predict: a

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+import CArkIO
 import Glibc
-#endif
 
 /// Owns one open file descriptor; closes it on deinit. pread/pwrite make it safe to share
 /// between threads for reading.
@@ -63,7 +62,7 @@ public final class FileDescriptor: Sendable {
     /// comes only from `sync()`).
     func startWriteback(from offset: UInt64, count: UInt64) {
         guard count > 0 else { return }
-        _ = linuxSyncFileRange(raw, Int64(offset), Int64(count), 2 /* SYNC_FILE_RANGE_WRITE */)
+        _ = ark_start_writeback(raw, off_t(offset), off_t(count))
     }
 
     public func sync() throws { try syscall("fsync \(path)") { fsync(raw) } }
@@ -99,7 +98,3 @@ public final class FileDescriptor: Sendable {
         try d.sync()
     }
 }
-
-/// glibc's `sync_file_range` (declared only under _GNU_SOURCE, which the Glibc module does not set).
-@_silgen_name("sync_file_range")
-private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32

@@ -1,7 +1,5 @@
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Open pack files for reading, by index pack id. pread makes one descriptor per pack
 /// shareable by every reader thread.

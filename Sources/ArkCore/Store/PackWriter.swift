@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Appends records to a new pack file of its own (so concurrent writers never share a file).
 /// Bytes become durable only at `sync()`; only then may the index learn about them.

@@ -1,7 +1,5 @@
 import CArkIO
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A pipe that O_DIRECT reads of packs go through: splice(2) has the disk's DMA fill fresh
 /// kernel pages of the pipe, and `drain` copies them into the caller's reused buffer, after

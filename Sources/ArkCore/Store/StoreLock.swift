@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An advisory lock on `<store>/lock` (flock). Writers hold it shared while they add data;
 /// `gc` holds it exclusively so it never races a writer. Released on deinit (or process death).

@@ -1,8 +1,6 @@
 import NIOCore
 import NIOPosix
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Which interfaces discovery uses. A host may sit on several networks, have no default route
 /// (two machines on one switch, a lab network), or route everything elsewhere (a VPN): joining
@@ -27,7 +25,6 @@ extension LANDiscovery {
         guard let options = channel as? SocketOptionProvider else {
             throw DiscoveryError("this platform's datagram channel has no socket options")
         }
-        #if canImport(Glibc)
         // Joined with setsockopt directly: NIO's joinGroup refuses interfaces without the
         // MULTICAST flag, such as Linux's lo, where the kernel delivers multicast anyway.
         var request = ip_mreq()
@@ -38,14 +35,6 @@ extension LANDiscovery {
             throw DiscoveryError("\(interface) is not an IPv4 address")
         }
         try await options.unsafeSetSocketOption(level: .ip, name: .ip_add_membership, value: request).get()
-        #else
-        guard let multicast = channel as? MulticastChannel else {
-            throw DiscoveryError("this platform's datagram channel does not support multicast")
-        }
-        let groupAddress = try SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port)
-        let device = try System.enumerateDevices().first { $0.address?.ipAddress == interface }
-        try await multicast.joinGroup(groupAddress, device: device).get()
-        #endif
     }
 
     /// A socket bound to `interface` that multicasts out of it, looping back to this host's members.

@@ -4,9 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Signed LAN discovery over UDP multicast. On `start` the node announces
 /// `(node id, tcp port, timestamp, ed25519 signature)` once; afterwards it announces only in
@@ -146,8 +144,7 @@ public final class LANDiscovery: Sendable {
             }
             if let immediate { return continuation.resume(returning: immediate) }
             send(.query(node))
-            Task { [weak self] in
-                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+            group.next().scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [weak self] in
                 self?.expireWaiter(node: node, id: waiterID)
             }
         }
@@ -159,14 +156,23 @@ public final class LANDiscovery: Sendable {
     // MARK: Internals
 
     func announce() async throws {
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let announcement = LANAnnouncement(identity: identity, port: UInt16(clamping: tcpPort), timestampMs: now)
-        try await sendNow(LANMessage.announce(announcement).encoded)
+        try await sendNow(announcement().encoded)
     }
 
+    private func announcement() -> LANMessage {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        return .announce(LANAnnouncement(identity: identity, port: UInt16(clamping: tcpPort), timestampMs: now))
+    }
+
+    /// Multicasts `message` without waiting for the writes (from the datagram handler or a
+    /// resolve): nothing outlives the channels, which complete or fail the writes themselves.
     func send(_ message: LANMessage) {
+        let senders = state.withLock { $0.senders }
+        guard !senders.isEmpty, let target = try? SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port) else { return }
         let bytes = message.encoded
-        Task { try? await sendNow(bytes) }
+        for sender in senders {
+            sender.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: sender.allocator.buffer(bytes: bytes)), promise: nil)
+        }
     }
 
     /// Multicasts raw bytes to the group on every joined interface (tests use it to inject forged
@@ -207,7 +213,7 @@ public final class LANDiscovery: Sendable {
                 state.lastAnswer = now
                 return true
             }
-            if answer { Task { try? await announce() } }
+            if answer { send(announcement()) }
         case .announce(let announcement):
             guard announcement.node != identity.endpointID, let host = source.ipAddress else { return }
             let now = UInt64(Date().timeIntervalSince1970 * 1000)

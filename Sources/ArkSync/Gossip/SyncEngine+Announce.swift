@@ -12,25 +12,43 @@ extension SyncEngine {
     @discardableResult
     public func announceLocalHeads() async throws -> [HeadAnnouncement] {
         var sent: [HeadAnnouncement] = []
-        let identity = repository.identity
         for repo in configuration.repos {
-            for head in try repository.index.heads(repo: repo.id) where head.ref.owner == nodeID {
-                let generation = try repository.index.commit(head.commit).map { UInt64($0.generation) } ?? 0
-                let time = UInt64(Date().timeIntervalSince1970 * 1000)
-                var signed: HeadAnnouncement?
-                let stored = try repository.index.nextOwnAnnouncement(repo: repo.id, name: head.ref.name, head: head.commit, writer: nodeID) { seq, previous in
-                    let a = HeadAnnouncement.signed(by: identity, repo: repo.id, name: head.ref.name, seq: seq,
-                                                    generation: generation, head: head.commit, previous: previous, time: time)
-                    signed = a
-                    return a.encoded
-                }
-                guard stored != nil, let a = signed else { continue }
+            // The index work (heads, generations, the next sequence numbers) on the blocking
+            // pool; forwarding on the caller's task.
+            let signed = try await blocking.run { try self.signOwnHeads(repo: repo.id) }
+            for a in signed {
                 _ = markSeen(a)
                 await forward(a, except: [])
                 sent.append(a)
             }
         }
         return sent
+    }
+
+    /// Signs and stores an announcement for every head of this node in `repo` that moved
+    /// since it was last announced (blocking: index reads and one transaction per head).
+    private func signOwnHeads(repo: String) throws -> [HeadAnnouncement] {
+        let identity = repository.identity
+        var out: [HeadAnnouncement] = []
+        for head in try repository.index.heads(repo: repo) where head.ref.owner == nodeID {
+            let generation = try repository.index.commit(head.commit).map { UInt64($0.generation) } ?? 0
+            let time = UInt64(Date().timeIntervalSince1970 * 1000)
+            var signed: HeadAnnouncement?
+            let stored = try repository.index.nextOwnAnnouncement(repo: repo, name: head.ref.name, head: head.commit, writer: nodeID) { seq, previous in
+                let a = HeadAnnouncement.signed(by: identity, repo: repo, name: head.ref.name, seq: seq,
+                                                generation: generation, head: head.commit, previous: previous, time: time)
+                signed = a
+                return a.encoded
+            }
+            if stored != nil, let a = signed { out.append(a) }
+        }
+        return out
+    }
+
+    /// `announceLocalHeads()` as tracked background work (stopped with the engine), for
+    /// callers that are not async, such as a `HeadWatcher` notification.
+    public func announceLocalHeadsInBackground() {
+        spawn("announcing heads") { _ = try? await self.announceLocalHeads() }
     }
 
     /// One of this node's announcements, reported back by `peer` (validly signed): if its

@@ -80,7 +80,7 @@ extension SyncEngine {
         let peer = connection.remote
         guard withinBudget(peer) else { return }
         guard markSeen(a) else { return }
-        switch try judge(a, deliveredBy: peer) {
+        switch try await blocking.run({ try self.judge(a, deliveredBy: peer) }) {
         case .drop(let why):
             if why != "own announcement" {
                 logger.info("dropped announcement of \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq): \(why)")
@@ -156,7 +156,7 @@ extension SyncEngine {
     /// not forwarded (every member asks its own peers on connect).
     func apply(_ heads: [HeadAnnouncement], repo: String, from peer: ObjectID) async throws {
         for a in heads where a.repo == repo {
-            switch try judge(a, deliveredBy: peer) {
+            switch try await blocking.run({ try self.judge(a, deliveredBy: peer) }) {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
                 do { _ = try await adopt(a, from: peer) } catch {

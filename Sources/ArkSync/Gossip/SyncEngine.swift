@@ -23,6 +23,9 @@ public final class SyncEngine: PeerHandler, Sendable {
     let pullLanes: KeyedSemaphore<ObjectID>
     /// Chunks queued and stored by background replication, per repo.
     let replication = ReplicationLedger()
+    /// Threads for the engine's blocking work (serving requests: SQLite and pack reads), so
+    /// it never blocks a cooperative thread. Started with the engine; `shutdown()` ends it.
+    let blocking = BlockingPool(threadCount: 4, name: "ark-sync-io")
 
     enum Phase { case running, stopped }
 
@@ -79,9 +82,19 @@ public final class SyncEngine: PeerHandler, Sendable {
         self.configuration = configuration
         self.logger = logger
         pullLanes = KeyedSemaphore(limit: max(1, configuration.pullsPerWriter))
+        blocking.start()
     }
 
+    deinit { blocking.shutdown() }
+
     var nodeID: ObjectID { repository.identity.endpointID }
+
+    /// Ends the engine's blocking threads once the work queued on them ran (after `stop()`
+    /// and the transport's shutdown: nothing submits any more). Idempotent.
+    public func shutdown() {
+        stop()
+        blocking.shutdown()
+    }
 
     /// Stops background work; later events are ignored.
     public func stop() {
@@ -172,7 +185,7 @@ public final class SyncEngine: PeerHandler, Sendable {
             connection.close()
             throw error
         }
-        return try serve(request, from: connection).encoded
+        return try await blocking.run { try self.serve(request, from: connection).encoded }
     }
 
     public func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {

@@ -1,3 +1,4 @@
+import ArkCore
 import CSodium
 
 /// The primitives of `Noise_*_25519_ChaChaPoly_BLAKE2b` (Noise spec rev 34, sections 4 and 12),

@@ -1,3 +1,4 @@
+import ArkCore
 /// A Noise HandshakeState (spec section 5.3) for `Noise_<pattern>_25519_ChaChaPoly_BLAKE2b`.
 ///
 /// Drive it with `writeMessage` / `readMessage` in the pattern's order until `isComplete`, then

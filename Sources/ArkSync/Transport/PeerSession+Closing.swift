@@ -16,6 +16,7 @@ extension PeerSession {
     }
 
     func closeChannel() {
+        assertOnEventLoop()
         if case .closed = phase { return }
         phase = .closed
         context?.close(promise: nil)

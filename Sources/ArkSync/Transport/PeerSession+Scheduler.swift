@@ -12,6 +12,7 @@ extension PeerSession {
 
     /// Writes transport messages while the channel accepts them.
     func pump() {
+        assertOnEventLoop()
         guard !pumping, case .open = phase, let context else { return }
         pumping = true
         defer { pumping = false }

@@ -115,6 +115,7 @@ extension PeerSession {
     /// Stops or resumes returning credit (a stand-in for a consumer that stalls; tests use it to
     /// hold a large transfer in flight deterministically).
     func holdCredit(_ held: Bool) {
+        assertOnEventLoop()
         creditHeld = held
         guard !held, !limits.withholdCredit else { return }
         for stream in streams.values { grantCredit(stream) }
@@ -138,6 +139,7 @@ extension PeerSession {
 
     func startRequest(ticket: RequestTicket, body: [UInt8], deadline seconds: Double,
                       continuation: CheckedContinuation<[UInt8], any Error>) {
+        assertOnEventLoop()
         guard case .open = phase, let context else { return continuation.resume(throwing: SyncError.closed) }
         guard !ticket.cancelled.load(ordering: .acquiring) else { return continuation.resume(throwing: CancellationError()) }
         let nanos = seconds.isFinite ? Int64(max(0, min(seconds, 86_400)) * 1e9) : 86_400_000_000_000
@@ -171,6 +173,7 @@ extension PeerSession {
 
     /// Deadline or cancellation: fail the caller and reset the stream if it is open.
     func abandon(ticket: RequestTicket, error: any Error, reason: String) {
+        assertOnEventLoop()
         if let index = pending.firstIndex(where: { $0.ticket === ticket }) {
             let request = pending.remove(at: index)
             request.deadline.cancel()
@@ -197,6 +200,7 @@ extension PeerSession {
     // MARK: Responses and notifications
 
     func respond(stream id: UInt64, _ result: Result<[UInt8], any Error>) {
+        assertOnEventLoop()
         guard case .open = phase, let stream = streams[id], !stream.isLocal else { return releaseResponse(stream: id) }
         if case .success(let body) = result, body.count <= limits.maxResponseBody {
             resizeResponse(stream: id, to: body.count)
@@ -218,6 +222,7 @@ extension PeerSession {
     }
 
     func enqueueNotification(_ body: [UInt8]) throws {
+        assertOnEventLoop()
         guard case .open = phase else { throw SyncError.closed }
         let chunk = limits.schedulerQuantum
         var offset = 0

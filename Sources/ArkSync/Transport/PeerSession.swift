@@ -3,11 +3,12 @@ import Logging
 import NIOCore
 
 /// One TCP connection: Noise XK handshake, authorization, then multiplexed request streams and
-/// notifications over Noise transport messages (see `MuxFrame`).
+/// notifications over Noise transport messages (see `MuxFrame`). Whole Noise messages arrive
+/// from the `NoiseFrameDecoder` before it in the pipeline.
 ///
 /// All mutable state lives on the channel's event loop; `MuxPeerConnection` hops there.
 final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state is only touched on the channel's event loop
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = [UInt8]
     typealias OutboundOut = ByteBuffer
 
     enum Role {
@@ -37,7 +38,6 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     var context: ChannelHandlerContext?
     var phase: Phase = .idle
     var transport: NoiseTransport?
-    var inbound = ByteBuffer()
     var peerLabel = "unknown peer"
     /// The remote IP address (the key of per-address handshake caps and log limits).
     var address = "?"
@@ -141,10 +141,16 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        counters.received(bytes.readableBytes)
-        inbound.writeBuffer(&bytes)
-        processInbound()
+        let message = unwrapInboundIn(data)
+        counters.received(message.count + 2)
+        if case .closed = phase { return }
+        do {
+            try handleMessage(message)
+        } catch let error as SyncError {
+            fail(error)
+        } catch {
+            fail(.protocolViolation("\(error)"))
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -158,39 +164,17 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? SyncError { return fail(error) } // framing (NoiseFrameDecoder)
         fail(.protocolViolation("socket error: \(error)"))
     }
 
-    // MARK: Framing (2-byte big-endian length ‖ Noise message)
+    // MARK: Messages
 
-    private var isHandshaking: Bool {
+    /// Whether messages are handshake messages (the framing's bounds depend on it).
+    var isHandshaking: Bool {
         if case .handshake = phase { return true }
         if case .idle = phase { return true }
         return false
-    }
-
-    private func processInbound() {
-        while true {
-            if case .closed = phase { return }
-            guard let length = inbound.getInteger(at: inbound.readerIndex, as: UInt16.self).map(Int.init) else { break }
-            if isHandshaking, length > TransportLimits.maxHandshakeMessage {
-                return fail(.protocolViolation("handshake message length \(length) exceeds \(TransportLimits.maxHandshakeMessage)"))
-            }
-            if !isHandshaking, length < NoiseCrypto.tagLength {
-                return fail(.protocolViolation("transport message length \(length) is shorter than its tag"))
-            }
-            guard inbound.readableBytes >= 2 + length else { break }
-            inbound.moveReaderIndex(forwardBy: 2)
-            let message = inbound.readBytes(length: length) ?? []
-            do {
-                try handleMessage(message)
-            } catch let error as SyncError {
-                return fail(error)
-            } catch {
-                return fail(.protocolViolation("\(error)"))
-            }
-        }
-        inbound.discardReadBytes()
     }
 
     private func handleMessage(_ message: [UInt8]) throws {
@@ -238,13 +222,18 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
         }
     }
 
+    /// The check behind "state is only touched on the channel's event loop", at the entry
+    /// points other threads reach through `MuxPeerConnection` (debug builds).
+    func assertOnEventLoop() {
+        context?.eventLoop.assertInEventLoop()
+    }
+
     // MARK: Writing
 
     func writeFramed(_ message: [UInt8]) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: message.count + 2)
-        buffer.writeInteger(UInt16(message.count))
-        buffer.writeBytes(message)
+        context.eventLoop.assertInEventLoop()
+        let buffer = NoiseFrameDecoder.frame(message, allocator: context.channel.allocator)
         counters.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }

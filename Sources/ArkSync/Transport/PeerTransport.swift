@@ -119,6 +119,7 @@ public final class PeerTransport: Sendable {
         if case .responder = role { gate.admitHandshake(channel, address: channel.remoteAddress?.ipAddress ?? "?") }
         let session = PeerSession(role: role, identity: identity, handler: handler, authorize: authorize,
                                   limits: limits, logger: logger, gate: gate, traffic: traffic)
-        try channel.pipeline.syncOperations.addHandler(session)
+        try channel.pipeline.syncOperations.addHandlers(
+            ByteToMessageHandler(NoiseFrameDecoder(handshaking: { session.isHandshaking })), session)
     }
 }

@@ -1,7 +1,7 @@
 // Why this shim exists: O_DIRECT is a GNU extension of glibc's headers (visible only with
 // _GNU_SOURCE), which Swift's Glibc module does not export; and cachestat(2) (Linux 6.5) has
 // no glibc wrapper, and older kernel headers lack its structs; splice(2) and F_SETPIPE_SZ are
-// GNU extensions as well, and so is pipe2(2).
+// GNU extensions as well, and so are pipe2(2) and sync_file_range(2).
 #ifndef C_ARK_IO_H
 #define C_ARK_IO_H
 
@@ -25,5 +25,9 @@ int ark_pipe_cloexec(int fds[2]);
 /// Asks for a pipe capacity (F_SETPIPE_SZ; an unprivileged process gets at most
 /// /proc/sys/fs/pipe-max-size) and returns the capacity the pipe has, or -1 with errno.
 int ark_pipe_set_size(int pipe_fd, int size);
+
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writeback of [offset, offset+count)
+/// without waiting for it. Returns 0, or -1 with errno.
+int ark_start_writeback(int fd, off_t offset, off_t count);
 
 #endif

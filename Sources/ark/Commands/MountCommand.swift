@@ -4,9 +4,7 @@ import ArkFS
 import ArkSync
 import Foundation
 import ServiceLifecycle
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,15 +49,15 @@ struct MountCommand: ParsableCommand {
         let local = LocalObjectSource(repo: ctx.repo, peerNames: names)
         // The sync daemon runs in this process too (FUSE + sync), when any repo has remotes.
         let syncing = ctx.config.repos.contains { !$0.remotes.isEmpty }
-        let service = syncing ? SyncService(context: ctx) : nil
+        let sync = syncing ? SyncDaemon(context: ctx) : nil
         var mounted: ObjectID? { if case .commit(let id) = root { id } else { nil } }
-        let source: ObjectSource = service.map {
+        let source: ObjectSource = sync.map {
             SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker,
                                mountedCommit: mounted, cacheLimit: ctx.config.cacheLimit)
         } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
         // New commits of the repos' sources are imported while mounted (and appear under heads/).
-        var services: [any Service] = service.map { [$0] } ?? []
+        var services: [any Service] = sync?.services ?? []
         if !ctx.config.sources.isEmpty { services.append(SourceWatchService(context: ctx)) }
         let daemon = services.isEmpty ? nil : DaemonHost(services, signals: false) // libfuse owns SIGINT/SIGTERM here
         daemon?.start()

@@ -42,8 +42,8 @@ struct PrefetchCommand: ParsableCommand {
         for r in roots { try walk(r) }
         var out = Output(chunks: total, alreadyLocal: total - missing.count, fetched: 0, failed: 0, bytesFetched: 0)
         if !missing.isEmpty {
-            let service = SyncService(context: ctx)
-            let host = DaemonHost([service], signals: true)
+            let service = SyncDaemon(context: ctx)
+            let host = DaemonHost(service.services, signals: true)
             host.start()
             let fetcher = ChunkFetcher(engine: service.engine)
             let bar = ProgressLine("prefetch")

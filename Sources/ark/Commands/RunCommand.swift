@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
                 Terminal.err("ark: no repo in \(ctx.config.file ?? "the configuration") declares a remote; watching \(sources) source(s) only")
             }
         }
-        var services: [any Service] = [SyncService(context: ctx)]
+        var services: [any Service] = SyncDaemon(context: ctx).services
         if sources > 0 { services.append(SourceWatchService(context: ctx)) }
         Terminal.err("ark: node \(ctx.repo.identity.endpointID.hex) syncing \(ctx.config.repos.count) repo(s)"
             + (sources > 0 ? ", watching \(sources) source(s)" : ""))
@@ -30,15 +30,21 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Runs services under swift-service-lifecycle from a synchronous command, until they end
-/// (graceful shutdown on SIGTERM/SIGINT when `signals`, or `shutdown()` from elsewhere).
+/// Runs services in one swift-service-lifecycle `ServiceGroup` from a synchronous command,
+/// until they end (graceful shutdown on SIGTERM/SIGINT when `signals`, or `shutdown()` from
+/// elsewhere). They start in the given order and stop in the reverse one; a service that
+/// ends or fails shuts the others down gracefully, in that reverse order.
 final class DaemonHost: Sendable {
     private let group: ServiceGroup
     private let done = DispatchSemaphore(value: 0)
     private let failure = ErrorBox()
 
     init(_ services: [any Service], signals: Bool) {
-        var config = ServiceGroupConfiguration(services: services, logger: Logger(label: "ark.services"))
+        let configured = services.map {
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        var config = ServiceGroupConfiguration(services: configured, logger: Logger(label: "ark.services"))
         config.gracefulShutdownSignals = signals ? [.sigterm, .sigint] : []
         group = ServiceGroup(configuration: config)
     }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import ArkCore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

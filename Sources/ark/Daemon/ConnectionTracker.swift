@@ -35,15 +35,26 @@ final class ConnectionTracker: PeerHandler, Sendable {
 
     /// Returns once any peer is connected, or after `timeout` seconds.
     func waitForAnyConnection(timeout: Double) async {
-        let deadline = Date().addingTimeInterval(timeout)
-        while state.withLock({ $0.open.values.allSatisfy { $0 == 0 } }) && Date() < deadline {
+        guard !hasConnection else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1e9)) }
+            group.addTask { await self.waitForConnection() }
+            await group.next()
+            group.cancelAll()
+            wakeAnyWaiters() // the timer won: its cancelled partner returns; other callers wait on
+        }
+    }
+
+    /// Returns once any peer is connected, or once the task is cancelled and woken.
+    private func waitForConnection() async {
+        while !Task.isCancelled && !hasConnection {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                state.withLock { $0.anyWaiters.append(c) }
-                // Bounded: a timer resumes the wait so the deadline holds without a connection.
-                Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, deadline.timeIntervalSinceNow) * 1e9))
-                    self.wakeAnyWaiters()
+                let now = state.withLock { s -> Bool in
+                    if Task.isCancelled || s.open.values.contains(where: { $0 > 0 }) { return true }
+                    s.anyWaiters.append(c)
+                    return false
                 }
+                if now { c.resume() }
             }
         }
     }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The open-file limit of the process hosting the daemon. Distributions start processes with
 /// a soft limit of 1,024 descriptors and a much higher hard limit; every peer connection,

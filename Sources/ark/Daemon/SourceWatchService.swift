@@ -8,10 +8,10 @@ import Synchronization
 /// Imports new commits from the repos' `source` repositories (ark.toml) as they are made: one
 /// import at start to catch up, then one per burst of ref changes (`SourceWatcher`: inotify,
 /// debounced). Each import is what `ark import` does (`GitImporter.run`), so heads, oplog and
-/// resumability are the same; the heads it moves are announced to peers by `SyncService`,
-/// whose `HeadWatcher` sees this process's index writes like any other. A failed import logs
-/// one line and the next change tries again. Runs until graceful shutdown, then lets an
-/// import in progress publish what it has and stop.
+/// resumability are the same; the heads it moves are announced to peers by the sync daemon's
+/// `HeadAnnounceService`, whose `HeadWatcher` sees this process's index writes like any other.
+/// A failed import logs one line and the next change tries again. Runs until graceful
+/// shutdown, then lets an import in progress publish what it has and stop.
 final class SourceWatchService: Service, Sendable {
     enum State {
         case idle

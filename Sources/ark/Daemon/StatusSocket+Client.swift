@@ -1,8 +1,6 @@
 import ArkCore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension StatusSocket {
     /// What asking a store's daemon for its state gave.

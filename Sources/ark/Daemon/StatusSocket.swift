@@ -3,9 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The daemon's status endpoint: a unix domain socket at `<store>/daemon.sock`, mode 0600,
 /// that writes one JSON `DaemonStatus` to each connection and closes it. The document is

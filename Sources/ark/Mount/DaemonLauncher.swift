@@ -1,9 +1,7 @@
 import ArgumentParser
 import ArkCore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `--daemon`: runs this command in the foreground in a child in a new session and returns
 /// in the parent only when the child reports that the mount is serving (or failed).

@@ -1,8 +1,6 @@
 import ArkCore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The checks before mounting, each a clear refusal naming the problem.
 enum MountPreflight {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A process may inherit blocked or ignored termination signals from whatever spawned it
 /// (for example a libdispatch worker thread, which blocks nearly all signals). `ark mount`

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, if set.
 enum SystemdNotify {

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 enum Format {
     static func bytes(_ n: UInt64) -> String {

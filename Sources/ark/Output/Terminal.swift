@@ -1,8 +1,6 @@
 import Foundation
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Writes to stdout/stderr without Foundation buffering surprises, and reports progress
 /// (bytes, rate, ETA) on stderr when it is a terminal.

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs the built `ark` executable as a subprocess, as a user would.
 struct ArkProcess {

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension GitFixture {
     /// A tree nesting `depth` directories named `d`, with a file `f` holding `leaf` in the

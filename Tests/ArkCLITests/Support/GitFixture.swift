@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A git repository built by the test through the `git` executable.
 struct GitFixture {

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// FUSE availability. With CI=true a missing /dev/fuse fails the mount tests instead of
 /// disabling them.

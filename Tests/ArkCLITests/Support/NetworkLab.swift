@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A LAN of Linux network namespaces: one bridge in the host namespace and, per host, a
 /// namespace joined to it by a veth pair, with `10.<net>.0.<n>/24` and no default route (like

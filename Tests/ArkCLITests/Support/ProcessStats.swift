@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Figures of a running process from /proc, for the bounds hostile-peer tests assert.
 struct ProcessStats {

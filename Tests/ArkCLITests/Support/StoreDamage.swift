@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Damages a store on purpose, the way a failing disk would.
 enum StoreDamage {

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// One node of a sync test: a directory with its own `ark.toml` and store (`./data`), and its
 /// daemon (`ark run`) as a real process, optionally inside a network namespace. The daemon's

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A temporary working directory for end-to-end runs: `ark` runs in it (store `./data`), and
 /// helpers build source trees and compare exports.

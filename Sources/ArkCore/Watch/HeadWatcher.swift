@@ -1,9 +1,6 @@
-import ArkCore
 import Foundation
 import Logging
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Watches the store's index for commits (by other processes or this one: inotify on the
 /// SQLite files, debounced) and calls `onChange` when the set of heads changed. Event driven:

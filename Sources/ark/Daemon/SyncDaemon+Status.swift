@@ -2,7 +2,7 @@ import ArkCore
 import ArkSync
 import Foundation
 
-extension SyncService {
+extension SyncDaemon {
     /// The daemon's state now: every remote of ark.toml (and any other peer the transport saw),
     /// with the transport's counters, and the engine's replication figures.
     func status(traffic: PeerTraffic, listen: String, started: Date) -> DaemonStatus {

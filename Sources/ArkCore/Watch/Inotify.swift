@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// One inotify instance and a wake pipe. `wait` sleeps in poll(2) until the kernel reports an
 /// event on a watched directory, the timeout passes, or `stop()` is called from another thread

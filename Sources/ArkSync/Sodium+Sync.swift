@@ -1,9 +1,8 @@
+import ArkCore
 import CSodium
 
-/// libsodium initialization for this module (`sodium_init` is idempotent and thread-safe).
-enum Sodium {
-    static let ready: Bool = sodium_init() >= 0
-
+/// The libsodium calls of this module; `Sodium.ready` (ArkCore) initializes the library once.
+extension Sodium {
     static func randomBytes(_ count: Int) -> [UInt8] {
         precondition(ready, "libsodium failed to initialize")
         var out = [UInt8](repeating: 0, count: count)

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Watches a git or jj repository for new commits and calls `onChange` on its own thread: once
 /// at start (to catch up), then after every burst of changes has been quiet for `quiet`
