@@ -25,12 +25,12 @@ struct StoreContext {
 
     func resolve(_ rev: String) throws -> ObjectID { try resolver.resolve(rev) }
 
-    /// `rev[:path]` to its commit and the entry at the path. In the path, `\xNN` is the byte
-    /// NN (a name that is not UTF-8, as text output shows it) and `\\` a backslash; a path
-    /// passed as raw bytes that are not UTF-8 is taken as is.
+    /// `rev[:path]` to its commit and the entry at the path. A path in double quotes is read as
+    /// text output quotes it (`proj:"caf\351.txt"`: C escapes and octal bytes, as git quotes
+    /// paths); any other path is taken literally, as the bytes the shell passed.
     func resolveEntry(_ spec: String) throws -> (commit: ObjectID, info: Commit, entry: Tree.Entry, path: EntryPath) {
         let (rev, text) = RevisionResolver.split(spec)
-        let path = EntryPath(bytes: RawArguments.path(of: spec, text: text))
+        let path = EntryPath(bytes: try RawArguments.path(of: spec, text: text))
         let id = try resolve(rev)
         let commit = try repo.commit(id)
         return (id, commit, try repo.lookup(tree: commit.tree, path: path), path)

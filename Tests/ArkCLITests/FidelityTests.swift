@@ -92,21 +92,30 @@ struct FidelityTests {
         let f = try Self.fixture()
         _ = try f.commit()
         let ls = try f.ark("ls", "demo").stdout
-        #expect(ls.contains(" caf\\xe9.txt\n"), "\(ls)")
-        #expect(ls.contains(" new\\nline\n") && ls.contains(" esc\\x1b[31mred\n"), "\(ls)")
+        // Quoted as git quotes paths, bytes that are not UTF-8 in octal.
+        #expect(ls.contains(#" "caf\351.txt""# + "\n"), "\(ls)")
+        #expect(ls.contains(#" "new\nline""# + "\n") && ls.contains(#" "esc\033[31mred""# + "\n"), "\(ls)")
         #expect(ls.contains("-rw------- "), "\(ls)")
         let r = try ArkProcess.run(["ls", "--json", "demo"], cwd: f.dir.path)
         let items = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]])
         let latin = try #require(items.first { $0["path_b64"] != nil })
         #expect(latin["path_b64"] as? String == Data([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]).base64EncodedString())
-        #expect(latin["path"] as? String == "caf\\xe9.txt")
+        #expect(latin["path"] as? String == #""caf\351.txt""#)
         let priv = try #require(items.first { $0["path"] as? String == "private" })
         #expect(priv["mode"] as? String == "0600")
         let nanos = try #require(items.first { $0["path"] as? String == "nanos" })
         #expect(nanos["mtime"] as? Int == 1_700_000_000 && nanos["mtime_ns"] as? Int == 123_456_789)
-        // rev:path with the same escape.
-        #expect(try f.ark("cat", "demo:caf\\xe9.txt").stdout == "latin\n")
+        // rev:path in the same quoted form (`\xe9` accepted inside the quotes too), or literal.
+        #expect(try f.ark("cat", #"demo:"caf\351.txt""#).stdout == "latin\n")
+        #expect(try f.ark("cat", #"demo:"caf\xe9.txt""#).stdout == "latin\n")
+        #expect(try f.ark("cat", #"demo:"new\nline""#).stdout == "nl\n")
         #expect(try f.ark("cat", "demo:new\nline").stdout == "nl\n")
+        #expect(try f.ark("cat", #"demo:"esc\033[31mred""#).stdout == "esc\n")
+        // As a shell passes the form ls prints, and a path that is not well formed.
+        let quoted = try sh("cd '\(f.dir.path)' && '\(ArkProcess.binary)' cat 'demo:\"caf\\351.txt\"'")
+        #expect(quoted.status == 0 && quoted.out == "latin\n", "\(quoted.err)")
+        let bad = try ArkProcess.run(["cat", #"demo:"caf\351.txt"#], cwd: f.dir.path)
+        #expect(!bad.ok && bad.stderr.contains("not a well-formed quoted path"), "\(bad.stderr)")
         // Or the raw bytes, as a shell passes them.
         let raw = try sh("cd '\(f.dir.path)' && '\(ArkProcess.binary)' cat \"demo:$(printf 'caf\\351.txt')\"")
         #expect(raw.status == 0 && raw.out == "latin\n", "\(raw.err)")

@@ -45,13 +45,15 @@ import Glibc
         #expect(log.stdout.contains("    \\x1b[31mred\\x1b]0;title\\x07 subject\n"), "\(log.stdout)")
         #expect(log.stdout.contains("    body \\u009b2J line\\x7f\n    last\tline\\r\n"), "\(log.stdout)")
         let ls = try ws.ark("ls", "proj")
-        #expect(ls.stdout.contains(" file\\x1b[31mred\\x1b]0;title\\x07.txt\n"), "\(ls.stdout)")
-        #expect(ls.stdout.contains(" two\\nlines.txt\n"), "\(ls.stdout)")
-        #expect(try ws.ark("diff", a, b).stdout == "M file\\x1b[31mred\\x1b]0;title\\x07.txt\n")
+        // Names and paths are quoted as git quotes paths; messages and authors keep `\x1b`.
+        #expect(ls.stdout.contains(#" "file\033[31mred\033]0;title\a.txt""# + "\n"), "\(ls.stdout)")
+        #expect(ls.stdout.contains(#" "two\nlines.txt""# + "\n"), "\(ls.stdout)")
+        #expect(try ws.ark("diff", a, b).stdout == #"M "file\033[31mred\033]0;title\a.txt""# + "\n")
+        #expect(try ws.ark("show", b).stdout.contains(#"M "file\033[31mred\033]0;title\a.txt""# + "\n"))
         // An error message echoing a name stays on one line, escaped.
         let missing = try ws.ark("cat", "proj:no\(Self.evil)\nsuch")
         Self.expectClean(missing, "cat of a missing path", ok: false)
-        BadInputTests.expectOneErrorLine(missing, containing: ["no\\x1b[31mred\\x1b]0;title\\x07\\nsuch"], "missing path")
+        BadInputTests.expectOneErrorLine(missing, containing: [#"no such path '"no\033[31mred\033]0;title\a\nsuch"'"#], "missing path")
 
         let json = try #require(try ws.json("log", "--json", "proj") as? [[String: Any]])
         #expect(json.first?["message"] as? String == Self.message)

@@ -54,6 +54,6 @@ import Testing
                                Self.stamped(.directory("d", tree: dir, size: 0), mode: 0o1777, seconds: 10),
                                Self.stamped(.file(FileName(bytes: [0xe9]), manifest: m1, size: 1), mode: 0o644, seconds: 10)]
         // A new mtime alone is not a change; a Latin-1 name is another name than its UTF-8 spelling.
-        #expect(try Self.changes(store, a, b) == ["M both", "P d/", "P private", "D \u{e9}", "A \\xe9"])
+        #expect(try Self.changes(store, a, b) == ["M both", "P d/", "P private", "D \u{e9}", #"A "\351""#])
     }
 }

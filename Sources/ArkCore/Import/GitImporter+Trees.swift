@@ -19,8 +19,9 @@ extension GitImporter {
         let limit = ObjectLimits.maxTreeDepth
         /// `below`: levels under `last` (a subtree converted before, reused here).
         func tooDeep(_ stack: [TreeFrame], _ last: FileName, below: Int = 0) -> ArkError {
-            let names = (stack.dropFirst().map(\.name) + [last]).map(\.description)
-            let path = names.count > 6 ? (names.prefix(3) + ["…"] + names.suffix(2)).joined(separator: "/") : names.joined(separator: "/")
+            let names = (stack.dropFirst().map(\.name) + [last]).map(\.bytes)
+            let shown = names.count > 6 ? names.prefix(3) + [Array("…".utf8)] + names.suffix(2) : names[...]
+            let path = EntryPath(bytes: shown.joined(separator: [0x2F]))
             return ArkError(.unsupported, "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count + below) levels)")
         }
         var stack = [try openTree(rootRaw, name: "")]

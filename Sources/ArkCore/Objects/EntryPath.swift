@@ -9,8 +9,9 @@ public struct EntryPath: Hashable, Comparable, Sendable, ExpressibleByStringLite
 
     public var isEmpty: Bool { bytes.isEmpty }
     public var string: String? { String(validating: bytes, as: UTF8.self) }
-    /// The escaped one-line form for terminals and messages (see `NameEscaping`).
-    public var description: String { NameEscaping.escaped(bytes) }
+    /// The one-line form for terminals and messages, quoted as git quotes paths when it holds a
+    /// control character, a byte that is not UTF-8, `"` or `\` (see `NameEscaping.quoted`).
+    public var description: String { NameEscaping.quoted(bytes) }
 
     /// The names along the path, empty components and `.` dropped.
     public var components: [FileName] {

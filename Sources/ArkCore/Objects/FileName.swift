@@ -15,10 +15,10 @@ public struct FileName: Hashable, Comparable, Sendable, ExpressibleByStringLiter
     public var lossyString: String { String(decoding: bytes, as: UTF8.self) }
     public var isUTF8: Bool { string != nil }
 
-    /// The escaped form: one line, every control character and every byte that is not UTF-8
-    /// written as `\xNN` (newline, tab and carriage return as `\n`, `\t`, `\r`; C1 controls as
-    /// `\u0080`…`\u009f`), and a backslash as itself. See `NameEscaping`.
-    public var description: String { NameEscaping.escaped(bytes) }
+    /// The form shown on a terminal: the name as is, or, when it holds a control character, a
+    /// byte that is not UTF-8, `"` or `\`, in double quotes with C and octal escapes as git
+    /// quotes paths (`"caf\351.txt"`). See `NameEscaping.quoted`.
+    public var description: String { NameEscaping.quoted(bytes) }
 
     public static func < (a: FileName, b: FileName) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 
@@ -26,7 +26,7 @@ public struct FileName: Hashable, Comparable, Sendable, ExpressibleByStringLiter
     public static func problem(with bytes: [UInt8]) -> String? {
         if bytes.isEmpty { return "empty name" }
         if bytes.count > ObjectLimits.maxNameBytes { return "name longer than \(ObjectLimits.maxNameBytes) bytes" }
-        if bytes == [0x2e] || bytes == [0x2e, 0x2e] { return "name '\(NameEscaping.escaped(bytes))' not allowed" }
+        if bytes == [0x2e] || bytes == [0x2e, 0x2e] { return "name '\(NameEscaping.quoted(bytes))' not allowed" }
         if bytes.contains(0x2f) || bytes.contains(0) { return "name with '/' or NUL not allowed" }
         return nil
     }

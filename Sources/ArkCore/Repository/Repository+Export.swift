@@ -70,9 +70,11 @@ extension Repository {
         }
         try syscall("mkdir \(path)") { mkdir(path, 0o700) }
         var dir = try FileDescriptor(open: path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        struct Frame { var entry: Tree.Entry; var entries: [Tree.Entry]; var next = 0; var name: String }
-        var stack = [Frame(entry: root, entries: try tree(root.id!).entries, name: path)]
-        func shown(_ name: FileName) -> String { (stack.map(\.name) + [name.description]).joined(separator: "/") }
+        struct Frame { var entry: Tree.Entry; var entries: [Tree.Entry]; var next = 0; var name: [UInt8] }
+        var stack = [Frame(entry: root, entries: try tree(root.id!).entries, name: Array(path.utf8))]
+        func shown(_ name: FileName) -> String {
+            EntryPath(bytes: (stack.map(\.name) + [name.bytes]).joined(separator: [0x2F])).description
+        }
         while let top = stack.indices.last {
             if stack[top].next < stack[top].entries.count {
                 let e = stack[top].entries[stack[top].next]
@@ -86,7 +88,7 @@ extension Repository {
                     e.name.withCString { openat(dir.raw, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
                 }
                 dir = FileDescriptor(owning: child, path: e.name.description)
-                stack.append(Frame(entry: e, entries: try tree(e.id!).entries, name: e.name.description))
+                stack.append(Frame(entry: e, entries: try tree(e.id!).entries, name: e.name.bytes))
                 continue
             }
             let done = stack[top].entry

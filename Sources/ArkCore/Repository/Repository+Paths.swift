@@ -6,15 +6,15 @@ extension Repository {
 
     public func lookup(tree root: ObjectID, path: EntryPath) throws -> Tree.Entry {
         var entry = Tree.Entry(name: "", kind: .directory, id: root, size: 0, target: nil)
-        var walked: [String] = []
+        var walked = EntryPath()
         let components = path.components
         for component in components {
             guard entry.kind == .directory, let id = entry.id else {
-                throw ArkError(.notFound, "'\(walked.joined(separator: "/"))' is not a directory")
+                throw ArkError(.notFound, "'\(walked)' is not a directory")
             }
-            walked.append(component.description)
+            walked = walked.isEmpty ? EntryPath(bytes: component.bytes) : walked + "/" + component
             guard let next = try tree(id).entry(named: component) else {
-                throw ArkError(.notFound, "no such path '\(walked.joined(separator: "/"))'")
+                throw ArkError(.notFound, "no such path '\(walked)'")
             }
             entry = next
         }

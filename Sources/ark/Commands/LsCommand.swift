@@ -33,8 +33,10 @@ struct LsCommand: ParsableCommand {
                                   target: e.target, mode: e.mode.map(Self.octal), mtime: e.mtime?.seconds, mtimeNs: e.mtime?.nanoseconds))
             } else {
                 let id = e.id?.short ?? "-"
-                let suffix = e.kind == .directory ? "/" : e.target.map { " -> \(Terminal.escaped($0))" } ?? ""
-                Terminal.out("\(Self.modeString(e)) \(String(e.size).leftPad(12)) \(id) \(Terminal.escaped(p))\(suffix)")
+                // A directory's slash inside the quotes of a quoted path, as one path.
+                let shown = Terminal.escaped(e.kind == .directory ? p + "/" : p)
+                let target = e.target.map { " -> \(Terminal.escaped(EntryPath($0)))" } ?? ""
+                Terminal.out("\(Self.modeString(e)) \(String(e.size).leftPad(12)) \(id) \(shown)\(target)")
             }
         }
         // Depth first with an explicit stack (a tree may nest directories without bound).

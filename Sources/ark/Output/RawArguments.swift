@@ -19,9 +19,14 @@ enum RawArguments {
     }
 
     /// The path of a `<rev>:path` argument as bytes: from the raw argument when the shell passed
-    /// bytes that are not UTF-8, else `text` with its `\xNN` escapes undone.
-    static func path(of spec: String, text: String) -> [UInt8] {
-        if let raw = bytes(of: spec), let colon = raw.firstIndex(of: 0x3A) { return Array(raw[(colon + 1)...]) }
-        return NameEscaping.unescapingBytes(text)
+    /// bytes that are not UTF-8, else `text`. A path in double quotes is read as text output
+    /// quotes it (`"caf\351.txt"`, see `NameEscaping.unquoted`); any other is taken literally.
+    static func path(of spec: String, text: String) throws -> [UInt8] {
+        var given = Array(text.utf8)
+        if let raw = bytes(of: spec), let colon = raw.firstIndex(of: 0x3A) { given = Array(raw[(colon + 1)...]) }
+        guard let path = NameEscaping.unquoted(given) else {
+            throw ArkError(.invalidArgument, "path \(Terminal.escaped(text)) starts with '\"' but is not a well-formed quoted path (write it as ark prints it, such as \"caf\\351.txt\")")
+        }
+        return path
     }
 }
