@@ -46,6 +46,7 @@ extension PeerSession {
             waitingRequests.removeFirst()
             requestBytesHeld -= next.body.count
             heldResponses[next.stream] = reservation
+            building.insert(next.stream)
             responseHeld += reservation
             dispatchRequest(stream: next.stream, body: next.body)
         }
@@ -68,12 +69,15 @@ extension PeerSession {
     }
 
     /// Teardown: everything this connection held goes back to its peer's budget.
+    /// Responses still being built keep their share until their handler finishes (`respond`
+    /// releases it then).
     func releaseAllResponses() {
         waitingRequests = []
         requestBytesHeld = 0
-        let held = heldResponses.values.reduce(0, +)
-        heldResponses = [:]
-        responseHeld = 0
+        let done = heldResponses.filter { !building.contains($0.key) }
+        let held = done.values.reduce(0, +)
+        for id in done.keys { heldResponses[id] = nil }
+        responseHeld -= held
         if let peer = budgetPeer { gate.release(held, peer: peer) }
     }
 }

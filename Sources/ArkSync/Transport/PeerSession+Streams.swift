@@ -101,7 +101,12 @@ extension PeerSession {
                 stream.sendEnd = nil
                 stream.sendBody = []
             }
-            releaseResponse(stream: id)
+            if let i = waitingRequests.firstIndex(where: { $0.stream == id }) { // never admitted: drop it now
+                requestBytesHeld -= waitingRequests[i].body.count
+                waitingRequests.remove(at: i)
+            }
+            // A response still being built keeps its budget until its handler returns.
+            if !building.contains(id) { releaseResponse(stream: id) }
         }
     }
 
@@ -201,6 +206,7 @@ extension PeerSession {
 
     func respond(stream id: UInt64, _ result: Result<[UInt8], any Error>) {
         assertOnEventLoop()
+        building.remove(id)
         guard case .open = phase, let stream = streams[id], !stream.isLocal else { return releaseResponse(stream: id) }
         if case .success(let body) = result, body.count <= limits.maxResponseBody {
             resizeResponse(stream: id, to: body.count)

@@ -72,6 +72,11 @@ final class PeerSession: ChannelInboundHandler, @unchecked Sendable { // state i
     // Response budget (see PeerSession+Budget).
     var waitingRequests: [WaitingRequest] = []
     var heldResponses: [UInt64: Int] = [:]
+    /// Streams whose handler is still building the response. Their reservation stays held
+    /// until the handler finishes, even if the peer resets the stream or the connection
+    /// closes: the work goes on, so the budget must count it (a peer cannot buy more work by
+    /// resetting what it asked for).
+    var building: Set<UInt64> = []
     var responseHeld = 0
     /// Bytes of the peer's requests received and not yet dispatched (partial and waiting).
     var requestBytesHeld = 0

@@ -64,4 +64,26 @@ import Testing
         #expect(outcomes.allSatisfy { $0 == .closed }, "160 KiB of unanswered requests over a 64 KiB cap drop the connection: \(outcomes)")
         #expect(await eventually { server.handler.snapshot().closed == [client.id] })
     }
+
+    /// Resetting a request does not give its budget back while its handler still runs: a peer
+    /// that asks and resets in a loop gets no more work done than the budget allows.
+    @Test func resetRequestsKeepTheirBudgetUntilTheHandlerReturns() async throws {
+        var limits = TransportLimits()
+        limits.responseBytesPerConnection = 1 << 20
+        limits.responseReservation = 1 << 20
+        let started = Atomic<Int>(0)
+        let server = try await TestNode.start(limits: limits, respond: { body, _ in
+            started.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .seconds(3))
+            return body
+        })
+        let client = try await TestNode.start()
+        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        let connection = try await client.connect(to: server)
+        for i in 0..<20 { // each times out after 50 ms, and the client resets its stream
+            _ = try? await connection.request([UInt8(i)], deadline: 0.05)
+        }
+        #expect(started.load(ordering: .relaxed) == 1, "20 reset requests started \(started.load(ordering: .relaxed)) handlers within one handler's run")
+        #expect(await eventually(within: 10) { started.load(ordering: .relaxed) == 1 && server.handler.snapshot().closed.isEmpty })
+    }
 }
