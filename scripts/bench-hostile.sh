@@ -30,6 +30,9 @@ done
 IDLE=2000; STARVE_CONN=1; STARVE_STREAMS=256; BOGUS=20; HOLD=30; BOGUS_WAIT=120
 [ "$QUICK" = 1 ] && { IDLE=500; STARVE_STREAMS=64; BOGUS=5; HOLD=15; BOGUS_WAIT=60; }
 BEFORE_REV=${BENCH_BEFORE_REV:-6fa04c8}
+# The attacker against the "before" binary: ark-hostile as of the last commit that speaks its
+# sync protocol (1; protocol 2 came with tree format v2), with every attack of this script.
+HOSTILE_BEFORE_REV=${BENCH_HOSTILE_BEFORE_REV:-80052b6}
 
 # --- dependencies and builds ---------------------------------------------------------------
 source scripts/deps.sh
@@ -42,7 +45,16 @@ BEFORE_SRC="$ROOT/.build-bench-before"
 echo "building ark at $BEFORE_REV (release) for the 'before' column..." >&2
 if [ ! -d "$BEFORE_SRC" ]; then git worktree add -f --detach "$BEFORE_SRC" "$BEFORE_REV" >&2; else git -C "$BEFORE_SRC" checkout -q --detach "$BEFORE_REV"; fi
 (cd "$BEFORE_SRC" && swift build -c release --product ark >&2)
-declare -A ARKBIN=( [before]="$(cd "$BEFORE_SRC" && swift build -c release --show-bin-path)/ark" [after]="$BIN/ark" )
+BINS="$ROOT/.build/bench-hostile-bins"; mkdir -p "$BINS"
+cp "$(cd "$BEFORE_SRC" && swift build -c release --show-bin-path)/ark" "$BINS/ark-before"
+# Same checkout, so the dependencies are built once.
+echo "building ark-hostile at $HOSTILE_BEFORE_REV (release) for the 'before' column..." >&2
+git -C "$BEFORE_SRC" checkout -q --detach "$HOSTILE_BEFORE_REV"
+(cd "$BEFORE_SRC" && swift build -c release --product ark-hostile >&2)
+cp "$(cd "$BEFORE_SRC" && swift build -c release --show-bin-path)/ark-hostile" "$BINS/ark-hostile-before"
+git -C "$BEFORE_SRC" checkout -q --detach "$BEFORE_REV"
+declare -A ARKBIN=( [before]="$BINS/ark-before" [after]="$BIN/ark" )
+declare -A HOSTILEBIN=( [before]="$BINS/ark-hostile-before" [after]="$HOSTILE" )
 PROBE="python3 $ROOT/scripts/bench-sync-probe.py"
 
 # --- work directory and cleanup ------------------------------------------------------------
@@ -90,8 +102,9 @@ commit() {   # commit DIR BIN FILE: a new file in DIR/src, committed; prints the
 }
 
 declare -A R
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for v in before after; do
-  ARK=${ARKBIN[$v]}
+  ARK=${ARKBIN[$v]}; HOSTILE=${HOSTILEBIN[$v]}
   echo "--- $v ($ARK)" >&2
 
   # 1. Idle-connection flood: V accepts, H (listed, dials V) starts during the flood.
@@ -149,7 +162,7 @@ OUT="$ROOT/.build/bench-hostile-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
   echo "## ark under hostile peers, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r). before = $BEFORE_REV, after = $(git rev-parse --short HEAD)$( [ -n "$(git status --porcelain -- Sources)" ] && echo '+changes')."
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), load before the run: $LOAD_START. before = ark $BEFORE_REV attacked by ark-hostile $HOSTILE_BEFORE_REV, after = $(git rev-parse --short HEAD)$( [ -n "$(git status --porcelain -- Sources)" ] && echo '+changes')."
   echo
   echo "| measurement | target | before | after |"
   echo "|---|---|---|---|"
