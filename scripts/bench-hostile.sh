@@ -90,9 +90,10 @@ conf() {
   done
   printf '[net]\nlisten = "127.0.0.1:%s"\ndiscovery = false\n\n[[repos]]\nid = "proj"\nfetch = "full"\nremotes = [ %s ]\n' "$port" "$list" > "$W/$dir/ark.toml"
 }
-# daemon DIR BIN: starts `ark run` in DIR, sets DPID
+# daemon DIR BIN: starts `ark run` in DIR with the usual soft limit of 1,024 open files (a
+# login shell's or a systemd service's default; the hard limit stays), sets DPID
 daemon() {
-  (cd "$W/$1" && ARK_LOG=info exec "$2" run >> "$W/$1/run.log" 2>&1) &
+  (cd "$W/$1" && ulimit -Sn 1024 && ARK_LOG=info exec "$2" run >> "$W/$1/run.log" 2>&1) &
   DPID=$!; PIDS+=("$DPID")
 }
 stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
