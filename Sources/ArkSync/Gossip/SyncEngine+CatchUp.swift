@@ -13,7 +13,7 @@ extension SyncEngine {
                 heads[repo] = try await learn(repo: repo, from: connection)
             } catch {
                 logger.warning("get-heads of \(repo) from \(connection.remote.short) failed: \(error)")
-                failed.append(repo)
+                if case SyncError.timeout = error { failed.append(repo) }
             }
         }
         if !heads.isEmpty {
@@ -44,18 +44,25 @@ extension SyncEngine {
         return list
     }
 
-    /// Retries `learn` for `repos` with a backoff of 1 s doubling to 60 s, until it succeeds or
-    /// the connection closes; then announces to the peer what it has not seen.
+    /// Retries `learn` for `repos` whose get-heads timed out (a loaded peer), with a backoff of
+    /// 1 s doubling to 32 s, six times at most, while the connection lasts; then announces to
+    /// the peer what it has not seen. A peer that answered with an error is not asked again on
+    /// this connection.
     func keepLearning(repos: [String], from connection: any PeerConnection) async throws {
         var pending = repos, backoff: Double = 1
-        while !pending.isEmpty {
+        for _ in 0..<6 where !pending.isEmpty {
             try await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
             guard state.withLock({ $0.open.contains(ObjectIdentifier(connection)) }) else { return }
             var learned: [String: [HeadAnnouncement]] = [:]
+            var given: Set<String> = []
             for repo in pending {
-                if let list = try? await learn(repo: repo, from: connection) { learned[repo] = list }
+                do { learned[repo] = try await learn(repo: repo, from: connection) } catch SyncError.timeout {
+                    continue
+                } catch {
+                    given.insert(repo)
+                }
             }
-            pending.removeAll { learned[$0] != nil }
+            pending.removeAll { learned[$0] != nil || given.contains($0) }
             if !learned.isEmpty {
                 try await announceLocalHeads()
                 for (repo, list) in learned {
