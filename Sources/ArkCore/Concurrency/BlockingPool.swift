@@ -105,14 +105,19 @@ public final class BlockingPool: Sendable {
     }
 
     /// Whether the calling thread is one of this pool's.
+    /// (By pthread id, not Foundation's `threadDictionary`: storing a Swift value there boxes it
+    /// through the runtime's bridging, whose lazy set-up raced with the main thread's first
+    /// `print` and left both threads spinning in a `mount --daemon` child.)
     public var inPool: Bool {
-        Thread.current.threadDictionary[Self.threadKey] as? ObjectIdentifier == ObjectIdentifier(self)
+        let me = pthread_self()
+        return poolThreads.withLock { $0.contains(me) }
     }
 
-    private static let threadKey = "ark.blocking-pool"
+    private let poolThreads = Mutex<Set<pthread_t>>([])
 
     private func work() {
-        Thread.current.threadDictionary[Self.threadKey] = ObjectIdentifier(self)
+        let me = pthread_self()
+        poolThreads.withLock { _ = $0.insert(me) }
         while true {
             ready.wait()
             let next: (@Sendable () -> Void)?? = state.withLock { s in
