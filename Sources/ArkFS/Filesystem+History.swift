@@ -19,7 +19,28 @@ extension Filesystem {
 
         """
 
-    func browserChildren(of v: Node.Virtual) throws -> [(String, Node)] {
+    func browserChildren(of v: Node.Virtual) throws -> [(FileName, Node)] {
+        switch v {
+        case .versionsDir(let r, let path):
+            guard let head = try mainHead(r), let root = try commitRoot(head),
+                  let dir = try resolve(path: path, from: root), case .entry(let e) = dir, e.kind == .directory else { return [] }
+            return try tree(e.id!).entries.compactMap { child in
+                let p = path + [child.name]
+                switch child.kind {
+                case .directory: return (child.name, .virtual(.versionsDir(repo: r, path: p)))
+                case .file, .executable: return (child.name, .virtual(.versionsFile(repo: r, path: p)))
+                default: return nil
+                }
+            }
+        case .versionsFile(let r, let path):
+            return try versions(repo: r, path: path)
+        default:
+            return try textChildren(of: v).map { (FileName($0.0), $0.1) }
+        }
+    }
+
+    /// The browser's directories whose names are text (repos, heads, log, ...).
+    private func textChildren(of v: Node.Virtual) throws -> [(String, Node)] {
         switch v {
         case .root:
             return [("changes", .virtual(.changes)), ("commits", .virtual(.commits)), ("repos", .virtual(.repos))]
@@ -28,7 +49,7 @@ extension Filesystem {
             return repos.sorted().map { ($0, .virtual(.repo($0))) }
         case .repo(let r):
             return [("at", .virtual(.at(r))), ("heads", .virtual(.heads(r))), ("log", .virtual(.log(r))),
-                    ("versions", .virtual(.versionsDir(repo: r, path: "")))]
+                    ("versions", .virtual(.versionsDir(repo: r, path: [])))]
         case .heads(let r):
             return try source.heads(repo: r).map { (headName($0.ref), .link(target: "../../../commits/\($0.commit.hex)")) }
         case .log(let r):
@@ -37,29 +58,21 @@ extension Filesystem {
                 (String(format: "%05d-%@-%@", i + 1, Self.compactUTC(c.committerTime), c.id.short),
                  .link(target: "../../../commits/\(c.id.hex)"))
             }
-        case .at, .changes:
+        case .at, .changes, .versionsDir, .versionsFile:
             return []
         case .commits:
             return [("README.txt", .text(Self.commitsReadme))]
-        case .versionsDir(let r, let path):
-            guard let head = try mainHead(r), let root = try commitRoot(head),
-                  let dir = try resolve(path: path, from: root), case .entry(let e) = dir, e.kind == .directory else { return [] }
-            // `versions/` addresses paths as text: a name that is not UTF-8 is not listed there.
-            return try tree(e.id!).entries.compactMap { child in
-                guard let name = child.name.string else { return nil }
-                let p = path.isEmpty ? name : path + "/" + name
-                switch child.kind {
-                case .directory: return (name, .virtual(.versionsDir(repo: r, path: p)))
-                case .file, .executable: return (name, .virtual(.versionsFile(repo: r, path: p)))
-                default: return nil
-                }
-            }
-        case .versionsFile(let r, let path):
-            return try versions(repo: r, path: path)
         }
     }
 
-    func browserChild(of v: Node.Virtual, named name: String) throws -> Node? {
+    func browserChild(of v: Node.Virtual, named fileName: FileName) throws -> Node? {
+        switch v {
+        case .versionsDir, .versionsFile:
+            return try browserChildren(of: v).first { $0.0 == fileName }?.1
+        default:
+            break
+        }
+        guard let name = fileName.string else { return nil }
         switch v {
         case .at(let r):
             guard let t = Self.parseTime(name), let head = try mainHead(r), let c = try commit(asOf: t, from: head) else { return nil }
@@ -77,7 +90,7 @@ extension Filesystem {
             guard let newest = try found.compactMap({ try source.commitSummary($0) }).max(by: { $0.generation < $1.generation }) else { return nil }
             return try commitRoot(newest.id)
         default:
-            return try browserChildren(of: v).first { $0.0 == name }?.1
+            return try textChildren(of: v).first { $0.0 == name }?.1
         }
     }
 
@@ -106,34 +119,33 @@ extension Filesystem {
         return nil
     }
 
-    private func resolve(path: String, from root: Node) throws -> Node? {
+    private func resolve(path: [FileName], from root: Node) throws -> Node? {
         var node = root
-        for part in path.split(separator: "/") {
-            guard let next = try child(of: node, named: FileName(String(part)), parentIno: 0) else { return nil }
+        for part in path {
+            guard let next = try child(of: node, named: part, parentIno: 0) else { return nil }
             node = next
         }
         return node
     }
 
     /// Every distinct content of `path` along the first-parent history, oldest first, named
-    /// `<stem>.<n>.<ext>`.
-    func versions(repo: String, path: String) throws -> [(String, Node)] {
-        guard let head = try mainHead(repo) else { return [] }
+    /// `<stem>.<n>.<ext>` (the name's bytes split at its last '.', which is not its first byte).
+    func versions(repo: String, path: [FileName]) throws -> [(FileName, Node)] {
+        guard let head = try mainHead(repo), let name = path.last?.bytes else { return [] }
         var chain: [ObjectID] = []
         var cursor: ObjectID? = head
         while let id = cursor, let c = try source.commitSummary(id) { chain.append(id); cursor = c.parents.first }
-        var out: [(String, Node)] = []
+        var out: [(FileName, Node)] = []
         var last: ObjectID?
-        let name = String(path.split(separator: "/").last ?? "")
-        let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
-        let stem = dot.map { String(name[..<$0]) } ?? name
-        let ext = dot.map { String(name[$0...]) } ?? ""
+        let dot = name.lastIndex(of: 0x2e).flatMap { $0 == 0 ? nil : $0 }
+        let stem = dot.map { Array(name[..<$0]) } ?? name
+        let ext = dot.map { Array(name[$0...]) } ?? []
         for id in chain.reversed() {
             guard let root = try commitRoot(id), let node = try resolve(path: path, from: root),
                   case .entry(let e) = node, e.kind == .file || e.kind == .executable else { continue }
             if e.id == last { continue }
             last = e.id
-            out.append(("\(stem).\(out.count + 1)\(ext)", node))
+            out.append((FileName(bytes: stem + Array(".\(out.count + 1)".utf8) + ext), node))
         }
         return out
     }

@@ -126,8 +126,7 @@ public final class Filesystem: Sendable {
             guard e.kind == .directory, let id = e.id, let found = try tree(id).entry(named: name) else { return nil }
             return entryNode(found, in: e)
         case .virtual(let v):
-            guard let text = name.string else { return nil }
-            return try browserChild(of: v, named: text)
+            return try browserChild(of: v, named: name)
         case .link, .text:
             return nil
         }
@@ -157,7 +156,7 @@ public final class Filesystem: Sendable {
             guard e.kind == .directory, let id = e.id else { return [] }
             return try tree(id).entries.map { ($0.name, entryNode($0, in: e)) }
         case .virtual(let v):
-            return try browserChildren(of: v).map { (FileName($0.0), $0.1) }
+            return try browserChildren(of: v)
         case .link, .text:
             return []
         }

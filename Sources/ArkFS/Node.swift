@@ -31,10 +31,11 @@ enum Node: Hashable, Sendable {
         case heads(String)
         case log(String)
         case at(String)
-        /// A directory of the head's tree under `versions/`, by path ("" is the root).
-        case versionsDir(repo: String, path: String)
+        /// A directory of the head's tree under `versions/`, by path ([] is the root). Names are
+        /// bytes, as in trees: a name that is not UTF-8 is listed here too.
+        case versionsDir(repo: String, path: [FileName])
         /// `versions/<path>` of a file: every distinct content it had.
-        case versionsFile(repo: String, path: String)
+        case versionsFile(repo: String, path: [FileName])
         case commits
         case changes
     }

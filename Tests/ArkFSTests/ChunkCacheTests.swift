@@ -16,7 +16,7 @@ import Testing
     /// Six 1 MiB chunks through a 4 MiB cache: the least recently used go, the rest stay.
     @Test func evictsTheLeastRecentlyUsedBeyondCapacity() throws {
         let source = MemorySource()
-        let entries = (0..<6).map { i in source.file("f\(i)", pattern(1 << 20, seed: UInt8(i))) }
+        let entries = (0..<6).map { i in source.file(FileName("f\(i)"), pattern(1 << 20, seed: UInt8(i))) }
         let ids = entries.map { source.manifests[$0.id!]!.entry(at: 0).id }
         let pool = BlockingPool(threadCount: 4, name: "test-load")
         pool.start()

@@ -128,4 +128,28 @@ struct TreeLess: ObjectSource {
         #expect(try fs.children(of: heads).isEmpty)
         #expect(try fs.lookup("repos/unknown") == nil)
     }
+
+    /// `versions/` lists names as bytes, as the tree does: a Latin-1 name is there, and so are
+    /// the versions of a file under it, named by its bytes.
+    @Test func versionsListsNamesThatAreNotUTF8() throws {
+        let src = MemorySource()
+        let latin1 = FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".txt".utf8))
+        let dir = FileName(bytes: [0x64, 0xff])
+        let first = try src.commit([src.file(latin1, Array("one".utf8)), try src.directory(dir, [src.file("a", [1])])], time: 100)
+        let second = try src.commit([src.file(latin1, Array("two".utf8)), try src.directory(dir, [src.file("a", [1])])],
+                                    time: 200, parents: [first])
+        src.headList = [Head(ref: HeadRef(repo: "r", owner: src.node), commit: second, updated: 200)]
+        let fs = try Filesystem(source: src, root: .history, options: Filesystem.Options())
+        let versions = try fs.node(at: "repos/r/versions")
+        #expect(Set(try fs.children(of: versions).map(\.0)) == [latin1, dir])
+        guard case .virtual(let top) = versions, let fileNode = try fs.browserChild(of: top, named: latin1),
+              case .virtual(let fileDir) = fileNode else { Issue.record("no versions/ entry for the Latin-1 name"); return }
+        let names = try fs.children(of: .virtual(fileDir)).map(\.0)
+        #expect(names == [FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".1.txt".utf8)),
+                          FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".2.txt".utf8))])
+        guard let dirNode = try fs.browserChild(of: top, named: dir), case .virtual(let d) = dirNode else {
+            Issue.record("no versions/ entry for the non-UTF-8 directory"); return
+        }
+        #expect(try fs.children(of: .virtual(d)).map(\.0) == ["a"])
+    }
 }

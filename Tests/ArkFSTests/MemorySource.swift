@@ -16,11 +16,13 @@ final class MemorySource: ObjectSource, @unchecked Sendable { // objects are fil
     private(set) var chunkBytes: [ObjectID: [UInt8]] = [:]
     private(set) var commits: [ObjectID: CommitSummary] = [:]
     let node = ObjectID(bytes: [UInt8](repeating: 7, count: 32))
+    /// Heads the history browser sees (none unless a test sets them).
+    var headList: [Head] = []
     let faults = Mutex(Faults())
     let loads = Mutex<[ObjectID: Int]>([:])
 
     /// Stores `content` as a file split at `chunkSizes` (the rest as one last chunk); returns its tree entry.
-    func file(_ name: String, _ content: [UInt8], chunkSizes: [Int] = [], executable: Bool = false) -> Tree.Entry {
+    func file(_ name: FileName, _ content: [UInt8], chunkSizes: [Int] = [], executable: Bool = false) -> Tree.Entry {
         var entries: [Manifest.Entry] = []
         var pos = 0
         for size in chunkSizes + [content.count] where pos < content.count {
@@ -33,21 +35,21 @@ final class MemorySource: ObjectSource, @unchecked Sendable { // objects are fil
         let m = Manifest(entries: entries)
         let id = ObjectHasher.hash(.manifest, m.bytes)
         manifests[id] = m
-        return .file(FileName(name), manifest: id, size: UInt64(content.count), executable: executable)
+        return .file(name, manifest: id, size: UInt64(content.count), executable: executable)
     }
 
-    func directory(_ name: String, _ entries: [Tree.Entry]) throws -> Tree.Entry {
+    func directory(_ name: FileName, _ entries: [Tree.Entry]) throws -> Tree.Entry {
         let t = try Tree(entries: entries)
         let id = ObjectHasher.hash(.tree, t.encoded())
         trees[id] = t
-        return .directory(FileName(name), tree: id, size: t.totalSize)
+        return .directory(name, tree: id, size: t.totalSize)
     }
 
     /// A commit of a root directory made of `entries`.
-    func commit(_ entries: [Tree.Entry], time: Int64 = 1_700_000_000) throws -> ObjectID {
+    func commit(_ entries: [Tree.Entry], time: Int64 = 1_700_000_000, parents: [ObjectID] = []) throws -> ObjectID {
         let root = try directory("", entries)
         let id = ObjectHasher.hash(.commit, Array("commit \(commits.count)".utf8))
-        commits[id] = CommitSummary(id: id, tree: root.id!, generation: 1, parents: [], authorName: "a", authorEmail: "a@example.org",
+        commits[id] = CommitSummary(id: id, tree: root.id!, generation: 1 + Int64(parents.count), parents: parents, authorName: "a", authorEmail: "a@example.org",
                                     authorTime: time, authorTZ: 0, committerTime: time, committerTZ: 0, message: "m",
                                     changeID: nil, sourceID: nil, node: node)
         return id
@@ -78,7 +80,7 @@ final class MemorySource: ObjectSource, @unchecked Sendable { // objects are fil
 
     func isPresent(_ id: ObjectID) throws -> Bool { chunkBytes[id] != nil }
     func commitSummary(_ id: ObjectID) throws -> CommitSummary? { commits[id] }
-    func heads(repo: String?) throws -> [Head] { [] }
+    func heads(repo: String?) throws -> [Head] { headList.filter { repo == nil || $0.ref.repo == repo } }
     func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { [] }
     func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { [] }
     func commits(changeID: String) throws -> [ObjectID] { [] }
