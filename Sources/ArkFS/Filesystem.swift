@@ -5,23 +5,23 @@ import Synchronization
 
 /// The read-only filesystem, independent of libfuse: lookup, getattr, readdir, readlink,
 /// xattrs and reads over an `ObjectSource`. `FuseSession` binds it to the kernel.
-public final class Filesystem: Sendable {
-    public struct Options: Sendable {
+package final class Filesystem: Sendable {
+    package struct Options: Sendable {
         /// Bytes of verified chunks kept in memory.
-        public var cacheSize: Int = 64 << 20
+        package var cacheSize: Int = 64 << 20
         /// Kernel cache lifetime of immutable content (commit trees) and of the browser's
         /// changing directories.
-        public var immutableTimeout: Double = 86_400
-        public var mutableTimeout: Double = 1
-        public var uid: UInt32 = 0
-        public var gid: UInt32 = 0
+        package var immutableTimeout: Double = 86_400
+        package var mutableTimeout: Double = 1
+        package var uid: UInt32 = 0
+        package var gid: UInt32 = 0
         /// Repos declared in the configuration: listed under `repos/` even before they have a head.
-        public var declaredRepos: [String] = []
-        public init() {}
+        package var declaredRepos: [String] = []
+        package init() {}
     }
 
     /// What is mounted at the root.
-    public enum Root: Sendable {
+    package enum Root: Sendable {
         /// One commit's tree, with the history browser under a hidden `.ark/`.
         case commit(ObjectID)
         /// The history browser.
@@ -57,7 +57,7 @@ public final class Filesystem: Sendable {
     }
     static let hiddenBrowser = ".ark"
 
-    public init(source: ObjectSource, root: Root, options: Options) throws {
+    package init(source: ObjectSource, root: Root, options: Options) throws {
         self.source = source
         self.options = options
         self.cache = ChunkCache(source: source, capacity: options.cacheSize, pool: loadPool)
@@ -78,7 +78,7 @@ public final class Filesystem: Sendable {
     /// unmounted), waiting at most `timeout` seconds for each pool when given (a load may
     /// wait for a peer); false if loads were still running then. Idempotent.
     @discardableResult
-    public func shutdown(timeout: Double? = nil) -> Bool {
+    package func shutdown(timeout: Double? = nil) -> Bool {
         let aheadDone = aheadPool.shutdown(timeout: timeout)
         return loadPool.shutdown(timeout: timeout) && aheadDone
     }

@@ -11,8 +11,8 @@ import Glibc
 ///   damage.
 /// - Bytes that do not match their id, malformed objects, chunks that should be here and
 ///   are not, and anything else: EIO.
-public enum FuseErrno {
-    public static func code(for error: any Error) -> Int32 {
+package enum FuseErrno {
+    package static func code(for error: any Error) -> Int32 {
         guard let e = error as? ArkError else { return EIO }
         if let errno = e.errno { return errno.rawValue }
         switch e.code {

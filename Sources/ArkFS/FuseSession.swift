@@ -6,9 +6,9 @@ import Logging
 
 /// Binds a `Filesystem` to the kernel through libfuse's low-level API: mounts, runs the
 /// multi-threaded loop until unmounted or signalled (SIGINT/SIGTERM/SIGHUP), unmounts.
-public final class FuseSession: @unchecked Sendable { // `session`, `closed` and `notifying` are guarded by `gate`
-    public let fs: Filesystem
-    public let mountpoint: String
+package final class FuseSession: @unchecked Sendable { // `session`, `closed` and `notifying` are guarded by `gate`
+    package let fs: Filesystem
+    package let mountpoint: String
     let logger = Logger(label: "ark.fuse")
     private var session: OpaquePointer?
     /// Guards the session pointer against teardown: notifications (from the head watcher's
@@ -20,7 +20,7 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
     private var options: [String]
 
     /// `onReady` runs once the kernel has initialised the mount (it is serving).
-    public init(fs: Filesystem, mountpoint: String, fsname: String, allowOther: Bool, onReady: @escaping @Sendable () -> Void) {
+    package init(fs: Filesystem, mountpoint: String, fsname: String, allowOther: Bool, onReady: @escaping @Sendable () -> Void) {
         self.fs = fs
         self.mountpoint = mountpoint
         self.onReady = onReady
@@ -34,7 +34,7 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
     /// freed: stop (and join) there whatever may still call `invalidateMutable`. If it returns
     /// false (something may still be inside a notification), the session is not freed: the
     /// process exit reclaims it.
-    public func run(threads: Int = 16, beforeDestroy: () -> Bool = { true }) throws {
+    package func run(threads: Int = 16, beforeDestroy: () -> Bool = { true }) throws {
         var ops = Self.operations()
         let me = Unmanaged.passRetained(self)
         defer { me.release() }
@@ -75,7 +75,7 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
     }
 
     /// Ends the loop (as a signal would); `run` then unmounts and returns.
-    public func exit() { gate.withLock { if let session { fuse_session_exit(session) } } }
+    package func exit() { gate.withLock { if let session { fuse_session_exit(session) } } }
 
     func ready() { onReady() }
 
@@ -103,7 +103,7 @@ public final class FuseSession: @unchecked Sendable { // `session`, `closed` and
 
     /// Tells the kernel to forget cached entries and attributes of the browser's changing
     /// directories (called when heads move). Immutable content is left cached.
-    public func invalidateMutable() {
+    package func invalidateMutable() {
         for slot in fs.inodes.mutableSlots() {
             let open = notify { se in
                 if case .link = slot.node {

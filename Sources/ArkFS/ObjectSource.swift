@@ -3,7 +3,7 @@ import ArkCore
 /// The narrow read interface the filesystem needs from a store: verified objects and the
 /// history index. `Repository` provides it; the sync layer will provide one that fetches
 /// absent chunks from peers.
-public protocol ObjectSource: Sendable {
+package protocol ObjectSource: Sendable {
     func tree(_ id: ObjectID) throws -> Tree
     func manifest(_ id: ObjectID) throws -> Manifest
     /// The leading records of a large manifest, verified without reading the rest (block
@@ -31,41 +31,41 @@ public protocol ObjectSource: Sendable {
 }
 
 extension ObjectSource {
-    public func warmUp(readers: Int) {}
+    package func warmUp(readers: Int) {}
 
-    public func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { nil }
+    package func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { nil }
 
-    public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { ids.map { id in Result { try chunk(id) } } }
+    package func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { ids.map { id in Result { try chunk(id) } } }
 
-    public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
+    package func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] {
         let bytes = try chunk(id)
         return Array(bytes[range.clamped(to: 0..<bytes.count)])
     }
 }
 
 /// The local store as an `ObjectSource`; `peerNames` come from ark.toml.
-public struct LocalObjectSource: ObjectSource {
-    public let repo: Repository
-    public let peerNames: [ObjectID: String]
+package struct LocalObjectSource: ObjectSource {
+    package let repo: Repository
+    package let peerNames: [ObjectID: String]
 
-    public init(repo: Repository, peerNames: [ObjectID: String] = [:]) {
+    package init(repo: Repository, peerNames: [ObjectID: String] = [:]) {
         self.repo = repo
         self.peerNames = peerNames
     }
 
-    public func tree(_ id: ObjectID) throws -> Tree { try repo.tree(id) }
-    public func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
-    public func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { try repo.manifestPrefix(id) }
-    public func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.readChunk(id) }
-    public func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] { try repo.readChunk(id, range: range) }
-    public func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { repo.readChunks(ids) }
-    public func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
-    public func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
-    public func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }
-    public func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { try repo.index.history(from: heads, limit: limit) }
-    public func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { try repo.index.commits(withPrefix: prefix, limit: limit) }
-    public func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
-    public var localNode: ObjectID { repo.identity.endpointID }
-    public func peerName(_ node: ObjectID) -> String? { peerNames[node] }
-    public func warmUp(readers: Int) { repo.warmUp(readers: readers) }
+    package func tree(_ id: ObjectID) throws -> Tree { try repo.tree(id) }
+    package func manifest(_ id: ObjectID) throws -> Manifest { try repo.manifest(id) }
+    package func manifestPrefix(_ id: ObjectID) throws -> ManifestPrefix? { try repo.manifestPrefix(id) }
+    package func chunk(_ id: ObjectID) throws -> [UInt8] { try repo.readChunk(id) }
+    package func chunk(_ id: ObjectID, range: Range<Int>) throws -> [UInt8] { try repo.readChunk(id, range: range) }
+    package func chunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] { repo.readChunks(ids) }
+    package func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
+    package func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
+    package func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }
+    package func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { try repo.index.history(from: heads, limit: limit) }
+    package func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { try repo.index.commits(withPrefix: prefix, limit: limit) }
+    package func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
+    package var localNode: ObjectID { repo.identity.endpointID }
+    package func peerName(_ node: ObjectID) -> String? { peerNames[node] }
+    package func warmUp(readers: Int) { repo.warmUp(readers: readers) }
 }

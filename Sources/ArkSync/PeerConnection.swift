@@ -5,7 +5,7 @@ import ArkCore
 ///
 /// A `PeerConnection` exists only after the handshake proved the remote's endpoint id and
 /// the node's authorization policy accepted it; everything sent over it is encrypted.
-public protocol PeerConnection: AnyObject, Sendable {
+package protocol PeerConnection: AnyObject, Sendable {
     /// The remote's verified ed25519 endpoint id.
     var remote: ObjectID { get }
 
@@ -22,7 +22,7 @@ public protocol PeerConnection: AnyObject, Sendable {
 }
 
 /// What the protocol layer gives the transport: handlers for what arrives.
-public protocol PeerHandler: Sendable {
+package protocol PeerHandler: Sendable {
     /// A connection finished its handshake and was authorized.
     func connectionOpened(_ connection: PeerConnection) async
     func connectionClosed(_ connection: PeerConnection) async
@@ -31,7 +31,7 @@ public protocol PeerHandler: Sendable {
     func handleNotification(_ body: [UInt8], from connection: PeerConnection) async
 }
 
-public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case closed
     case timeout
     /// The remote answered a request with an error (its one-line message).
@@ -40,7 +40,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case protocolViolation(String)
     case unauthorized(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .closed: "connection closed"
         case .timeout: "request timed out"

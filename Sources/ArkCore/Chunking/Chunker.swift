@@ -1,23 +1,23 @@
 /// Content-defined chunking: FastCDC (Xia et al., 2016/2020) with a gear rolling hash and
 /// normalized chunking. Cut points depend only on nearby content, so inserting bytes in a
 /// large file changes only the chunks around the insertion.
-public struct ChunkerParameters: Sendable, Equatable, CustomStringConvertible {
-    public var min: Int
-    public var avg: Int
-    public var max: Int
+package struct ChunkerParameters: Sendable, Equatable, CustomStringConvertible {
+    package var min: Int
+    package var avg: Int
+    package var max: Int
 
     /// 64 KiB / 256 KiB / 1 MiB: half the new bytes of 128K/512K/2M for scattered small edits,
     /// the same for insertions, metadata under 0.1% of the data, no measurable speed cost.
     /// Measurement: docs/benchmarks-archive.md ("Chunk sizes"). Part of the format in practice:
     /// changing it moves every chunk boundary, so new commits stop deduplicating against old.
-    public static let `default` = ChunkerParameters(min: 64 << 10, avg: 256 << 10, max: 1 << 20)
+    package static let `default` = ChunkerParameters(min: 64 << 10, avg: 256 << 10, max: 1 << 20)
 
-    public init(min: Int, avg: Int, max: Int) {
+    package init(min: Int, avg: Int, max: Int) {
         precondition(min > 0 && min < avg && avg < max && avg.nonzeroBitCount == 1, "invalid chunker parameters")
         self.min = min; self.avg = avg; self.max = max
     }
 
-    public var description: String { "\(min >> 10)K/\(avg >> 10)K/\(max >> 10)K" }
+    package var description: String { "\(min >> 10)K/\(avg >> 10)K/\(max >> 10)K" }
 
     var bits: Int { avg.trailingZeroBitCount }
     /// Normalization level 2: a harder mask before `avg`, an easier one after. Masks test the
@@ -26,12 +26,12 @@ public struct ChunkerParameters: Sendable, Equatable, CustomStringConvertible {
     var maskLarge: UInt64 { ~UInt64(0) << UInt64(64 - (bits - 2)) }
 }
 
-public struct Chunker: Sendable {
-    public let parameters: ChunkerParameters
+package struct Chunker: Sendable {
+    package let parameters: ChunkerParameters
     private let maskS: UInt64
     private let maskL: UInt64
 
-    public init(_ parameters: ChunkerParameters = .default) {
+    package init(_ parameters: ChunkerParameters = .default) {
         self.parameters = parameters
         maskS = parameters.maskSmall
         maskL = parameters.maskLarge
@@ -39,7 +39,7 @@ public struct Chunker: Sendable {
 
     /// Length of the next chunk at the start of `data`. `data` must hold at least
     /// `parameters.max` bytes unless it is the end of the input.
-    public func cut(_ data: UnsafeRawBufferPointer) -> Int {
+    package func cut(_ data: UnsafeRawBufferPointer) -> Int {
         let n = data.count
         if n <= parameters.min { return n }
         let limit = Swift.min(n, parameters.max)
@@ -63,7 +63,7 @@ public struct Chunker: Sendable {
     }
 
     /// All chunk lengths of an in-memory buffer (tests and small inputs).
-    public func lengths(of data: [UInt8]) -> [Int] {
+    package func lengths(of data: [UInt8]) -> [Int] {
         data.withUnsafeBytes { all in
             var out: [Int] = []
             var pos = 0

@@ -6,9 +6,9 @@ import Synchronization
 /// chunks can be hashed, compressed and written straight from the buffer on other threads
 /// without being copied out. Only the unfinished tail of a buffer (less than one maximum
 /// chunk) is copied into the next one.
-public struct FileChunkStream {
+package struct FileChunkStream {
     /// Fills the buffer with up to its size in bytes; returns how many, 0 at the end.
-    public typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
+    package typealias Source = (UnsafeMutableRawBufferPointer) throws -> Int
     private let source: Source
     private let chunker: Chunker
     private let pool: SlabPool
@@ -20,14 +20,14 @@ public struct FileChunkStream {
     private var current: ChunkBatch?
     private var currentIndex = 0
 
-    public init(fd: Int32, path: String, chunker: Chunker) {
+    package init(fd: Int32, path: String, chunker: Chunker) {
         self.init(path: path, chunker: chunker) { buf in
             try syscall("read \(path)") { read(fd, buf.baseAddress!, buf.count) }
         }
     }
 
     /// `sizeHint`: the exact input size when known, so small inputs get a small buffer.
-    public init(path: String, chunker: Chunker, sizeHint: Int? = nil, source: @escaping Source) {
+    package init(path: String, chunker: Chunker, sizeHint: Int? = nil, source: @escaping Source) {
         self.source = source
         self.path = path
         self.chunker = chunker
@@ -36,10 +36,10 @@ public struct FileChunkStream {
     }
 
     /// Kept for callers that free explicitly; buffers are released with their last batch.
-    public func deallocate() {}
+    package func deallocate() {}
 
     /// The next chunk (copied out), or nil at end of file.
-    public mutating func next() throws -> [UInt8]? {
+    package mutating func next() throws -> [UInt8]? {
         while true {
             if let batch = current, currentIndex < batch.chunks.count {
                 let chunk = [UInt8](batch.bytes(currentIndex))
@@ -52,10 +52,10 @@ public struct FileChunkStream {
     }
 
     /// True when everything read has been handed out and the source is exhausted.
-    public var isAtEnd: Bool { eof && tailRange.isEmpty }
+    package var isAtEnd: Bool { eof && tailRange.isEmpty }
 
     /// The chunks of the next buffer, or nil at end of file. A batch holds at least one chunk.
-    public mutating func nextBatch() throws -> ChunkBatch? {
+    package mutating func nextBatch() throws -> ChunkBatch? {
         if eof && tailRange.isEmpty { return nil }
         let slab = pool.take()
         let buffer = slab.buffer
@@ -91,14 +91,14 @@ public struct FileChunkStream {
 }
 
 /// Chunks cut in one read buffer; keeps the buffer alive while any stage still uses it.
-public struct ChunkBatch: Sendable {
+package struct ChunkBatch: Sendable {
     let slab: ChunkSlab
-    public let chunks: [Range<Int>]
+    package let chunks: [Range<Int>]
 
-    public var byteCount: Int { chunks.isEmpty ? 0 : chunks.last!.upperBound - chunks.first!.lowerBound }
+    package var byteCount: Int { chunks.isEmpty ? 0 : chunks.last!.upperBound - chunks.first!.lowerBound }
 
     /// Bytes of chunk `i`; valid while the batch is alive.
-    public func bytes(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: slab.buffer[chunks[i]]) }
+    package func bytes(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: slab.buffer[chunks[i]]) }
 }
 
 /// One read buffer; returned to its pool when the last batch using it is gone.

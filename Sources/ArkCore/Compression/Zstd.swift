@@ -2,11 +2,11 @@ import CZstd
 
 /// Owns one zstd compression context (`ZSTD_CCtx`); not shareable between threads, so each
 /// worker of the write pipeline has its own.
-public final class ZstdCompressor: @unchecked Sendable { // one thread at a time: handed out by CompressorPool
+package final class ZstdCompressor: @unchecked Sendable { // one thread at a time: handed out by CompressorPool
     private let cctx: OpaquePointer
-    public let level: Int32
+    package let level: Int32
 
-    public init(level: Int32 = 3) {
+    package init(level: Int32 = 3) {
         cctx = ZSTD_createCCtx()!
         self.level = level
     }
@@ -16,7 +16,7 @@ public final class ZstdCompressor: @unchecked Sendable { // one thread at a time
     /// Compressed bytes, or nil when compression would not save at least 1/32 of the input
     /// (media and other already-compressed data are then stored raw). A sample of large
     /// inputs is tried first so incompressible chunks cost little.
-    public func compressIfSmaller(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+    package func compressIfSmaller(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         guard input.count >= 64 else { return nil }
         let sampleSize = 16 << 10
         if input.count > 4 * sampleSize {
@@ -31,7 +31,7 @@ public final class ZstdCompressor: @unchecked Sendable { // one thread at a time
 
     /// `input` compressed with `dictionary` (a similar object's raw bytes) as a raw-content
     /// zstd dictionary, or nil when that does not save at least 1/32 of `bound` bytes.
-    public func compress(_ input: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, smallerThan bound: Int) -> [UInt8]? {
+    package func compress(_ input: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, smallerThan bound: Int) -> [UInt8]? {
         let capacity = ZSTD_compressBound(input.count)
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, n in
             let r = ZSTD_compress_usingDict(cctx, buf.baseAddress, capacity, input.baseAddress, input.count,
@@ -54,14 +54,14 @@ public final class ZstdCompressor: @unchecked Sendable { // one thread at a time
     }
 }
 
-public enum Zstd {
+package enum Zstd {
     /// Decompresses a frame that must expand to exactly `rawLength` bytes.
-    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
+    package static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws -> [UInt8] {
         try expand(rawLength) { ZSTD_decompress($0, rawLength, input.baseAddress, input.count) }
     }
 
     /// Decompresses a frame made with `dictionary` that must expand to exactly `rawLength` bytes.
-    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard let dctx = ZSTD_createDCtx() else { throw ArkError(.io, "zstd: cannot create a decompression context") }
         defer { ZSTD_freeDCtx(dctx) }
         return try expand(rawLength) {

@@ -15,9 +15,9 @@ import Synchronization
 /// thread instead (the caller blocks, as it would have without the pool; a job never waits
 /// for a queue slot, so a pool thread that submits cannot deadlock). Work submitted after
 /// `shutdown()` also runs inline.
-public final class BlockingPool: Sendable {
-    public let threadCount: Int
-    public let queueLimit: Int
+package final class BlockingPool: Sendable {
+    package let threadCount: Int
+    package let queueLimit: Int
     private let name: String
 
     private enum Phase { case idle, running, stopping, stopped }
@@ -35,7 +35,7 @@ public final class BlockingPool: Sendable {
     /// Signalled once by each thread as it exits (for `shutdown()` to join them).
     private let exited = DispatchSemaphore(value: 0)
 
-    public init(threadCount: Int, name: String, queueLimit: Int = 4096) {
+    package init(threadCount: Int, name: String, queueLimit: Int = 4096) {
         precondition(threadCount > 0 && queueLimit > 0)
         self.threadCount = threadCount
         self.queueLimit = queueLimit
@@ -43,7 +43,7 @@ public final class BlockingPool: Sendable {
     }
 
     /// Starts the threads. Once only; a stopped pool does not restart.
-    public func start() {
+    package func start() {
         let start = state.withLock { s -> Bool in
             guard s.phase == .idle else { return false }
             s.phase = .running
@@ -59,7 +59,7 @@ public final class BlockingPool: Sendable {
 
     /// Runs `job` on a pool thread, in submission order as threads free up; on the calling
     /// thread when the queue is full or the pool is not running.
-    public func submit(_ job: @escaping @Sendable () -> Void) {
+    package func submit(_ job: @escaping @Sendable () -> Void) {
         let queued = state.withLock { s -> Bool in
             guard s.phase == .running, s.queued < queueLimit else { return false }
             s.jobs.append(job)
@@ -69,7 +69,7 @@ public final class BlockingPool: Sendable {
     }
 
     /// Runs `body` on a pool thread and returns its result to the awaiting task.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
             submit { c.resume(with: Result { try body() }) }
         }
@@ -80,7 +80,7 @@ public final class BlockingPool: Sendable {
     /// end on their own once done). Idempotent. From a pool thread (a job dropping the
     /// pool's owner) it joins the others.
     @discardableResult
-    public func shutdown(timeout: Double? = nil) -> Bool {
+    package func shutdown(timeout: Double? = nil) -> Bool {
         let threads = state.withLock { s -> Int in
             guard s.phase == .running else {
                 if s.phase == .idle { s.phase = .stopped }
@@ -108,7 +108,7 @@ public final class BlockingPool: Sendable {
     /// (By pthread id, not Foundation's `threadDictionary`: storing a Swift value there boxes it
     /// through the runtime's bridging, whose lazy set-up raced with the main thread's first
     /// `print` and left both threads spinning in a `mount --daemon` child.)
-    public var inPool: Bool {
+    package var inPool: Bool {
         let me = pthread_self()
         return poolThreads.withLock { $0.contains(me) }
     }

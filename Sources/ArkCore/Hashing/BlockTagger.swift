@@ -19,34 +19,34 @@ import CSodium
 /// (`chunk_tags`), are never sent to peers, and are only valid in this store. A mismatch is not
 /// trusted either way: the reader falls back to hashing the whole chunk to its id, so a damaged
 /// tag costs time, never wrong bytes or a false error.
-public struct BlockTagger: Sendable {
-    public static let blockSize = 16 << 10
-    public static let tagSize = 16
-    public static let keySize = 32
+package struct BlockTagger: Sendable {
+    package static let blockSize = 16 << 10
+    package static let tagSize = 16
+    package static let keySize = 32
     let key: [UInt8]
 
     /// A tagger with the store tag key `key` (`keySize` bytes).
-    public init(key: [UInt8]) {
+    package init(key: [UInt8]) {
         precondition(ObjectHasher.initialized && key.count == Self.keySize)
         self.key = key
     }
 
     /// A tagger with a new random key.
-    public static func random() -> BlockTagger {
+    package static func random() -> BlockTagger {
         var k = [UInt8](repeating: 0, count: keySize)
         randombytes_buf(&k, keySize)
         return BlockTagger(key: k)
     }
 
     /// Names the key without revealing it (recorded in the index beside the tags it made).
-    public var fingerprint: [UInt8] {
+    package var fingerprint: [UInt8] {
         let context = Array("ark.block-tags.v2 key fingerprint".utf8)
         var fp = [UInt8](repeating: 0, count: 32)
         _ = crypto_generichash(&fp, fp.count, context, UInt64(context.count), key, key.count)
         return fp
     }
 
-    public static func blockCount(_ length: Int) -> Int { (length + blockSize - 1) / blockSize }
+    package static func blockCount(_ length: Int) -> Int { (length + blockSize - 1) / blockSize }
 
     /// The per-chunk SipHash key.
     func chunkKey(_ id: ObjectID) -> [UInt8] {
@@ -58,7 +58,7 @@ public struct BlockTagger: Sendable {
     }
 
     /// Tags of every block of the whole chunk `bytes`, concatenated (16 bytes each).
-    public func tags(for id: ObjectID, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    package func tags(for id: ObjectID, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         let k = chunkKey(id)
         let n = Self.blockCount(bytes.count)
         return [UInt8](unsafeUninitializedCapacity: n * Self.tagSize) { out, count in
@@ -78,7 +78,7 @@ public struct BlockTagger: Sendable {
                        UInt64(firstBlock), UInt64(chunkLength), out)
     }
 
-    public func tags(for id: ObjectID, _ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { tags(for: id, $0) } }
+    package func tags(for id: ObjectID, _ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { tags(for: id, $0) } }
 
     /// Checks consecutive blocks `first...` of a chunk of `chunkLength` bytes: `bytes` starts
     /// at block `first` and ends at a block boundary or the chunk's end. False if any block's

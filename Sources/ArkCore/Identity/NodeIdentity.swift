@@ -1,18 +1,18 @@
 import CSodium
 import Glibc
 
-/// This node's ed25519 key pair (libsodium). The endpoint id is the hex public key.
-public struct NodeIdentity: Sendable {
-    public let endpointID: ObjectID
-    /// libsodium's 64-byte ed25519 secret key (seed followed by public key).
+/// This node's ed25519 key pair (libsodium). The endpoint id is the hex package key.
+package struct NodeIdentity: Sendable {
+    package let endpointID: ObjectID
+    /// libsodium's 64-byte ed25519 secret key (seed followed by package key).
     let secretKey: [UInt8]
 
     /// Loads `<store>/node.key`, creating it (mode 0600) when there is none and `mayCreate`,
     /// and rewrites `<store>/endpoint_id` when it is missing or wrong. A missing key that may
     /// not be created, and a key that cannot be read (a symlink, a directory, unreadable, of the
-    /// wrong size, or whose public half does not match its seed), are one-line errors, and so is
+    /// wrong size, or whose package half does not match its seed), are one-line errors, and so is
     /// a key of another node than `expected`.
-    public static func loadOrCreate(store: String, mayCreate: Bool = true, expected: ObjectID? = nil) throws -> NodeIdentity {
+    package static func loadOrCreate(store: String, mayCreate: Bool = true, expected: ObjectID? = nil) throws -> NodeIdentity {
         precondition(ObjectHasher.initialized)
         let keyPath = store + "/node.key"
         let identity: NodeIdentity
@@ -53,23 +53,23 @@ public struct NodeIdentity: Sendable {
         guard let sk = try FileDescriptor.readStoreFile(path, what: "node key", expectedCount: Int(crypto_sign_secretkeybytes())) else {
             return nil
         }
-        // libsodium's secret key is the seed followed by the public key: both halves must agree.
+        // libsodium's secret key is the seed followed by the package key: both halves must agree.
         var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
         var derived = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
         crypto_sign_seed_keypair(&pk, &derived, sk)
         guard sodium_memcmp(derived, sk, sk.count) == 0 else {
-            throw ArkError(.corrupt, "node key \(path) is damaged (its public key does not match its seed); restore node.key from a backup")
+            throw ArkError(.corrupt, "node key \(path) is damaged (its package key does not match its seed); restore node.key from a backup")
         }
         return NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
     }
 
-    public func sign(_ message: [UInt8]) -> [UInt8] {
+    package func sign(_ message: [UInt8]) -> [UInt8] {
         var sig = [UInt8](repeating: 0, count: Int(crypto_sign_bytes()))
         crypto_sign_detached(&sig, nil, message, UInt64(message.count), secretKey)
         return sig
     }
 
-    public static func verify(signature: [UInt8], message: [UInt8], signer: ObjectID) -> Bool {
+    package static func verify(signature: [UInt8], message: [UInt8], signer: ObjectID) -> Bool {
         guard signature.count == Int(crypto_sign_bytes()) else { return false }
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), signer.bytes) == 0
     }

@@ -10,30 +10,30 @@ import Glibc
 /// Objects are read through `git cat-file --batch`, commits streamed from `git rev-list`, and
 /// results published in batches: objects fsynced first, then one index transaction with the
 /// commits and the map rows, so an interrupted import resumes where the last batch ended.
-public final class GitImporter {
-    public struct Stats: Sendable, Encodable {
-        public var commitsImported = 0
-        public var commitsSkipped = 0
-        public var blobsConverted = 0
-        public var treesConverted = 0
-        public var headsMoved = 0
-        public var headsDeleted = 0
-        public var newBytesStored: UInt64 = 0
+package final class GitImporter {
+    package struct Stats: Sendable, Encodable {
+        package var commitsImported = 0
+        package var commitsSkipped = 0
+        package var blobsConverted = 0
+        package var treesConverted = 0
+        package var headsMoved = 0
+        package var headsDeleted = 0
+        package var newBytesStored: UInt64 = 0
     }
 
-    public let session: WriteSession
-    public let source: String
-    public let repoID: String
+    package let session: WriteSession
+    package let source: String
+    package let repoID: String
     /// Commits per index transaction.
-    public var batchCommits = 500
+    package var batchCommits = 500
     /// Publish early after this many new bytes.
-    public var batchBytes: UInt64 = 64 << 20
-    public var onProgress: (Stats) -> Void = { _ in }
-    public var warn: (String) -> Void = { _ in }
+    package var batchBytes: UInt64 = 64 << 20
+    package var onProgress: (Stats) -> Void = { _ in }
+    package var warn: (String) -> Void = { _ in }
     /// Asked between commits; when true, the commits imported so far are published (heads are
     /// not moved) and `run` throws `CancellationError`. A later run resumes from there.
-    public var shouldStop: () -> Bool = { false }
-    public internal(set) var stats = Stats()
+    package var shouldStop: () -> Bool = { false }
+    package internal(set) var stats = Stats()
 
     private let node: ObjectID
     private var gitDir = ""
@@ -48,7 +48,7 @@ public final class GitImporter {
     var unpublishedHeights: [ObjectID: Int] = [:]
     private static let cacheLimit = 1 << 20
 
-    public init(session: WriteSession, source: String, repoID: String) {
+    package init(session: WriteSession, source: String, repoID: String) {
         self.session = session
         self.source = source
         self.repoID = repoID
@@ -57,7 +57,7 @@ public final class GitImporter {
 
     /// One import as `ark import` runs it: a write session (holding the store lock shared) for
     /// its duration, an importer set up by `configure`, and its statistics.
-    public static func run(into repo: Repository, source: String, repoID: String, onWait: () -> Void = {},
+    package static func run(into repo: Repository, source: String, repoID: String, onWait: () -> Void = {},
                            configure: (GitImporter) -> Void = { _ in }) throws -> Stats {
         let session = try WriteSession(repo, onWait: onWait)
         let importer = GitImporter(session: session, source: source, repoID: repoID)
@@ -67,7 +67,7 @@ public final class GitImporter {
 
     /// The git directory behind `path`: a jj repository's backing store (colocated or not),
     /// or the repository (work tree or bare) git itself finds there.
-    public static func gitDirectory(for path: String) throws -> String {
+    package static func gitDirectory(for path: String) throws -> String {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
@@ -86,7 +86,7 @@ public final class GitImporter {
         return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public func run() throws -> Stats {
+    package func run() throws -> Stats {
         signal(SIGPIPE, SIG_IGN)
         gitDir = try Self.gitDirectory(for: source)
         let format = String(decoding: try GitProcess.output(gitDir: gitDir, ["rev-parse", "--show-object-format"]), as: UTF8.self)

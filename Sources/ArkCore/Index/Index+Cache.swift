@@ -3,24 +3,24 @@ import GRDB
 /// The evictable cache of chunks fetched on demand (table `chunk_cache`): which chunks are in
 /// it, how many bytes they take, and when each was last used.
 extension Index {
-    public struct CacheUsage: Sendable, Equatable {
-        public var chunks: Int
-        public var bytes: Int64
+    package struct CacheUsage: Sendable, Equatable {
+        package var chunks: Int
+        package var bytes: Int64
     }
 
-    public func cacheUsage() throws -> CacheUsage {
+    package func cacheUsage() throws -> CacheUsage {
         try read { db in
             let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM chunk_cache")!
             return CacheUsage(chunks: row[0], bytes: row[1])
         }
     }
 
-    public func hasCachedChunks() throws -> Bool {
+    package func hasCachedChunks() throws -> Bool {
         try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM chunk_cache)") ?? false }
     }
 
     /// Records when cached chunks were last read (ids not in the cache are ignored).
-    public func touchCached(_ uses: [ObjectID: Int64]) throws {
+    package func touchCached(_ uses: [ObjectID: Int64]) throws {
         guard !uses.isEmpty else { return }
         try write { db in
             let stmt = try db.cachedStatement(sql: "UPDATE chunk_cache SET last_used = MAX(last_used, ?) WHERE id = ?")
@@ -29,7 +29,7 @@ extension Index {
     }
 
     /// Takes `ids` out of the evictable cache: an own commit or a `full` repo needs them.
-    public func keepChunks(_ ids: some Collection<ObjectID>) throws {
+    package func keepChunks(_ ids: some Collection<ObjectID>) throws {
         guard !ids.isEmpty, try hasCachedChunks() else { return }
         try write { db in try Self.keepChunks(db, ids) }
     }
@@ -38,7 +38,7 @@ extension Index {
     /// in the evictable cache is first taken out of it, in a write transaction that also checks
     /// it is still present: from then on eviction cannot make absent what the writer's
     /// manifests will name. (A present chunk outside the cache never enters it.)
-    public func isPresentAndKept(_ id: ObjectID) throws -> Bool {
+    package func isPresentAndKept(_ id: ObjectID) throws -> Bool {
         let state: (present: Bool, cached: Bool) = try read { db in
             let stmt = try db.cachedStatement(sql: """
                 SELECT pack IS NOT NULL, EXISTS (SELECT 1 FROM chunk_cache WHERE chunk_cache.id = objects.id)

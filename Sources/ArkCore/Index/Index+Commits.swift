@@ -1,21 +1,21 @@
 import GRDB
 
 /// A commit as the index knows it: enough for `log` and history queries without reading objects.
-public struct CommitSummary: Sendable, Equatable {
-    public var id: ObjectID
-    public var tree: ObjectID
-    public var generation: Int64
-    public var parents: [ObjectID]
-    public var authorName: String
-    public var authorEmail: String
-    public var authorTime: Int64
-    public var authorTZ: Int16
-    public var committerTime: Int64
-    public var committerTZ: Int16
-    public var message: String
-    public var changeID: String?
-    public var sourceID: String?
-    public var node: ObjectID
+package struct CommitSummary: Sendable, Equatable {
+    package var id: ObjectID
+    package var tree: ObjectID
+    package var generation: Int64
+    package var parents: [ObjectID]
+    package var authorName: String
+    package var authorEmail: String
+    package var authorTime: Int64
+    package var authorTZ: Int16
+    package var committerTime: Int64
+    package var committerTZ: Int16
+    package var message: String
+    package var changeID: String?
+    package var sourceID: String?
+    package var node: ObjectID
 }
 
 extension Index {
@@ -29,13 +29,13 @@ extension Index {
                              message: row[9], changeID: row[10], sourceID: row[11], node: row[12])
     }
 
-    public func commit(_ id: ObjectID) throws -> CommitSummary? {
+    package func commit(_ id: ObjectID) throws -> CommitSummary? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.commitColumns) FROM commits WHERE id = ?", arguments: [id]).map { try Self.summary(db, $0) }
         }
     }
 
-    public func hasCommit(_ id: ObjectID) throws -> Bool {
+    package func hasCommit(_ id: ObjectID) throws -> Bool {
         try read { db in try Self.hasCommit(db, id) }
     }
 
@@ -63,7 +63,7 @@ extension Index {
     }
 
     /// Commits reachable from `heads`, newest first (by generation, then committer time).
-    public func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] {
+    package func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] {
         guard !heads.isEmpty else { return [] }
         return try read { db in
             let placeholders = heads.map { _ in "?" }.joined(separator: ",")
@@ -82,7 +82,7 @@ extension Index {
     }
 
     /// Commit ids whose hex form starts with `prefix` (lowercase hex, 1...64 chars).
-    public func commits(withPrefix prefix: String, limit: Int = 10) throws -> [ObjectID] {
+    package func commits(withPrefix prefix: String, limit: Int = 10) throws -> [ObjectID] {
         let (lo, hi) = Self.prefixRange(prefix)
         return try read { db in
             if let hi {
@@ -111,11 +111,11 @@ extension Index {
         return (Data(lo), nil)
     }
 
-    public func commits(changeID: String) throws -> [ObjectID] {
+    package func commits(changeID: String) throws -> [ObjectID] {
         try read { db in try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE change_id = ? ORDER BY generation DESC", arguments: [changeID]) }
     }
 
-    public func commitCount() throws -> Int {
+    package func commitCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM commits") ?? 0 }
     }
 }
@@ -123,7 +123,7 @@ extension Index {
 import Foundation
 
 extension Index {
-    public func commits(changeIDPrefix prefix: String) throws -> [ObjectID] {
+    package func commits(changeIDPrefix prefix: String) throws -> [ObjectID] {
         try read { db in
             try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE change_id >= ? AND change_id < ? LIMIT 20", arguments: [prefix, prefix + "\u{7f}"])
         }

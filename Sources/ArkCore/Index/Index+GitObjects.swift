@@ -25,19 +25,19 @@ extension Index {
         return try ObjectID.fetchOne(stmt, arguments: [sourceID, node])
     }
 
-    public func commit(sourceID: String, node: ObjectID) throws -> ObjectID? {
+    package func commit(sourceID: String, node: ObjectID) throws -> ObjectID? {
         try read { db in try Self.commit(db, sourceID: sourceID, node: node) }
     }
 
     /// Distinct git commit ids (`source_id`) starting with `prefix` (lowercase hex).
-    public func sourceIDs(withPrefix prefix: String, limit: Int = 10) throws -> [String] {
+    package func sourceIDs(withPrefix prefix: String, limit: Int = 10) throws -> [String] {
         try read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT source_id FROM commits WHERE source_id >= ? AND source_id < ? ORDER BY source_id LIMIT ?",
                                 arguments: [prefix, prefix + "\u{7f}", limit])
         }
     }
 
-    public func gitObjectCount() throws -> Int {
+    package func gitObjectCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM git_objects") ?? 0 }
     }
 }

@@ -1,38 +1,38 @@
 import GRDB
 
 /// A named head: (repo, owner node, name). The name "" is a repo's main head.
-public struct HeadRef: Hashable, Sendable, CustomStringConvertible {
-    public var repo: String
-    public var owner: ObjectID
-    public var name: String
+package struct HeadRef: Hashable, Sendable, CustomStringConvertible {
+    package var repo: String
+    package var owner: ObjectID
+    package var name: String
 
-    public init(repo: String, owner: ObjectID, name: String = "") {
+    package init(repo: String, owner: ObjectID, name: String = "") {
         self.repo = repo; self.owner = owner; self.name = name
     }
 
     /// `repo` or `repo/name` (without the owner).
-    public var local: String { name.isEmpty ? repo : "\(repo)/\(name)" }
-    public var description: String { "\(local)@\(owner.short)" }
+    package var local: String { name.isEmpty ? repo : "\(repo)/\(name)" }
+    package var description: String { "\(local)@\(owner.short)" }
 }
 
-public struct Head: Sendable, Equatable {
-    public var ref: HeadRef
-    public var commit: ObjectID
-    public var updated: Int64
+package struct Head: Sendable, Equatable {
+    package var ref: HeadRef
+    package var commit: ObjectID
+    package var updated: Int64
 }
 
-public struct OpLogEntry: Sendable, Equatable {
-    public var seq: Int64
-    public var time: Int64
-    public var actor: ObjectID
-    public var ref: HeadRef
-    public var old: ObjectID?
-    public var new: ObjectID?
-    public var cause: String
+package struct OpLogEntry: Sendable, Equatable {
+    package var seq: Int64
+    package var time: Int64
+    package var actor: ObjectID
+    package var ref: HeadRef
+    package var old: ObjectID?
+    package var new: ObjectID?
+    package var cause: String
 }
 
 extension Index {
-    public func head(_ ref: HeadRef) throws -> ObjectID? {
+    package func head(_ ref: HeadRef) throws -> ObjectID? {
         try read { db in try Self.head(db, ref) }
     }
 
@@ -40,7 +40,7 @@ extension Index {
         try ObjectID.fetchOne(db, sql: "SELECT commit_id FROM heads WHERE repo = ? AND owner = ? AND name = ?", arguments: [ref.repo, ref.owner, ref.name])
     }
 
-    public func heads(repo: String? = nil) throws -> [Head] {
+    package func heads(repo: String? = nil) throws -> [Head] {
         try read { db in
             let rows = if let repo {
                 try Row.fetchAll(db, sql: "SELECT repo, owner, name, commit_id, updated FROM heads WHERE repo = ? ORDER BY repo, owner, name", arguments: [repo])
@@ -70,11 +70,11 @@ extension Index {
                        arguments: [time, actor, ref.repo, ref.owner, ref.name, current, new, cause])
     }
 
-    public func setHead(_ ref: HeadRef, to new: ObjectID?, expected: ObjectID?, actor: ObjectID, cause: String, time: Int64) throws {
+    package func setHead(_ ref: HeadRef, to new: ObjectID?, expected: ObjectID?, actor: ObjectID, cause: String, time: Int64) throws {
         try write { db in try Self.setHead(db, ref, to: new, expected: expected, actor: actor, cause: cause, time: time) }
     }
 
-    public func oplog(limit: Int?) throws -> [OpLogEntry] {
+    package func oplog(limit: Int?) throws -> [OpLogEntry] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT seq, time, actor, repo, owner, name, old, new, cause FROM oplog ORDER BY seq DESC LIMIT ?", arguments: [limit ?? -1]).map {
                 OpLogEntry(seq: $0[0], time: $0[1], actor: $0[2], ref: HeadRef(repo: $0[3], owner: $0[4], name: $0[5]), old: $0[6], new: $0[7], cause: $0[8])

@@ -3,14 +3,14 @@ import GRDB
 
 /// Fingerprints of the keys a store was written with (table `store_keys`, see `StoreKeys`).
 extension Index {
-    public enum KeyName: String, Sendable {
-        /// This node's endpoint id (the public half of node.key).
+    package enum KeyName: String, Sendable {
+        /// This node's endpoint id (the package half of node.key).
         case node
         /// The block tag key's `BlockTagger.fingerprint`.
         case tags
     }
 
-    public func keyFingerprint(_ name: KeyName) throws -> [UInt8]? {
+    package func keyFingerprint(_ name: KeyName) throws -> [UInt8]? {
         try read { db in
             try Data.fetchOne(db, sql: "SELECT fingerprint FROM store_keys WHERE name = ?", arguments: [name.rawValue]).map { [UInt8]($0) }
         }

@@ -1,16 +1,16 @@
 import GRDB
 
-public struct IndexedObject: Sendable, Equatable {
-    public var id: ObjectID
-    public var kind: ObjectKind
-    public var rawLength: Int
+package struct IndexedObject: Sendable, Equatable {
+    package var id: ObjectID
+    package var kind: ObjectKind
+    package var rawLength: Int
     /// nil when the object is known but its bytes are not stored here.
-    public var location: ObjectLocation?
-    public var isPresent: Bool { location != nil }
+    package var location: ObjectLocation?
+    package var isPresent: Bool { location != nil }
 }
 
 extension Index {
-    public func object(_ id: ObjectID) throws -> IndexedObject? {
+    package func object(_ id: ObjectID) throws -> IndexedObject? {
         try read { db in try Self.object(db, id) }
     }
 
@@ -33,7 +33,7 @@ extension Index {
     }
 
     /// Which of `ids` are present (stored here).
-    public func presentSet(_ ids: some Collection<ObjectID>) throws -> Set<ObjectID> {
+    package func presentSet(_ ids: some Collection<ObjectID>) throws -> Set<ObjectID> {
         guard !ids.isEmpty else { return [] }
         return try read { db in
             var out = Set<ObjectID>()
@@ -43,7 +43,7 @@ extension Index {
         }
     }
 
-    public func packName(_ pack: Int64) throws -> String? {
+    package func packName(_ pack: Int64) throws -> String? {
         try read { db in try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) }
     }
 
@@ -67,7 +67,7 @@ extension Index {
         }
     }
 
-    public func objectCount() throws -> (present: Int, absent: Int) {
+    package func objectCount() throws -> (present: Int, absent: Int) {
         try read { db in
             let p = try Int.fetchOne(db, sql: "SELECT count(*) FROM objects WHERE pack IS NOT NULL") ?? 0
             let a = try Int.fetchOne(db, sql: "SELECT count(*) FROM objects WHERE pack IS NULL") ?? 0
@@ -76,7 +76,7 @@ extension Index {
     }
 
     /// Every present object, in pack order (for verify and gc).
-    public func allPresentObjects() throws -> [IndexedObject] {
+    package func allPresentObjects() throws -> [IndexedObject] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL ORDER BY pack, offset")
                 .compactMap { row in Self.decode(row, id: row[6]) }
@@ -92,14 +92,14 @@ extension Index {
         }
     }
 
-    public func packs() throws -> [(id: Int64, name: String)] {
+    package func packs() throws -> [(id: Int64, name: String)] {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
     }
 }
 
 extension Index {
     /// The index rows of `ids` (those it has), looked up in one read transaction.
-    public func objects(_ ids: some Collection<ObjectID>) throws -> [ObjectID: IndexedObject] {
+    package func objects(_ ids: some Collection<ObjectID>) throws -> [ObjectID: IndexedObject] {
         guard !ids.isEmpty else { return [:] }
         return try read { db in
             var out: [ObjectID: IndexedObject] = [:]
@@ -112,7 +112,7 @@ extension Index {
     }
 
     /// Ids of objects of `kind` known to exist but not stored here (e.g. chunks of a lazy repo).
-    public func absentIDs(kind: ObjectKind) throws -> Set<ObjectID> {
+    package func absentIDs(kind: ObjectKind) throws -> Set<ObjectID> {
         try read { db in
             Set(try ObjectID.fetchAll(db, sql: "SELECT id FROM objects WHERE pack IS NULL AND kind = ?", arguments: [Int64(kind.rawValue)]))
         }

@@ -1,13 +1,13 @@
 import GRDB
 
 /// What a file looked like when it was last chunked, so an unchanged file is not read again.
-public struct StatKey: Equatable, Sendable {
-    public var dev: Int64, ino: Int64, size: Int64, mtimeNs: Int64, ctimeNs: Int64
+package struct StatKey: Equatable, Sendable {
+    package var dev: Int64, ino: Int64, size: Int64, mtimeNs: Int64, ctimeNs: Int64
 }
 
 extension Index {
     /// Cached manifests under a directory prefix, keyed by absolute path.
-    public func statCache(under root: String) throws -> [String: (StatKey, ObjectID)] {
+    package func statCache(under root: String) throws -> [String: (StatKey, ObjectID)] {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
             let rows = try Row.fetchCursor(db, sql: """

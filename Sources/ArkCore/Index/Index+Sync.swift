@@ -3,15 +3,15 @@ import GRDB
 
 /// A signed head announcement as the sync layer stored it: the opaque signed bytes plus the
 /// fields the index queries by.
-public struct StoredAnnouncement: Sendable, Equatable {
-    public var repo: String
-    public var writer: ObjectID
-    public var name: String
-    public var seq: UInt64
-    public var head: ObjectID?
-    public var bytes: [UInt8]
+package struct StoredAnnouncement: Sendable, Equatable {
+    package var repo: String
+    package var writer: ObjectID
+    package var name: String
+    package var seq: UInt64
+    package var head: ObjectID?
+    package var bytes: [UInt8]
 
-    public init(repo: String, writer: ObjectID, name: String, seq: UInt64, head: ObjectID?, bytes: [UInt8]) {
+    package init(repo: String, writer: ObjectID, name: String, seq: UInt64, head: ObjectID?, bytes: [UInt8]) {
         self.repo = repo; self.writer = writer; self.name = name; self.seq = seq; self.head = head; self.bytes = bytes
     }
 }
@@ -20,7 +20,7 @@ public struct StoredAnnouncement: Sendable, Equatable {
 /// equivocation proofs for gossip of heads.
 extension Index {
     /// The last accepted announcement of (repo, writer, name).
-    public func lastSeen(repo: String, writer: ObjectID, name: String) throws -> StoredAnnouncement? {
+    package func lastSeen(repo: String, writer: ObjectID, name: String) throws -> StoredAnnouncement? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT seq, head, announcement FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
                              arguments: [repo, writer, name]).map {
@@ -30,7 +30,7 @@ extension Index {
     }
 
     /// What `recordSeen` did with an announcement.
-    public enum SeenOutcome: Sendable, Equatable {
+    package enum SeenOutcome: Sendable, Equatable {
         case recorded
         /// Its sequence number is not above the stored one (a newer one raced it in).
         case stale
@@ -41,7 +41,7 @@ extension Index {
     /// Records `a` as the latest accepted announcement if its sequence number is above the
     /// stored one, and, for a head name not seen yet from its writer, if the writer has fewer
     /// than `maxNamesPerWriter` names in the repo (checked in the same transaction).
-    public func recordSeen(_ a: StoredAnnouncement, time: Int64, maxNamesPerWriter: Int = .max) throws -> SeenOutcome {
+    package func recordSeen(_ a: StoredAnnouncement, time: Int64, maxNamesPerWriter: Int = .max) throws -> SeenOutcome {
         try write { db in
             let current = try Int64.fetchOne(db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
                                              arguments: [a.repo, a.writer, a.name])
@@ -67,7 +67,7 @@ extension Index {
     }
 
     /// Every accepted announcement of other writers for `repo`.
-    public func seenAnnouncements(repo: String) throws -> [StoredAnnouncement] {
+    package func seenAnnouncements(repo: String) throws -> [StoredAnnouncement] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT writer, name, seq, head, announcement FROM sync_seen WHERE repo = ? ORDER BY writer, name", arguments: [repo]).map {
                 StoredAnnouncement(repo: repo, writer: $0[0], name: $0[1], seq: UInt64(bitPattern: $0[2]), head: $0[3], bytes: [UInt8]($0[4] as Data))
@@ -76,7 +76,7 @@ extension Index {
     }
 
     /// This node's last announcement of (repo, name).
-    public func ownAnnouncement(repo: String, name: String) throws -> StoredAnnouncement? {
+    package func ownAnnouncement(repo: String, name: String) throws -> StoredAnnouncement? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT seq, head, announcement FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name]).map {
                 StoredAnnouncement(repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: name,
@@ -85,7 +85,7 @@ extension Index {
         }
     }
 
-    public func ownAnnouncements(repo: String) throws -> [StoredAnnouncement] {
+    package func ownAnnouncements(repo: String) throws -> [StoredAnnouncement] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT name, seq, head, announcement FROM sync_own WHERE repo = ? ORDER BY name", arguments: [repo]).map {
                 StoredAnnouncement(repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: $0[0],
@@ -98,7 +98,7 @@ extension Index {
     /// one transaction, so two processes on one store never hand out the same sequence number.
     /// `sign(seq, previous)` returns the signed bytes. Returns nil when the last announcement
     /// already points at `head`.
-    public func nextOwnAnnouncement(repo: String, name: String, head: ObjectID, writer: ObjectID,
+    package func nextOwnAnnouncement(repo: String, name: String, head: ObjectID, writer: ObjectID,
                                     sign: (_ seq: UInt64, _ previous: ObjectID?) throws -> [UInt8]) throws -> StoredAnnouncement? {
         try write { db in
             let row = try Row.fetchOne(db, sql: "SELECT seq, head FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name])
@@ -116,7 +116,7 @@ extension Index {
     /// last announcement of (repo, name) if its sequence number is above the stored one (the
     /// index was lost or restored from an older copy), or equal to it for another head. Returns
     /// whether it was taken.
-    public func learnOwn(_ a: StoredAnnouncement) throws -> Bool {
+    package func learnOwn(_ a: StoredAnnouncement) throws -> Bool {
         try write { db in
             let row = try Row.fetchOne(db, sql: "SELECT seq, head FROM sync_own WHERE repo = ? AND name = ?", arguments: [a.repo, a.name])
             if let row {
@@ -131,7 +131,7 @@ extension Index {
     }
 
     /// Stores this node's announcement `a` (sequence `a.seq`) for (repo, name), replacing the previous one.
-    public func recordOwn(_ a: StoredAnnouncement) throws {
+    package func recordOwn(_ a: StoredAnnouncement) throws {
         try write { db in try Self.upsertOwn(db, a) }
     }
 
@@ -144,7 +144,7 @@ extension Index {
 
     /// Keeps both signed announcements of an equivocation (same writer, head name and sequence
     /// number, different heads). Returns false when this pair was already recorded.
-    public func recordEquivocation(first: StoredAnnouncement, second: StoredAnnouncement, time: Int64) throws -> Bool {
+    package func recordEquivocation(first: StoredAnnouncement, second: StoredAnnouncement, time: Int64) throws -> Bool {
         try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO sync_equivocations (repo, writer, name, seq, first, second, detected) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [second.repo, second.writer, second.name, Int64(bitPattern: second.seq), Data(first.bytes), Data(second.bytes), time])
@@ -153,7 +153,7 @@ extension Index {
     }
 
     /// Recorded equivocations of `repo` as (first, second) signed announcement bytes.
-    public func equivocations(repo: String) throws -> [(first: [UInt8], second: [UInt8])] {
+    package func equivocations(repo: String) throws -> [(first: [UInt8], second: [UInt8])] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT first, second FROM sync_equivocations WHERE repo = ? ORDER BY writer, name, seq", arguments: [repo]).map {
                 ([UInt8]($0[0] as Data), [UInt8]($0[1] as Data))
@@ -162,7 +162,7 @@ extension Index {
     }
 
     /// Commits reachable from every head of `repo` (all owners) with their generations.
-    public func reachableCommits(repo: String) throws -> [(id: ObjectID, generation: Int64)] {
+    package func reachableCommits(repo: String) throws -> [(id: ObjectID, generation: Int64)] {
         try read { db in
             let sql = """
                 WITH RECURSIVE reach(id) AS (
@@ -182,7 +182,7 @@ extension Index {
         for o in objects { try stmt.execute(arguments: [o.id, Int64(o.kind.rawValue), Int64(o.rawLength)]) }
     }
 
-    public func insertAbsent(_ objects: [(id: ObjectID, kind: ObjectKind, rawLength: Int)]) throws {
+    package func insertAbsent(_ objects: [(id: ObjectID, kind: ObjectKind, rawLength: Int)]) throws {
         guard !objects.isEmpty else { return }
         try write { db in try Self.insertAbsent(db, objects) }
     }

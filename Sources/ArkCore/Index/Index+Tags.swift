@@ -5,12 +5,12 @@ import GRDB
 extension Index {
     /// A present object and, for a chunk or a large manifest, its block tags if this node has
     /// them; one read.
-    public func objectForRead(_ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
+    package func objectForRead(_ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
         try read { db in try Self.objectForRead(db, id) }
     }
 
     /// `objectForRead` for many ids in one read transaction (nil where the index has no row).
-    public func objectsForRead(_ ids: [ObjectID]) throws -> [(object: IndexedObject, tags: [UInt8]?)?] {
+    package func objectsForRead(_ ids: [ObjectID]) throws -> [(object: IndexedObject, tags: [UInt8]?)?] {
         try read { db in try ids.map { try Self.objectForRead(db, $0) } }
     }
 
@@ -57,7 +57,7 @@ extension Index {
         try db.cachedStatement(sql: "DELETE FROM chunk_tags WHERE id = ?").execute(arguments: [id])
     }
 
-    public func tagCount() throws -> Int {
+    package func tagCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk_tags") ?? 0 }
     }
 }

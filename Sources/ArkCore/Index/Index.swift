@@ -4,11 +4,11 @@ import GRDB
 /// The SQLite index of a store (`<store>/index.sqlite`, WAL): which objects exist and where
 /// their bytes are, the commit graph, heads and the operation log. Many readers and one
 /// writer at a time, across processes.
-public final class Index: Sendable {
+package final class Index: Sendable {
     let pool: DatabasePool
-    public let path: String
+    package let path: String
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(30)
@@ -173,7 +173,7 @@ extension Index {
     /// of the global queue until all have one) (each reading the objects and tags tables'
     /// top pages), so the first concurrent reads of a mount do not pay for opening SQLite
     /// connections. Connections stay in the pool for later reads.
-    public func warmReaders(_ count: Int) {
+    package func warmReaders(_ count: Int) {
         let count = min(count, ProcessInfo.processInfo.activeProcessorCount)
         let entered = DispatchGroup(), release = DispatchSemaphore(value: 0)
         let done = DispatchGroup()

@@ -2,20 +2,20 @@
 /// in were checked by their block tags (`Repository.manifestPrefix`). Enough to serve the
 /// start of a file (its first ~100 MiB per 16 KiB block read) while the whole manifest loads,
 /// so opening a large file does not cost reading and hashing a few hundred KiB first.
-public struct ManifestPrefix: ManifestRecords, Sendable {
-    public let level: UInt8
+package struct ManifestPrefix: ManifestRecords, Sendable {
+    package let level: UInt8
     /// Size of the whole file (or subtree, above level 0).
-    public let totalSize: UInt64
+    package let totalSize: UInt64
     /// Entries of the whole manifest.
-    public let count: Int
+    package let count: Int
     /// Entries decoded here: 0..<available.
-    public let available: Int
-    public let bytes: [UInt8]
-    public let recordBase: Int
+    package let available: Int
+    package let bytes: [UInt8]
+    package let recordBase: Int
 
     /// Decodes the first `bytes.count` bytes of a manifest whose encoding has `encodedLength`
     /// bytes; every record that fits whole is checked as `Manifest(decoding:)` would.
-    public init(decoding bytes: [UInt8], encodedLength: Int) throws {
+    package init(decoding bytes: [UInt8], encodedLength: Int) throws {
         var r = ByteReader(bytes, what: "manifest")
         let (level, total, n) = try Manifest.readHeader(&r)
         guard encodedLength - r.offset == n * Manifest.recordSize else {
@@ -29,10 +29,10 @@ public struct ManifestPrefix: ManifestRecords, Sendable {
     }
 
     /// Bytes of the file the decoded entries cover, from 0.
-    public var coveredSize: UInt64 { available == 0 ? 0 : end(at: available - 1) }
+    package var coveredSize: UInt64 { available == 0 ? 0 : end(at: available - 1) }
 
     /// Index of the entry holding byte `offset`; nil when it lies past the decoded entries.
-    public func index(containing offset: UInt64) -> Int? {
+    package func index(containing offset: UInt64) -> Int? {
         offset < coveredSize ? search(offset, below: available) : nil
     }
 }

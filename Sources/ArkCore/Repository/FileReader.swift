@@ -1,19 +1,19 @@
 import Dispatch
 
 /// Reads a file's bytes through its manifest; every chunk is hash-verified before use.
-public struct FileReader: Sendable {
-    public let repo: Repository
-    public let root: Manifest
+package struct FileReader: Sendable {
+    package let repo: Repository
+    package let root: Manifest
 
-    public init(repo: Repository, manifest: ObjectID) throws {
+    package init(repo: Repository, manifest: ObjectID) throws {
         self.repo = repo
         self.root = try repo.manifest(manifest)
     }
 
-    public var size: UInt64 { root.totalSize }
+    package var size: UInt64 { root.totalSize }
 
     /// Leaf (chunk) entries with their absolute start offsets, in file order.
-    public func forEachChunkEntry(_ body: (Manifest.Entry, UInt64) throws -> Void) throws {
+    package func forEachChunkEntry(_ body: (Manifest.Entry, UInt64) throws -> Void) throws {
         func walk(_ m: Manifest, base: UInt64) throws {
             for i in 0..<m.count {
                 let start = base + m.start(at: i)
@@ -30,7 +30,7 @@ public struct FileReader: Sendable {
     /// Streams the whole file in order. Up to `parallelism` chunks are read and verified ahead
     /// on other threads while earlier ones go to `sink` on this thread, so output and
     /// verification overlap.
-    public func stream(parallelism: Int = 8, _ sink: ([UInt8]) throws -> Void) throws {
+    package func stream(parallelism: Int = 8, _ sink: ([UInt8]) throws -> Void) throws {
         var ahead: [ChunkFuture] = []
         var head = 0
         let repo = self.repo
@@ -65,7 +65,7 @@ public struct FileReader: Sendable {
     }
 
     /// Chunk entry holding `offset` and its start, descending through manifest levels.
-    public func locate(_ offset: UInt64) throws -> (entry: Manifest.Entry, start: UInt64)? {
+    package func locate(_ offset: UInt64) throws -> (entry: Manifest.Entry, start: UInt64)? {
         var m = root
         var base: UInt64 = 0
         while true {

@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 import Glibc
 
-public struct CacheEviction: Sendable, Equatable {
-    public var chunks = 0
-    public var bytes: Int64 = 0
+package struct CacheEviction: Sendable, Equatable {
+    package var chunks = 0
+    package var bytes: Int64 = 0
 }
 
 extension Repository {
@@ -15,7 +15,7 @@ extension Repository {
     /// table are touched: never metadata, never a chunk an own commit or a `full` repo needs.
     /// Holds the store lock shared, so `gc` (exclusive) never sees a pack vanish under it.
     @discardableResult
-    public func evictCache(downTo target: Int64) throws -> CacheEviction {
+    package func evictCache(downTo target: Int64) throws -> CacheEviction {
         let lock = try StoreLock(store: path, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
         var result = CacheEviction()

@@ -4,7 +4,7 @@
 /// hashed to its id, which either serves verified bytes or reports the chunk corrupt.
 extension Repository {
     /// Verified bytes of `range` of chunk `id` (the whole chunk when nil).
-    public func readChunk(_ id: ObjectID, range: Range<Int>? = nil) throws -> [UInt8] {
+    package func readChunk(_ id: ObjectID, range: Range<Int>? = nil) throws -> [UInt8] {
         try readChunk(id, range: range, retried: false)
     }
 
@@ -46,7 +46,7 @@ extension Repository {
     /// block checked by its tag; nil when the manifest is small or compressed, or a tag does
     /// not match (the caller then loads it whole with `manifest(_:)`, which hashes it and
     /// reports damage). A large raw manifest without tags is read whole, hashed and tagged.
-    public func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
+    package func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
         guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
               obj.rawLength > bytes else { return nil }
         guard let tags else {
@@ -118,12 +118,12 @@ extension Repository {
 
 extension Repository {
     /// Adjacent chunks are read with one I/O up to this many bytes.
-    public static let maxCoalescedRead = 4 << 20
+    package static let maxCoalescedRead = 4 << 20
 
     /// Verified bytes of many chunks (a streaming reader's read-ahead). Tagged raw chunks that
     /// lie next to each other in a pack are read with one O_DIRECT read and checked block by
     /// block; anything else, and any failure, goes through `readChunk` one by one.
-    public func readChunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
+    package func readChunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
         var out = [Result<[UInt8], Error>?](repeating: nil, count: ids.count)
         struct Item { var index: Int; var id: ObjectID; var loc: ObjectLocation; var tags: [UInt8] }
         var items: [Item] = []

@@ -1,12 +1,12 @@
 /// One difference between two trees.
-public struct TreeChange: Sendable, Equatable {
+package struct TreeChange: Sendable, Equatable {
     /// `permissions`: only the permission bits changed (a mode, or file against executable),
     /// the content is the same.
-    public enum Status: String, Sendable { case added = "A", removed = "D", modified = "M", typeChanged = "T", permissions = "P" }
-    public var status: Status
-    public var path: EntryPath
-    public var old: Tree.Entry?
-    public var new: Tree.Entry?
+    package enum Status: String, Sendable { case added = "A", removed = "D", modified = "M", typeChanged = "T", permissions = "P" }
+    package var status: Status
+    package var path: EntryPath
+    package var old: Tree.Entry?
+    package var new: Tree.Entry?
 }
 
 extension Repository {
@@ -14,7 +14,7 @@ extension Repository {
     /// without being read. Added or removed directories are reported file by file (an empty
     /// directory as itself).
     /// A nil tree is the empty tree (the parent of a root commit).
-    public func diff(_ a: ObjectID?, _ b: ObjectID?, emit: (TreeChange) throws -> Void) throws {
+    package func diff(_ a: ObjectID?, _ b: ObjectID?, emit: (TreeChange) throws -> Void) throws {
         if a == b { return }
         // An explicit stack, in the order a recursive walk would go: trees may nest without bound.
         var stack = [DiffFrame.pair(try entries(a), try entries(b), 0, 0, prefix: EntryPath())]

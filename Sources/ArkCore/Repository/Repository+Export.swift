@@ -8,7 +8,7 @@ extension Repository {
     /// mtime, else `mtime`.
     /// Work happens in a temporary sibling that is renamed into place at the end, so a failure
     /// leaves nothing half-written.
-    public func export(_ entry: Tree.Entry, to destination: String, mtime: Int64, progress: (UInt64) -> Void = { _ in }) throws {
+    package func export(_ entry: Tree.Entry, to destination: String, mtime: Int64, progress: (UInt64) -> Void = { _ in }) throws {
         guard access(destination, F_OK) != 0 else { throw ArkError(.invalidArgument, "\(destination) already exists") }
         let parent = (destination as NSString).deletingLastPathComponent.ifEmpty(".")
         let tmp = parent + "/.ark-export-\(getpid())-" + (destination as NSString).lastPathComponent

@@ -2,24 +2,24 @@ import Foundation
 import GRDB
 import Glibc
 
-public struct GCReport: Sendable {
-    public var reachableObjects = 0
-    public var removedObjects = 0
-    public var removedCommits = 0
-    public var packsRewritten = 0
-    public var packsDeleted = 0
-    public var bytesFreed: UInt64 = 0
+package struct GCReport: Sendable {
+    package var reachableObjects = 0
+    package var removedObjects = 0
+    package var removedCommits = 0
+    package var packsRewritten = 0
+    package var packsDeleted = 0
+    package var bytesFreed: UInt64 = 0
     /// Live objects whose stored bytes did not verify. Their packs were kept (the damaged
     /// bytes are the only copy here); everything else in those packs was still moved.
-    public var damaged: [GCDamage] = []
+    package var damaged: [GCDamage] = []
 }
 
 /// A live object gc could not copy because its bytes do not verify.
-public struct GCDamage: Sendable {
-    public var id: ObjectID
-    public var kind: ObjectKind
-    public var pack: String
-    public var error: ArkError
+package struct GCDamage: Sendable {
+    package var id: ObjectID
+    package var kind: ObjectKind
+    package var pack: String
+    package var error: ArkError
 }
 
 extension Repository {
@@ -29,7 +29,7 @@ extension Repository {
     /// old pack is deleted). A pack holding a live object that does not verify is never
     /// deleted: its intact live objects are moved, the damaged one stays where it is and is
     /// reported in `GCReport.damaged`.
-    public func gc(onWait: () -> Void = {}) throws -> GCReport {
+    package func gc(onWait: () -> Void = {}) throws -> GCReport {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()

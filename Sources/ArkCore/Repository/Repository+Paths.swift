@@ -1,10 +1,10 @@
 /// An entry found by path in a commit's tree; the root is a directory entry named "".
 extension Repository {
-    public func lookup(tree root: ObjectID, path: String) throws -> Tree.Entry {
+    package func lookup(tree root: ObjectID, path: String) throws -> Tree.Entry {
         try lookup(tree: root, path: EntryPath(path))
     }
 
-    public func lookup(tree root: ObjectID, path: EntryPath) throws -> Tree.Entry {
+    package func lookup(tree root: ObjectID, path: EntryPath) throws -> Tree.Entry {
         var entry = Tree.Entry(name: "", kind: .directory, id: root, size: 0, target: nil)
         var walked = EntryPath()
         let components = path.components

@@ -1,19 +1,19 @@
 /// How much of a tree's content is stored here: its distinct chunks (each counted once, however
 /// many files share it) and how many of them, and of their bytes, are present.
-public struct TreePresence: Sendable, Equatable {
-    public var chunks = 0
-    public var bytes: UInt64 = 0
-    public var presentChunks = 0
-    public var presentBytes: UInt64 = 0
+package struct TreePresence: Sendable, Equatable {
+    package var chunks = 0
+    package var bytes: UInt64 = 0
+    package var presentChunks = 0
+    package var presentBytes: UInt64 = 0
 
-    public init() {}
+    package init() {}
 }
 
 extension Repository {
     /// Walks the trees and manifests under `root` (metadata, always stored), level by level,
     /// and sums its distinct chunks. `absent` is the set of chunks known but not stored
     /// (`index.absentIDs(kind: .chunk)`), read once by the caller and shared across trees.
-    public func presence(ofTree root: ObjectID, absent: Set<ObjectID>) throws -> TreePresence {
+    package func presence(ofTree root: ObjectID, absent: Set<ObjectID>) throws -> TreePresence {
         var out = TreePresence()
         var seen: Set<ObjectID> = [root] // trees, manifests and chunks: their ids never collide (personalization)
         var trees = [root]

@@ -47,5 +47,5 @@ extension Repository {
     }
 
     /// Writes pending backfilled tags now (tests; a process about to exit).
-    public func flushTagBackfill() { tagBackfill.flush(index: index, logger: logger) }
+    package func flushTagBackfill() { tagBackfill.flush(index: index, logger: logger) }
 }

@@ -6,18 +6,18 @@ import Synchronization
 /// that got in some other way is slow to walk, never a crash.
 extension Repository {
     /// Height of tree `root`, reading its subtrees from the store (see `TreeHeights.height`).
-    public func treeHeight(_ root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth) throws -> Int {
+    package func treeHeight(_ root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth) throws -> Int {
         try TreeHeights.height(of: root, limit: limit) { id in try treeSubdirectories(id) }
     }
 
     /// Ids of the directories in tree `id`.
-    public func treeSubdirectories(_ id: ObjectID) throws -> [ObjectID] {
+    package func treeSubdirectories(_ id: ObjectID) throws -> [ObjectID] {
         try tree(id).entries.compactMap { $0.kind == .directory ? $0.id : nil }
     }
 }
 
 /// Known tree heights, bounded: cleared when full.
-public final class TreeHeights: Sendable {
+package final class TreeHeights: Sendable {
     static let shared = TreeHeights()
     static let capacity = 1 << 20
     private let heights = Mutex<[ObjectID: Int]>([:])
@@ -25,7 +25,7 @@ public final class TreeHeights: Sendable {
     /// Height of tree `root` given each tree's subdirectories, found with an explicit stack
     /// (post-order). Heights are cached process-wide by tree id (trees never change); the walk
     /// stops with an error as soon as a subtree is higher than `limit`.
-    public static func height(of root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth,
+    package static func height(of root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth,
                               subdirectories: (ObjectID) throws -> [ObjectID]) throws -> Int {
         func tooDeep() -> ArkError { ArkError(.unsupported, "tree \(root) nests directories more than \(limit) levels deep") }
         if let h = shared.get(root) {

@@ -1,30 +1,30 @@
 /// What `verify` found.
-public struct VerifyReport: Sendable {
-    public enum Problem: Sendable, Equatable {
+package struct VerifyReport: Sendable {
+    package enum Problem: Sendable, Equatable {
         /// Bytes that do not hash to their id, do not decode, or cannot be read.
         case corrupt(ObjectID, String)
         /// Referenced but neither stored nor known to the index; or metadata that is absent.
         case missing(ObjectID, String)
     }
-    public var commits = 0
-    public var trees = 0
-    public var manifests = 0
-    public var chunks = 0
-    public var bytes: UInt64 = 0
+    package var commits = 0
+    package var trees = 0
+    package var manifests = 0
+    package var chunks = 0
+    package var bytes: UInt64 = 0
     /// Chunks known but deliberately not stored here (fetched on demand from peers).
-    public var absentChunks = 0
-    public var problems: [Problem] = []
+    package var absentChunks = 0
+    package var problems: [Problem] = []
 
-    public var corruptCount: Int { problems.filter { if case .corrupt = $0 { true } else { false } }.count }
-    public var missingCount: Int { problems.count - corruptCount }
-    public var ok: Bool { problems.isEmpty }
+    package var corruptCount: Int { problems.filter { if case .corrupt = $0 { true } else { false } }.count }
+    package var missingCount: Int { problems.count - corruptCount }
+    package var ok: Bool { problems.isEmpty }
 }
 
 extension Repository {
     /// Walks from the given commits (parents included) and checks every object decodes and
     /// every present chunk hashes to its id. With `allObjects`, also reads every object the
     /// index claims is present, reachable or not.
-    public func verify(roots: [ObjectID], allObjects: Bool, progress: (VerifyReport) -> Void = { _ in }) throws -> VerifyReport {
+    package func verify(roots: [ObjectID], allObjects: Bool, progress: (VerifyReport) -> Void = { _ in }) throws -> VerifyReport {
         var report = VerifyReport()
         var seen = Set<ObjectID>()
         var commitQueue = roots

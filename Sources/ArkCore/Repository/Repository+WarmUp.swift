@@ -7,7 +7,7 @@ extension Repository {
     /// - opens the newest packs, buffered and O_DIRECT, and fills the read buffer pool;
     /// - reads one block of one tagged chunk, so the read path's code has run once;
     /// - reads the index file into the page cache (`prefetchIndexFile`), last: it takes a while.
-    public func warmUp(readers: Int) {
+    package func warmUp(readers: Int) {
         index.warmReaders(readers)
         for p in (try? index.packs())?.suffix(64) ?? [] {
             _ = try? packs.file(p.id, name: { p.name })
@@ -18,10 +18,10 @@ extension Repository {
     }
 
     /// Index files up to this size are read ahead when a mount starts.
-    public static let indexPrefetchLimit = 256 << 20
+    package static let indexPrefetchLimit = 256 << 20
 
     /// The index is read ahead in steps of this size, one step in flight at a time.
-    public static let indexPrefetchStep = 64 << 10
+    package static let indexPrefetchStep = 64 << 10
 
     /// Reads the index file into the page cache, so a mount's lookups do not read cold B-tree
     /// pages one at a time.

@@ -4,10 +4,10 @@ import Glibc
 
 /// The store facade: blob packs, index and identity under one directory. Every read of
 /// stored bytes is hash-verified before it is returned.
-public final class Repository: Sendable {
-    public let path: String
-    public let index: Index
-    public let identity: NodeIdentity
+package final class Repository: Sendable {
+    package let path: String
+    package let index: Index
+    package let identity: NodeIdentity
     let packs: PackFiles
     /// O_DIRECT reads of tagged chunks (see `DirectPackReader`).
     let directReads: DirectPackReader
@@ -16,14 +16,14 @@ public final class Repository: Sendable {
     let deltaBases = DeltaBaseCache()
     let logger = Logger(label: "ark.store")
     /// Tags and checks blocks of chunks this node stores (see `BlockTagger`).
-    public let blockTagger: BlockTagger
+    package let blockTagger: BlockTagger
     /// Tags of objects read whole without valid tags, waiting to be recorded.
     let tagBackfill = TagBackfill()
 
-    public var packDirectory: String { path + "/packs" }
+    package var packDirectory: String { path + "/packs" }
 
     /// Opens (creating if needed) the store at `path`.
-    public init(path: String) throws {
+    package init(path: String) throws {
         guard ObjectHasher.initialized else { throw ArkError(.io, "libsodium failed to initialize") }
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -64,7 +64,7 @@ public final class Repository: Sendable {
     }
 
     /// The verified bytes of an object.
-    public func read(_ id: ObjectID, kind expected: ObjectKind? = nil) throws -> [UInt8] {
+    package func read(_ id: ObjectID, kind expected: ObjectKind? = nil) throws -> [UInt8] {
         guard let obj = try index.object(id) else {
             throw ArkError(.notFound, "\(expected?.description ?? "object") \(id) is not in the store")
         }
@@ -140,9 +140,9 @@ public final class Repository: Sendable {
         directReads.drop(pack)
     }
 
-    public func tree(_ id: ObjectID) throws -> Tree { try decode(id, .tree, Tree.init(decoding:)) }
-    public func manifest(_ id: ObjectID) throws -> Manifest { try decode(id, .manifest, Manifest.init(decoding:)) }
-    public func commit(_ id: ObjectID) throws -> Commit { try decode(id, .commit, Commit.init(decoding:)) }
+    package func tree(_ id: ObjectID) throws -> Tree { try decode(id, .tree, Tree.init(decoding:)) }
+    package func manifest(_ id: ObjectID) throws -> Manifest { try decode(id, .manifest, Manifest.init(decoding:)) }
+    package func commit(_ id: ObjectID) throws -> Commit { try decode(id, .commit, Commit.init(decoding:)) }
 
     private func decode<T>(_ id: ObjectID, _ kind: ObjectKind, _ body: ([UInt8]) throws -> T) throws -> T {
         let bytes = try read(id, kind: kind)

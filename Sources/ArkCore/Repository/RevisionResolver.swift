@@ -4,23 +4,23 @@
 /// - a head: `repo` (this node's main head), `repo/name`, `repo@peer`, `repo/name@peer`, where
 ///   peer is a remote's name from ark.toml or a node id;
 /// - a jj change id (letters k-z), full or unique prefix.
-public struct RevisionResolver: Sendable {
-    public let repo: Repository
+package struct RevisionResolver: Sendable {
+    package let repo: Repository
     /// Remote names from configuration, to node ids.
-    public let peers: [String: ObjectID]
+    package let peers: [String: ObjectID]
 
-    public init(repo: Repository, peers: [String: ObjectID] = [:]) {
+    package init(repo: Repository, peers: [String: ObjectID] = [:]) {
         self.repo = repo
         self.peers = peers
     }
 
     /// Splits `rev:path` (the path may be empty).
-    public static func split(_ spec: String) -> (rev: String, path: String) {
+    package static func split(_ spec: String) -> (rev: String, path: String) {
         guard let colon = spec.firstIndex(of: ":") else { return (spec, "") }
         return (String(spec[..<colon]), String(spec[spec.index(after: colon)...]))
     }
 
-    public func resolve(_ rev: String) throws -> ObjectID {
+    package func resolve(_ rev: String) throws -> ObjectID {
         guard !rev.isEmpty else { throw ArkError(.invalidArgument, "empty revision") }
         if let ref = try headRef(rev) {
             guard let id = try repo.index.head(ref) else {
@@ -49,7 +49,7 @@ public struct RevisionResolver: Sendable {
     }
 
     /// The head a name denotes, if it has the form of one and its repo is known.
-    public func headRef(_ rev: String) throws -> HeadRef? {
+    package func headRef(_ rev: String) throws -> HeadRef? {
         var body = Substring(rev)
         var owner = repo.identity.endpointID
         if let at = rev.firstIndex(of: "@") {

@@ -6,21 +6,21 @@ import Glibc
 /// bytes), permission bits and modification times; other file types, and entries that cannot be
 /// read, are skipped and listed in `skipped`. Files whose stat data matches the stat cache are
 /// not read.
-public struct Snapshot {
-    public struct Progress: Sendable {
-        public var bytesDone: UInt64 = 0
-        public var bytesTotal: UInt64 = 0
-        public var filesDone = 0
-        public var filesTotal = 0
-        public var filesReused = 0
+package struct Snapshot {
+    package struct Progress: Sendable {
+        package var bytesDone: UInt64 = 0
+        package var bytesTotal: UInt64 = 0
+        package var filesDone = 0
+        package var filesTotal = 0
+        package var filesReused = 0
     }
 
     /// What a scan found: directories in a flat list (a child directory is an index into it,
     /// always after its parent's), so neither the scan nor the store recurses.
     /// An entry the snapshot left out, and why (unreadable, vanished, or a type not stored).
-    public struct Skipped: Sendable {
-        public var path: EntryPath
-        public var reason: String
+    package struct Skipped: Sendable {
+        package var path: EntryPath
+        package var reason: String
     }
 
     private enum Node {
@@ -36,24 +36,24 @@ public struct Snapshot {
         var children: [(FileName, Node)] = []
     }
 
-    public let session: WriteSession
-    public let root: String
-    public var warn: (String) -> Void = { _ in }
-    public var onProgress: (Progress) -> Void = { _ in }
+    package let session: WriteSession
+    package let root: String
+    package var warn: (String) -> Void = { _ in }
+    package var onProgress: (Progress) -> Void = { _ in }
     /// Entries left out of the snapshot, in walk order.
-    public private(set) var skipped: [Skipped] = []
+    package private(set) var skipped: [Skipped] = []
     private var progress = Progress()
     private var cache: [String: (StatKey, ObjectID)] = [:]
     private let startTime = Date().timeIntervalSince1970
     private var excluded: (dev: UInt64, ino: UInt64)?
 
-    public init(session: WriteSession, root: String) {
+    package init(session: WriteSession, root: String) {
         self.session = session
         self.root = root
     }
 
     /// Returns the root tree id and its total size.
-    public mutating func run() throws -> (tree: ObjectID, size: UInt64) {
+    package mutating func run() throws -> (tree: ObjectID, size: UInt64) {
         var st = stat()
         guard lstat(root, &st) == 0 else { throw ArkError(.invalidArgument, "cannot read \(root): \(Errno.current)") }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw ArkError(.invalidArgument, "\(root) is not a directory") }

@@ -6,7 +6,7 @@ import GRDB
 extension WriteSession {
     /// Stores `bytes` as an object of `kind` only if they hash to `id`; returns false (storing
     /// nothing) when they do not.
-    public func putVerified(_ id: ObjectID, _ kind: ObjectKind, _ bytes: [UInt8]) throws -> Bool {
+    package func putVerified(_ id: ObjectID, _ kind: ObjectKind, _ bytes: [UInt8]) throws -> Bool {
         guard ObjectHasher.hash(kind, bytes) == id else { return false }
         try store(id, kind, bytes)
         return true
@@ -15,13 +15,13 @@ extension WriteSession {
     /// Stores objects a peer sent that the caller has already hashed and found equal to their
     /// ids (`SyncEngine.fetchObjects` checks every object it returns), so each byte is hashed
     /// once on its way in.
-    public func putChecked(_ objects: some Sequence<(key: ObjectID, value: [UInt8])>, kind: ObjectKind) throws {
+    package func putChecked(_ objects: some Sequence<(key: ObjectID, value: [UInt8])>, kind: ObjectKind) throws {
         for (id, bytes) in objects { try store(id, kind, bytes) }
     }
 
     /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if
     /// it hashes to `id`; durable before the index records it, like every other object.
-    public func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+    package func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
         keepsCachedChunks = false
         defer { keepsCachedChunks = true }
         guard try putVerified(id, .chunk, bytes) else { return false }
@@ -42,7 +42,7 @@ extension WriteSession {
     /// chunks known but not stored, and optionally moves `head` to `target`. With
     /// `announcedSeq`, the head moves only if no announcement of it above that sequence number
     /// was accepted meanwhile (pulls run concurrently and may finish out of order).
-    public func publishFetched(commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
+    package func publishFetched(commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
                                head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String) throws {
         let actor = repo.identity.endpointID
         try publish { db in

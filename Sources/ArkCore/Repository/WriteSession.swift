@@ -8,8 +8,8 @@ import Synchronization
 /// what has been fsynced (metadata implies data). Holds the store lock shared until closed.
 /// Files go through a pipeline (WriteSession+Pipeline.swift): reading and chunking, hashing
 /// and compressing, and writing overlap.
-public final class WriteSession {
-    public let repo: Repository
+package final class WriteSession {
+    package let repo: Repository
     private let lock: StoreLock
     let writer: PackWriter
     /// Ids stored here or written by this session; shared with the pipeline's hash workers
@@ -19,11 +19,11 @@ public final class WriteSession {
     private var unsyncedBytes: UInt64 = 0
     private var statEntries: [(String, StatKey, ObjectID)] = []
     /// Bytes of new (not deduplicated) stored data this session wrote.
-    public private(set) var newBytesStored: UInt64 = 0
-    public private(set) var newObjects = 0
+    package private(set) var newBytesStored: UInt64 = 0
+    package private(set) var newObjects = 0
     /// Publish durable objects to the index after this many written bytes, so an interrupted
     /// large commit keeps its progress.
-    public var checkpointBytes: UInt64 = 256 << 20
+    package var checkpointBytes: UInt64 = 256 << 20
     /// Chunks this session's manifests use: taken out of the evictable cache when the session
     /// publishes, if the cache holds any then (they are needed for good). A chunk another
     /// writer's fetch stored first may be one. Chunks it deduplicated against were taken out
@@ -37,7 +37,7 @@ public final class WriteSession {
     let tagger: BlockTagger
     private lazy var treeBases = TreeDeltaBases(repo: repo)
 
-    public init(_ repo: Repository, onWait: () -> Void = {}) throws {
+    package init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
         self.writer = PackWriter(directory: repo.packDirectory)
@@ -46,7 +46,7 @@ public final class WriteSession {
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
     @discardableResult
-    public func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
+    package func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
         let id = ObjectHasher.hash(kind, bytes)
         try store(id, kind, bytes)
         return id
@@ -152,19 +152,19 @@ public final class WriteSession {
     }
 
     /// Stores a file's chunks and manifest (two-level when it has many chunks).
-    public func putFile(fd: Int32, path: String, progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
+    package func putFile(fd: Int32, path: String, progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
         try putFile(FileChunkStream(fd: fd, path: path, chunker: Chunker()), progress: progress)
     }
 
     /// Stores a file read from any byte source (e.g. a pipe from another process).
-    public func putFile(source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
+    package func putFile(source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
                         progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
         try putFile(FileChunkStream(path: name, chunker: Chunker(), sizeHint: size, source: source), progress: progress)
     }
 
     /// Builds a manifest for the chunk list, adding intermediate levels above
     /// `ObjectLimits.maxManifestEntries` entries.
-    public func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
+    package func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
         let maxN = ObjectLimits.maxManifestEntries
         if level == 0 { keptChunks += entries.map(\.id) }
         if entries.count <= maxN { return try put(.manifest, Manifest(level: level, entries: entries).bytes) }
@@ -181,7 +181,7 @@ public final class WriteSession {
     func rememberStat(path: String, key: StatKey, manifest: ObjectID) { statEntries.append((path, key, manifest)) }
 
     /// fsyncs what was written and publishes it to the index as present objects.
-    public func checkpoint() throws {
+    package func checkpoint() throws {
         let records = try writer.sync()
         unsyncedBytes = 0
         guard !records.isEmpty || !statEntries.isEmpty else { return }
@@ -202,7 +202,7 @@ public final class WriteSession {
 
     /// Stores a commit object and, in one index transaction after everything is durable,
     /// records it and moves `head` from `expected` to it.
-    public func commit(_ commit: Commit, head: HeadRef?, expected: ObjectID?, cause: String) throws -> ObjectID {
+    package func commit(_ commit: Commit, head: HeadRef?, expected: ObjectID?, cause: String) throws -> ObjectID {
         let bytes = commit.encoded()
         // The encoder writes whatever it is given; store only what decodes again.
         do { _ = try Commit(decoding: bytes) } catch let e as ArkError {

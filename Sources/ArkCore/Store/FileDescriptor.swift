@@ -3,11 +3,11 @@ import Glibc
 
 /// Owns one open file descriptor; closes it on deinit. pread/pwrite make it safe to share
 /// between threads for reading.
-public final class FileDescriptor: Sendable {
-    public let raw: Int32
-    public let path: String
+package final class FileDescriptor: Sendable {
+    package let raw: Int32
+    package let path: String
 
-    public init(open path: String, flags: Int32, mode: mode_t = 0o644) throws {
+    package init(open path: String, flags: Int32, mode: mode_t = 0o644) throws {
         self.path = path
         self.raw = try syscall("open \(path)") { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
@@ -20,7 +20,7 @@ public final class FileDescriptor: Sendable {
 
     deinit { close(raw) }
 
-    public func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+    package func pread(into buf: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < buf.count {
             let r = try syscall("read \(path)") { Glibc.pread(raw, buf.baseAddress! + done, buf.count - done, off_t(offset) + off_t(done)) }
@@ -29,7 +29,7 @@ public final class FileDescriptor: Sendable {
         }
     }
 
-    public func writeAll(_ buf: UnsafeRawBufferPointer) throws {
+    package func writeAll(_ buf: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buf.count {
             let r = try syscall("write \(path)") { Glibc.write(raw, buf.baseAddress! + done, buf.count - done) }
@@ -65,20 +65,20 @@ public final class FileDescriptor: Sendable {
         _ = ark_start_writeback(raw, off_t(offset), off_t(count))
     }
 
-    public func sync() throws { try syscall("fsync \(path)") { fsync(raw) } }
+    package func sync() throws { try syscall("fsync \(path)") { fsync(raw) } }
 
     /// Like `sync()` for file contents and the metadata needed to read them back (size), but
     /// without flushing timestamps.
-    public func syncData() throws { try syscall("fdatasync \(path)") { fdatasync(raw) } }
+    package func syncData() throws { try syscall("fdatasync \(path)") { fdatasync(raw) } }
 
-    public func size() throws -> UInt64 {
+    package func size() throws -> UInt64 {
         var st = stat()
         try syscall("stat \(path)") { fstat(raw, &st) }
         return UInt64(st.st_size)
     }
 
     /// The descriptors this process has open, with what each refers to (`/proc/self/fd`).
-    public static func openDescriptors() -> [(fd: Int32, target: String)] {
+    package static func openDescriptors() -> [(fd: Int32, target: String)] {
         guard let dir = opendir("/proc/self/fd") else { return [] }
         defer { closedir(dir) }
         var out: [(Int32, String)] = []
@@ -93,7 +93,7 @@ public final class FileDescriptor: Sendable {
     }
 
     /// fsync a directory so a newly created or renamed entry in it is durable.
-    public static func syncDirectory(_ path: String) throws {
+    package static func syncDirectory(_ path: String) throws {
         let d = try FileDescriptor(open: path, flags: O_RDONLY | O_DIRECTORY)
         try d.sync()
     }

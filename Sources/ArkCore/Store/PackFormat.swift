@@ -2,17 +2,17 @@
 /// (magic "ARKR", kind, compression, reserved u16, raw length u32, stored length u32, id)
 /// followed by the stored bytes. The headers make a pack self-describing, so the index can
 /// be rebuilt from packs and `verify` can scan them.
-public enum PackFormat {
-    public static let fileMagic: [UInt8] = Array("ARKPACK1".utf8)
-    public static let recordMagic: UInt32 = 0x41524B52 // "ARKR"
-    public static let recordHeaderSize = 48
+package enum PackFormat {
+    package static let fileMagic: [UInt8] = Array("ARKPACK1".utf8)
+    package static let recordMagic: UInt32 = 0x41524B52 // "ARKR"
+    package static let recordHeaderSize = 48
     /// Roll over to a new pack file beyond this size.
-    public static let targetPackSize: UInt64 = 256 << 20
+    package static let targetPackSize: UInt64 = 256 << 20
 
     /// How a record's bytes are stored. `zstdDelta`: the 32-byte id of a base object of the
     /// same kind, then a zstd frame compressed with the base's raw bytes as dictionary (used
     /// for trees, whose successive versions differ in a few entries).
-    public enum Compression: UInt8, Sendable { case none = 0, zstd = 1, zstdDelta = 2 }
+    package enum Compression: UInt8, Sendable { case none = 0, zstd = 1, zstdDelta = 2 }
 
     static func header(kind: ObjectKind, compression: Compression, rawLength: Int, storedLength: Int, id: ObjectID) -> [UInt8] {
         var w = ByteWriter(capacity: recordHeaderSize)
@@ -26,14 +26,14 @@ public enum PackFormat {
 }
 
 /// Where an object's bytes live.
-public struct ObjectLocation: Sendable, Equatable {
-    public var pack: Int64
-    public var offset: UInt64
-    public var storedLength: Int
-    public var rawLength: Int
-    public var compression: PackFormat.Compression
+package struct ObjectLocation: Sendable, Equatable {
+    package var pack: Int64
+    package var offset: UInt64
+    package var storedLength: Int
+    package var rawLength: Int
+    package var compression: PackFormat.Compression
 
-    public init(pack: Int64, offset: UInt64, storedLength: Int, rawLength: Int, compression: PackFormat.Compression) {
+    package init(pack: Int64, offset: UInt64, storedLength: Int, rawLength: Int, compression: PackFormat.Compression) {
         self.pack = pack; self.offset = offset; self.storedLength = storedLength
         self.rawLength = rawLength; self.compression = compression
     }

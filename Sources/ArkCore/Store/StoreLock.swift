@@ -5,12 +5,12 @@ import Glibc
 /// `<store>/setup.lock` is held exclusively while a process opens the store (node key, index
 /// migrations), so two processes creating a new store at once do not both create its tables.
 /// Lock files are opened without truncation and never through a symlink (`openLockFile`).
-public final class StoreLock: Sendable {
-    public enum Mode: Sendable { case shared, exclusive }
+package final class StoreLock: Sendable {
+    package enum Mode: Sendable { case shared, exclusive }
     private let fd: FileDescriptor
 
     /// Blocks until the lock is granted; `onWait` is called once if it has to wait.
-    public init(store: String, mode: Mode, file: String = "lock", onWait: () -> Void = {}) throws {
+    package init(store: String, mode: Mode, file: String = "lock", onWait: () -> Void = {}) throws {
         fd = try FileDescriptor.openLockFile(store + "/" + file)
         let op = mode == .shared ? LOCK_SH : LOCK_EX
         if flock(fd.raw, op | LOCK_NB) == 0 { return }

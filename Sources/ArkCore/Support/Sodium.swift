@@ -2,6 +2,6 @@ import CSodium
 
 /// libsodium initialization, once per process for every module (`sodium_init` is idempotent and
 /// thread-safe; the static makes it run once). Check `ready` before the first libsodium call.
-public enum Sodium {
-    public static let ready: Bool = sodium_init() >= 0
+package enum Sodium {
+    package static let ready: Bool = sodium_init() >= 0
 }

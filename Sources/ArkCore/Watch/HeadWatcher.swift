@@ -5,7 +5,7 @@ import Glibc
 /// Watches the store's index for commits (by other processes or this one: inotify on the
 /// SQLite files, debounced) and calls `onChange` when the set of heads changed. Event driven:
 /// it sleeps in poll(2) until the kernel reports a write or `stop()` wakes it.
-public final class HeadWatcher: @unchecked Sendable { // `last` is touched only by the watcher thread; `thread` is set by start() before it runs
+package final class HeadWatcher: @unchecked Sendable { // `last` is touched only by the watcher thread; `thread` is set by start() before it runs
     private let heads: @Sendable () throws -> [Head]
     private let onChange: @Sendable () -> Void
     private let inotify: Inotify
@@ -15,14 +15,14 @@ public final class HeadWatcher: @unchecked Sendable { // `last` is touched only 
     private let finished = DispatchSemaphore(value: 0)
     private let logger = Logger(label: "ark.fs.watch")
 
-    public init(storePath: String, heads: @escaping @Sendable () throws -> [Head], onChange: @escaping @Sendable () -> Void) throws {
+    package init(storePath: String, heads: @escaping @Sendable () throws -> [Head], onChange: @escaping @Sendable () -> Void) throws {
         self.heads = heads
         self.onChange = onChange
         inotify = try Inotify()
         try inotify.watch(storePath, mask: UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE))
     }
 
-    public func start() {
+    package func start() {
         last = (try? heads()) ?? []
         let t = Thread { [self] in
             loop()
@@ -38,7 +38,7 @@ public final class HeadWatcher: @unchecked Sendable { // `last` is touched only 
     /// again. Idempotent; from `onChange` itself it only stops (a thread cannot wait for
     /// itself) and returns false.
     @discardableResult
-    public func stop(timeout: Double? = nil) -> Bool {
+    package func stop(timeout: Double? = nil) -> Bool {
         inotify.stop()
         guard let thread else { return true }
         guard Thread.current != thread else { return false }

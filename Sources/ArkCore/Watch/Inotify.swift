@@ -6,30 +6,30 @@ import Glibc
 /// (stopping is sticky: every later `wait` returns `.stopped`). inotify is not recursive:
 /// `watchTree` adds a directory and the directories below it, and callers add new directories
 /// as their creation events arrive.
-public final class Inotify: @unchecked Sendable { // `paths` is used only by the thread that waits; stop() only writes to the pipe
-    public struct Event: Sendable {
+package final class Inotify: @unchecked Sendable { // `paths` is used only by the thread that waits; stop() only writes to the pipe
+    package struct Event: Sendable {
         /// The watched directory (or file) the event is about.
-        public var directory: String
+        package var directory: String
         /// The entry in `directory` it names; empty for the watched path itself.
-        public var name: String
-        public var mask: UInt32
+        package var name: String
+        package var mask: UInt32
 
-        public var path: String { name.isEmpty ? directory : directory + "/" + name }
-        public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
+        package var path: String { name.isEmpty ? directory : directory + "/" + name }
+        package var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
         /// A new entry appeared (created, or moved in).
-        public var isCreation: Bool { mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 }
+        package var isCreation: Bool { mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 }
         /// The kernel's queue overflowed: events were lost, anything may have changed.
-        public var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
+        package var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
     }
 
-    public enum Wait: Sendable {
+    package enum Wait: Sendable {
         case events([Event])
         case timedOut
         case stopped
     }
 
     /// Entries written, created, renamed or deleted in a directory.
-    public static let entryChanges = UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM)
+    package static let entryChanges = UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM)
 
     private let fd: Int32
     private let wake: Int32
@@ -37,7 +37,7 @@ public final class Inotify: @unchecked Sendable { // `paths` is used only by the
     private var paths: [Int32: String] = [:]
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
-    public init() throws {
+    package init() throws {
         fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw ArkError(.io, "inotify: \(Errno.current)") }
         var fds: [Int32] = [-1, -1]
@@ -54,14 +54,14 @@ public final class Inotify: @unchecked Sendable { // `paths` is used only by the
     deinit { close(fd); close(wake); close(wakeWriter) }
 
     /// Watches `path` (a directory, or a file) for the events in `mask`.
-    public func watch(_ path: String, mask: UInt32 = entryChanges) throws {
+    package func watch(_ path: String, mask: UInt32 = entryChanges) throws {
         let wd = inotify_add_watch(fd, path, mask)
         guard wd >= 0 else { throw ArkError(.io, "inotify watch on \(path): \(Errno.current)") }
         paths[wd] = path
     }
 
     /// Watches `path` and every directory below it (symbolic links are not followed).
-    public func watchTree(_ path: String, mask: UInt32 = entryChanges) throws {
+    package func watchTree(_ path: String, mask: UInt32 = entryChanges) throws {
         try watch(path, mask: mask | UInt32(IN_ONLYDIR))
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
         for name in names {
@@ -74,7 +74,7 @@ public final class Inotify: @unchecked Sendable { // `paths` is used only by the
     }
 
     /// Sleeps until events arrive (`timeout` in milliseconds; -1: no limit) or `stop()`.
-    public func wait(timeout: Int32 = -1) -> Wait {
+    package func wait(timeout: Int32 = -1) -> Wait {
         while true {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
             let n = poll(&fds, 2, timeout)
@@ -96,7 +96,7 @@ public final class Inotify: @unchecked Sendable { // `paths` is used only by the
     /// Waits for a first event `relevant` accepts, then until `quiet` milliseconds pass without
     /// another (or `maxDelay` since the first): one call per burst of changes. `relevant` sees
     /// every event (it may add watches for new directories). False when stopped.
-    public func waitForBurst(quiet: Int32, maxDelay: Int32, relevant: (Event) -> Bool) -> Bool {
+    package func waitForBurst(quiet: Int32, maxDelay: Int32, relevant: (Event) -> Bool) -> Bool {
         var first: Date?
         while true {
             var timeout: Int32 = -1
@@ -117,7 +117,7 @@ public final class Inotify: @unchecked Sendable { // `paths` is used only by the
     }
 
     /// Wakes the waiting thread; it and every later `wait` return `.stopped`.
-    public func stop() {
+    package func stop() {
         var one: UInt8 = 1
         _ = write(wakeWriter, &one, 1)
     }

@@ -10,9 +10,9 @@ import Glibc
 /// and `packed-refs`, every directory under `refs/` (new ones as they appear) and `reftable/`
 /// when present; for jj also `.jj/repo/op_heads/heads/` (the git store it exports to, colocated
 /// `.git` or `.jj/repo/store/git`, is the git directory above).
-public final class SourceWatcher: @unchecked Sendable { // the inotify watches are touched only by the watcher thread; stop() only writes to its pipe
-    public let source: String
-    public let gitDirectory: String
+package final class SourceWatcher: @unchecked Sendable { // the inotify watches are touched only by the watcher thread; stop() only writes to its pipe
+    package let source: String
+    package let gitDirectory: String
     private let inotify: Inotify
     private let quiet: Int32
     private let onChange: () -> Void
@@ -20,7 +20,7 @@ public final class SourceWatcher: @unchecked Sendable { // the inotify watches a
     private let finished = DispatchSemaphore(value: 0)
 
     /// Sets up the watches on `source` (throws when it is not a git or jj repository).
-    public init(source: String, quiet: Int32 = 250, onChange: @escaping () -> Void) throws {
+    package init(source: String, quiet: Int32 = 250, onChange: @escaping () -> Void) throws {
         self.source = source
         self.quiet = quiet
         self.onChange = onChange
@@ -42,7 +42,7 @@ public final class SourceWatcher: @unchecked Sendable { // the inotify watches a
     }
 
     /// Starts the thread: one `onChange` now, then one per burst of changes until `stop()`.
-    public func start() {
+    package func start() {
         let t = Thread { [self] in
             onChange()
             while inotify.waitForBurst(quiet: quiet, maxDelay: 10 * quiet, relevant: relevant) { onChange() }
@@ -53,10 +53,10 @@ public final class SourceWatcher: @unchecked Sendable { // the inotify watches a
     }
 
     /// Asks the thread to end (after the `onChange` call in progress, if any).
-    public func stop() { inotify.stop() }
+    package func stop() { inotify.stop() }
 
     /// Blocks until the thread started by `start()` has ended.
-    public func join() { finished.wait() }
+    package func join() { finished.wait() }
 
     private func relevant(_ e: Inotify.Event) -> Bool {
         if e.isOverflow { return true }

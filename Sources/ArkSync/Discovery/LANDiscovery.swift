@@ -15,28 +15,28 @@ import Glibc
 /// `freshness` of their clock and newer than the last one accepted for that node, then map the
 /// node id to the datagram's source address and the announced port. An address learned this way
 /// is only a hint: the Noise XK handshake still proves who answers on it.
-public final class LANDiscovery: Sendable {
-    public struct Configuration: Sendable {
+package final class LANDiscovery: Sendable {
+    package struct Configuration: Sendable {
         /// IPv4 multicast group (administratively scoped by default).
-        public var groupAddress = "239.255.42.99"
-        public var port = 47_100
+        package var groupAddress = "239.255.42.99"
+        package var port = 47_100
         /// Local IPv4 address of the only interface to use; nil: every local IPv4 interface.
-        public var interfaceAddress: String?
+        package var interfaceAddress: String?
         /// Announcements further than this from the local clock are ignored.
-        public var freshness: Double = 60
+        package var freshness: Double = 60
         /// Answers to queries are sent at most this often.
-        public var minimumAnswerInterval: Double = 0.2
+        package var minimumAnswerInterval: Double = 0.2
 
-        public init(groupAddress: String = "239.255.42.99", port: Int = 47_100, interfaceAddress: String? = nil) {
+        package init(groupAddress: String = "239.255.42.99", port: Int = 47_100, interfaceAddress: String? = nil) {
             self.groupAddress = groupAddress
             self.port = port
             self.interfaceAddress = interfaceAddress
         }
     }
 
-    public struct Peer: Sendable, Equatable {
-        public let host: String
-        public let port: Int
+    package struct Peer: Sendable, Equatable {
+        package let host: String
+        package let port: Int
     }
 
     private struct Waiter { let id: UInt64; let continuation: CheckedContinuation<Peer?, Never> }
@@ -54,11 +54,11 @@ public final class LANDiscovery: Sendable {
     private let identity: NodeIdentity
     private let tcpPort: Int
     let group: any EventLoopGroup
-    public let configuration: Configuration
+    package let configuration: Configuration
     let logger: Logger
     private let state = Mutex(State())
 
-    public init(identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
+    package init(identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
                 logger: Logger = Logger(label: "ark.sync.discovery")) {
         self.identity = identity
         self.tcpPort = tcpPort
@@ -69,7 +69,7 @@ public final class LANDiscovery: Sendable {
 
     /// Binds the multicast port, joins the group on every IPv4 interface (or the configured one),
     /// opens one sender per joined interface, and announces this node once.
-    public func start() async throws {
+    package func start() async throws {
         let handler = LANDatagramHandler { [weak self] bytes, source in self?.receive(bytes, from: source) }
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -108,7 +108,7 @@ public final class LANDiscovery: Sendable {
     }
 
     /// Leaves the group; pending `resolve` calls return nil.
-    public func stop() async {
+    package func stop() async {
         let (channel, senders, waiters) = state.withLock { state in
             defer { state.channel = nil; state.senders = []; state.waiters = [:] }
             return (state.channel, state.senders, state.waiters.values.flatMap { $0 })
@@ -119,17 +119,17 @@ public final class LANDiscovery: Sendable {
     }
 
     /// The last verified address of `node`, if any.
-    public func address(of node: ObjectID) -> Peer? {
+    package func address(of node: ObjectID) -> Peer? {
         state.withLock { $0.peers[node]?.peer }
     }
 
     /// Forgets `node`'s address (for example after a failed connection) so the next `resolve` asks again.
-    public func forget(_ node: ObjectID) {
+    package func forget(_ node: ObjectID) {
         _ = state.withLock { $0.peers.removeValue(forKey: node) }
     }
 
     /// The known address of `node`, or the one it announces in answer to a query within `timeout` seconds.
-    public func resolve(_ node: ObjectID, timeout: Double = 1) async throws -> Peer? {
+    package func resolve(_ node: ObjectID, timeout: Double = 1) async throws -> Peer? {
         if let known = address(of: node) { return known }
         let waiterID = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
@@ -151,7 +151,7 @@ public final class LANDiscovery: Sendable {
     }
 
     /// Announcements dropped since start (bad signature, stale, replayed); for diagnostics and tests.
-    public var rejectedCount: Int { state.withLock { $0.rejected } }
+    package var rejectedCount: Int { state.withLock { $0.rejected } }
 
     // MARK: Internals
 
@@ -237,9 +237,9 @@ public final class LANDiscovery: Sendable {
 }
 
 /// Discovery failed: a one-line reason.
-public struct DiscoveryError: Error, Equatable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct DiscoveryError: Error, Equatable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Hands every datagram's bytes and source to the discovery.

@@ -6,13 +6,13 @@ import Foundation
 /// peer, each attempt bounded by a per-peer deadline and all of them by an overall deadline.
 /// A peer that is slow, fails or sends wrong bytes is skipped for this request. The verified
 /// chunk is stored (durably, then indexed as present) before it is returned.
-public final class ChunkFetcher: Sendable {
-    public let engine: SyncEngine
+package final class ChunkFetcher: Sendable {
+    package let engine: SyncEngine
     /// Overall deadline in seconds (the mount answers ETIMEDOUT when it passes).
-    public let deadline: Double
-    public let peerDeadline: Double
+    package let deadline: Double
+    package let peerDeadline: Double
 
-    public init(engine: SyncEngine, deadline: Double? = nil, peerDeadline: Double? = nil) {
+    package init(engine: SyncEngine, deadline: Double? = nil, peerDeadline: Double? = nil) {
         self.engine = engine
         self.deadline = deadline ?? engine.configuration.chunkDeadline
         self.peerDeadline = peerDeadline ?? engine.configuration.chunkPeerDeadline
@@ -22,7 +22,7 @@ public final class ChunkFetcher: Sendable {
     /// With `asCache` (a mount's read) the chunk is stored as an evictable cache entry and
     /// background replication waits while the fetch runs; otherwise (`ark prefetch`) it is kept.
     /// Throws `SyncError.timeout` when the deadline passed, `SyncError.remote` when no peer had it.
-    public func fetch(_ id: ObjectID, preferring: ObjectID?, asCache: Bool = false) async throws -> [UInt8] {
+    package func fetch(_ id: ObjectID, preferring: ObjectID?, asCache: Bool = false) async throws -> [UInt8] {
         let repository = engine.repository
         if try repository.index.object(id)?.isPresent == true {
             if !asCache { try repository.index.keepChunks([id]) }

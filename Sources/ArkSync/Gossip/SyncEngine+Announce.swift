@@ -10,7 +10,7 @@ extension SyncEngine {
     /// moved since it was last announced. Call it whenever the index's heads may have changed;
     /// returns the announcements sent.
     @discardableResult
-    public func announceLocalHeads() async throws -> [HeadAnnouncement] {
+    package func announceLocalHeads() async throws -> [HeadAnnouncement] {
         var sent: [HeadAnnouncement] = []
         for repo in configuration.repos {
             // The index work (heads, generations, the next sequence numbers) on the blocking
@@ -47,7 +47,7 @@ extension SyncEngine {
 
     /// `announceLocalHeads()` as tracked background work (stopped with the engine), for
     /// callers that are not async, such as a `HeadWatcher` notification.
-    public func announceLocalHeadsInBackground() {
+    package func announceLocalHeadsInBackground() {
         spawn("announcing heads") { _ = try? await self.announceLocalHeads() }
     }
 

@@ -10,9 +10,9 @@ import Synchronization
 ///
 /// The daemon creates one engine per store, passes it to the transport as its `PeerHandler`,
 /// and calls `announceLocalHeads()` whenever the index's heads may have changed.
-public final class SyncEngine: PeerHandler, Sendable {
-    public let repository: Repository
-    public let configuration: SyncConfiguration
+package final class SyncEngine: PeerHandler, Sendable {
+    package let repository: Repository
+    package let configuration: SyncConfiguration
     let logger: Logger
     let state = Mutex(State())
     /// Single-flight per pull target: two announcements of one head never fetch and publish
@@ -77,7 +77,7 @@ public final class SyncEngine: PeerHandler, Sendable {
 
     static let maxSeenHashes = 16_384
 
-    public init(repository: Repository, configuration: SyncConfiguration, logger: Logger = Logger(label: "ark.sync")) {
+    package init(repository: Repository, configuration: SyncConfiguration, logger: Logger = Logger(label: "ark.sync")) {
         self.repository = repository
         self.configuration = configuration
         self.logger = logger
@@ -91,13 +91,13 @@ public final class SyncEngine: PeerHandler, Sendable {
 
     /// Ends the engine's blocking threads once the work queued on them ran (after `stop()`
     /// and the transport's shutdown: nothing submits any more). Idempotent.
-    public func shutdown() {
+    package func shutdown() {
         stop()
         blocking.shutdown()
     }
 
     /// Stops background work; later events are ignored.
-    public func stop() {
+    package func stop() {
         let tasks = state.withLock { s in
             s.phase = .stopped
             return Array(s.tasks.values)
@@ -106,7 +106,7 @@ public final class SyncEngine: PeerHandler, Sendable {
     }
 
     /// Waits until no background work (pulls, forwarding, replication) is running.
-    public func waitUntilIdle() async {
+    package func waitUntilIdle() async {
         while true {
             let tasks = state.withLock { s in Array(s.tasks.values) }
             if tasks.isEmpty { return }
@@ -128,12 +128,12 @@ public final class SyncEngine: PeerHandler, Sendable {
     }
 
     /// The peer that first announced `commit`, if it is known.
-    public func firstAnnouncer(of commit: ObjectID) -> ObjectID? {
+    package func firstAnnouncer(of commit: ObjectID) -> ObjectID? {
         state.withLock { $0.firstAnnouncer[commit] }
     }
 
     /// Ids of the currently connected peers.
-    public var connectedPeers: [ObjectID] {
+    package var connectedPeers: [ObjectID] {
         state.withLock { s in Array(s.connections.keys) }
     }
 
@@ -152,7 +152,7 @@ public final class SyncEngine: PeerHandler, Sendable {
 
     // MARK: PeerHandler
 
-    public func connectionOpened(_ connection: any PeerConnection) async {
+    package func connectionOpened(_ connection: any PeerConnection) async {
         let shared = configuration.repos(sharedWith: connection.remote)
         guard !shared.isEmpty else {
             logger.warning("refusing peer \(connection.remote.short): it is not a member of any repo")
@@ -168,7 +168,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         }
     }
 
-    public func connectionClosed(_ connection: any PeerConnection) async {
+    package func connectionClosed(_ connection: any PeerConnection) async {
         state.withLock { s in
             if s.connections[connection.remote] === connection { s.connections[connection.remote] = nil }
             let prefix = Self.sessionPrefix(connection)
@@ -178,7 +178,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         }
     }
 
-    public func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
+    package func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
         let request: SyncRequest
         do { request = try SyncRequest(decoding: body) } catch {
             logger.warning("dropping peer \(connection.remote.short): \(error)")
@@ -188,7 +188,7 @@ public final class SyncEngine: PeerHandler, Sendable {
         return try await blocking.run { try self.serve(request, from: connection).encoded }
     }
 
-    public func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
+    package func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
         let note: SyncNotification
         do { note = try SyncNotification(decoding: body) } catch {
             logger.warning("dropping peer \(connection.remote.short): \(error)")
@@ -208,5 +208,5 @@ public final class SyncEngine: PeerHandler, Sendable {
 
 extension SyncEngine {
     /// True while background work is running.
-    public var isBusy: Bool { state.withLock { !$0.tasks.isEmpty } }
+    package var isBusy: Bool { state.withLock { !$0.tasks.isEmpty } }
 }

@@ -1,13 +1,13 @@
 /// A Noise CipherState (spec section 5.1): a ChaChaPoly key and a 64-bit nonce counter.
 /// After the handshake, `Split()` yields one for each direction of the transport.
-public struct NoiseCipherState: Sendable {
+package struct NoiseCipherState: Sendable {
     private(set) var key: [UInt8]?
     /// The next nonce. 2^64-1 is reserved (used only by `rekey`), so it is never used to encrypt.
-    public private(set) var nonce: UInt64 = 0
+    package private(set) var nonce: UInt64 = 0
 
     init(key: [UInt8]? = nil) { self.key = key }
 
-    public var hasKey: Bool { key != nil }
+    package var hasKey: Bool { key != nil }
 
     mutating func initializeKey(_ key: [UInt8]?) {
         self.key = key
@@ -15,7 +15,7 @@ public struct NoiseCipherState: Sendable {
     }
 
     /// Encrypts with associated data; without a key (early handshake) returns the plaintext.
-    public mutating func encrypt(ad: [UInt8] = [], _ plaintext: [UInt8]) throws -> [UInt8] {
+    package mutating func encrypt(ad: [UInt8] = [], _ plaintext: [UInt8]) throws -> [UInt8] {
         guard let key else { return plaintext }
         guard nonce < UInt64.max else { throw NoiseError.nonceExhausted }
         let out = NoiseCrypto.encrypt(key: key, nonce: nonce, ad: ad, plaintext: plaintext)
@@ -24,7 +24,7 @@ public struct NoiseCipherState: Sendable {
     }
 
     /// Decrypts and authenticates; the nonce advances only on success.
-    public mutating func decrypt(ad: [UInt8] = [], _ ciphertext: [UInt8]) throws -> [UInt8] {
+    package mutating func decrypt(ad: [UInt8] = [], _ ciphertext: [UInt8]) throws -> [UInt8] {
         guard let key else { return ciphertext }
         guard nonce < UInt64.max else { throw NoiseError.nonceExhausted }
         let out = try NoiseCrypto.decrypt(key: key, nonce: nonce, ad: ad, ciphertext: ciphertext)
@@ -33,7 +33,7 @@ public struct NoiseCipherState: Sendable {
     }
 
     /// `REKEY` (section 4.2): the new key is the first 32 bytes of encrypting 32 zero bytes with nonce 2^64-1.
-    public mutating func rekey() throws {
+    package mutating func rekey() throws {
         guard let key else { throw NoiseError.wrongState("rekey without a key") }
         let out = NoiseCrypto.encrypt(key: key, nonce: UInt64.max, ad: [], plaintext: [UInt8](repeating: 0, count: 32))
         self.key = Array(out.prefix(32))

@@ -3,22 +3,22 @@ import CSodium
 
 /// The primitives of `Noise_*_25519_ChaChaPoly_BLAKE2b` (Noise spec rev 34, sections 4 and 12),
 /// all on libsodium.
-public enum NoiseCrypto {
-    public static let dhLength = 32
-    public static let keyLength = 32
-    public static let hashLength = 64
-    public static let blockLength = 128
-    public static let tagLength = 16
+package enum NoiseCrypto {
+    package static let dhLength = 32
+    package static let keyLength = 32
+    package static let hashLength = 64
+    package static let blockLength = 128
+    package static let tagLength = 16
     /// Largest Noise message (handshake or transport), in bytes.
-    public static let maxMessageLength = 65535
+    package static let maxMessageLength = 65535
 
     /// An X25519 key pair.
-    public struct KeyPair: Sendable {
-        public let secretKey: [UInt8]
-        public let publicKey: [UInt8]
+    package struct KeyPair: Sendable {
+        package let secretKey: [UInt8]
+        package let publicKey: [UInt8]
 
         /// The pair for a given 32-byte secret key (used for test vectors and derived keys).
-        public init(secretKey: [UInt8]) throws {
+        package init(secretKey: [UInt8]) throws {
             guard secretKey.count == 32 else { throw NoiseError.missingKey("X25519 secret key must be 32 bytes") }
             precondition(Sodium.ready, "libsodium failed to initialize")
             var pk = [UInt8](repeating: 0, count: 32)
@@ -28,7 +28,7 @@ public enum NoiseCrypto {
         }
 
         /// A fresh random key pair.
-        public static func generate() -> KeyPair {
+        package static func generate() -> KeyPair {
             // A random scalar never yields a failing base multiplication in practice; retry if it does.
             while true {
                 if let pair = try? KeyPair(secretKey: Sodium.randomBytes(32)) { return pair }
@@ -37,8 +37,8 @@ public enum NoiseCrypto {
     }
 
     /// X25519. An all-zero result (low-order peer key) is an error, never a key.
-    public static func dh(_ pair: KeyPair, _ publicKey: [UInt8]) throws -> [UInt8] {
-        guard publicKey.count == 32 else { throw NoiseError.missingKey("X25519 public key must be 32 bytes") }
+    package static func dh(_ pair: KeyPair, _ publicKey: [UInt8]) throws -> [UInt8] {
+        guard publicKey.count == 32 else { throw NoiseError.missingKey("X25519 package key must be 32 bytes") }
         var out = [UInt8](repeating: 0, count: 32)
         guard crypto_scalarmult(&out, pair.secretKey, publicKey) == 0 else { throw NoiseError.invalidPublicKey }
         return out
@@ -72,11 +72,11 @@ public enum NoiseCrypto {
     }
 
     /// BLAKE2b-512.
-    public static func hash(_ data: [UInt8]) -> [UInt8] { Sodium.blake2b(data, outputLength: hashLength) }
+    package static func hash(_ data: [UInt8]) -> [UInt8] { Sodium.blake2b(data, outputLength: hashLength) }
 
     /// HMAC (RFC 2104) over BLAKE2b-512 with a 128-byte block, as Noise defines it. Keyed BLAKE2b
     /// is a different function and would not match other implementations.
-    public static func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
+    package static func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
         var k = key.count > blockLength ? hash(key) : key
         k += [UInt8](repeating: 0, count: blockLength - k.count)
         let inner = hash(k.map { $0 ^ 0x36 } + data)
@@ -84,7 +84,7 @@ public enum NoiseCrypto {
     }
 
     /// Noise's HKDF (section 4.3): two or three 64-byte outputs from a chaining key and input key material.
-    public static func hkdf(chainingKey: [UInt8], inputKeyMaterial: [UInt8], outputs: Int) -> [[UInt8]] {
+    package static func hkdf(chainingKey: [UInt8], inputKeyMaterial: [UInt8], outputs: Int) -> [[UInt8]] {
         precondition(outputs == 2 || outputs == 3)
         let tempKey = hmac(key: chainingKey, data: inputKeyMaterial)
         let o1 = hmac(key: tempKey, data: [0x01])

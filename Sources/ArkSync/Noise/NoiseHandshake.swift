@@ -3,17 +3,17 @@ import ArkCore
 ///
 /// Drive it with `writeMessage` / `readMessage` in the pattern's order until `isComplete`, then
 /// call `split()` for the transport. Any error is fatal: the state refuses further use.
-public struct NoiseHandshake: Sendable {
-    public static let suffix = "_25519_ChaChaPoly_BLAKE2b"
+package struct NoiseHandshake: Sendable {
+    package static let suffix = "_25519_ChaChaPoly_BLAKE2b"
 
-    public let pattern: NoisePattern
-    public let isInitiator: Bool
+    package let pattern: NoisePattern
+    package let isInitiator: Bool
     private var symmetric: NoiseSymmetricState
     private var localStatic: NoiseCrypto.KeyPair?
     private var localEphemeral: NoiseCrypto.KeyPair?
-    /// The peer's static public key: given up front (pre-message patterns like XK) or learned.
-    public private(set) var remoteStatic: [UInt8]?
-    public private(set) var remoteEphemeral: [UInt8]?
+    /// The peer's static package key: given up front (pre-message patterns like XK) or learned.
+    package private(set) var remoteStatic: [UInt8]?
+    package private(set) var remoteEphemeral: [UInt8]?
     private var psks: [[UInt8]]
     private var messageIndex = 0
     private var failed = false
@@ -21,9 +21,9 @@ public struct NoiseHandshake: Sendable {
     /// - Parameters:
     ///   - protocolName: for example `Noise_XK_25519_ChaChaPoly_BLAKE2b`.
     ///   - localEphemeral: only for tests with fixed vectors; nil draws a fresh random key.
-    ///   - remoteStatic: the peer's static public key when the pattern has it as a pre-message.
+    ///   - remoteStatic: the peer's static package key when the pattern has it as a pre-message.
     ///   - psks: pre-shared keys (32 bytes each), consumed in order by `psk` tokens.
-    public init(protocolName: String, initiator: Bool, prologue: [UInt8] = [],
+    package init(protocolName: String, initiator: Bool, prologue: [UInt8] = [],
                 localStatic: NoiseCrypto.KeyPair? = nil, localEphemeral: NoiseCrypto.KeyPair? = nil,
                 remoteStatic: [UInt8]? = nil, remoteEphemeral: [UInt8]? = nil, psks: [[UInt8]] = []) throws {
         precondition(Sodium.ready, "libsodium failed to initialize")
@@ -43,7 +43,7 @@ public struct NoiseHandshake: Sendable {
         guard psks.count == pskTokens else { throw NoiseError.missingKey("pattern needs \(pskTokens) PSKs, got \(psks.count)") }
         self.psks = psks
         for key in [remoteStatic, remoteEphemeral].compactMap({ $0 }) where key.count != 32 {
-            throw NoiseError.missingKey("remote public keys must be 32 bytes")
+            throw NoiseError.missingKey("remote package keys must be 32 bytes")
         }
 
         symmetric.mixHash(prologue)
@@ -71,11 +71,11 @@ public struct NoiseHandshake: Sendable {
     }
 
     /// True once every handshake message has been written or read.
-    public var isComplete: Bool { messageIndex == pattern.messages.count }
+    package var isComplete: Bool { messageIndex == pattern.messages.count }
     /// True when it is this side's turn to write.
-    public var isMyTurn: Bool { !isComplete && (messageIndex % 2 == 0) == isInitiator }
+    package var isMyTurn: Bool { !isComplete && (messageIndex % 2 == 0) == isInitiator }
     /// The handshake hash `h`; after completion, a unique binding of the whole session.
-    public var handshakeHash: [UInt8] { symmetric.handshakeHash }
+    package var handshakeHash: [UInt8] { symmetric.handshakeHash }
 
     private var usesPSK: Bool { pattern.usesPSK }
 
@@ -99,7 +99,7 @@ public struct NoiseHandshake: Sendable {
     }
 
     /// Writes the next handshake message carrying `payload` (sent encrypted once a key exists).
-    public mutating func writeMessage(payload: [UInt8] = []) throws -> [UInt8] {
+    package mutating func writeMessage(payload: [UInt8] = []) throws -> [UInt8] {
         guard !failed else { throw NoiseError.wrongState("handshake already failed") }
         guard isMyTurn else { throw NoiseError.wrongState(isComplete ? "handshake already complete" : "not our turn to write") }
         do {
@@ -134,7 +134,7 @@ public struct NoiseHandshake: Sendable {
     }
 
     /// Reads the peer's next handshake message and returns its decrypted payload.
-    public mutating func readMessage(_ message: [UInt8]) throws -> [UInt8] {
+    package mutating func readMessage(_ message: [UInt8]) throws -> [UInt8] {
         guard !failed else { throw NoiseError.wrongState("handshake already failed") }
         guard !isComplete, !isMyTurn else {
             throw NoiseError.wrongState(isComplete ? "handshake already complete" : "not our turn to read")
@@ -183,7 +183,7 @@ public struct NoiseHandshake: Sendable {
     }
 
     /// After the last handshake message: the transport cipher states for this side.
-    public func split() throws -> NoiseTransport {
+    package func split() throws -> NoiseTransport {
         guard !failed else { throw NoiseError.wrongState("handshake failed") }
         guard isComplete else { throw NoiseError.wrongState("handshake not complete") }
         let (initiatorToResponder, responderToInitiator) = symmetric.split()

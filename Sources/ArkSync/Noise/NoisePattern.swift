@@ -1,24 +1,24 @@
 /// A Noise handshake pattern (spec sections 7 and 9): pre-messages and message token lists,
 /// with optional `pskN` modifiers. Covers the one-way, fundamental and deferred patterns.
-public struct NoisePattern: Sendable, Equatable {
-    public enum Token: String, Sendable {
+package struct NoisePattern: Sendable, Equatable {
+    package enum Token: String, Sendable {
         case e, s, ee, es, se, ss, psk
     }
 
     /// The pattern part of the protocol name, such as `XK` or `XKpsk3`.
-    public let name: String
+    package let name: String
     let initiatorPreMessage: [Token]
     let responderPreMessage: [Token]
     /// Handshake messages in order; even indices are sent by the initiator.
     let messages: [[Token]]
     /// One-way patterns (N, K, X) carry transport data from initiator to responder only.
-    public let isOneWay: Bool
+    package let isOneWay: Bool
 
-    public var usesPSK: Bool { messages.contains { $0.contains(.psk) } }
-    public var messageCount: Int { messages.count }
+    package var usesPSK: Bool { messages.contains { $0.contains(.psk) } }
+    package var messageCount: Int { messages.count }
 
     /// Looks up a base pattern and applies `pskN` modifiers (`XKpsk3`, `NNpsk0+psk2`).
-    public static func named(_ fullName: String) throws -> NoisePattern {
+    package static func named(_ fullName: String) throws -> NoisePattern {
         var base = fullName
         var psks: [Int] = []
         if let range = fullName.firstRange(of: "psk") {
@@ -76,7 +76,7 @@ public struct NoisePattern: Sendable, Equatable {
     }
 
     /// Every base pattern of spec sections 7.4, 7.5 and 18 (deferred).
-    public static let baseNames: [String] = Array(table.keys).sorted()
+    package static let baseNames: [String] = Array(table.keys).sorted()
 
     private static let table: [String: String] = [
         // One-way.

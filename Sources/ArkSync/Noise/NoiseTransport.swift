@@ -1,13 +1,13 @@
 /// The transport phase after `Split()`: one CipherState per direction, with the handshake hash
 /// for channel binding. Transport messages are at most 65535 bytes including the 16-byte tag.
-public struct NoiseTransport: Sendable {
-    public static let maxPlaintextLength = NoiseCrypto.maxMessageLength - NoiseCrypto.tagLength
+package struct NoiseTransport: Sendable {
+    package static let maxPlaintextLength = NoiseCrypto.maxMessageLength - NoiseCrypto.tagLength
 
     var send: NoiseCipherState
     var receive: NoiseCipherState
-    public let handshakeHash: [UInt8]
-    /// The peer's authenticated static public key (nil for patterns without one).
-    public let remoteStatic: [UInt8]?
+    package let handshakeHash: [UInt8]
+    /// The peer's authenticated static package key (nil for patterns without one).
+    package let remoteStatic: [UInt8]?
     let canSend: Bool
     let canReceive: Bool
     private var failed = false
@@ -22,7 +22,7 @@ public struct NoiseTransport: Sendable {
         self.canReceive = canReceive
     }
 
-    public mutating func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
+    package mutating func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
         guard !failed else { throw NoiseError.wrongState("transport already failed") }
         guard canSend else { throw NoiseError.wrongState("one-way pattern: the responder cannot send") }
         guard plaintext.count <= Self.maxPlaintextLength else {
@@ -33,7 +33,7 @@ public struct NoiseTransport: Sendable {
 
     /// Decrypts the next message; any failure poisons the transport (TCP delivers in order,
     /// so a bad message means tampering and the connection must be dropped).
-    public mutating func decrypt(_ ciphertext: [UInt8]) throws -> [UInt8] {
+    package mutating func decrypt(_ ciphertext: [UInt8]) throws -> [UInt8] {
         guard !failed else { throw NoiseError.wrongState("transport already failed") }
         guard canReceive else { throw NoiseError.wrongState("one-way pattern: the initiator cannot receive") }
         do {
@@ -50,6 +50,6 @@ public struct NoiseTransport: Sendable {
         }
     }
 
-    public mutating func rekeySend() throws { try send.rekey() }
-    public mutating func rekeyReceive() throws { try receive.rekey() }
+    package mutating func rekeySend() throws { try send.rekey() }
+    package mutating func rekeyReceive() throws { try receive.rekey() }
 }

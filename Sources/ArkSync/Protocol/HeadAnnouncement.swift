@@ -3,22 +3,22 @@ import ArkCore
 /// A writer's signed statement "head `name` of `repo` is now `head`", gossiped between the
 /// members of the repo. The signature covers the domain tag and every field, so it cannot be
 /// replayed for another repo, head or protocol; `seq` orders one writer's statements per head.
-public struct HeadAnnouncement: Hashable, Sendable {
-    public static let domainTag = "ark/announce/v1"
+package struct HeadAnnouncement: Hashable, Sendable {
+    package static let domainTag = "ark/announce/v1"
     static let signatureLength = 64
     static let maxRepoBytes = 255
     static let maxNameBytes = 255
 
-    public var repo: String
-    public var writer: ObjectID
-    public var name: String
-    public var seq: UInt64
-    public var generation: UInt64
-    public var head: ObjectID
-    public var previous: ObjectID?
+    package var repo: String
+    package var writer: ObjectID
+    package var name: String
+    package var seq: UInt64
+    package var generation: UInt64
+    package var head: ObjectID
+    package var previous: ObjectID?
     /// Milliseconds since the epoch at signing (informational; bounds caches only).
-    public var time: UInt64
-    public var signature: [UInt8]
+    package var time: UInt64
+    package var signature: [UInt8]
 
     /// The bytes the signature covers: tag ‖ repo ‖ writer ‖ name ‖ seq ‖ generation ‖ head ‖ previous? ‖ time.
     var signedBytes: [UInt8] {
@@ -36,7 +36,7 @@ public struct HeadAnnouncement: Hashable, Sendable {
     }
 
     /// Signs a new announcement with `identity` (whose endpoint id becomes the writer).
-    public static func signed(by identity: NodeIdentity, repo: String, name: String, seq: UInt64, generation: UInt64,
+    package static func signed(by identity: NodeIdentity, repo: String, name: String, seq: UInt64, generation: UInt64,
                               head: ObjectID, previous: ObjectID?, time: UInt64) -> HeadAnnouncement {
         var a = HeadAnnouncement(repo: repo, writer: identity.endpointID, name: name, seq: seq, generation: generation,
                                  head: head, previous: previous, time: time, signature: [])
@@ -44,24 +44,24 @@ public struct HeadAnnouncement: Hashable, Sendable {
         return a
     }
 
-    public var isSignatureValid: Bool {
+    package var isSignatureValid: Bool {
         NodeIdentity.verify(signature: signature, message: signedBytes, signer: writer)
     }
 
     /// Wire form: the signed bytes (starting with the domain tag) followed by the signature.
-    public var encoded: [UInt8] { signedBytes + signature }
+    package var encoded: [UInt8] { signedBytes + signature }
 
     /// BLAKE2b-256 of the encoding: the key for duplicate suppression.
-    public var hash: [UInt8] { Sodium.blake2b(encoded, outputLength: 32) }
+    package var hash: [UInt8] { Sodium.blake2b(encoded, outputLength: 32) }
 
-    public init(repo: String, writer: ObjectID, name: String, seq: UInt64, generation: UInt64, head: ObjectID,
+    package init(repo: String, writer: ObjectID, name: String, seq: UInt64, generation: UInt64, head: ObjectID,
                 previous: ObjectID?, time: UInt64, signature: [UInt8]) {
         self.repo = repo; self.writer = writer; self.name = name; self.seq = seq; self.generation = generation
         self.head = head; self.previous = previous; self.time = time; self.signature = signature
     }
 
     /// Decodes strictly (no trailing bytes). Does not check the signature.
-    public init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         var r = WireReader(bytes, what: "head announcement")
         try self.init(reading: &r)
         try r.finish()

@@ -1,31 +1,31 @@
 import ArkCore
 
 /// One object in a get-objects response.
-public struct WireObject: Equatable, Sendable {
-    public var id: ObjectID
-    public var kind: ObjectKind
-    public var bytes: [UInt8]
+package struct WireObject: Equatable, Sendable {
+    package var id: ObjectID
+    package var kind: ObjectKind
+    package var bytes: [UInt8]
 
-    public init(id: ObjectID, kind: ObjectKind, bytes: [UInt8]) { self.id = id; self.kind = kind; self.bytes = bytes }
+    package init(id: ObjectID, kind: ObjectKind, bytes: [UInt8]) { self.id = id; self.kind = kind; self.bytes = bytes }
 }
 
 /// Limits every decoder enforces (a hostile peer cannot make us allocate beyond them).
-public enum SyncLimits {
+package enum SyncLimits {
     /// Ids in one get-objects request.
-    public static let maxObjectsPerRequest = 1024
+    package static let maxObjectsPerRequest = 1024
     /// A get-objects response stops adding objects past this many bytes (a single object larger
     /// than this is still sent alone).
-    public static let responseBudget = 8 << 20
+    package static let responseBudget = 8 << 20
     /// Largest object accepted (the chunk limit; trees and commits are smaller in practice).
-    public static let maxObjectBytes = ObjectLimits.maxChunkSize
+    package static let maxObjectBytes = ObjectLimits.maxChunkSize
     /// Announcements in one get-heads response.
-    public static let maxHeads = 4096
+    package static let maxHeads = 4096
     /// One reconciliation message.
-    public static let maxReconcileBytes = 1 << 20
+    package static let maxReconcileBytes = 1 << 20
 }
 
 /// Requests (sent with `PeerConnection.request`). Wire: version(1) ‖ type ‖ body.
-public enum SyncRequest: Equatable, Sendable {
+package enum SyncRequest: Equatable, Sendable {
     /// A range-based reconciliation message for `repo`; `start` begins a new session on the
     /// responder (replacing any previous one for this repo on this connection).
     case reconcile(repo: String, start: Bool, message: [UInt8])
@@ -34,7 +34,7 @@ public enum SyncRequest: Equatable, Sendable {
 }
 
 /// Responses, matched to the request type.
-public enum SyncResponse: Equatable, Sendable {
+package enum SyncResponse: Equatable, Sendable {
     /// The responder's reply, or nil when its session completed (the request was all Skip).
     case reconcile([UInt8]?)
     /// The objects the responder has and may serve, in request order; missing ones are left out.
@@ -44,7 +44,7 @@ public enum SyncResponse: Equatable, Sendable {
 }
 
 /// One-way messages (sent with `PeerConnection.notify`).
-public enum SyncNotification: Equatable, Sendable {
+package enum SyncNotification: Equatable, Sendable {
     case announce(HeadAnnouncement)
 }
 
@@ -71,7 +71,7 @@ private func start(_ t: WireType) -> WireWriter {
 }
 
 extension SyncRequest {
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         switch self {
         case .reconcile(let repo, let s, let message):
             var w = start(.reconcile); w.string(repo); w.u8(s ? 1 : 0); w.data(message); return w.bytes
@@ -82,7 +82,7 @@ extension SyncRequest {
         }
     }
 
-    public init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         var r = WireReader(bytes, what: "request")
         switch try header(&r, [.reconcile, .getObjects, .getHeads]) {
         case .reconcile:
@@ -100,7 +100,7 @@ extension SyncRequest {
 }
 
 extension SyncResponse {
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         switch self {
         case .reconcile(let reply):
             var w = start(.reconcileReply)
@@ -117,7 +117,7 @@ extension SyncResponse {
         }
     }
 
-    public init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         var r = WireReader(bytes, what: "response")
         switch try header(&r, [.reconcileReply, .objects, .heads]) {
         case .reconcileReply:
@@ -152,13 +152,13 @@ extension SyncResponse {
 }
 
 extension SyncNotification {
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         switch self {
         case .announce(let a): var w = start(.announce); w.raw(a.encoded); return w.bytes
         }
     }
 
-    public init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         var r = WireReader(bytes, what: "notification")
         _ = try header(&r, [.announce])
         let a = try HeadAnnouncement(reading: &r)

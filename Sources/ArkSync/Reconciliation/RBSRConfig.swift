@@ -1,23 +1,23 @@
 /// Reconciliation parameters and the bounds that protect against a hostile peer.
-public struct RBSRConfig: Sendable {
+package struct RBSRConfig: Sendable {
     /// Maximum number of parts a mismatched range is split into (B).
-    public var branching = 16
+    package var branching = 16
     /// Ranges with at most this many items are sent as id lists (T, `sync.enumerate_threshold`).
-    public var enumerateThreshold = 8
+    package var enumerateThreshold = 8
     /// Largest message this side sends or accepts, in bytes. The default fits one Noise
     /// transport message with room for a channel header.
-    public var frameLimit = 65_000
+    package var frameLimit = 65_000
     /// Maximum messages received in one session. `nil`: `2⌈log_B n⌉ + 4` plus the rounds needed
     /// to move `maxTotalIDs` ids through frames of `frameLimit` bytes, computed per session.
-    public var maxRounds: Int?
+    package var maxRounds: Int?
     /// Maximum ids in one IdList (beyond what fits a frame anyway).
-    public var maxIDsPerList: Int?
+    package var maxIDsPerList: Int?
     /// Maximum ranges in one message.
-    public var maxRangesPerMessage = 4096
+    package var maxRangesPerMessage = 4096
     /// Maximum ids received over a whole session (bounds the `need` set's memory).
-    public var maxTotalIDs = 1_000_000
+    package var maxTotalIDs = 1_000_000
 
-    public init() {}
+    package init() {}
 
     var idsPerListLimit: Int { maxIDsPerList ?? frameLimit / 32 }
 

@@ -1,6 +1,6 @@
 /// Why reconciliation stopped. A peer that triggers any of these is misbehaving (or buggy):
 /// drop the session; nothing local has changed.
-public enum RBSRError: Error, Equatable, CustomStringConvertible, Sendable {
+package enum RBSRError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The message does not decode under the strict rules (bounds, counts, modes, trailing bytes).
     case malformed(String)
     /// A hostile-peer limit was exceeded (rounds, ids, ranges, message size).
@@ -10,7 +10,7 @@ public enum RBSRError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The local item set refused an item (generation out of range).
     case invalidItem(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let what): "reconciliation: malformed message: \(what)"
         case .limitExceeded(let what): "reconciliation: limit exceeded: \(what)"

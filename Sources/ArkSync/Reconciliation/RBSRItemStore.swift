@@ -2,7 +2,7 @@
 /// present a stable snapshot for the whole session (a SQLite-backed one reads inside one read
 /// transaction), since inserts mid-session would make fingerprints and offsets disagree.
 /// Offsets are positions within the range, in (generation, id) order.
-public protocol RBSRItemStore {
+package protocol RBSRItemStore {
     /// Total number of items.
     func count() throws -> Int
     func count(in range: RBSRRange) throws -> Int
@@ -15,18 +15,18 @@ public protocol RBSRItemStore {
 
 /// An in-memory item set: a sorted array plus prefix sums of ristretto points, so counts,
 /// items and fingerprints of any range cost two binary searches and one point subtraction.
-public struct InMemoryRBSRItemStore: RBSRItemStore, Sendable {
-    public let sortedItems: [RBSRItem]
+package struct InMemoryRBSRItemStore: RBSRItemStore, Sendable {
+    package let sortedItems: [RBSRItem]
     /// `prefixSums[i]` is the sum of the points of the first `i` items.
     private let prefixSums: [RistrettoPoint]
 
     /// Sorts and deduplicates `items`. Generations above `RBSRItem.maxGeneration` are refused.
-    public init(_ items: some Sequence<RBSRItem>) throws {
+    package init(_ items: some Sequence<RBSRItem>) throws {
         try self.init(pointed: items.map { ($0, $0.point) })
     }
 
     /// As `init(_:)` with points already computed (`item.point`), for callers that cache them.
-    public init(pointed: [(RBSRItem, RistrettoPoint)]) throws {
+    package init(pointed: [(RBSRItem, RistrettoPoint)]) throws {
         let pairs = pointed.sorted { $0.0 < $1.0 }
         var unique: [(RBSRItem, RistrettoPoint)] = []
         unique.reserveCapacity(pairs.count)
@@ -59,21 +59,21 @@ public struct InMemoryRBSRItemStore: RBSRItemStore, Sendable {
         return lo..<max(lo, position(of: range.upper))
     }
 
-    public func count() -> Int { sortedItems.count }
+    package func count() -> Int { sortedItems.count }
 
-    public func count(in range: RBSRRange) -> Int { positions(range).count }
+    package func count(in range: RBSRRange) -> Int { positions(range).count }
 
-    public func fingerprint(of range: RBSRRange) -> RBSRFingerprint {
+    package func fingerprint(of range: RBSRRange) -> RBSRFingerprint {
         let p = positions(range)
         return RBSRFingerprint(sum: prefixSums[p.upperBound] - prefixSums[p.lowerBound], count: p.count)
     }
 
-    public func items(in range: RBSRRange, offset: Int, limit: Int) -> [RBSRItem] {
+    package func items(in range: RBSRRange, offset: Int, limit: Int) -> [RBSRItem] {
         let p = positions(range)
         let start = min(p.lowerBound + max(offset, 0), p.upperBound)
         let end = min(start + max(limit, 0), p.upperBound)
         return Array(sortedItems[start..<end])
     }
 
-    public func last() -> RBSRItem? { sortedItems.last }
+    package func last() -> RBSRItem? { sortedItems.last }
 }

@@ -5,33 +5,33 @@ import ArkCore
 /// `Bound = varint(Δgeneration + 1, or 0 for ∞) ‖ varint(prefixLen) ‖ prefix`.
 /// Modes: `0` Skip, `1` Fingerprint (16 B), `2` IdList (`want_response` byte, varint n, n × 32 B).
 /// Ranges are contiguous from the minimum bound; after the last one an implicit Skip runs to ∞.
-public struct RBSRMessage: Equatable, Sendable {
-    public static let version: UInt8 = 1
+package struct RBSRMessage: Equatable, Sendable {
+    package static let version: UInt8 = 1
 
-    public enum Mode: Equatable, Sendable {
+    package enum Mode: Equatable, Sendable {
         case skip
         case fingerprint(RBSRFingerprint)
         case idList(wantResponse: Bool, ids: [ObjectID])
     }
 
-    public struct Range: Equatable, Sendable {
-        public var upper: RBSRBound
-        public var mode: Mode
+    package struct Range: Equatable, Sendable {
+        package var upper: RBSRBound
+        package var mode: Mode
 
-        public init(upper: RBSRBound, mode: Mode) {
+        package init(upper: RBSRBound, mode: Mode) {
             self.upper = upper
             self.mode = mode
         }
     }
 
-    public var ranges: [Range]
+    package var ranges: [Range]
 
-    public init(ranges: [Range]) { self.ranges = ranges }
+    package init(ranges: [Range]) { self.ranges = ranges }
 
     /// True when nothing but Skip remains: the sender is done.
-    public var isAllSkip: Bool { ranges.allSatisfy { $0.mode == .skip } }
+    package var isAllSkip: Bool { ranges.allSatisfy { $0.mode == .skip } }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = [Self.version]
         var previous: UInt64 = 0
         for range in ranges { Self.append(range, previousGeneration: &previous, to: &out) }
@@ -64,7 +64,7 @@ public struct RBSRMessage: Equatable, Sendable {
 
     /// Strict decoding: known version and modes, strictly increasing bounds, nothing after ∞,
     /// no trailing bytes, counts within `config`'s limits and within the bytes present.
-    public init(decoding bytes: [UInt8], config: RBSRConfig = RBSRConfig()) throws {
+    package init(decoding bytes: [UInt8], config: RBSRConfig = RBSRConfig()) throws {
         guard bytes.count <= config.frameLimit else {
             throw RBSRError.limitExceeded("message of \(bytes.count) bytes exceeds the frame limit \(config.frameLimit)")
         }

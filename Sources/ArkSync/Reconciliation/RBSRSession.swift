@@ -8,21 +8,21 @@ import ArkCore
 /// complete too. Afterwards `need` holds exactly the ids the peer has and this side lacks; the
 /// union of both sides' `need` is the symmetric difference. `have` holds the ids this side told
 /// the peer about because the peer lacked them (known only for ranges this side answered).
-public struct RBSRSession<Store: RBSRItemStore> {
-    public let store: Store
-    public let config: RBSRConfig
-    public private(set) var need: Set<ObjectID> = []
-    public private(set) var have: Set<ObjectID> = []
-    public private(set) var isComplete = false
-    public private(set) var messagesSent = 0
-    public private(set) var messagesReceived = 0
-    public private(set) var bytesSent = 0
-    public private(set) var bytesReceived = 0
-    public let roundLimit: Int
+package struct RBSRSession<Store: RBSRItemStore> {
+    package let store: Store
+    package let config: RBSRConfig
+    package private(set) var need: Set<ObjectID> = []
+    package private(set) var have: Set<ObjectID> = []
+    package private(set) var isComplete = false
+    package private(set) var messagesSent = 0
+    package private(set) var messagesReceived = 0
+    package private(set) var bytesSent = 0
+    package private(set) var bytesReceived = 0
+    package let roundLimit: Int
     private var started = false
     private var idsReceived = 0
 
-    public init(store: Store, config: RBSRConfig = RBSRConfig()) throws {
+    package init(store: Store, config: RBSRConfig = RBSRConfig()) throws {
         try config.validate()
         self.store = store
         self.config = config
@@ -31,7 +31,7 @@ public struct RBSRSession<Store: RBSRItemStore> {
 
     /// The first message. Everything up to this side's highest generation is split as usual;
     /// the tail above it is an empty IdList asking for everything newer (catch-up in one round trip).
-    public mutating func initiate() throws -> [UInt8] {
+    package mutating func initiate() throws -> [UInt8] {
         guard !started else { throw RBSRError.wrongState("session already started") }
         started = true
         var writer = RBSRMessageWriter(config: config)
@@ -47,7 +47,7 @@ public struct RBSRSession<Store: RBSRItemStore> {
     }
 
     /// Processes the peer's message; returns the reply to send, or nil when the session is over.
-    public mutating func receive(_ bytes: [UInt8]) throws -> [UInt8]? {
+    package mutating func receive(_ bytes: [UInt8]) throws -> [UInt8]? {
         guard !isComplete else { throw RBSRError.wrongState("message after the session completed") }
         started = true
         messagesReceived += 1

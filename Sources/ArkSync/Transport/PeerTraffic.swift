@@ -8,24 +8,24 @@ import Synchronization
 ///
 /// A session counts into its own `PeerCounters` during the handshake (the peer is not known
 /// yet) and into the peer's shared counters once the peer's identity is proven.
-public final class PeerTraffic: Sendable {
+package final class PeerTraffic: Sendable {
     /// One peer's figures at one moment.
-    public struct Snapshot: Sendable, Equatable {
-        public var bytesIn: UInt64
-        public var bytesOut: UInt64
+    package struct Snapshot: Sendable, Equatable {
+        package var bytesIn: UInt64
+        package var bytesOut: UInt64
         /// Open, authenticated connections now (normally 0 or 1).
-        public var openConnections: Int
+        package var openConnections: Int
         /// Connections opened since the transport started.
-        public var connections: Int
+        package var connections: Int
         /// When the oldest open connection opened; nil while disconnected.
-        public var connectedSince: Date?
+        package var connectedSince: Date?
         /// Last bytes received from the peer, or the last disconnect if later.
-        public var lastSeen: Date?
+        package var lastSeen: Date?
         /// The remote address of the most recent connection ("ip:port").
-        public var address: String?
+        package var address: String?
         /// Why the peer refused this node on its last attempt (its REJECT text); nil once it
         /// accepts this node again, or if it never refused.
-        public var refusal: String?
+        package var refusal: String?
     }
 
     private struct Entry {
@@ -39,7 +39,7 @@ public final class PeerTraffic: Sendable {
 
     private let peers = Mutex<[ObjectID: Entry]>([:])
 
-    public init() {}
+    package init() {}
 
     /// Counters of `peer`, created on first use; a session adds to them once the peer is known.
     func counters(for peer: ObjectID) -> PeerCounters {
@@ -84,7 +84,7 @@ public final class PeerTraffic: Sendable {
     }
 
     /// Every peer that connected at least once since the transport started.
-    public func snapshot() -> [ObjectID: Snapshot] {
+    package func snapshot() -> [ObjectID: Snapshot] {
         peers.withLock { p in
             p.mapValues { e in
                 let heard = e.counters.lastReceived

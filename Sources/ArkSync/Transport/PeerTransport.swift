@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Both accepted and dialled connections are delivered to `handler`; a listener admits a peer
 /// only after its identity is proven and `authorize` accepts it.
-public final class PeerTransport: Sendable {
+package final class PeerTransport: Sendable {
     private let identity: NodeIdentity
     private let handler: any PeerHandler
     private let authorize: @Sendable (ObjectID) -> Bool
@@ -18,7 +18,7 @@ public final class PeerTransport: Sendable {
     private let logger: Logger
     private let gate: ConnectionGate
     /// Bytes in/out, connection times and addresses per peer, across reconnects.
-    public let traffic = PeerTraffic()
+    package let traffic = PeerTraffic()
 
     private struct State {
         var listeners: [any Channel] = []
@@ -27,7 +27,7 @@ public final class PeerTransport: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
+    package init(identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
                 group: any EventLoopGroup, limits: TransportLimits = .default,
                 logger: Logger = Logger(label: "ark.sync.transport")) {
         self.identity = identity
@@ -39,12 +39,12 @@ public final class PeerTransport: Sendable {
         gate = ConnectionGate(limits: limits, logger: logger)
     }
 
-    public var endpointID: ObjectID { identity.endpointID }
+    package var endpointID: ObjectID { identity.endpointID }
 
     private static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 512 << 10)
 
     /// Listens for peers; returns the bound port (pass 0 for an ephemeral one).
-    public func listen(host: String, port: Int) async throws -> Int {
+    package func listen(host: String, port: Int) async throws -> Int {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -70,7 +70,7 @@ public final class PeerTransport: Sendable {
 
     /// Dials `host:port` and proves that the listener is `expecting` before anything is sent.
     /// Throws `SyncError.unauthorized` when the listener is someone else or refuses this node.
-    public func connect(host: String, port: Int, expecting: ObjectID) async throws -> any PeerConnection {
+    package func connect(host: String, port: Int, expecting: ObjectID) async throws -> any PeerConnection {
         let established = group.next().makePromise(of: (any PeerConnection).self)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(Int64(limits.handshakeDeadline * 1000)))
@@ -91,7 +91,7 @@ public final class PeerTransport: Sendable {
     }
 
     /// Closes listeners and every connection; pending requests fail with `SyncError.closed`.
-    public func shutdown() async {
+    package func shutdown() async {
         let channels = state.withLock { state -> [any Channel] in
             state.isShutDown = true
             defer { state.listeners = []; state.connections = [:] }
