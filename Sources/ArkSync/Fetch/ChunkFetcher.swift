@@ -24,10 +24,12 @@ package final class ChunkFetcher: Sendable {
     /// Throws `SyncError.timeout` when the deadline passed, `SyncError.remote` when no peer had it.
     package func fetch(_ id: ObjectID, preferring: ObjectID?, asCache: Bool = false) async throws -> [UInt8] {
         let repository = engine.repository
-        if try repository.index.object(id)?.isPresent == true {
+        let stored = try await engine.blocking.run { () -> [UInt8]? in
+            guard try repository.index.object(id)?.isPresent == true else { return nil }
             if !asCache { try repository.index.keepChunks([id]) }
             return try repository.readChunk(id)
         }
+        if let stored { return stored }
         if asCache { engine.beginOnDemand() }
         defer { if asCache { engine.endOnDemand() } }
         let start = Date()
@@ -38,12 +40,14 @@ package final class ChunkFetcher: Sendable {
             guard remaining > 0 else { break }
             let got = try await engine.fetchObjects([(id, .chunk)], from: [peer], deadline: min(peerDeadline, remaining), require: false)
             guard let bytes = got[id] else { continue }
-            let session = try WriteSession(repository)
-            if asCache {
-                _ = try session.putCachedChunk(id, bytes)
-            } else {
-                _ = try session.putVerified(id, .chunk, bytes)
-                try session.checkpoint()
+            try await engine.blocking.run {
+                let session = try WriteSession(repository)
+                if asCache {
+                    _ = try session.putCachedChunk(id, bytes)
+                } else {
+                    _ = try session.putVerified(id, .chunk, bytes)
+                    try session.checkpoint()
+                }
             }
             return bytes
         }

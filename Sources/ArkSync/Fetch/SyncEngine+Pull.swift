@@ -27,31 +27,41 @@ extension SyncEngine {
 
     private func pullOnce(repo: String, targets: [ObjectID], head: HeadRef?, seq: UInt64?, preferring: ObjectID?) async throws {
         let index = repository.index
+        let repository = self.repository
         let peers = pullSources(repo: repo, preferring: preferring)
-        let session = try WriteSession(repository)
+        let session = try await PooledWriteSession.open(repository, on: blocking)
 
         // 1. Commits: walk parents back until everything is in the index.
         var fetched: [ObjectID: Commit] = [:]
-        var frontier = Set(try targets.filter { try !index.hasCommit($0) })
+        var frontier = try await blocking.run { Set(try targets.filter { try !index.hasCommit($0) }) }
         while !frontier.isEmpty {
-            var remote: [(ObjectID, ObjectKind)] = []
-            for id in frontier {
-                if try index.object(id)?.isPresent == true { fetched[id] = try repository.commit(id) } else { remote.append((id, .commit)) }
+            let current = frontier
+            let (stored, remote) = try await blocking.run { () -> ([ObjectID: Commit], [(ObjectID, ObjectKind)]) in
+                var stored: [ObjectID: Commit] = [:]
+                var remote: [(ObjectID, ObjectKind)] = []
+                for id in current {
+                    if try index.object(id)?.isPresent == true { stored[id] = try repository.commit(id) } else { remote.append((id, .commit)) }
+                }
+                return (stored, remote)
             }
+            fetched.merge(stored) { a, _ in a }
+            var arrived: [(ObjectID, [UInt8])] = []
             for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
                                                       stallDeadline: configuration.stallDeadline) {
                 let c: Commit
                 do { c = try Commit(decoding: bytes) } catch { throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)") }
-                _ = try session.putVerified(id, .commit, bytes)
+                arrived.append((id, bytes))
                 fetched[id] = c
             }
-            var next = Set<ObjectID>()
-            for id in frontier {
-                for p in fetched[id]!.parents where fetched[p] == nil && !next.contains(p) {
-                    if try !index.hasCommit(p) { next.insert(p) }
-                }
+            let toStore = arrived
+            try await session.run { s in for (id, bytes) in toStore { _ = try s.putVerified(id, .commit, bytes) } }
+            var parents: [ObjectID] = []
+            var seen = Set<ObjectID>()
+            for id in current {
+                for p in fetched[id]!.parents where fetched[p] == nil && seen.insert(p).inserted { parents.append(p) }
             }
-            frontier = next
+            let candidates = parents
+            frontier = try await blocking.run { Set(try candidates.filter { try !index.hasCommit($0) }) }
             guard fetched.count <= Self.maxCommitsPerPull else { throw SyncError.protocolViolation("more than \(Self.maxCommitsPerPull) commits in one pull") }
         }
         let ordered = Self.parentsFirst(fetched)
@@ -73,17 +83,21 @@ extension SyncEngine {
                     throw SyncError.protocolViolation("trees nest more than \(ObjectLimits.maxTreeDepth) levels deep")
                 }
             }
-            var objects: [(ObjectID, ObjectKind, [UInt8])] = []
-            var remote: [(ObjectID, ObjectKind)] = []
-            for (id, kind) in level {
-                if try index.object(id)?.isPresent == true { objects.append((id, kind, try repository.read(id, kind: kind))) } else { remote.append((id, kind)) }
+            let loaded = try await blocking.run { () -> ([(ObjectID, ObjectKind, [UInt8])], [(ObjectID, ObjectKind)]) in
+                var objects: [(ObjectID, ObjectKind, [UInt8])] = []
+                var remote: [(ObjectID, ObjectKind)] = []
+                for (id, kind) in level {
+                    if try index.object(id)?.isPresent == true { objects.append((id, kind, try repository.read(id, kind: kind))) } else { remote.append((id, kind)) }
+                }
+                return (objects, remote)
             }
+            var objects = loaded.0
+            let remote = loaded.1
             let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
-            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                                                      stallDeadline: configuration.stallDeadline) {
-                _ = try session.putVerified(id, kinds[id]!, bytes)
-                objects.append((id, kinds[id]!, bytes))
-            }
+            let got = try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                                             stallDeadline: configuration.stallDeadline)
+            try await session.run { s in for (id, bytes) in got { _ = try s.putVerified(id, kinds[id]!, bytes) } }
+            for (id, bytes) in got { objects.append((id, kinds[id]!, bytes)) }
             for (id, kind, bytes) in objects {
                 do {
                     if kind == .tree {
@@ -111,21 +125,33 @@ extension SyncEngine {
             }
         }
         // Trees nesting deeper than commit and import allow are refused from peers too.
-        for (id, commit) in ordered {
-            do {
-                _ = try TreeHeights.height(of: commit.tree) { t in try subdirectories[t] ?? repository.treeSubdirectories(t) }
-            } catch let e as ArkError where e.code == .unsupported {
-                throw SyncError.protocolViolation("commit \(id.short): \(e.message)")
+        let levels = subdirectories
+        try await blocking.run {
+            for (id, commit) in ordered {
+                do {
+                    _ = try TreeHeights.height(of: commit.tree) { t in try levels[t] ?? repository.treeSubdirectories(t) }
+                } catch let e as ArkError where e.code == .unsupported {
+                    throw SyncError.protocolViolation("commit \(id.short): \(e.message)")
+                }
             }
         }
-        let present = try index.presentSet(absent.map(\.id))
+        let keep = configuration.repo(repo)?.fetch == .full
+        let candidates = absent.map(\.id)
+        let present = try await blocking.run {
+            let present = try index.presentSet(candidates)
+            // A `full` repo needs its chunks for good: those already here as on-demand cache stay.
+            if keep { try index.keepChunks(present) }
+            return present
+        }
         absent.removeAll { present.contains($0.id) }
-        // A `full` repo needs its chunks for good: those already here as on-demand cache stay.
-        if configuration.repo(repo)?.fetch == .full { try index.keepChunks(present) }
 
         // 3. One transaction: commits, known-but-absent chunks, and the head.
-        try session.publishFetched(commits: ordered, absentChunks: absent, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
-                                   cause: "sync from \(preferring?.short ?? "peers")")
+        let publish = absent
+        let cause = "sync from \(preferring?.short ?? "peers")"
+        try await session.run { s in
+            try s.publishFetched(commits: ordered, absentChunks: publish, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
+                                 cause: cause)
+        }
         if !ordered.isEmpty || head != nil {
             logger.debug("pulled \(ordered.count) commits of \(repo)\(head.map { ", head \($0)" } ?? "")")
         }

@@ -26,7 +26,7 @@ extension SyncEngine {
         replication.update(repo) { $0.running += 1 }
         defer { replication.update(repo) { $0.running -= 1 } }
         func length(_ ids: some Sequence<ObjectID>) -> UInt64 { ids.reduce(0) { $0 + UInt64(lengths[$1] ?? 0) } }
-        let session = try WriteSession(repository)
+        let session = try await PooledWriteSession.open(repository, on: blocking)
         var storedBytes = 0, unsynced = 0
         var remaining = chunks
         var delay: Double = 0.5
@@ -50,18 +50,21 @@ extension SyncEngine {
                         tasks.addTask { try await self.fetchGroup(g, repo: repo, preferring: preferring) }
                         next += 1
                     }
-                    try session.putChecked(r.got, kind: .chunk)
                     let received = r.got.values.reduce(0) { $0 + $1.count }
+                    let checkpoint = unsynced + received >= Self.replicationCheckpointBytes
+                    try await session.run { s in
+                        try s.putChecked(r.got, kind: .chunk)
+                        if checkpoint { try s.checkpoint() }
+                    }
                     storedBytes += received
-                    unsynced += received
-                    if unsynced >= Self.replicationCheckpointBytes { try session.checkpoint(); unsynced = 0 }
+                    unsynced = checkpoint ? 0 : unsynced + received
                     stillMissing += r.group.filter { !r.present.contains($0) && r.got[$0] == nil }
                     // Stored now, by this task or meanwhile by another (an on-demand read, a prefetch).
                     let done = UInt64(received) + length(r.present)
                     replication.update(repo) { $0.chunksDone += r.got.count + r.present.count; $0.bytesDone += done }
                 }
             }
-            try session.checkpoint()
+            try await session.run { try $0.checkpoint() }
             unsynced = 0
             remaining = stillMissing
             if remaining.isEmpty { break }
@@ -72,8 +75,12 @@ extension SyncEngine {
 
     private func fetchGroup(_ group: [ObjectID], repo: String, preferring: ObjectID?) async throws -> Received {
         await waitForOnDemandIdle()
-        let present = try repository.index.presentSet(group)
-        try repository.index.keepChunks(present) // fetched on demand meanwhile: now needed for good
+        let index = repository.index
+        let present = try await blocking.run {
+            let present = try index.presentSet(group)
+            try index.keepChunks(present) // fetched on demand meanwhile: now needed for good
+            return present
+        }
         let missing = group.filter { !present.contains($0) }
         let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
                                          deadline: configuration.requestDeadline, require: false)

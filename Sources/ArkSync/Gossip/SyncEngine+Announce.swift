@@ -74,7 +74,8 @@ extension SyncEngine {
     func sendOwn(repo: String, to connection: any PeerConnection, peerSaw: [HeadAnnouncement]) async throws {
         var seen: [String: UInt64] = [:]
         for a in peerSaw where a.writer == nodeID && a.repo == repo { seen[a.name] = max(seen[a.name] ?? 0, a.seq) }
-        for own in try repository.index.ownAnnouncements(repo: repo) where own.seq > seen[own.name] ?? 0 {
+        let index = repository.index
+        for own in try await blocking.run({ try index.ownAnnouncements(repo: repo) }) where own.seq > seen[own.name] ?? 0 {
             guard let a = try? HeadAnnouncement(decoding: own.bytes) else { continue }
             do { try await connection.notify(SyncNotification.announce(a).encoded) } catch {
                 logger.info("sending own heads to \(connection.remote.short) failed: \(error)")

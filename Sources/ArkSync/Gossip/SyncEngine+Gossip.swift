@@ -144,7 +144,8 @@ extension SyncEngine {
     /// unless a newer announcement of that head was accepted meanwhile (its own pull sets it).
     /// Returns false when superseded.
     func adopt(_ a: HeadAnnouncement, from peer: ObjectID) async throws -> Bool {
-        if let last = try repository.index.lastSeen(repo: a.repo, writer: a.writer, name: a.name), last.seq > a.seq { return false }
+        let index = repository.index
+        if let last = try await blocking.run({ try index.lastSeen(repo: a.repo, writer: a.writer, name: a.name) }), last.seq > a.seq { return false }
         let ref = HeadRef(repo: a.repo, owner: a.writer, name: a.name)
         try await pull(repo: a.repo, commits: [a.head], head: ref, seq: a.seq, preferring: peer)
         // Remembered once the history is here: announcements of heads nobody can serve leave nothing behind.

@@ -26,6 +26,9 @@ package final class SyncEngine: PeerHandler, Sendable {
     /// Threads for the engine's blocking work (serving requests: SQLite and pack reads), so
     /// it never blocks a cooperative thread. Started with the engine; `shutdown()` ends it.
     let blocking = BlockingPool(threadCount: 4, name: "ark-sync-io")
+    /// Background work (pulls, forwarding, replication): children of one task group the
+    /// engine owns; `stop()` cancels it.
+    let work = BackgroundWork()
 
     enum Phase { case running, stopped }
 
@@ -50,8 +53,6 @@ package final class SyncEngine: PeerHandler, Sendable {
         /// Responder side of reconciliation sessions, per connection and repo.
         var responders: [String: ResponderSession] = [:]
         var reach: [String: Reach] = [:]
-        var tasks: [Int: Task<Void, Never>] = [:]
-        var nextTask = 0
         /// On-demand chunk fetches (mount reads) in flight; background replication waits for 0.
         var onDemand = 0
         var onDemandIdleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -83,9 +84,13 @@ package final class SyncEngine: PeerHandler, Sendable {
         self.logger = logger
         pullLanes = KeyedSemaphore(limit: max(1, configuration.pullsPerWriter))
         blocking.start()
+        work.start()
     }
 
-    deinit { blocking.shutdown() }
+    deinit {
+        work.stop()
+        blocking.shutdown()
+    }
 
     var nodeID: ObjectID { repository.identity.endpointID }
 
@@ -97,34 +102,20 @@ package final class SyncEngine: PeerHandler, Sendable {
     }
 
     /// Stops background work; later events are ignored.
-    package func stop() {
-        let tasks = state.withLock { s in
-            s.phase = .stopped
-            return Array(s.tasks.values)
-        }
-        tasks.forEach { $0.cancel() }
+    public func stop() {
+        state.withLock { s in s.phase = .stopped }
+        work.stop()
     }
 
     /// Waits until no background work (pulls, forwarding, replication) is running.
-    package func waitUntilIdle() async {
-        while true {
-            let tasks = state.withLock { s in Array(s.tasks.values) }
-            if tasks.isEmpty { return }
-            for t in tasks { await t.value }
-        }
+    public func waitUntilIdle() async {
+        await work.waitUntilIdle()
     }
 
-    /// Runs `body` as tracked background work.
+    /// Runs `body` as background work of the engine (a child of its task group).
     func spawn(_ what: String, _ body: @escaping @Sendable () async throws -> Void) {
-        state.withLock { s in
-            guard case .running = s.phase else { return }
-            let key = s.nextTask
-            s.nextTask += 1
-            s.tasks[key] = Task { [logger] in
-                do { try await body() } catch { logger.warning("\(what) failed: \(error)") }
-                _ = self.state.withLock { $0.tasks.removeValue(forKey: key) }
-            }
-        }
+        guard state.withLock({ s in if case .running = s.phase { true } else { false } }) else { return }
+        work.submit(what, logger: logger, body)
     }
 
     /// The peer that first announced `commit`, if it is known.
@@ -208,5 +199,5 @@ package final class SyncEngine: PeerHandler, Sendable {
 
 extension SyncEngine {
     /// True while background work is running.
-    package var isBusy: Bool { state.withLock { !$0.tasks.isEmpty } }
+    public var isBusy: Bool { work.isBusy }
 }

@@ -24,7 +24,7 @@ import Glibc
 /// connections; opening another closes its oldest (a peer that rebooted leaves a dead one).
 ///
 /// **Response bytes.** Each peer has a budget of response bytes held built but not yet sent
-/// over all its connections (`PeerSession+Budget` reserves and releases it).
+/// over all its connections (`PeerMultiplexer+Budget` reserves and releases it).
 final class ConnectionGate: Sendable {
     private struct Pending {
         let key: ObjectIdentifier

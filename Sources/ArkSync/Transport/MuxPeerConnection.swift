@@ -3,15 +3,15 @@ import NIOCore
 import Synchronization
 
 /// The `PeerConnection` of one authenticated, authorized TCP connection. Calls hop to the
-/// connection's event loop, where `PeerSession` owns all state.
+/// connection's event loop, where `PeerMultiplexer` owns all state.
 final class MuxPeerConnection: PeerConnection {
     let remote: ObjectID
-    let session: PeerSession
+    let session: PeerMultiplexer
     let eventLoop: any EventLoop
     let limits: TransportLimits
     private let tickets = Atomic<UInt64>(0)
 
-    init(remote: ObjectID, session: PeerSession, eventLoop: any EventLoop, limits: TransportLimits) {
+    init(remote: ObjectID, session: PeerMultiplexer, eventLoop: any EventLoop, limits: TransportLimits) {
         self.remote = remote
         self.session = session
         self.eventLoop = eventLoop
@@ -69,18 +69,23 @@ final class MuxPeerConnection: PeerConnection {
     func injectPlaintext(_ plaintext: [UInt8], tamper: Bool = false) {
         let session = self.session
         eventLoop.execute {
-            guard var transport = session.transport, var ciphertext = try? transport.encrypt(plaintext) else { return }
-            session.transport = transport
-            if tamper { ciphertext[ciphertext.count / 2] ^= 0x01 }
-            session.writeFramed(ciphertext)
-            session.context?.flush()
+            session.injectPlaintext(plaintext, tamper: tamper)
         }
     }
 }
 
-extension PeerSession {
+extension PeerMultiplexer {
+    /// Writes `bytes` below the framing (straight to the socket).
     func writeFramedRaw(_ bytes: [UInt8]) {
-        guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        assertOnEventLoop()
+        guard let context, let below = try? context.pipeline.syncOperations.context(handlerType: NoiseFrameEncoder.self) else { return }
+        below.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    /// Encrypts `plaintext` with this connection's transport, optionally tampered with.
+    func injectPlaintext(_ plaintext: [UInt8], tamper: Bool) {
+        assertOnEventLoop()
+        guard let context, let codec = try? context.pipeline.syncOperations.handler(type: NoiseTransportCodec.self) else { return }
+        codec.inject(plaintext, tamper: tamper)
     }
 }

@@ -1,8 +1,8 @@
 import NIOCore
 import Synchronization
 
-/// One request stream of a connection. Owned by its `PeerSession` and touched only on the
-/// connection's event loop.
+/// One request stream of a connection. Owned by its `PeerMultiplexer` and touched only on the
+/// connection's event loop (the multiplexer asserts it where it is entered).
 final class MuxStream {
     let id: UInt64
     /// True when this side opened the stream (it is the requester).

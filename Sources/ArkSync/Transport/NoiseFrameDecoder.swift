@@ -2,30 +2,23 @@ import ArkCore
 import NIOCore
 
 /// The framing of a peer connection: each Noise message (handshake or transport) travels as a
-/// 2-byte big-endian length and the message. Decodes whole messages for `PeerSession` and
-/// enforces the length bounds as soon as a length arrives, before its bytes are buffered:
+/// 2-byte big-endian length and the message. Decodes whole messages for the handlers after it
+/// and enforces the length bounds as soon as a length arrives, before its bytes are buffered:
 /// while the connection is still in its handshake a message may be at most
 /// `TransportLimits.maxHandshakeMessage` bytes; after it, a message must hold at least an
-/// AEAD tag. The session answers which of the two applies (`handshaking`).
+/// AEAD tag. `NoiseFraming.handshaking` says which of the two applies. Counts received bytes.
 struct NoiseFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
 
-    private let handshaking: () -> Bool
+    private let framing: NoiseFraming
 
-    init(handshaking: @escaping () -> Bool) {
-        self.handshaking = handshaking
-    }
-
-    static func frame(_ message: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: message.count + 2)
-        buffer.writeInteger(UInt16(message.count))
-        buffer.writeBytes(message)
-        return buffer
+    init(framing: NoiseFraming) {
+        self.framing = framing
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self).map(Int.init) else { return .needMoreData }
-        if handshaking() {
+        if framing.handshaking {
             guard length <= TransportLimits.maxHandshakeMessage else {
                 throw SyncError.protocolViolation("handshake message length \(length) exceeds \(TransportLimits.maxHandshakeMessage)")
             }
@@ -34,6 +27,7 @@ struct NoiseFrameDecoder: ByteToMessageDecoder {
         }
         guard buffer.readableBytes >= 2 + length else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 2)
+        framing.counters.received(length + 2)
         context.fireChannelRead(wrapInboundOut(buffer.readBytes(length: length) ?? []))
         return .continue
     }

@@ -105,7 +105,7 @@ package final class PeerTransport: Sendable {
         }
     }
 
-    private func install(on channel: any Channel, role: PeerSession.Role) throws {
+    private func install(on channel: any Channel, role: PeerHandshakeHandler.Role) throws {
         let key = ObjectIdentifier(channel)
         let admitted = state.withLock { state -> Bool in
             guard !state.isShutDown else { return false }
@@ -117,9 +117,16 @@ package final class PeerTransport: Sendable {
             _ = state.withLock { $0.connections.removeValue(forKey: key) }
         }
         if case .responder = role { gate.admitHandshake(channel, address: channel.remoteAddress?.ipAddress ?? "?") }
-        let session = PeerSession(role: role, identity: identity, handler: handler, authorize: authorize,
-                                  limits: limits, logger: logger, gate: gate, traffic: traffic)
+        // framing | (after the handshake) transport encryption | handshake, then multiplexer
+        let framing = NoiseFraming()
+        let isInitiator = if case .initiator = role { true } else { false }
+        let (handler, limits, logger, gate, traffic) = (handler, limits, logger, gate, traffic)
+        let handshake = PeerHandshakeHandler(role: role, identity: identity, authorize: authorize, limits: limits, logger: logger,
+                                             gate: gate, framing: framing, traffic: traffic) { handoff in
+            PeerMultiplexer(handoff, isInitiator: isInitiator, handler: handler, limits: limits, logger: logger, gate: gate,
+                            framing: framing, traffic: traffic)
+        }
         try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(NoiseFrameDecoder(handshaking: { session.isHandshaking })), session)
+            ByteToMessageHandler(NoiseFrameDecoder(framing: framing)), NoiseFrameEncoder(framing: framing), handshake)
     }
 }

@@ -1,12 +1,13 @@
 import NIOCore
 
 /// Inbound frame handling and the request/response life cycle of streams.
-extension PeerSession {
+extension PeerMultiplexer {
     private func isLocalParity(_ id: UInt64) -> Bool { (id % 2 == 1) == isInitiator }
 
     private func violation(_ message: String) -> SyncError { .protocolViolation(message) }
 
     func handleFrames(_ frames: [MuxFrame]) throws {
+        assertOnEventLoop()
         for frame in frames {
             guard case .open = phase else { return }
             try handleFrame(frame)

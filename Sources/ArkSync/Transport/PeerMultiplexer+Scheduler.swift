@@ -3,7 +3,7 @@ import NIOCore
 /// The outbound scheduler: each transport message is filled with control frames first, then
 /// notifications, then stream data round-robin (one quantum per stream per turn, bounded by the
 /// stream's credit), so a large response never starves notifications or other streams.
-extension PeerSession {
+extension PeerMultiplexer {
     func schedule(_ stream: MuxStream) {
         guard !stream.inRing, stream.hasSendWork else { return }
         stream.inRing = true
@@ -30,7 +30,7 @@ extension PeerSession {
 
     private func fill(_ out: inout [UInt8]) {
         let capacity = NoiseTransport.maxPlaintextLength
-        for queue in [\PeerSession.control, \PeerSession.notifications] {
+        for queue in [\PeerMultiplexer.control, \PeerMultiplexer.notifications] {
             var taken = 0
             for frame in self[keyPath: queue] {
                 if out.count + frame.encodedLength > capacity { break }

@@ -9,7 +9,7 @@ import NIOCore
 /// peer that grants no credit gets no more than that built for it: the rest of its requests
 /// wait as they arrived, unprocessed. A small request still runs beside a stalled large
 /// response as long as the budget is not used up.
-extension PeerSession {
+extension PeerMultiplexer {
     struct WaitingRequest {
         let stream: UInt64
         let body: [UInt8]
@@ -22,6 +22,7 @@ extension PeerSession {
 
     /// Dispatches waiting requests, oldest first, while the budgets allow.
     func admitRequests() {
+        assertOnEventLoop()
         guard case .open = phase, let peer = connection?.remote else { return }
         let reservation = limits.responseReservation
         while let next = waitingRequests.first {
@@ -35,6 +36,7 @@ extension PeerSession {
             let loop = context?.eventLoop
             let admitted = gate.reserve(reservation, peer: peer) { [self] in
                 loop?.execute { [self] in
+                    assertOnEventLoop()
                     awaitingPeerBudget = false
                     admitRequests()
                 }

@@ -2,14 +2,14 @@ import ArkCore
 import NIOCore
 
 /// Closing a connection: one (rate-limited) log line when this side drops it, and a teardown
-/// that fails everything pending and returns the connection's share of the gate's budgets.
-extension PeerSession {
+/// that fails everything pending, ends delivery (cancelling request work in flight) and
+/// returns the connection's share of the gate's budgets.
+extension PeerMultiplexer {
     /// Drops the connection with one log line naming why.
     func fail(_ error: SyncError) {
         if case .closed = phase { return }
-        let peer = connection?.remote
-        gate.logs.log(logger, .warning, key: peer?.hex ?? address) {
-            "dropping connection \(peer.map { "with \($0.short) " } ?? "")at \(peerLabel): \(error)"
+        gate.logs.log(logger, .warning, key: remote.hex) {
+            "dropping connection with \(remote.short) at \(peerLabel): \(error)"
         }
         failure = failure ?? error
         closeChannel()
@@ -25,24 +25,10 @@ extension PeerSession {
 
     /// Fails everything pending; runs once, whoever closed.
     func teardown() {
-        if failure == nil, established != nil, let expected {
-            switch phase {
-            case .handshake:
-                failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
-            case .awaitingAccept:
-                failure = .unauthorized("\(expected.short) at \(peerLabel) closed the connection instead of accepting this node")
-            default:
-                break
-            }
-        }
-        if let channel = context?.channel {
-            if !isInitiator { gate.handshakeEnded(channel, address: address) }
-            if let peer = budgetPeer { gate.peerClosed(channel, peer: peer) }
-        }
+        assertOnEventLoop()
+        if let channel = context?.channel, let peer = budgetPeer { gate.peerClosed(channel, peer: peer) }
         releaseAllResponses()
         phase = .closed
-        handshakeTimer?.cancel()
-        handshakeTimer = nil
         if let peer = countedPeer {
             countedPeer = nil
             traffic.closed(peer, session: ObjectIdentifier(self))
@@ -68,8 +54,10 @@ extension PeerSession {
         control = []
         notifications = []
         ring = []
-        inbox?.finish()
+        inbox?.finish() // notifications already received are still delivered, then `connectionClosed`
         inbox = nil
+        requestInbox?.finish() // ends the request group, which cancels the requests still running
+        requestInbox = nil
         connection = nil // breaks the session <-> connection cycle; the connection now only fails
     }
 }
