@@ -102,13 +102,13 @@ package final class SyncEngine: PeerHandler, Sendable {
     }
 
     /// Stops background work; later events are ignored.
-    public func stop() {
+    package func stop() {
         state.withLock { s in s.phase = .stopped }
         work.stop()
     }
 
     /// Waits until no background work (pulls, forwarding, replication) is running.
-    public func waitUntilIdle() async {
+    package func waitUntilIdle() async {
         await work.waitUntilIdle()
     }
 
@@ -199,5 +199,5 @@ package final class SyncEngine: PeerHandler, Sendable {
 
 extension SyncEngine {
     /// True while background work is running.
-    public var isBusy: Bool { work.isBusy }
+    package var isBusy: Bool { work.isBusy }
 }
