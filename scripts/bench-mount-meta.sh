@@ -16,7 +16,8 @@
 # Environment: BENCH_ARK (ark binary; default: a release build of this tree), BENCH_ARK_BASE
 # (a previous ark binary, e.g. built from an older commit in another worktree), BENCH_META_FILES
 # (tree sizes, default "20000 200000"), BENCH_FLAT (entries of the flat directory), BENCH_DIR
-# (work directory, default a new temp dir under /var/tmp, removed unless BENCH_KEEP=1).
+# (work directory, default a new temp dir under /var/tmp, removed unless BENCH_KEEP=1; data,
+# store and images found there are reused), BENCH_PREPARE_ONLY=1 (make the data and stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -137,18 +138,25 @@ measure() {
 
 mkdir -p "$W/data" "$W/store" "$W/sqfs"
 NAMES=""
+# Data, store and images already in BENCH_DIR (from a run with BENCH_KEEP=1) are reused.
 for n in $SIZES; do
   name="t$n"; NAMES="$NAMES $name"
+  [ -d "$W/data/$name" ] && continue
   echo "generating $n files..." >&2
-  gen_tree "$W/data/$name" "$n"
+  gen_tree "$W/data/$name.tmp" "$n" && mv "$W/data/$name.tmp" "$W/data/$name"
 done
-echo "generating a $FLAT-entry directory..." >&2
-gen_flat "$W/data/flat/dir" "$FLAT"
+if [ ! -d "$W/data/flat" ]; then
+  echo "generating a $FLAT-entry directory..." >&2
+  gen_flat "$W/data/flat.tmp/dir" "$FLAT" && mv "$W/data/flat.tmp" "$W/data/flat"
+fi
 for name in $NAMES flat; do
+  [ -f "$W/sqfs/$name.sqfs" ] && continue
   echo "storing $name in ark and squashfs..." >&2
   (cd "$W/store" && "$ARK" commit "$W/data/$name" --repo "$name" >/dev/null)
-  mksquashfs "$W/data/$name" "$W/sqfs/$name.sqfs" -quiet -no-progress >/dev/null
+  mksquashfs "$W/data/$name" "$W/sqfs/$name.sqfs.tmp" -quiet -no-progress >/dev/null
+  mv "$W/sqfs/$name.sqfs.tmp" "$W/sqfs/$name.sqfs"
 done
+[ "${BENCH_PREPARE_ONLY:-0}" = 1 ] && { echo "data prepared in $W" >&2; exit 0; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for name in $NAMES; do
