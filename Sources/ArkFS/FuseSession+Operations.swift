@@ -39,7 +39,11 @@ extension FuseSession {
         ops.opendir = { req, ino, fi in FuseSession.from(req).opendir(FuseRequest(raw: req!), UInt64(ino), fi!) }
         ops.readdir = { req, _, size, off, fi in
             let listing = Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).takeUnretainedValue()
-            listing.reply(FuseRequest(raw: req!), size: size, offset: Int(off))
+            FuseSession.from(req).readdir(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
+        }
+        ops.readdirplus = { req, _, size, off, fi in
+            let listing = Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).takeUnretainedValue()
+            FuseSession.from(req).readdirplus(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
         }
         ops.releasedir = { req, _, fi in
             Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release()
@@ -164,42 +168,5 @@ extension FuseSession {
             guard size >= bytes.count else { return req.error(ERANGE) }
             bytes.withUnsafeBytes { req.bytes($0) }
         } catch { req.error(error) }
-    }
-}
-
-/// A directory's entries, snapshotted at opendir so offsets stay valid across readdir calls.
-final class DirListing {
-    private let entries: [(name: FileName, ino: UInt64, mode: mode_t)]
-
-    init(fs: Filesystem, ino: UInt64, node: Node) throws {
-        var list: [(FileName, UInt64, mode_t)] = [(".", ino, S_IFDIR), ("..", ino, S_IFDIR)]
-        for (name, child) in try fs.children(of: node) {
-            let mode: mode_t = switch child {
-            case .entry(let e): e.kind == .symlink ? S_IFLNK : (child.isDirectory ? S_IFDIR : S_IFREG)
-            case .virtual: S_IFDIR
-            case .link: S_IFLNK
-            case .text: S_IFREG
-            }
-            list.append((name, fs.inodes.peek(parent: ino, name: name), mode))
-        }
-        entries = list
-    }
-
-    func reply(_ req: FuseRequest, size: Int, offset: Int) {
-        var buf = [CChar](repeating: 0, count: size)
-        var used = 0
-        var i = max(offset, 0)
-        buf.withUnsafeMutableBufferPointer { b in
-            while i < entries.count {
-                var st = stat()
-                st.st_ino = UInt(entries[i].ino)
-                st.st_mode = entries[i].mode
-                let n = entries[i].name.withCString { fuse_add_direntry(req.raw, b.baseAddress! + used, size - used, $0, &st, off_t(i + 1)) }
-                if n > size - used { break }
-                used += n
-                i += 1
-            }
-        }
-        buf.withUnsafeBytes { req.bytes(UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
     }
 }

@@ -25,8 +25,9 @@ void ark_fuse_configure_conn(struct fuse_conn_info *conn, unsigned int max_reada
     if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
-    // Plain readdir + lookup: lookups carry the long entry timeouts of immutable content.
-    conn->want &= ~FUSE_CAP_READDIRPLUS;
+    // readdirplus for every readdir (not only the first of a directory, as the AUTO mode
+    // does): each entry comes with its inode and attributes, so a walk needs no lookups.
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     conn->max_readahead = max_readahead;
     conn->max_background = 64;

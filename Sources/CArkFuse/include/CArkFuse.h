@@ -12,7 +12,8 @@ struct fuse_session *ark_fuse_session_new(int argc, const char **argv,
 /// Runs the multi-threaded session loop with up to max_threads workers and clone_fd.
 int ark_fuse_session_loop_mt(struct fuse_session *se, unsigned int max_threads);
 
-/// Asks the kernel for large, asynchronous reads and symlink caching in the init callback.
+/// Asks the kernel for large, asynchronous reads, symlink caching and readdirplus (always, not
+/// the AUTO mode) in the init callback.
 void ark_fuse_configure_conn(struct fuse_conn_info *conn, unsigned int max_readahead);
 
 #endif
