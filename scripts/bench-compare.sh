@@ -100,7 +100,7 @@ one_round() {
   drop; add read_big_cold "$tag" "$(timed cat "$mp/big.bin")"
   (cd "$s" && "$ARK" unmount "$mp")
   # sync: node B (empty) replicates both repos from A in full
-  local aid bid pa pb apid bpid
+  local aid bid pa pb apid bpid r
   aid=$(cd "$s" && "$ARK" id); bid=$(cd "$W/$tag-b" && "$ARK" id)
   pa=$(free_port); pb=$(free_port)
   for r in "$s $pa $bid $pb" "$W/$tag-b $pb $aid $pa"; do
