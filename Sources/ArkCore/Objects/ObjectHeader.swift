@@ -28,6 +28,8 @@ public enum ObjectLimits {
     public static let maxSymlinkTarget = 4095
     public static let maxParents = 4096
     public static let maxMessageBytes = 1 << 20
+    /// A git commit's bytes after its tree and parent lines (message, signatures, headers).
+    public static let maxGitCommitBytes = 4 << 20
     public static let maxPersonBytes = 4096
     public static let maxManifestEntries = 8192
     public static let maxChunkSize = 16 << 20
