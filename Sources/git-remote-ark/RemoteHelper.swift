@@ -36,6 +36,8 @@ final class RemoteHelper {
                 try list(forPush: line.hasSuffix("for-push"))
             } else if line.hasPrefix("option ") {
                 send(option(String(line.dropFirst(7))) + "\n")
+            } else if (line.hasPrefix("fetch ") || line.hasPrefix("push ")) && gitDir.isEmpty {
+                throw HelperError("GIT_DIR is not set: git runs git-remote-ark for fetch and push")
             } else if line.hasPrefix("fetch ") {
                 try fetch(batch(first: line))
                 send("\n")

@@ -25,10 +25,13 @@ let args = CommandLine.arguments
 guard args.count == 2 || args.count == 3 else { fail("usage: git-remote-ark <remote> [<url>] (run by git for ark:: URLs)") }
 var url = args.count == 3 ? args[2] : args[1]
 if url.hasPrefix("ark::") { url.removeFirst(5) }
-guard var gitDir = env["GIT_DIR"], !gitDir.isEmpty else { fail("GIT_DIR is not set: git-remote-ark is run by git") }
-if !gitDir.hasPrefix("/") { gitDir = FileManager.default.currentDirectoryPath + "/" + gitDir }
-gitDir = (gitDir as NSString).standardizingPath
-setenv("GIT_DIR", gitDir, 1)
+// `git ls-remote` outside a repository sets no GIT_DIR: then only `list` can be answered.
+var gitDir = env["GIT_DIR"] ?? ""
+if !gitDir.isEmpty {
+    if !gitDir.hasPrefix("/") { gitDir = FileManager.default.currentDirectoryPath + "/" + gitDir }
+    gitDir = (gitDir as NSString).standardizingPath
+    setenv("GIT_DIR", gitDir, 1)
+}
 
 do {
     let location = try HelperLocation(url: url)

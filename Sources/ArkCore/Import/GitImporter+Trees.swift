@@ -10,6 +10,8 @@ extension GitImporter {
         var out: [Tree.Entry] = []
         /// The git id of each converted entry's object, by name (for the round-trip check).
         var gitIDs: [FileName: [UInt8]] = [:]
+        /// The mode git wrote for each entry, by name.
+        var modes: [FileName: String] = [:]
         var height = 0
     }
 
@@ -33,6 +35,7 @@ extension GitImporter {
                 let e = stack[top].entries[stack[top].next]
                 stack[top].next += 1
                 stack[top].gitIDs[e.name] = e.id
+                stack[top].modes[e.name] = e.mode
                 switch e.kind {
                 case .file, .executable:
                     let (manifest, size) = try convertBlob(e.id)
@@ -57,12 +60,13 @@ extension GitImporter {
                 case .gitlink:
                     stack[top].out.append(.submodule(e.name, commit: HexCodec.encode(e.id)))
                 }
-                // The mode exactly as git wrote it, when it is not the one git writes today.
-                let last = stack[top].out.count - 1
-                if e.mode != Tree.canonicalGitMode(stack[top].out[last].kind) { stack[top].out[last].gitMode = e.mode }
                 continue
             }
-            let done = stack.removeLast()
+            var done = stack.removeLast()
+            // The mode exactly as git wrote it, when it is not the one git writes today.
+            for i in done.out.indices {
+                if let mode = done.modes[done.out[i].name], mode != Tree.canonicalGitMode(done.out[i].kind) { done.out[i].gitMode = mode }
+            }
             let tree: Tree
             do { tree = try Tree(entries: done.out) } catch let e as ArkError { throw ArkError(e.code, "git tree \(done.hex): \(e.message)") }
             if verifies {
