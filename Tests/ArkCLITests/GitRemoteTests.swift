@@ -14,9 +14,10 @@ import Glibc
         typealias E = GitFixture.RawEntry
         let hello = try g.blob("hello\n"), group = try g.blob("group-writable\n"), script = try g.blob("#!/bin/sh\necho hi\n")
         let link = try g.blob("hello.txt"), latin = try g.blob([0x63, 0x61, 0x66, 0xe9, 0x0a])
+        let latinLink = try g.blob([0x63, 0x61, 0x66, 0xe9]) // a symlink target that is not UTF-8
         let inner = try g.rawTree([E("100644", "inner.txt", hello)])
         let root1 = try g.rawTree([E("100644", "hello.txt", hello), E("100664", "group.txt", group), E("100755", "run.sh", script),
-                                   E("120000", "link", link), E("40000", "dir", inner),
+                                   E("120000", "link", link), E("120000", "latin-link", latinLink), E("40000", "dir", inner),
                                    E("100644", bytes: [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74], latin)])
         // A zero-padded directory mode, as some old tools wrote it, and a gitlink.
         let root2 = try g.rawTree([E("100644", "hello.txt", hello), E("040000", "padded", inner),
@@ -85,6 +86,7 @@ import Glibc
         #expect(latinName.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { access($0.baseAddress!, F_OK) } } == 0)
         var st = stat()
         #expect(lstat(clone + "/link", &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK)
+        #expect(SymlinkBytesTests.readLink(clone + "/latin-link") == [0x63, 0x61, 0x66, 0xe9])
         try git.ok(["-C", clone, "checkout", "-q", "origin/big"], cwd: "/")
         #expect(stat(clone + "/big.bin", &st) == 0 && st.st_size == 65 << 20 + 65)
     }
