@@ -156,6 +156,10 @@ import Glibc
         try git.ok(["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/feature"], cwd: "/")
         let heads = try ws.ok("log", "--oneline")
         #expect(heads.contains("proj/feature"), "\(heads)")
+        // `ark` finds the store through ARK_CONFIG as the helper does.
+        let elsewhere = TempDir("ark-elsewhere")
+        let viaEnv = try ArkProcess.run(["log", "--oneline"], cwd: elsewhere.path, env: ["ARK_CONFIG": ws.dir.file("ark.toml")])
+        #expect(viaEnv.ok && viaEnv.stdout.contains("proj/feature"), "\(viaEnv.stderr)")
         try git.ok(["clone", "-q", "ark::proj", "again"], cwd: ws.path)
         #expect(try git.ok(["-C", ws.dir.file("again"), "rev-parse", "origin/feature"], cwd: "/") == pushed)
         // Not a fast-forward: refused without force, taken with it.
