@@ -78,7 +78,19 @@ public final class GitFetchPack {
             case .blob(let manifest):
                 let reader = try FileReader(repo: repo, manifest: manifest)
                 try pack.beginObject(.blob, size: reader.size)
-                try reader.stream(parallelism: 4) { chunk in try chunk.withUnsafeBytes { try pack.content($0) } }
+                if reader.root.level == 0 && reader.root.count <= 1 {
+                    // Most files are one chunk (or none): read here, without read-ahead threads.
+                    if reader.root.count == 1 {
+                        let e = reader.root.entry(at: 0)
+                        let bytes = try repo.readChunk(e.id)
+                        guard UInt64(bytes.count) == e.length else {
+                            throw ArkError(.corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
+                        }
+                        try pack.content(bytes)
+                    }
+                } else {
+                    try reader.stream(parallelism: 4) { chunk in try chunk.withUnsafeBytes { try pack.content($0) } }
+                }
                 try pack.endObject()
             }
             if i % 1000 == 999 { progress(i + 1) }

@@ -8,7 +8,10 @@ public final class GitPackWriter {
     private var hash = GitSHA1()
     private var buffer: [UInt8] = []
     private var stream = z_stream()
+    /// Whether `stream` is initialised (it is reset, not rebuilt, for each object).
+    private var initialised = false
     private var deflating = false
+    private var out = [UInt8](repeating: 0, count: 1 << 16)
     private var remaining: UInt64 = 0
     public private(set) var objectsWritten = 0
     public private(set) var bytesWritten: UInt64 = 0
@@ -24,7 +27,7 @@ public final class GitPackWriter {
         try emit(header)
     }
 
-    deinit { if deflating { deflateEnd(&stream) } }
+    deinit { if initialised { deflateEnd(&stream) } }
 
     private func emit(_ bytes: [UInt8]) throws {
         buffer += bytes
@@ -55,9 +58,13 @@ public final class GitPackWriter {
         }
         header.append(byte)
         try emit(header)
-        stream = z_stream()
-        guard deflateInit_(&stream, 1, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ArkError(.io, "zlib: cannot start a deflate stream")
+        if initialised {
+            guard deflateReset(&stream) == Z_OK else { throw ArkError(.io, "zlib: cannot reset the deflate stream") }
+        } else {
+            guard deflateInit_(&stream, 1, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw ArkError(.io, "zlib: cannot start a deflate stream")
+            }
+            initialised = true
         }
         deflating = true
         remaining = size
@@ -76,7 +83,6 @@ public final class GitPackWriter {
     public func endObject() throws {
         guard remaining == 0 else { throw ArkError(.malformed, "git pack: object shorter than its header says (\(remaining) bytes missing)") }
         try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
-        deflateEnd(&stream)
         deflating = false
         objectsWritten += 1
     }
@@ -89,7 +95,6 @@ public final class GitPackWriter {
     }
 
     private func deflate(_ input: UnsafeRawBufferPointer, flush: Int32) throws {
-        var out = [UInt8](repeating: 0, count: 1 << 16)
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.avail_in = UInt32(input.count)
         while true {
