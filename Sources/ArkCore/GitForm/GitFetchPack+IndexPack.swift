@@ -13,7 +13,13 @@ extension GitFetchPack {
     /// Sends what `gitDir` lacks of `wants` into it.
     public func fetch(wants: [ObjectID], gitDir: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let probe = try GitObjectProbe(gitDir: gitDir)
-        let items = try plan(wants: wants, has: probe.has)
+        // The commits the repository has, in one `git rev-list --all` (a clone: none), rather
+        // than one question per commit.
+        var local = Set<[UInt8]>()
+        for line in try GitProcess.output(gitDir: gitDir, ["rev-list", "--all"]).split(separator: 0x0a) {
+            if let raw = HexCodec.decode(String(decoding: line, as: UTF8.self)) { local.insert(raw) }
+        }
+        let items = try plan(wants: wants, hasCommit: { local.contains($0) }, has: probe.has)
         try ids.flush()
         var result = Result()
         result.commits = items.reduce(0) { n, i in if case .commit = i { n + 1 } else { n } }

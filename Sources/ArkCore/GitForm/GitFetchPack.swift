@@ -12,13 +12,18 @@ public final class GitFetchPack {
 
     public let ids: GitObjectIDs
     public var repo: Repository { ids.repo }
+    /// Git forms of the trees `plan` read, so `write` need not read them again; bounded by
+    /// `formCacheLimit` bytes (trees past it are read again when written).
+    private var treeForms: [ObjectID: [UInt8]] = [:]
+    private var treeFormBytes = 0
+    public var formCacheLimit = 64 << 20
 
     public init(ids: GitObjectIDs) { self.ids = ids }
 
-    /// The objects to send for `wants` (ark commits). `has` answers whether the local git
-    /// repository has a git id: asked for commits, and for trees and blobs only when some
+    /// The objects to send for `wants` (ark commits). `hasCommit` answers whether the local
+    /// git repository has a commit; `has` whether it has a tree or blob, asked only when some
     /// commit was there (a new clone has nothing, and each question is a round trip).
-    public func plan(wants: [ObjectID], has: ([UInt8]) throws -> Bool) throws -> [Item] {
+    public func plan(wants: [ObjectID], hasCommit: ([UInt8]) throws -> Bool, has: ([UInt8]) throws -> Bool) throws -> [Item] {
         var items: [Item] = []
         var seen = Set<ObjectID>()
         var stack = wants
@@ -26,7 +31,7 @@ public final class GitFetchPack {
         var boundary = false
         while let c = stack.popLast() {
             guard seen.insert(c).inserted else { continue }
-            if try has(try ids.commit(c)) { boundary = true; continue }
+            if try hasCommit(try ids.commit(c)) { boundary = true; continue }
             newCommits.append(c)
             stack += try repo.commit(c).parents
         }
@@ -42,7 +47,13 @@ public final class GitFetchPack {
             guard seenGit.insert(g).inserted else { continue }
             if boundary, try has(g) { continue }
             items.append(.tree(t))
-            for e in try repo.tree(t).entries {
+            let tree = try repo.tree(t)
+            if treeFormBytes < formCacheLimit {
+                let form = try tree.gitForm(id: ids.entry)
+                treeFormBytes += form.count
+                treeForms[t] = form
+            }
+            for e in tree.entries {
                 switch e.kind {
                 case .directory: trees.append(e.id!)
                 case .file, .executable:
@@ -72,7 +83,9 @@ public final class GitFetchPack {
             case .commit(let id):
                 try pack.object(.commit, try ids.commitForm(try repo.commit(id)))
             case .tree(let id):
-                try pack.object(.tree, try repo.tree(id).gitForm(id: ids.entry))
+                if let form = treeForms.removeValue(forKey: id) { try pack.object(.tree, form) } else {
+                    try pack.object(.tree, try repo.tree(id).gitForm(id: ids.entry))
+                }
             case .inline(let bytes):
                 try pack.object(.blob, bytes)
             case .blob(let manifest):
