@@ -37,6 +37,9 @@ do {
     let location = try HelperLocation(url: url)
     let helper = RemoteHelper(location: location, gitDir: gitDir, logger: logger)
     try helper.run()
+} catch let e as ArkError where e.code == .missing && e.message.contains("not stored locally") {
+    // A lazy repo: the helper reads only what this node stores (it does not fetch from peers).
+    fail("\(e.message) (a lazy repo? run `ark prefetch` for it first)")
 } catch {
     fail("\(error)")
 }

@@ -42,4 +42,24 @@ import Glibc
         try git.ok(["clone", "-q", "ark::" + b.dir.file("ark.toml") + "#proj", again], cwd: b.dir.path)
         #expect(try git.ok(["-C", again, "rev-parse", "origin/peers/a/feature"], cwd: "/") == pushed)
     }
+
+    /// A lazy repo holds no chunks until they are read; the helper does not fetch them from
+    /// peers (yet): the clone fails with one line and leaves no directory.
+    @Test func lazyRepoWithoutChunksFailsCleanly() throws {
+        let a = try SyncNode(), b = try SyncNode()
+        try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
+        try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
+        _ = try a.commit("hello.txt", "hello, lazily\n", message: "made by ark")
+        try a.start(); try b.start()
+        defer { a.stop(); b.stop() }
+        try SyncNode.converge("B has A's head", [a, b]) { try b.ark("log", "--oneline").stdout.contains("(proj@a)") }
+        let git = try GitRemote()
+        let dest = b.dir.file("clone")
+        let r = try git.run(["clone", "-q", "ark::" + b.dir.file("ark.toml") + "#proj", dest], cwd: b.dir.path)
+        print("[git] clone of a lazy repo: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        #expect(!r.ok)
+        #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("fatal: ark:") }.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("not stored locally") && r.stderr.contains("ark prefetch"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dest))
+    }
 }
