@@ -19,6 +19,8 @@ extension GitFetchPack {
         for line in try GitProcess.output(gitDir: gitDir, ["rev-list", "--all"]).split(separator: 0x0a) {
             if let raw = HexCodec.decode(String(decoding: line, as: UTF8.self)) { local.insert(raw) }
         }
+        // A clone asks for (nearly) every object's git id: read them all at once.
+        if local.isEmpty { try ids.preload() }
         let items = try plan(wants: wants, hasCommit: { local.contains($0) }, has: probe.has)
         try ids.flush()
         var result = Result()

@@ -24,6 +24,13 @@ public final class GitObjectIDs {
         return g
     }
 
+    /// Reads every stored id into memory (up to `limit` of them), for a run that will ask for
+    /// most of them (a clone).
+    public func preload(limit: Int = 1 << 20) throws {
+        guard let all = try repo.index.allGitIDs(limit: limit) else { return }
+        cache.merge(all) { current, _ in current }
+    }
+
     /// Writes the ids computed since the last flush to the index.
     public func flush() throws {
         try repo.index.insertGitIDs(unsaved)

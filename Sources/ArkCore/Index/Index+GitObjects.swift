@@ -53,6 +53,21 @@ extension Index {
         try stmt.execute(arguments: [arkID, Data(gitID)])
     }
 
+    /// Every known ark id -> git id, when there are at most `limit` (else nil): one query
+    /// instead of one per object for a fetch that touches most of them.
+    public func allGitIDs(limit: Int) throws -> [ObjectID: [UInt8]]? {
+        try read { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM git_ids") ?? 0 <= limit else { return nil }
+            var out: [ObjectID: [UInt8]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT ark_id, git_id FROM git_ids")
+            while let row = try rows.next() {
+                let g: Data = row[1]
+                out[row[0]] = Array(g)
+            }
+            return out
+        }
+    }
+
     public func insertGitIDs(_ rows: [(ObjectID, [UInt8])]) throws {
         guard !rows.isEmpty else { return }
         try write { db in for (a, g) in rows { try Self.insertGitID(db, a, g) } }
