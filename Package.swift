@@ -18,6 +18,7 @@ let package = Package(
     name: "ark",
     products: [
         .executable(name: "ark", targets: ["ark"]),
+        .executable(name: "git-remote-ark", targets: ["git-remote-ark"]),
         .library(name: "ArkCore", targets: ["ArkCore"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         // C libraries found by pkg-config; each module map has a shim.h that includes the headers.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Wraps libfuse macros and versioned symbols Swift cannot call directly.
         .target(name: "CArkFuse", dependencies: ["CFuse"]),
@@ -40,10 +42,12 @@ let package = Package(
         .target(name: "CArkIO"),
         // Block tags of several blocks at once in vector lanes (intrinsics, per-function targets).
         .target(name: "CArkSipHash"),
+        // SHA-1 for git object ids (see sha1.c for why not swift-crypto).
+        .target(name: "CArkSHA1"),
         .target(
             name: "ArkCore",
             dependencies: [
-                "CSodium", "CZstd", "CArkIO", "CArkSipHash",
+                "CSodium", "CZstd", "CArkIO", "CArkSipHash", "CArkSHA1", "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +77,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             linkerSettings: [.unsafeFlags(arkLinkerFlags, .when(platforms: [.linux]))]
+        ),
+        // git's remote helper for `ark::` URLs: the protocol loop; git forms and packs are in ArkCore.
+        .executableTarget(
+            name: "git-remote-ark",
+            dependencies: [
+                "ArkCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
         ),
         .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
         .executableTarget(name: "ark-rbsrbench", dependencies: ["ArkSync", "ArkCore"]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ark needs to build, test and mount. Sourced by the other scripts.
 set -euo pipefail
-ARK_DEBS="pkg-config libsodium-dev libzstd-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
+ARK_DEBS="pkg-config libsodium-dev libzstd-dev zlib1g-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
 # Installs whichever of the given Debian packages are missing (apt-get update first).
 ark_install_debs() {
   local missing="" p

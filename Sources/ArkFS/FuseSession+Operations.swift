@@ -95,7 +95,7 @@ extension FuseSession {
 
     func readlink(_ req: FuseRequest, _ ino: UInt64) {
         switch fs.inodes.node(ino) {
-        case .entry(let e) where e.kind == .symlink: fuse_reply_readlink(req.raw, e.target!)
+        case .entry(let e) where e.kind == .symlink: FileName.withCString(e.target ?? []) { _ = fuse_reply_readlink(req.raw, $0) }
         case .link(let target): fuse_reply_readlink(req.raw, target)
         case nil: req.error(ESTALE)
         default: req.error(EINVAL)

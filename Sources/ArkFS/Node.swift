@@ -18,7 +18,8 @@ enum Node: Hashable, Sendable {
         var kind: Tree.Kind
         var id: ObjectID?
         var size: UInt64
-        var target: String?
+        /// A symlink's target bytes (or a submodule's commit id).
+        var target: [UInt8]?
         /// Stored permission bits and mtime (nil in trees without them: see `Filesystem.attributes`).
         var mode: UInt16? = nil
         var storedMtime: Tree.Timestamp? = nil

@@ -7,7 +7,11 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
     var config: String?
 
-    func loadConfig() throws -> ArkConfig { try ArkConfig.load(path: config) }
+    /// `--config`, else the file `ARK_CONFIG` names (as git-remote-ark finds it), else ./ark.toml.
+    func loadConfig() throws -> ArkConfig {
+        let fromEnvironment = ProcessInfo.processInfo.environment["ARK_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        return try ArkConfig.load(path: config ?? fromEnvironment)
+    }
 
     /// Loads the configuration and opens (or creates) the store it names.
     func open() throws -> StoreContext {

@@ -41,6 +41,8 @@ import Testing
         var messageLength: UInt64? = nil
         var flags: UInt8 = 0
         var tokens: [String] = []
+        /// Bytes after the tokens (the git bytes of flag bit 2).
+        var after: [UInt8] = []
     }
 
     static func commit(_ p: CommitParts = CommitParts()) -> [UInt8] {
@@ -51,6 +53,7 @@ import Testing
         if let n = p.messageLength { w.varint(n) } else { w.string("msg") }
         w.u8(p.flags)
         for t in p.tokens { w.string(t) }
+        w.bytes += p.after
         w.id(someID)
         return w.bytes
     }
@@ -128,7 +131,9 @@ import Testing
         add("timezone far out of range", .commit, commit(CommitParts(tz: 70000)))
         add("oversized message length", .commit, commit(CommitParts(messageLength: UInt64(ObjectLimits.maxMessageBytes) + 1)))
         add("huge message length", .commit, commit(CommitParts(messageLength: 1 << 62)))
-        add("unknown flag", .commit, commit(CommitParts(flags: 4)))
+        add("unknown flag", .commit, commit(CommitParts(flags: 8)))
+        add("oversized git bytes length", .commit, commit(CommitParts(flags: 4, after: TreeV2CodecTests.varint(UInt64(ObjectLimits.maxGitCommitBytes) + 1))))
+        add("git bytes beyond the end", .commit, commit(CommitParts(flags: 4, after: TreeV2CodecTests.varint(100))))
         add("change id flag without id", .commit, commit(CommitParts(flags: 1)))
         add("uppercase change id", .commit, commit(CommitParts(flags: 1, tokens: ["ABC"])))
         add("empty change id", .commit, commit(CommitParts(flags: 1, tokens: [""])))

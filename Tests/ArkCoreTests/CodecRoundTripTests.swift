@@ -62,6 +62,20 @@ import Testing
         #expect(ObjectHasher.hash(.commit, decoded.encoded()) == ObjectHasher.hash(.commit, bytes))
     }
 
+    @Test func commitKeepsItsGitBytes() throws {
+        var rng = SeededRandom(seed: 77)
+        let plain = ObjectSamples.commit(&rng, parents: 2, change: true, source: true)
+        var withRaw = plain
+        withRaw.gitRaw = Array("author A <a@x> 1 +1345\nencoding ISO-8859-1\n\nCaf".utf8) + [0xe9]
+        let decoded = try Commit(decoding: withRaw.encoded())
+        #expect(decoded == withRaw)
+        #expect(decoded.gitRaw == withRaw.gitRaw)
+        #expect(decoded.encoded() == withRaw.encoded())
+        #expect(withRaw.encoded() != plain.encoded())
+        // Without git bytes the encoding is what it always was: flags 3, then the two tokens.
+        #expect(try Commit(decoding: plain.encoded()).gitRaw == nil)
+    }
+
     @Test func differentContentDifferentIDs() throws {
         var rng = SeededRandom(seed: 3)
         let c = ObjectSamples.commit(&rng, parents: 1, change: true, source: false)

@@ -60,7 +60,7 @@ import Testing
     @Test(arguments: [(Tree.Kind.file, UInt16(0o755)), (.executable, 0o644), (.symlink, 0o777), (.submodule, 0o755), (.directory, 0o10000)])
     func invalidModesAreRefusedWhenBuilt(kind: Tree.Kind, mode: UInt16) {
         var e = Tree.Entry(name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
-                           target: kind == .symlink ? "t" : kind == .submodule ? "ab" : nil)
+                           target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
         e.mode = mode
         #expect(throws: ArkError.self) { try Tree(entries: [e]) }
     }
@@ -73,6 +73,7 @@ import Testing
         var flags: UInt8 = 1
         var mode: [UInt8] = [0xa4, 0x03] // varint 0o644
         var mtime: [UInt8] = []
+        var gitMode: String = ""
     }
 
     static func v2(_ entries: [RawEntry], version: UInt8 = 2) -> [UInt8] {
@@ -82,6 +83,7 @@ import Testing
         for e in entries {
             w.u8(e.kind.rawValue); w.data(e.name); w.u8(e.flags)
             w.bytes += (e.flags & 1 != 0 ? e.mode : []) + (e.flags & 2 != 0 ? e.mtime : [])
+            if e.flags & 4 != 0 { w.string(e.gitMode) }
             switch e.kind {
             case .symlink: w.string("t")
             case .submodule: w.string("ab")
@@ -108,7 +110,12 @@ import Testing
         add("trailing byte", valid + [0])
         add("version 3", v2([RawEntry()], version: 3))
         add("v2 without anything v1 cannot write", v2([RawEntry(flags: 0)]))
-        add("unknown flag bit", v2([RawEntry(flags: 5)]))
+        add("unknown flag bit", v2([RawEntry(flags: 9)]))
+        add("canonical git mode stored", v2([RawEntry(flags: 4, gitMode: "100644")]))
+        add("canonical directory git mode stored", v2([RawEntry(kind: .directory, flags: 4, gitMode: "40000")]))
+        add("git mode not octal", v2([RawEntry(flags: 4, gitMode: "10066a")]))
+        add("git mode of 8 digits", v2([RawEntry(flags: 4, gitMode: "01006640")]))
+        add("empty git mode", v2([RawEntry(flags: 4, gitMode: "")]))
         add("mode above 12 bits", v2([RawEntry(mode: varint(0o10000))]))
         add("non-minimal mode", v2([RawEntry(mode: [0x80, 0x00])]))
         add("file with an x bit", v2([RawEntry(mode: varint(0o744))]))
@@ -154,5 +161,31 @@ import Testing
             }
         }
         #expect(accepted > 0 && rejected > 0, "accepted \(accepted), rejected \(rejected)")
+    }
+
+    // MARK: git modes
+
+    @Test func gitModesRoundTripAndChangeTheId() throws {
+        var plain = Tree.Entry.file("group.txt", manifest: Self.someID, size: 3)
+        let v1 = try Tree(entries: [plain, .directory("dir", tree: Self.someID, size: 3)])
+        #expect(v1.formatVersion == 1)
+        plain.gitMode = "100664"
+        var dir = Tree.Entry.directory("dir", tree: Self.someID, size: 3)
+        dir.gitMode = "040000"
+        let v2 = try Tree(entries: [plain, dir])
+        #expect(v2.formatVersion == 2)
+        let decoded = try Tree(decoding: v2.encoded())
+        #expect(decoded == v2)
+        #expect(decoded.entries.map(\.gitMode) == ["040000", "100664"])
+        #expect(decoded.encoded() == v2.encoded())
+        #expect(v1.encoded() != v2.encoded())
+    }
+
+    @Test(arguments: [(Tree.Kind.file, "100644"), (.directory, "40000"), (.executable, "1007a5"), (.symlink, "12345678"), (.submodule, "")])
+    func invalidGitModesAreRefusedWhenBuilt(kind: Tree.Kind, gitMode: String) {
+        var e = Tree.Entry(name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
+                           target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
+        e.gitMode = gitMode
+        #expect(throws: ArkError.self) { try Tree(entries: [e]) }
     }
 }

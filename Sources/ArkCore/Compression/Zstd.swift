@@ -61,11 +61,11 @@ package enum Zstd {
     }
 
     /// Decompresses a frame made with `dictionary` that must expand to exactly `rawLength` bytes.
-    package static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
-        guard let dctx = ZSTD_createDCtx() else { throw ArkError(.io, "zstd: cannot create a decompression context") }
-        defer { ZSTD_freeDCtx(dctx) }
+    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let dctx = try DecompressionContexts.shared.take()
+        defer { DecompressionContexts.shared.give(dctx) }
         return try expand(rawLength) {
-            ZSTD_decompress_usingDict(dctx, $0, rawLength, input.baseAddress, input.count, dictionary.baseAddress, dictionary.count)
+            ZSTD_decompress_usingDict(dctx.raw, $0, rawLength, input.baseAddress, input.count, dictionary.baseAddress, dictionary.count)
         }
     }
 
@@ -96,5 +96,33 @@ final class CompressorPool: Sendable {
         let c = free.withLock { $0.popLast() } ?? ZstdCompressor()
         defer { free.withLock { $0.append(c) } }
         return body(c)
+    }
+}
+
+/// Decompression contexts kept for reuse: creating one per call (each tree delta read) was a
+/// visible share of a git fetch's time. At most 8 are kept; each is used by one thread at a time.
+final class DecompressionContexts: Sendable {
+    static let shared = DecompressionContexts()
+
+    /// One `ZSTD_DCtx`, owned by whoever took it from the pool.
+    struct Context: @unchecked Sendable { // a raw pointer handed between threads, used by one at a time
+        let raw: OpaquePointer
+    }
+
+    private let idle = Mutex<[Context]>([])
+
+    func take() throws -> Context {
+        if let c = idle.withLock({ $0.popLast() }) { return c }
+        guard let raw = ZSTD_createDCtx() else { throw ArkError(.io, "zstd: cannot create a decompression context") }
+        return Context(raw: raw)
+    }
+
+    func give(_ c: Context) {
+        let kept = idle.withLock { list -> Bool in
+            guard list.count < 8 else { return false }
+            list.append(c)
+            return true
+        }
+        if !kept { ZSTD_freeDCtx(c.raw) }
     }
 }

@@ -8,6 +8,10 @@ extension GitImporter {
         var entries: [GitTreeEntry]
         var next = 0
         var out: [Tree.Entry] = []
+        /// The git id of each converted entry's object, by name (for the round-trip check).
+        var gitIDs: [FileName: [UInt8]] = [:]
+        /// The mode git wrote for each entry, by name.
+        var modes: [FileName: String] = [:]
         var height = 0
     }
 
@@ -30,16 +34,19 @@ extension GitImporter {
             if stack[top].next < stack[top].entries.count {
                 let e = stack[top].entries[stack[top].next]
                 stack[top].next += 1
+                stack[top].gitIDs[e.name] = e.id
+                stack[top].modes[e.name] = e.mode
                 switch e.kind {
                 case .file, .executable:
                     let (manifest, size) = try convertBlob(e.id)
                     stack[top].out.append(.file(e.name, manifest: manifest, size: size, executable: e.kind == .executable))
                 case .symlink:
-                    let bytes = try cat.object(HexCodec.encode(e.id), type: "blob")
-                    guard let target = String(validating: bytes, as: UTF8.self), !target.isEmpty, !target.utf8.contains(0) else {
-                        throw ArkError(.unsupported, "git tree \(stack[top].hex): symlink '\(e.name)' has an empty or non-UTF-8 target")
+                    // Any bytes but NUL, kept exactly (a target that is not UTF-8 in tree format v2).
+                    let target = try cat.object(HexCodec.encode(e.id), type: "blob")
+                    guard !target.isEmpty, !target.contains(0), target.count <= ObjectLimits.maxSymlinkTarget else {
+                        throw ArkError(.unsupported, "git tree \(stack[top].hex): symlink '\(e.name)' has an empty target, a NUL byte or more than \(ObjectLimits.maxSymlinkTarget) bytes")
                     }
-                    stack[top].out.append(.symlink(e.name, target: target))
+                    stack[top].out.append(.symlink(e.name, bytes: target))
                 case .directory:
                     if let (tree, size) = try mapped(e.id) {
                         let h = try height(ofConverted: tree)
@@ -55,10 +62,24 @@ extension GitImporter {
                 }
                 continue
             }
-            let done = stack.removeLast()
+            var done = stack.removeLast()
+            // The mode exactly as git wrote it, when it is not the one git writes today.
+            for i in done.out.indices {
+                if let mode = done.modes[done.out[i].name], mode != Tree.canonicalGitMode(done.out[i].kind) { done.out[i].gitMode = mode }
+            }
             let tree: Tree
             do { tree = try Tree(entries: done.out) } catch let e as ArkError { throw ArkError(e.code, "git tree \(done.hex): \(e.message)") }
+            if verifies {
+                // Subtrees and blobs were checked as they were converted; their ids stand in.
+                let form = tree.gitForm { e in
+                    e.kind == .symlink ? GitSHA1.objectID(.blob, Tree.symlinkBlob(e)) : done.gitIDs[e.name] ?? []
+                }
+                guard GitSHA1.objectID(.tree, form) == done.raw else {
+                    throw ArkError(.unsupported, "git commit \(commit): git tree \(done.hex) would not round-trip (entries out of git's order or duplicated?)")
+                }
+            }
             let id = try session.put(.tree, tree.encoded())
+            if verifies { pendingGitIDs.append((id, done.raw)) }
             stats.treesConverted += 1
             remember(done.raw, id, tree.totalSize, new: true)
             unpublishedHeights[id] = done.height
@@ -92,14 +113,21 @@ extension GitImporter {
         guard type == "blob" else { throw ArkError(.malformed, "git object \(hex) is a \(type), expected a blob") }
         var remaining = size
         let cat = self.cat!
+        var sha = GitSHA1()
+        sha.update(GitSHA1.header(.blob, size: UInt64(size)))
         let (manifest, stored) = try session.putFile(source: { buf in
             guard remaining > 0 else { return 0 }
             let n = try cat.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[..<min(buf.count, remaining)]))
+            sha.update(UnsafeRawBufferPointer(rebasing: buf[..<n]))
             remaining -= n
             return n
         }, name: "git blob \(hex)", size: size)
         try cat.endContent()
         guard stored == UInt64(size) else { throw ArkError(.io, "git blob \(hex): read \(stored) of \(size) bytes") }
+        if verifies {
+            guard sha.finish() == raw else { throw ArkError(.io, "git blob \(hex): content read does not hash to its id") }
+            pendingGitIDs.append((manifest, raw))
+        }
         stats.blobsConverted += 1
         remember(raw, manifest, stored, new: true)
         return (manifest, stored)

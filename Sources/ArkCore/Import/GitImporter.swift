@@ -32,8 +32,13 @@ package final class GitImporter {
     package var warn: (String) -> Void = { _ in }
     /// Asked between commits; when true, the commits imported so far are published (heads are
     /// not moved) and `run` throws `CancellationError`. A later run resumes from there.
-    package var shouldStop: () -> Bool = { false }
-    package internal(set) var stats = Stats()
+    public var shouldStop: () -> Bool = { false }
+    /// The refs to import instead of the source's branches, tags and HEAD (a push names them).
+    public var refsOverride: [(name: String, hex: String)]?
+    /// Whether the repo's heads follow the source's refs after the import (`ark import`); a
+    /// push moves the one head it names itself.
+    public var moveHeads = true
+    public internal(set) var stats = Stats()
 
     private let node: ObjectID
     private var gitDir = ""
@@ -43,6 +48,10 @@ package final class GitImporter {
     private var commitCache: [String: ObjectID] = [:]
     private var pendingObjects: [([UInt8], ObjectID, UInt64)] = []
     private var pendingCommits: [(ObjectID, Commit)] = []
+    /// ark id -> git id of the objects converted and checked since the last publish.
+    var pendingGitIDs: [(ObjectID, [UInt8])] = []
+    /// Whether converted objects are checked to regenerate their git ids (SHA-1 repositories).
+    var verifies: Bool { hashLength == 20 }
     private var bytesAtLastPublish: UInt64 = 0
     /// Heights of the trees converted since the last publish (not readable from the store yet).
     var unpublishedHeights: [ObjectID: Int] = [:]
@@ -91,14 +100,19 @@ package final class GitImporter {
         gitDir = try Self.gitDirectory(for: source)
         let format = String(decoding: try GitProcess.output(gitDir: gitDir, ["rev-parse", "--show-object-format"]), as: UTF8.self)
         hashLength = format.hasPrefix("sha256") ? 32 : 20
-        let refs = try readRefs()
+        let refs = try refsOverride.map { $0.map { Ref(name: $0.name, hex: $0.hex) } } ?? readRefs()
         cat = try GitCatFile(gitDir: gitDir)
         bytesAtLastPublish = session.newBytesStored
 
         // Commits under this repo's imported heads are complete (parents go first), so the
         // walk stops there; anything else already imported is skipped one by one.
+        // Only commits that keep their git bytes count: older imports are imported again.
         let known = try session.repo.index.heads(repo: repoID).filter { $0.ref.owner == node }
-            .compactMap { try session.repo.index.commit($0.commit)?.sourceID }
+            .compactMap { h -> String? in
+                guard try session.repo.index.commit(h.commit)?.sourceID != nil else { return nil }
+                let c = try session.repo.commit(h.commit)
+                return c.gitRaw == nil ? nil : c.sourceID
+            }
         let walk = try GitProcess(gitDir: gitDir, ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", "--stdin"])
         var request = Set(refs.map(\.hex)).sorted().joined(separator: "\n") + "\n"
         for k in known { request += "^" + k + "\n" }
@@ -117,7 +131,7 @@ package final class GitImporter {
             if pendingCommits.count >= batchCommits || session.newBytesStored - bytesAtLastPublish >= batchBytes { try publish() }
         }
         try walk.finish()
-        try publish(heads: refs)
+        try publish(heads: moveHeads ? refs : nil)
         stats.newBytesStored = session.newBytesStored
         onProgress(stats)
         return stats
@@ -150,9 +164,18 @@ package final class GitImporter {
         return refs
     }
 
-    private func commitID(_ hex: String) throws -> ObjectID? {
+    /// The ark commit imported from git commit `hex` that keeps its git bytes, if any.
+    public func commitID(_ hex: String) throws -> ObjectID? {
         if let id = commitCache[hex] { return id }
+        let node = self.node
+        if verifies, let raw = HexCodec.decode(hex), let id = try session.repo.index.read({ db in try Index.commit(db, gitID: raw, node: node) }) {
+            remember(commit: hex, id)
+            return id
+        }
         guard let id = try session.repo.index.read({ db in try Index.commit(db, sourceID: hex, node: node) }) else { return nil }
+        if verifies {
+            guard try session.repo.commit(id).gitRaw != nil else { return nil }
+        }
         remember(commit: hex, id)
         return id
     }
@@ -188,15 +211,25 @@ package final class GitImporter {
             }
             parents.append(id)
         }
-        guard g.message.utf8.count <= ObjectLimits.maxMessageBytes else {
+        guard g.message.utf8.count <= ObjectLimits.maxMessageBytes, g.raw.count <= ObjectLimits.maxGitCommitBytes else {
             throw ArkError(.unsupported, "git commit \(hex): message longer than \(ObjectLimits.maxMessageBytes) bytes")
         }
         for s in [g.author, g.committer] where s.name.utf8.count > ObjectLimits.maxPersonBytes || s.email.utf8.count > ObjectLimits.maxPersonBytes {
             throw ArkError(.unsupported, "git commit \(hex): author or committer longer than \(ObjectLimits.maxPersonBytes) bytes")
         }
         let commit = Commit(tree: tree, parents: parents, author: g.author, committer: g.committer, message: g.message,
-                            changeID: g.changeID, sourceID: hex, node: node)
+                            changeID: g.changeID, sourceID: hex, node: node, gitRaw: g.raw)
+        // The check on the way in: the git form of what is stored must hash to the original id.
+        if verifies {
+            let parentIDs = g.parents.compactMap { HexCodec.decode($0) }
+            let form = commit.gitForm(tree: treeRaw, parents: parentIDs)
+            let regenerated = GitSHA1.objectID(.commit, form)
+            guard parentIDs.count == g.parents.count, let original = HexCodec.decode(hex), regenerated == original else {
+                throw ArkError(.unsupported, "git commit \(hex) would not round-trip (its git form hashes to \(HexCodec.encode(regenerated)))")
+            }
+        }
         let id = try session.put(.commit, commit.encoded())
+        if verifies, let original = HexCodec.decode(hex) { pendingGitIDs.append((id, original)) }
         pendingCommits.append((id, commit))
         remember(commit: hex, id)
     }
@@ -204,7 +237,7 @@ package final class GitImporter {
     /// Makes the batch durable and records its commits and map rows in one transaction;
     /// with `heads`, also moves the repo's heads to the source's refs.
     private func publish(heads refs: [Ref]? = nil) throws {
-        let objects = pendingObjects, commits = pendingCommits
+        let objects = pendingObjects, commits = pendingCommits, gitIDs = pendingGitIDs
         let repoID = self.repoID, node = self.node, cause = "import \(source)"
         let now = Int64(Date().timeIntervalSince1970)
         var moved = 0, deleted = 0
@@ -213,6 +246,7 @@ package final class GitImporter {
         try session.publish { db in
             for (git, id, size) in objects { try Index.insertGitObject(db, git, id: id, size: size) }
             for (id, c) in commits { try Index.insertCommit(db, id: id, c) }
+            for (id, git) in gitIDs { try Index.insertGitID(db, id, git) }
             guard refs != nil else { return }
             for (name, id) in targets.sorted(by: { $0.key < $1.key }) {
                 let ref = HeadRef(repo: repoID, owner: node, name: name)
@@ -236,6 +270,7 @@ package final class GitImporter {
         stats.headsMoved += moved; stats.headsDeleted += deleted
         pendingObjects.removeAll(keepingCapacity: true)
         pendingCommits.removeAll(keepingCapacity: true)
+        pendingGitIDs.removeAll(keepingCapacity: true)
         unpublishedHeights.removeAll(keepingCapacity: true)
         bytesAtLastPublish = session.newBytesStored
     }

@@ -7,6 +7,8 @@ struct GitCommit {
     /// jj's `change-id` header, when present and well formed.
     var changeID: String?
     var message: String
+    /// The object's bytes after its `tree` and `parent` lines, exactly (`Commit.gitRaw`).
+    var raw: [UInt8] = []
 }
 
 struct GitTreeEntry {
@@ -14,6 +16,8 @@ struct GitTreeEntry {
     var kind: Kind
     var name: FileName
     var id: [UInt8]
+    /// The mode as git wrote it (octal ASCII).
+    var mode: String
 }
 
 extension GitCommit {
@@ -22,10 +26,17 @@ extension GitCommit {
         var i = 0
         var tree: String?, parents: [String] = [], author: Commit.Signature?, committer: Commit.Signature?
         var changeID: String?, encoding: String?
+        var rawStart = 0, inTreeAndParents = true
         while i < bytes.count {
             let nl = bytes[i...].firstIndex(of: 0x0a) ?? bytes.count
             let line = bytes[i..<nl]
+            let lineStart = i
             i = nl + 1
+            if inTreeAndParents {
+                let isTree = line.starts(with: Array("tree ".utf8)) && lineStart == 0
+                let isParent = line.starts(with: Array("parent ".utf8))
+                if isTree || isParent { rawStart = min(i, bytes.count) } else { inTreeAndParents = false }
+            }
             if line.isEmpty { break }
             if line.first == 0x20 { continue } // continuation of a multi-line header (gpgsig, mergetag)
             let sp = line.firstIndex(of: 0x20) ?? line.endIndex
@@ -52,7 +63,8 @@ extension GitCommit {
         } else {
             message = String(decoding: body, as: UTF8.self)
         }
-        self.init(tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message)
+        self.init(tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message,
+                  raw: Array(bytes[rawStart...]))
     }
 
     /// `Name <email> 1700000000 +0130`.
@@ -87,16 +99,19 @@ extension GitTreeEntry {
             let mode = String(decoding: bytes[i..<sp], as: UTF8.self)
             // git names are bytes: a name that is not UTF-8 is kept exactly (tree format v2).
             let name = FileName(bytes: bytes[(sp + 1)..<nul])
+            // The kind by the mode's type bits, as git reads it; the mode itself is kept exactly.
+            guard (1...7).contains(mode.utf8.count), let bits = UInt32(mode, radix: 8) else {
+                throw fail("entry '\(name)' has unknown mode \(mode)")
+            }
             let kind: Kind
-            switch mode {
-            case "100644", "100664", "100600", "100666": kind = .file
-            case "100755", "100775": kind = .executable
-            case "120000": kind = .symlink
-            case "40000", "040000": kind = .directory
-            case "160000": kind = .gitlink
+            switch bits & 0o170000 {
+            case 0o100000: kind = bits & 0o111 != 0 ? .executable : .file
+            case 0o120000: kind = .symlink
+            case 0o040000: kind = .directory
+            case 0o160000: kind = .gitlink
             default: throw fail("entry '\(name)' has unknown mode \(mode)")
             }
-            out.append(GitTreeEntry(kind: kind, name: name, id: Array(bytes[(nul + 1)..<(nul + 1 + hashLength)])))
+            out.append(GitTreeEntry(kind: kind, name: name, id: Array(bytes[(nul + 1)..<(nul + 1 + hashLength)]), mode: mode))
             i = nul + 1 + hashLength
         }
         return out

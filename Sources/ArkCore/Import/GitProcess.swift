@@ -41,14 +41,14 @@ final class GitProcess {
     }
 
     /// Writes all of `bytes` to the process's stdin.
-    func write(_ bytes: [UInt8]) throws {
+    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    func write(_ raw: UnsafeRawBufferPointer) throws {
         let fd = input.fileHandleForWriting.fileDescriptor
         var done = 0
-        try bytes.withUnsafeBytes { raw in
-            while done < raw.count {
-                let n = try syscall("write to \(what)") { Glibc.write(fd, raw.baseAddress! + done, raw.count - done) }
-                done += n
-            }
+        while done < raw.count {
+            let n = try syscall("write to \(what)") { Glibc.write(fd, raw.baseAddress! + done, raw.count - done) }
+            done += n
         }
     }
 

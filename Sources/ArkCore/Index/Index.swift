@@ -143,6 +143,15 @@ package final class Index: Sendable {
                 ALTER TABLE packs_new RENAME TO packs;
                 """)
         }
+        m.registerMigration("git-ids-v1") { db in
+            // The git id of ark objects (manifest -> blob, tree -> tree, commit -> commit), as
+            // their git form hashes: derivable from the objects, so local and never synced; it
+            // saves re-reading content to name a blob. git_objects maps the other way.
+            try db.execute(sql: """
+                CREATE TABLE git_ids (ark_id BLOB PRIMARY KEY NOT NULL, git_id BLOB NOT NULL) WITHOUT ROWID;
+                CREATE INDEX git_ids_git ON git_ids(git_id);
+                """)
+        }
         return m
     }
 

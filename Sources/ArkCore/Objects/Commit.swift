@@ -24,17 +24,23 @@ public struct Commit: Equatable, Sendable {
     public var sourceID: String?
     /// Endpoint id of the node that created the commit.
     public var node: ObjectID
+    /// For a commit imported from git: the git commit object's bytes after its `tree` and
+    /// `parent` lines, exactly (author and committer lines, every other header in order, the
+    /// blank line and the message), so its git form, and id, come back bit for bit. See
+    /// `Commit+GitForm.swift`. nil for commits made by ark.
+    public var gitRaw: [UInt8]?
 
     public init(tree: ObjectID, parents: [ObjectID], author: Signature, committer: Signature, message: String,
-                changeID: String? = nil, sourceID: String? = nil, node: ObjectID) {
+                changeID: String? = nil, sourceID: String? = nil, node: ObjectID, gitRaw: [UInt8]? = nil) {
         self.tree = tree; self.parents = parents; self.author = author; self.committer = committer
         self.message = message; self.changeID = changeID; self.sourceID = sourceID; self.node = node
+        self.gitRaw = gitRaw
     }
 }
 
 extension Commit {
     public func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 200 + message.utf8.count + parents.count * 32)
+        var w = ByteWriter(capacity: 200 + message.utf8.count + parents.count * 32 + (gitRaw?.count ?? 0))
         ObjectHeader.write(.commit, into: &w)
         w.id(tree)
         w.varint(UInt64(parents.count))
@@ -43,9 +49,11 @@ extension Commit {
             w.string(s.name); w.string(s.email); w.svarint(s.time); w.svarint(Int64(s.tzOffsetMinutes))
         }
         w.string(message)
-        w.u8((changeID == nil ? 0 : 1) | (sourceID == nil ? 0 : 2))
+        // Flags: bit 0 change id, bit 1 source id, bit 2 raw git bytes (after the source id).
+        w.u8((changeID == nil ? 0 : 1) | (sourceID == nil ? 0 : 2) | (gitRaw == nil ? 0 : 4))
         if let changeID { w.string(changeID) }
         if let sourceID { w.string(sourceID) }
+        if let gitRaw { w.data(gitRaw) }
         w.id(node)
         return w.bytes
     }
@@ -68,7 +76,7 @@ extension Commit {
         }
         let message = try r.string(max: ObjectLimits.maxMessageBytes, "message")
         let flags = try r.u8()
-        guard flags & ~3 == 0 else { throw r.fail("unknown flags \(flags)") }
+        guard flags & ~7 == 0 else { throw r.fail("unknown flags \(flags)") }
         func token(_ name: String) throws -> String {
             let s = try r.string(max: 64, name)
             guard !s.isEmpty, s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) }) else {
@@ -78,9 +86,10 @@ extension Commit {
         }
         let change = flags & 1 != 0 ? try token("change id") : nil
         let source = flags & 2 != 0 ? try token("source id") : nil
+        let raw = flags & 4 != 0 ? Array(try r.data(max: ObjectLimits.maxGitCommitBytes, "git commit bytes")) : nil
         let node = try r.id()
         try r.expectEnd()
         self.init(tree: tree, parents: parents, author: sigs[0], committer: sigs[1], message: message,
-                  changeID: change, sourceID: source, node: node)
+                  changeID: change, sourceID: source, node: node, gitRaw: raw)
     }
 }

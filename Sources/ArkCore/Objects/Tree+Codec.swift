@@ -1,7 +1,8 @@
 extension Tree {
     /// v1: `u8 kind ‖ string name ‖ payload` per entry. v2 (a tree with a mode, an mtime or a
     /// name that is not UTF-8): `u8 kind ‖ bytes name ‖ u8 flags ‖ [varint mode] ‖
-    /// [svarint seconds ‖ varint nanoseconds] ‖ payload`, flags bit 0 = mode, bit 1 = mtime.
+    /// [svarint seconds ‖ varint nanoseconds] ‖ [string git mode] ‖ payload`, flags bit 0 =
+    /// mode, bit 1 = mtime, bit 2 = git mode (see `Entry.gitMode`).
     public func encoded() -> [UInt8] {
         let version = formatVersion
         var w = ByteWriter(capacity: 16 + entries.count * (version == 1 ? 64 : 80))
@@ -11,16 +12,17 @@ extension Tree {
             w.u8(e.kind.rawValue)
             w.data(e.name.bytes)
             if version == 2 {
-                w.u8((e.mode != nil ? 1 : 0) | (e.mtime != nil ? 2 : 0))
+                w.u8((e.mode != nil ? 1 : 0) | (e.mtime != nil ? 2 : 0) | (e.gitMode != nil ? 4 : 0))
                 if let mode = e.mode { w.varint(UInt64(mode)) }
                 if let t = e.mtime { w.svarint(t.seconds); w.varint(UInt64(t.nanoseconds)) }
+                if let g = e.gitMode { w.string(g) }
             }
             switch e.kind {
             case .file, .executable, .directory:
                 w.id(e.id!)
                 w.varint(e.size)
             case .symlink, .submodule:
-                w.string(e.target ?? "")
+                w.data(e.target ?? [])
             }
         }
         return w.bytes
@@ -46,10 +48,10 @@ extension Tree {
             if let last = entries.last, !(last.name < name) {
                 throw r.fail("entries not in strictly ascending name order ('\(last.name)', '\(name)')")
             }
-            var mode: UInt16?, mtime: Timestamp?
+            var mode: UInt16?, mtime: Timestamp?, gitMode: String?
             if version == 2 {
                 let flags = try r.u8()
-                guard flags & ~3 == 0 else { throw r.fail("unknown entry flags \(flags)") }
+                guard flags & ~7 == 0 else { throw r.fail("unknown entry flags \(flags)") }
                 if flags & 1 != 0 {
                     let m = try r.varint()
                     guard m <= 0o7777 else { throw r.fail("mode \(String(m, radix: 8)) has more than 12 bits") }
@@ -61,7 +63,9 @@ extension Tree {
                     guard ns < 1_000_000_000 else { throw r.fail("mtime nanoseconds \(ns) out of range") }
                     mtime = Timestamp(seconds: seconds, nanoseconds: UInt32(ns))
                 }
-                if let problem = Tree.attributeProblem(kind: kind, mode: mode, mtime: mtime) { throw r.fail(problem) }
+                if flags & 4 != 0 { gitMode = try r.string(max: 7, "git mode") }
+                if let problem = Tree.attributeProblem(kind: kind, mode: mode, mtime: mtime)
+                    ?? Tree.gitModeProblem(kind: kind, gitMode: gitMode) { throw r.fail(problem) }
             }
             var entry: Entry
             switch kind {
@@ -70,9 +74,11 @@ extension Tree {
                 let size = try r.varint()
                 entry = Entry(name: name, kind: kind, id: id, size: size, target: nil)
             case .symlink:
-                let target = try r.string(max: ObjectLimits.maxSymlinkTarget, "symlink target")
-                guard !target.isEmpty, !target.utf8.contains(0) else { throw r.fail("empty or NUL symlink target") }
-                entry = .symlink(name, target: target)
+                // v1 targets are UTF-8; v2 ones are bytes (a target that is not UTF-8 needs v2).
+                let target = version == 1 ? Array(try r.string(max: ObjectLimits.maxSymlinkTarget, "symlink target").utf8)
+                    : Array(try r.data(max: ObjectLimits.maxSymlinkTarget, "symlink target"))
+                guard !target.isEmpty, !target.contains(0) else { throw r.fail("empty or NUL symlink target") }
+                entry = .symlink(name, bytes: target)
             case .submodule:
                 let target = try r.string(max: 64, "submodule commit")
                 guard !target.isEmpty, HexCodec.isHex(target) else { throw r.fail("submodule commit is not hex") }
@@ -80,12 +86,13 @@ extension Tree {
             }
             entry.mode = mode
             entry.mtime = mtime
+            entry.gitMode = gitMode
             needsV2 = needsV2 || entry.needsV2
             entries.append(entry)
         }
         try r.expectEnd()
         // One encoding per tree: a tree v1 can write is never written as v2.
-        if version == 2 && !needsV2 { throw r.fail("format version 2 for a tree without modes, mtimes or non-UTF-8 names") }
+        if version == 2 && !needsV2 { throw r.fail("format version 2 for a tree without modes, mtimes, git modes or non-UTF-8 names or targets") }
         self.init(validatedSorted: entries)
     }
 }

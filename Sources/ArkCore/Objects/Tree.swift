@@ -19,19 +19,27 @@ public struct Tree: Equatable, Sendable {
         public var id: ObjectID?
         /// File size, total size of a directory, or length of a symlink target.
         public var size: UInt64
-        /// Symlink target, or the linked commit id (hex) of a submodule.
-        public var target: String?
+        /// Symlink target (bytes, as readlink(2) returns them: any but NUL), or the linked
+        /// commit id (hex ASCII) of a submodule.
+        public var target: [UInt8]?
         /// Permission bits (`st_mode & 0o7777`) of a file or directory, if stored; nil in trees
         /// without them (imported from git, or written before v2): see `permissions`.
         public var mode: UInt16?
         /// Modification time, if stored (nil for trees imported from git or written before v2).
         public var mtime: Timestamp?
+        /// The mode git wrote for this entry (octal ASCII such as "100664" or "040000"), kept
+        /// only when it differs from `Tree.canonicalGitMode(kind)`, so the git tree it was
+        /// imported from comes back exactly (tree format v2, entry flag bit 2).
+        public var gitMode: String?
 
-        public init(name: FileName, kind: Kind, id: ObjectID?, size: UInt64, target: String?,
+        public init(name: FileName, kind: Kind, id: ObjectID?, size: UInt64, target: [UInt8]?,
                     mode: UInt16? = nil, mtime: Timestamp? = nil) {
             self.name = name; self.kind = kind; self.id = id; self.size = size; self.target = target
             self.mode = mode; self.mtime = mtime
         }
+
+        /// The target as text (a submodule's commit id; a symlink's target if it is UTF-8).
+        public var targetString: String? { target.flatMap { String(validating: $0, as: UTF8.self) } }
 
         public static func file(_ name: FileName, manifest: ObjectID, size: UInt64, executable: Bool = false) -> Entry {
             Entry(name: name, kind: executable ? .executable : .file, id: manifest, size: size, target: nil)
@@ -39,11 +47,12 @@ public struct Tree: Equatable, Sendable {
         public static func directory(_ name: FileName, tree: ObjectID, size: UInt64) -> Entry {
             Entry(name: name, kind: .directory, id: tree, size: size, target: nil)
         }
-        public static func symlink(_ name: FileName, target: String) -> Entry {
-            Entry(name: name, kind: .symlink, id: nil, size: UInt64(target.utf8.count), target: target)
+        public static func symlink(_ name: FileName, target: String) -> Entry { symlink(name, bytes: Array(target.utf8)) }
+        public static func symlink(_ name: FileName, bytes target: [UInt8]) -> Entry {
+            Entry(name: name, kind: .symlink, id: nil, size: UInt64(target.count), target: target)
         }
         public static func submodule(_ name: FileName, commit: String) -> Entry {
-            Entry(name: name, kind: .submodule, id: nil, size: 0, target: commit)
+            Entry(name: name, kind: .submodule, id: nil, size: 0, target: Array(commit.utf8))
         }
 
         public var isFile: Bool { kind == .file || kind == .executable }
@@ -60,17 +69,12 @@ public struct Tree: Equatable, Sendable {
         }
 
         /// Whether only v2 can encode this entry: a stored mode or mtime, or a name that is not UTF-8.
-        var needsV2: Bool { mode != nil || mtime != nil || !name.isUTF8 }
+        var needsV2: Bool { mode != nil || mtime != nil || gitMode != nil || !name.isUTF8 || (kind == .symlink && targetString == nil) }
 
         /// Names and targets compare as bytes, not as canonically equivalent Strings.
         public static func == (a: Entry, b: Entry) -> Bool {
-            let targetsEqual = switch (a.target, b.target) {
-            case (nil, nil): true
-            case let (x?, y?): x.utf8.elementsEqual(y.utf8)
-            default: false
-            }
-            return a.kind == b.kind && a.id == b.id && a.size == b.size && a.name == b.name && targetsEqual
-                && a.mode == b.mode && a.mtime == b.mtime
+            a.kind == b.kind && a.id == b.id && a.size == b.size && a.name == b.name && a.target == b.target
+                && a.mode == b.mode && a.mtime == b.mtime && a.gitMode == b.gitMode
         }
     }
 
@@ -106,8 +110,8 @@ public struct Tree: Equatable, Sendable {
         return nil
     }
 
-    /// The encoding this tree is written in: 2 if any entry stores a mode or mtime or has a
-    /// name that is not UTF-8, else 1 (so trees without them, such as git imports, keep their ids).
+    /// The encoding this tree is written in: 2 if any entry stores a mode, mtime or git mode or
+    /// has a name or symlink target that is not UTF-8, else 1 (so trees without them, such as git imports, keep their ids).
     public var formatVersion: UInt8 { entries.contains(where: \.needsV2) ? 2 : 1 }
 
     /// What the decoder requires of an entry's target, so no tree is stored that cannot be read back.
@@ -116,11 +120,11 @@ public struct Tree: Equatable, Sendable {
         case .file, .executable, .directory:
             guard e.id != nil else { throw ArkError(.invalidArgument, "entry '\(e.name)' has no id") }
         case .symlink:
-            guard let t = e.target, !t.isEmpty, !t.utf8.contains(0), t.utf8.count <= ObjectLimits.maxSymlinkTarget else {
+            guard let t = e.target, !t.isEmpty, !t.contains(0), t.count <= ObjectLimits.maxSymlinkTarget else {
                 throw ArkError(.invalidArgument, "symlink '\(e.name)' needs a target of 1 to \(ObjectLimits.maxSymlinkTarget) bytes without NUL")
             }
         case .submodule:
-            guard let t = e.target, !t.isEmpty, t.utf8.count <= 64, HexCodec.isHex(t) else {
+            guard let t = e.targetString, !t.isEmpty, t.utf8.count <= 64, HexCodec.isHex(t) else {
                 throw ArkError(.invalidArgument, "submodule '\(e.name)' needs a hex commit id of at most 64 characters")
             }
         }
@@ -133,7 +137,7 @@ public struct Tree: Equatable, Sendable {
     /// What v2 requires of a mode and mtime: 12 permission bits, on files and directories only,
     /// with `executable` exactly when an x bit is set; nanoseconds below one second.
     static func validate(attributesOf e: Entry) throws {
-        if let problem = attributeProblem(kind: e.kind, mode: e.mode, mtime: e.mtime) {
+        if let problem = attributeProblem(kind: e.kind, mode: e.mode, mtime: e.mtime) ?? gitModeProblem(kind: e.kind, gitMode: e.gitMode) {
             throw ArkError(.invalidArgument, "entry '\(e.name)': \(problem)")
         }
     }
@@ -149,6 +153,27 @@ public struct Tree: Equatable, Sendable {
             }
         }
         if let mtime, mtime.nanoseconds >= 1_000_000_000 { return "mtime nanoseconds \(mtime.nanoseconds) out of range" }
+        return nil
+    }
+
+    /// The mode git writes for an entry of `kind` (what `git mktree` and `git add` write).
+    public static func canonicalGitMode(_ kind: Kind) -> String {
+        switch kind {
+        case .file: "100644"
+        case .executable: "100755"
+        case .symlink: "120000"
+        case .directory: "40000"
+        case .submodule: "160000"
+        }
+    }
+
+    /// What a stored git mode must be: 1 to 7 octal digits, other than the canonical one.
+    static func gitModeProblem(kind: Kind, gitMode: String?) -> String? {
+        guard let g = gitMode else { return nil }
+        guard (1...7).contains(g.utf8.count), g.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }) else {
+            return "git mode '\(g)' is not 1 to 7 octal digits"
+        }
+        if g == canonicalGitMode(kind) { return "git mode \(g) is the canonical one for a \(kind) (not stored)" }
         return nil
     }
 }

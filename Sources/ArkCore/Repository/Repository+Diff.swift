@@ -38,7 +38,7 @@ extension Repository {
                         if ea.id != eb.id { descend = .pair(try entries(ea.id), try entries(eb.id), 0, 0, prefix: path + "/") }
                     } else if ea.kind == .directory || eb.kind == .directory || Self.typeClass(ea.kind) != Self.typeClass(eb.kind) {
                         try emit(TreeChange(status: .typeChanged, path: path, old: ea, new: eb))
-                    } else if ea.id == eb.id && ea.size == eb.size && Self.sameTarget(ea.target, eb.target) {
+                    } else if ea.id == eb.id && ea.size == eb.size && ea.target == eb.target {
                         // Same content: a change of mode is reported, one of mtime alone is not.
                         if ea.permissions != eb.permissions {
                             try emit(TreeChange(status: .permissions, path: path, old: ea, new: eb))
@@ -67,15 +67,6 @@ extension Repository {
     }
 
     private func entries(_ id: ObjectID?) throws -> [Tree.Entry] { try id.map { try tree($0).entries } ?? [] }
-
-    /// Targets compare as bytes: two spellings of one Unicode text are two targets.
-    private static func sameTarget(_ a: String?, _ b: String?) -> Bool {
-        switch (a, b) {
-        case (nil, nil): true
-        case let (x?, y?): x.utf8.elementsEqual(y.utf8)
-        default: false
-        }
-    }
 
     private static func typeClass(_ k: Tree.Kind) -> Int {
         switch k {

@@ -125,7 +125,9 @@ extension Repository {
             // After the content: a write by a non-owner would clear setuid and setgid.
             try syscall("chmod \(shown())") { fchmod(fd.raw, mode_t(e.permissions)) }
         case .symlink:
-            try syscall("symlink \(shown())") { name.withCString { symlinkat(e.target!, dirfd, $0) } }
+            try syscall("symlink \(shown())") {
+                name.withCString { n in FileName.withCString(e.target ?? []) { t in symlinkat(t, dirfd, n) } }
+            }
         case .submodule, .directory:
             // A submodule link has no content here: an empty directory marks its place.
             try syscall("mkdir \(shown())") { name.withCString { mkdirat(dirfd, $0, mode_t(e.permissions)) } }

@@ -26,7 +26,7 @@ package struct Snapshot {
     private enum Node {
         /// `text`: the path as a String when it is UTF-8 (the stat cache's key), else nil.
         case file(path: [UInt8], text: String?, key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
-        case symlink(target: String, mtime: Tree.Timestamp)
+        case symlink(target: [UInt8], mtime: Tree.Timestamp)
         case directory(Int, mode: UInt16, mtime: Tree.Timestamp)
     }
 
@@ -125,9 +125,8 @@ package struct Snapshot {
                 var buf = [CChar](repeating: 0, count: 4097)
                 let n = Snapshot.withCPath(full) { readlink($0, &buf, 4096) }
                 guard n > 0 else { skip(full, "cannot read symlink: \(Errno.current)"); continue }
-                guard let target = String(validating: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) else {
-                    skip(full, "symlink target is not UTF-8"); continue
-                }
+                // Any bytes: a target that is not UTF-8 is kept exactly (tree format v2).
+                let target = buf[0..<n].map { UInt8(bitPattern: $0) }
                 children.append((name, .symlink(target: target, mtime: mtime)))
             case S_IFDIR:
                 if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
@@ -170,7 +169,7 @@ package struct Snapshot {
                 stack[top].next += 1
                 switch child {
                 case .symlink(let target, let mtime):
-                    var e = Tree.Entry.symlink(name, target: target)
+                    var e = Tree.Entry.symlink(name, bytes: target)
                     e.mtime = mtime
                     stack[top].entries.append(e)
                 case .file(let path, let text, let key, let mode, let mtime):

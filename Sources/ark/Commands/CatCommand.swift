@@ -17,7 +17,7 @@ struct CatCommand: ParsableCommand {
                 guard Terminal.writeAll(1, &b) else { throw ArkError(.io, "writing to stdout failed") }
             }
         case .symlink:
-            throw ArkError(.invalidArgument, "'\(path)' is a symlink to '\(EntryPath(entry.target!))'")
+            throw ArkError(.invalidArgument, "'\(path)' is a symlink to '\(EntryPath(bytes: entry.target ?? []))'")
         default:
             throw ArkError(.invalidArgument, "'\(path.isEmpty ? "/" : path.description)' is a directory; use ark ls")
         }

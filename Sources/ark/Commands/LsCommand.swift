@@ -30,12 +30,12 @@ struct LsCommand: ParsableCommand {
             if json {
                 let jp = JSONPath(p)
                 items.append(Item(path: jp.text, pathB64: jp.base64, kind: Self.kindName(e.kind), size: e.size, id: e.id?.hex,
-                                  target: e.target, mode: e.mode.map(Self.octal), mtime: e.mtime?.seconds, mtimeNs: e.mtime?.nanoseconds))
+                                  target: e.target.map { String(decoding: $0, as: UTF8.self) }, mode: e.mode.map(Self.octal), mtime: e.mtime?.seconds, mtimeNs: e.mtime?.nanoseconds))
             } else {
                 let id = e.id?.short ?? "-"
                 // A directory's slash inside the quotes of a quoted path, as one path.
                 let shown = Terminal.escaped(e.kind == .directory ? p + "/" : p)
-                let target = e.target.map { " -> \(Terminal.escaped(EntryPath($0)))" } ?? ""
+                let target = e.target.map { " -> \(Terminal.escaped(EntryPath(bytes: $0)))" } ?? ""
                 Terminal.out("\(Self.modeString(e)) \(String(e.size).leftPad(12)) \(id) \(shown)\(target)")
             }
         }

@@ -34,6 +34,16 @@ enum ObjectSamples {
             case .directory where i % 2 == 0: e.mode = [0o700, 0o1777, 0o755, 0o2775, 0][Int(rng.next() % 5)]
             default: break
             }
+            // Some entries keep the mode git wrote (never the canonical one).
+            if i % 7 == 6 {
+                e.gitMode = switch e.kind {
+                case .file: "100664"
+                case .executable: "100775"
+                case .directory: "040000"
+                case .symlink: "120777"
+                case .submodule: "160755"
+                }
+            }
             if i % 4 != 1 {
                 e.mtime = Tree.Timestamp(seconds: [0, -1, 1, 2_147_483_648, 4_102_444_800, Int64.min, Int64.max][Int(rng.next() % 7)],
                                          nanoseconds: UInt32(rng.next() % 1_000_000_000))
@@ -64,12 +74,13 @@ enum ObjectSamples {
         })
     }
 
-    static func commit(_ rng: inout SeededRandom, parents: Int, change: Bool, source: Bool) -> Commit {
+    static func commit(_ rng: inout SeededRandom, parents: Int, change: Bool, source: Bool, gitRaw: Bool = false) -> Commit {
         let author = Commit.Signature(name: "Ann Author", email: "ann@example.org", time: Int64(bitPattern: rng.next() >> 2) - (1 << 60),
                                       tzOffsetMinutes: Int16(Int(rng.next() % 2881) - 1440))
         let committer = Commit.Signature(name: "Çommitter", email: "", time: -5, tzOffsetMinutes: -1440)
         return Commit(tree: id(&rng), parents: (0..<parents).map { _ in id(&rng) }, author: author, committer: committer,
                       message: "subject\n\nbody with \0 NUL and ünïcode\n", changeID: change ? "kqwzxyvutsrlmnop" : nil,
-                      sourceID: source ? "0123abcdef" : nil, node: id(&rng))
+                      sourceID: source ? "0123abcdef" : nil, node: id(&rng),
+                      gitRaw: gitRaw ? Array("author A <a@x> 1 +1345\ncommitter C <c@x> 2 -0000\ngpgsig -----BEGIN-----\n x\n\nmsg".utf8) + [0xe9] : nil)
     }
 }

@@ -1,0 +1,126 @@
+import CZlib
+
+/// Writes a git pack file (version 2, no deltas) to a sink: the 12-byte header, each object as
+/// its type-and-size varint and its zlib-deflated content, and the SHA-1 of everything before
+/// as the trailer. Content can be fed in pieces, so a large blob streams through bounded memory.
+public final class GitPackWriter {
+    private let sink: (UnsafeRawBufferPointer) throws -> Void
+    private var hash = GitSHA1()
+    private var buffer: [UInt8] = []
+    private var stream = z_stream()
+    /// Whether `stream` is initialised (it is reset, not rebuilt, for each object).
+    private var initialised = false
+    private var deflating = false
+    private var out = [UInt8](repeating: 0, count: 1 << 16)
+    private var remaining: UInt64 = 0
+    public private(set) var objectsWritten = 0
+    public private(set) var bytesWritten: UInt64 = 0
+    private let expected: Int
+
+    /// Writes the header for `count` objects.
+    public init(count: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        self.sink = sink
+        self.expected = count
+        buffer.reserveCapacity(1 << 17)
+        var header = Array("PACK".utf8) + [0, 0, 0, 2]
+        for shift in stride(from: 24, through: 0, by: -8) { header.append(UInt8(truncatingIfNeeded: UInt32(count) >> UInt32(shift))) }
+        try emit(header)
+    }
+
+    deinit { if initialised { deflateEnd(&stream) } }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        if buffer.count >= 1 << 16 { try drain() }
+    }
+
+    private func drain() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { b in
+            hash.update(b)
+            try sink(b)
+        }
+        bytesWritten += UInt64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Starts an object of `size` content bytes; feed them with `content`, then `endObject`.
+    public func beginObject(_ type: GitObjectType, size: UInt64) throws {
+        precondition(!deflating, "object not ended")
+        var header: [UInt8] = []
+        var s = size
+        var byte = UInt8(type.rawValue << 4) | UInt8(s & 0x0f)
+        s >>= 4
+        while s > 0 {
+            header.append(byte | 0x80)
+            byte = UInt8(s & 0x7f)
+            s >>= 7
+        }
+        header.append(byte)
+        try emit(header)
+        if initialised {
+            guard deflateReset(&stream) == Z_OK else { throw ArkError(.io, "zlib: cannot reset the deflate stream") }
+        } else {
+            guard deflateInit_(&stream, 1, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw ArkError(.io, "zlib: cannot start a deflate stream")
+            }
+            initialised = true
+        }
+        deflating = true
+        remaining = size
+    }
+
+    /// Feeds part of the current object's content.
+    public func content(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        guard UInt64(bytes.count) <= remaining else { throw ArkError(.malformed, "git pack: object longer than its header says") }
+        remaining -= UInt64(bytes.count)
+        try deflate(bytes, flush: Z_NO_FLUSH)
+    }
+
+    public func content(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try content($0) } }
+
+    public func endObject() throws {
+        guard remaining == 0 else { throw ArkError(.malformed, "git pack: object shorter than its header says (\(remaining) bytes missing)") }
+        try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
+        deflating = false
+        objectsWritten += 1
+    }
+
+    /// A whole object at once.
+    public func object(_ type: GitObjectType, _ bytes: [UInt8]) throws {
+        try beginObject(type, size: UInt64(bytes.count))
+        try content(bytes)
+        try endObject()
+    }
+
+    private func deflate(_ input: UnsafeRawBufferPointer, flush: Int32) throws {
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream.avail_in = UInt32(input.count)
+        while true {
+            let (rc, produced) = out.withUnsafeMutableBufferPointer { o -> (Int32, Int) in
+                stream.next_out = o.baseAddress
+                stream.avail_out = UInt32(o.count)
+                let rc = CZlib.deflate(&stream, flush)
+                return (rc, o.count - Int(stream.avail_out))
+            }
+            guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else { throw ArkError(.io, "zlib: deflate failed (\(rc))") }
+            if produced > 0 { try emit(Array(out[..<produced])) }
+            if flush == Z_FINISH { if rc == Z_STREAM_END { return } } else if stream.avail_in == 0 && produced < out.count { return }
+        }
+    }
+
+    /// Writes the trailer; returns the pack's SHA-1.
+    @discardableResult
+    public func finish() throws -> [UInt8] {
+        guard objectsWritten == expected else {
+            throw ArkError(.malformed, "git pack: header announced \(expected) objects, \(objectsWritten) written")
+        }
+        try drain()
+        var h = hash
+        let trailer = h.finish()
+        try trailer.withUnsafeBytes { try sink($0) }
+        bytesWritten += 20
+        return trailer
+    }
+}

@@ -1,0 +1,83 @@
+import ArkCore
+import Foundation
+import TOMLKit
+
+/// Which store and repo an `ark::` URL names. `ark::<repo>` finds the store as `ark` does:
+/// the file `$ARK_CONFIG` names, else `./ark.toml`, else the store `./data`;
+/// `ark::/path/to/ark.toml#<repo>` names the configuration file itself.
+struct HelperLocation {
+    var storePath: String
+    var repo: String
+    /// The configuration file read, if any (for messages).
+    var configFile: String?
+    /// Names of the remotes in the configuration, by node id (for peers' ref names).
+    var peerNames: [ObjectID: String] = [:]
+
+    init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+         cwd: String = FileManager.default.currentDirectoryPath) throws {
+        var spec = url
+        if spec.hasPrefix("ark://") { spec.removeFirst(6) }
+        var file: String?
+        if let hash = spec.lastIndex(of: "#") {
+            file = String(spec[..<hash])
+            spec = String(spec[spec.index(after: hash)...])
+            guard !(file ?? "").isEmpty else { throw HelperError("ark::\(url): empty configuration path before '#'") }
+        } else if let env = environment["ARK_CONFIG"], !env.isEmpty {
+            file = env
+        }
+        guard Self.validRepoID(spec) else { throw HelperError("ark::\(url): '\(spec)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        repo = spec
+        let explicit = file != nil
+        let name = file ?? "ark.toml"
+        let absolute = name.hasPrefix("/") ? name : cwd + "/" + name
+        guard FileManager.default.fileExists(atPath: absolute) else {
+            if explicit { throw HelperError("\(name): no such configuration file") }
+            storePath = cwd + "/data"
+            return
+        }
+        configFile = name
+        let directory = (absolute as NSString).deletingLastPathComponent
+        guard let data = FileManager.default.contents(atPath: absolute), let text = String(data: data, encoding: .utf8) else {
+            throw HelperError("\(name): cannot read file (or not UTF-8)")
+        }
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch {
+            throw HelperError("\(name): syntax error: \(error)")
+        }
+        var path = directory + "/data"
+        if let store = root["store"]?.table, let p = store["path"]?.string, !p.isEmpty {
+            path = p.hasPrefix("/") ? p : directory + "/" + p
+        }
+        storePath = (path as NSString).standardizingPath
+        for item in root["repos"]?.array ?? [] {
+            for remote in item.table?["remotes"]?.array ?? [] {
+                guard let t = remote.table, let n = t["name"]?.string, let hex = t["node_id"]?.string,
+                      let id = ObjectID(hex: hex) else { continue }
+                peerNames[id] = n
+            }
+        }
+    }
+
+    /// As `ark.toml`'s repo ids: letters, digits, '.', '_', '-', not starting with '.' or '-'.
+    static func validRepoID(_ id: String) -> Bool {
+        guard let first = id.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-"), id.utf8.count <= 128 else { return false }
+        return id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d
+        }
+    }
+
+    /// Opens the store; it must exist (a helper never creates one).
+    func open() throws -> Repository {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: storePath, isDirectory: &isDir), isDir.boolValue else {
+            throw HelperError("no ark store at \(storePath)" + (configFile.map { " (from \($0))" } ?? " (no ark.toml here; set ARK_CONFIG)"))
+        }
+        return try Repository(path: storePath)
+    }
+}
+
+/// One line for git's stderr.
+struct HelperError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}

@@ -1,0 +1,57 @@
+import ArkCore
+import Foundation
+import Testing
+
+/// ark's SHA-1, git forms and pack writer against git itself.
+@Suite struct GitFormTests {
+    /// Lengths around SHA-1's 64-byte blocks and its 56-byte padding boundary.
+    @Test(arguments: [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 1000, 100_003])
+    func sha1MatchesGitHashObject(length: Int) throws {
+        let dir = TempDir("ark-sha1")
+        let g = try GitFixture(dir.file("repo"))
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let expected = String(decoding: try g.run(["hash-object", "--stdin"], stdin: Data(bytes)), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(HexCodec.encode(GitSHA1.objectID(.blob, bytes)) == expected)
+        // Fed in uneven pieces, the hash is the same.
+        var h = GitSHA1()
+        h.update(GitSHA1.header(.blob, size: UInt64(length)))
+        var i = 0, step = 1
+        while i < bytes.count { let n = min(step, bytes.count - i); h.update(bytes[i..<i + n]); i += n; step = step * 3 + 1 }
+        #expect(HexCodec.encode(h.finish()) == expected)
+    }
+
+    @Test func packWriterOutputIsReadByIndexPack() throws {
+        let dir = TempDir("ark-pack")
+        let g = try GitFixture(dir.file("repo"))
+        let blobs: [[UInt8]] = [[], Array("hello\n".utf8), (0..<300_000).map { UInt8(truncatingIfNeeded: $0 % 251) }]
+        var pack: [UInt8] = []
+        let writer = try GitPackWriter(count: blobs.count) { pack += $0 }
+        for b in blobs { try writer.object(.blob, b) }
+        try writer.finish()
+        try g.run(["index-pack", "--stdin"], stdin: Data(pack))
+        for b in blobs {
+            let id = HexCodec.encode(GitSHA1.objectID(.blob, b))
+            #expect(try g.run(["cat-file", "blob", id]) == Data(b))
+        }
+    }
+
+    @Test func arkCommitGitFormIsFixed() throws {
+        let zero = ObjectID(bytes: [UInt8](repeating: 0, count: 32))
+        let c = Commit(tree: zero, parents: [zero],
+                       author: .init(name: "Ann <A>", email: "ann@example.org", time: 1_700_000_000, tzOffsetMinutes: -90),
+                       committer: .init(name: "Carl", email: "carl@example.org", time: 1_700_000_060, tzOffsetMinutes: 825),
+                       message: "made by ark\n", changeID: "kkkkzzzz", node: zero)
+        let form = c.gitForm(tree: [UInt8](repeating: 0xab, count: 20), parents: [[UInt8](repeating: 0xcd, count: 20)])
+        #expect(String(decoding: form, as: UTF8.self) == """
+            tree \(String(repeating: "ab", count: 20))
+            parent \(String(repeating: "cd", count: 20))
+            author Ann A <ann@example.org> 1700000000 -0130
+            committer Carl <carl@example.org> 1700000060 +1345
+            change-id kkkkzzzz
+
+            made by ark
+
+            """)
+    }
+}
