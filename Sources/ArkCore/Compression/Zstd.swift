@@ -61,7 +61,7 @@ package enum Zstd {
     }
 
     /// Decompresses a frame made with `dictionary` that must expand to exactly `rawLength` bytes.
-    public static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int, dictionary: UnsafeRawBufferPointer) throws -> [UInt8] {
         let dctx = try DecompressionContexts.shared.take()
         defer { DecompressionContexts.shared.give(dctx) }
         return try expand(rawLength) {

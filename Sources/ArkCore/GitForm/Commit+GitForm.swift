@@ -15,7 +15,7 @@
 ///
 ///   Names and emails lose the characters git's own writer refuses ('<', '>', newline).
 extension Commit {
-    public func gitForm(tree: [UInt8], parents: [[UInt8]]) -> [UInt8] {
+    package func gitForm(tree: [UInt8], parents: [[UInt8]]) -> [UInt8] {
         var out = Array("tree \(HexCodec.encode(tree))\n".utf8)
         for p in parents { out += Array("parent \(HexCodec.encode(p))\n".utf8) }
         if let gitRaw {

@@ -4,14 +4,14 @@ import Foundation
 /// --batch-check`, the pack through `git index-pack --stdin`, which checks every object and
 /// moves the pack into place only when it is complete (a failed fetch leaves nothing behind).
 extension GitFetchPack {
-    public struct Result: Sendable {
-        public var objects = 0
-        public var bytes: UInt64 = 0
-        public var commits = 0
+    package struct Result: Sendable {
+        package var objects = 0
+        package var bytes: UInt64 = 0
+        package var commits = 0
     }
 
     /// Sends what `gitDir` lacks of `wants` into it.
-    public func fetch(wants: [ObjectID], gitDir: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+    package func fetch(wants: [ObjectID], gitDir: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let probe = try GitObjectProbe(gitDir: gitDir)
         // The commits the repository has, in one `git rev-list --all` (a clone: none), rather
         // than one question per commit.

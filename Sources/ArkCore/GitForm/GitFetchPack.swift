@@ -1,8 +1,8 @@
 /// What a git fetch from ark sends, and the pack that carries it: the commits from the wanted
 /// ones down to those the local git repository already has, and their trees and blobs that it
 /// lacks, each in its git form (so git computes the same ids).
-public final class GitFetchPack {
-    public enum Item: Sendable {
+package final class GitFetchPack {
+    package enum Item: Sendable {
         case commit(ObjectID)
         case tree(ObjectID)
         case blob(manifest: ObjectID)
@@ -10,20 +10,20 @@ public final class GitFetchPack {
         case inline([UInt8])
     }
 
-    public let ids: GitObjectIDs
-    public var repo: Repository { ids.repo }
+    package let ids: GitObjectIDs
+    package var repo: Repository { ids.repo }
     /// Git forms of the trees `plan` read, so `write` need not read them again; bounded by
     /// `formCacheLimit` bytes (trees past it are read again when written).
     private var treeForms: [ObjectID: [UInt8]] = [:]
     private var treeFormBytes = 0
-    public var formCacheLimit = 64 << 20
+    package var formCacheLimit = 64 << 20
 
-    public init(ids: GitObjectIDs) { self.ids = ids }
+    package init(ids: GitObjectIDs) { self.ids = ids }
 
     /// The objects to send for `wants` (ark commits). `hasCommit` answers whether the local
     /// git repository has a commit; `has` whether it has a tree or blob, asked only when some
     /// commit was there (a new clone has nothing, and each question is a round trip).
-    public func plan(wants: [ObjectID], hasCommit: ([UInt8]) throws -> Bool, has: ([UInt8]) throws -> Bool) throws -> [Item] {
+    package func plan(wants: [ObjectID], hasCommit: ([UInt8]) throws -> Bool, has: ([UInt8]) throws -> Bool) throws -> [Item] {
         var items: [Item] = []
         var seen = Set<ObjectID>()
         var stack = wants
@@ -75,7 +75,7 @@ public final class GitFetchPack {
     }
 
     /// Writes `items` as a pack to `sink`; `progress` is told how many objects are written.
-    public func write(_ items: [Item], to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
+    package func write(_ items: [Item], to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
                       progress: (Int) -> Void = { _ in }) throws {
         let pack = try GitPackWriter(count: items.count, sink: sink)
         for (i, item) in items.enumerated() {

@@ -4,15 +4,15 @@ import Foundation
 /// commit (see `Commit.gitForm` and `Tree.gitForm`). Each is computed once, from the object
 /// and its children's git ids, and kept in memory and in the index's `git_ids` table (`flush`),
 /// so a later run reads a blob's id instead of hashing its content again.
-public final class GitObjectIDs {
-    public let repo: Repository
+package final class GitObjectIDs {
+    package let repo: Repository
     private var cache: [ObjectID: [UInt8]] = [:]
     private var unsaved: [(ObjectID, [UInt8])] = []
 
-    public init(repo: Repository) { self.repo = repo }
+    package init(repo: Repository) { self.repo = repo }
 
     /// Records a known id (from an import that checked it).
-    public func remember(_ arkID: ObjectID, _ gitID: [UInt8]) {
+    package func remember(_ arkID: ObjectID, _ gitID: [UInt8]) {
         if cache[arkID] == nil { unsaved.append((arkID, gitID)) }
         cache[arkID] = gitID
     }
@@ -26,19 +26,19 @@ public final class GitObjectIDs {
 
     /// Reads every stored id into memory (up to `limit` of them), for a run that will ask for
     /// most of them (a clone).
-    public func preload(limit: Int = 1 << 20) throws {
+    package func preload(limit: Int = 1 << 20) throws {
         guard let all = try repo.index.allGitIDs(limit: limit) else { return }
         cache.merge(all) { current, _ in current }
     }
 
     /// Writes the ids computed since the last flush to the index.
-    public func flush() throws {
+    package func flush() throws {
         try repo.index.insertGitIDs(unsaved)
         unsaved.removeAll()
     }
 
     /// The blob id of a file's content: read and hashed (streamed) unless known.
-    public func blob(manifest: ObjectID) throws -> [UInt8] {
+    package func blob(manifest: ObjectID) throws -> [UInt8] {
         if let g = try known(manifest) { return g }
         let reader = try FileReader(repo: repo, manifest: manifest)
         var h = GitSHA1()
@@ -50,7 +50,7 @@ public final class GitObjectIDs {
     }
 
     /// The git id of one tree entry's object.
-    public func entry(_ e: Tree.Entry) throws -> [UInt8] {
+    package func entry(_ e: Tree.Entry) throws -> [UInt8] {
         switch e.kind {
         case .file, .executable: return try blob(manifest: e.id!)
         case .directory: return try tree(e.id!)
@@ -64,7 +64,7 @@ public final class GitObjectIDs {
     }
 
     /// The git tree id of a tree (subtrees first, recursively).
-    public func tree(_ id: ObjectID) throws -> [UInt8] {
+    package func tree(_ id: ObjectID) throws -> [UInt8] {
         if let g = try known(id) { return g }
         let t = try repo.tree(id)
         let g = GitSHA1.objectID(.tree, try t.gitForm(id: entry))
@@ -74,7 +74,7 @@ public final class GitObjectIDs {
 
     /// The git commit id of a commit, computing its ancestors' first (without recursion: a
     /// history is as deep as it is long).
-    public func commit(_ id: ObjectID) throws -> [UInt8] {
+    package func commit(_ id: ObjectID) throws -> [UInt8] {
         if let g = try known(id) { return g }
         var stack = [id]
         while let top = stack.last {
@@ -93,7 +93,7 @@ public final class GitObjectIDs {
     }
 
     /// The git form of a commit whose parents' and tree's ids are known or computable.
-    public func commitForm(_ c: Commit) throws -> [UInt8] {
+    package func commitForm(_ c: Commit) throws -> [UInt8] {
         c.gitForm(tree: try tree(c.tree), parents: try c.parents.map(commit))
     }
 }

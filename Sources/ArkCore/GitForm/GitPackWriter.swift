@@ -3,7 +3,7 @@ import CZlib
 /// Writes a git pack file (version 2, no deltas) to a sink: the 12-byte header, each object as
 /// its type-and-size varint and its zlib-deflated content, and the SHA-1 of everything before
 /// as the trailer. Content can be fed in pieces, so a large blob streams through bounded memory.
-public final class GitPackWriter {
+package final class GitPackWriter {
     private let sink: (UnsafeRawBufferPointer) throws -> Void
     private var hash = GitSHA1()
     private var buffer: [UInt8] = []
@@ -13,12 +13,12 @@ public final class GitPackWriter {
     private var deflating = false
     private var out = [UInt8](repeating: 0, count: 1 << 16)
     private var remaining: UInt64 = 0
-    public private(set) var objectsWritten = 0
-    public private(set) var bytesWritten: UInt64 = 0
+    package private(set) var objectsWritten = 0
+    package private(set) var bytesWritten: UInt64 = 0
     private let expected: Int
 
     /// Writes the header for `count` objects.
-    public init(count: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    package init(count: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         self.sink = sink
         self.expected = count
         buffer.reserveCapacity(1 << 17)
@@ -45,7 +45,7 @@ public final class GitPackWriter {
     }
 
     /// Starts an object of `size` content bytes; feed them with `content`, then `endObject`.
-    public func beginObject(_ type: GitObjectType, size: UInt64) throws {
+    package func beginObject(_ type: GitObjectType, size: UInt64) throws {
         precondition(!deflating, "object not ended")
         var header: [UInt8] = []
         var s = size
@@ -71,16 +71,16 @@ public final class GitPackWriter {
     }
 
     /// Feeds part of the current object's content.
-    public func content(_ bytes: UnsafeRawBufferPointer) throws {
+    package func content(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
         guard UInt64(bytes.count) <= remaining else { throw ArkError(.malformed, "git pack: object longer than its header says") }
         remaining -= UInt64(bytes.count)
         try deflate(bytes, flush: Z_NO_FLUSH)
     }
 
-    public func content(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try content($0) } }
+    package func content(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try content($0) } }
 
-    public func endObject() throws {
+    package func endObject() throws {
         guard remaining == 0 else { throw ArkError(.malformed, "git pack: object shorter than its header says (\(remaining) bytes missing)") }
         try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
         deflating = false
@@ -88,7 +88,7 @@ public final class GitPackWriter {
     }
 
     /// A whole object at once.
-    public func object(_ type: GitObjectType, _ bytes: [UInt8]) throws {
+    package func object(_ type: GitObjectType, _ bytes: [UInt8]) throws {
         try beginObject(type, size: UInt64(bytes.count))
         try content(bytes)
         try endObject()
@@ -112,7 +112,7 @@ public final class GitPackWriter {
 
     /// Writes the trailer; returns the pack's SHA-1.
     @discardableResult
-    public func finish() throws -> [UInt8] {
+    package func finish() throws -> [UInt8] {
         guard objectsWritten == expected else {
             throw ArkError(.malformed, "git pack: header announced \(expected) objects, \(objectsWritten) written")
         }

@@ -1,10 +1,10 @@
 /// The git form of a tree: `<mode> <name>\0<20-byte id>` per entry, in git's order.
 extension Tree {
     /// The mode git gets for an entry: the one stored from git, else the canonical one.
-    public static func gitMode(of e: Entry) -> String { e.gitMode ?? canonicalGitMode(e.kind) }
+    package static func gitMode(of e: Entry) -> String { e.gitMode ?? canonicalGitMode(e.kind) }
 
     /// Entries in git's order: by name bytes, a directory compared as if its name ended in '/'.
-    public var gitOrdered: [Entry] {
+    package var gitOrdered: [Entry] {
         entries.sorted { a, b in
             Self.gitSortKey(a).lexicographicallyPrecedes(Self.gitSortKey(b))
         }
@@ -13,7 +13,7 @@ extension Tree {
     static func gitSortKey(_ e: Entry) -> [UInt8] { e.kind == .directory ? e.name.bytes + [0x2f] : e.name.bytes }
 
     /// The bytes git hashes for this tree; `id` gives the git id of each entry's object.
-    public func gitForm(id: (Entry) throws -> [UInt8]) rethrows -> [UInt8] {
+    package func gitForm(id: (Entry) throws -> [UInt8]) rethrows -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(entries.count * 48)
         for e in gitOrdered {
@@ -27,5 +27,5 @@ extension Tree {
     }
 
     /// The git blob a symlink entry stands for: its target's bytes.
-    public static func symlinkBlob(_ e: Entry) -> [UInt8] { e.target ?? [] }
+    package static func symlinkBlob(_ e: Entry) -> [UInt8] { e.target ?? [] }
 }

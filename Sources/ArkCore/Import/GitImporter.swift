@@ -32,13 +32,13 @@ package final class GitImporter {
     package var warn: (String) -> Void = { _ in }
     /// Asked between commits; when true, the commits imported so far are published (heads are
     /// not moved) and `run` throws `CancellationError`. A later run resumes from there.
-    public var shouldStop: () -> Bool = { false }
+    package var shouldStop: () -> Bool = { false }
     /// The refs to import instead of the source's branches, tags and HEAD (a push names them).
-    public var refsOverride: [(name: String, hex: String)]?
+    package var refsOverride: [(name: String, hex: String)]?
     /// Whether the repo's heads follow the source's refs after the import (`ark import`); a
     /// push moves the one head it names itself.
-    public var moveHeads = true
-    public internal(set) var stats = Stats()
+    package var moveHeads = true
+    package internal(set) var stats = Stats()
 
     private let node: ObjectID
     private var gitDir = ""
@@ -165,7 +165,7 @@ package final class GitImporter {
     }
 
     /// The ark commit imported from git commit `hex` that keeps its git bytes, if any.
-    public func commitID(_ hex: String) throws -> ObjectID? {
+    package func commitID(_ hex: String) throws -> ObjectID? {
         if let id = commitCache[hex] { return id }
         let node = self.node
         if verifies, let raw = HexCodec.decode(hex), let id = try session.repo.index.read({ db in try Index.commit(db, gitID: raw, node: node) }) {

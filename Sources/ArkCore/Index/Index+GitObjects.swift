@@ -46,7 +46,7 @@ extension Index {
         return try Data.fetchOne(stmt, arguments: [arkID]).map { Array($0) }
     }
 
-    public func gitID(of arkID: ObjectID) throws -> [UInt8]? { try read { db in try Self.gitID(db, of: arkID) } }
+    package func gitID(of arkID: ObjectID) throws -> [UInt8]? { try read { db in try Self.gitID(db, of: arkID) } }
 
     static func insertGitID(_ db: Database, _ arkID: ObjectID, _ gitID: [UInt8]) throws {
         let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO git_ids (ark_id, git_id) VALUES (?, ?)")
@@ -55,7 +55,7 @@ extension Index {
 
     /// Every known ark id -> git id, when there are at most `limit` (else nil): one query
     /// instead of one per object for a fetch that touches most of them.
-    public func allGitIDs(limit: Int) throws -> [ObjectID: [UInt8]]? {
+    package func allGitIDs(limit: Int) throws -> [ObjectID: [UInt8]]? {
         try read { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM git_ids") ?? 0 <= limit else { return nil }
             var out: [ObjectID: [UInt8]] = [:]
@@ -68,7 +68,7 @@ extension Index {
         }
     }
 
-    public func insertGitIDs(_ rows: [(ObjectID, [UInt8])]) throws {
+    package func insertGitIDs(_ rows: [(ObjectID, [UInt8])]) throws {
         guard !rows.isEmpty else { return }
         try write { db in for (a, g) in rows { try Self.insertGitID(db, a, g) } }
     }
@@ -82,11 +82,11 @@ extension Index {
         return try ObjectID.fetchOne(stmt, arguments: [Data(gitID), node])
     }
 
-    public func commit(gitID: [UInt8], node: ObjectID) throws -> ObjectID? {
+    package func commit(gitID: [UInt8], node: ObjectID) throws -> ObjectID? {
         try read { db in try Self.commit(db, gitID: gitID, node: node) }
     }
 
-    public func gitObjectCount() throws -> Int {
+    package func gitObjectCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM git_objects") ?? 0 }
     }
 }

@@ -22,17 +22,17 @@ enum ObjectHeader {
 }
 
 /// Limits applied while decoding, so hostile bytes cannot make a decoder allocate without bound.
-public enum ObjectLimits {
-    public static let maxTreeEntries = 1 << 20
-    public static let maxNameBytes = 1024
-    public static let maxSymlinkTarget = 4095
-    public static let maxParents = 4096
-    public static let maxMessageBytes = 1 << 20
+package enum ObjectLimits {
+    package static let maxTreeEntries = 1 << 20
+    package static let maxNameBytes = 1024
+    package static let maxSymlinkTarget = 4095
+    package static let maxParents = 4096
+    package static let maxMessageBytes = 1 << 20
     /// A git commit's bytes after its tree and parent lines (message, signatures, headers).
-    public static let maxGitCommitBytes = 4 << 20
-    public static let maxPersonBytes = 4096
-    public static let maxManifestEntries = 8192
-    public static let maxChunkSize = 16 << 20
+    package static let maxGitCommitBytes = 4 << 20
+    package static let maxPersonBytes = 4096
+    package static let maxManifestEntries = 8192
+    package static let maxChunkSize = 16 << 20
     /// Directory levels below a commit's root tree (git's `core.maxTreeDepth` default): commit,
     /// import and pulls from peers refuse deeper trees.
     package static let maxTreeDepth = 4096
