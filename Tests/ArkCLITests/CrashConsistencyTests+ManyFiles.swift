@@ -32,6 +32,8 @@ extension CrashConsistencyTests {
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal, "the commit finished (status \(p.terminationStatus)) before any batch was published")
         #expect(published > 0)
+        // Killed before its end: no commit was recorded, yet rows were.
+        #expect((try ws.json("log", "--json") as? [Any])?.isEmpty == true, "the kill landed after the commit was recorded")
 
         let verify = try ws.ark("verify")
         #expect(verify.status == 0, "verify after the kill: \(verify.stdout) \(verify.stderr)")

@@ -13,15 +13,25 @@ extension Index {
     package func statCache(in directory: String) throws -> [String: (StatKey, ObjectID)] {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
+            // Asked once per directory: prepared once per connection.
+            let stmt = try db.cachedStatement(sql: """
                 SELECT s.path, s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns, s.manifest FROM stat_cache s
                 JOIN objects o ON o.id = s.manifest AND o.pack IS NOT NULL
                 WHERE s.path >= ?1 AND s.path < ?2 AND instr(substr(s.path, length(?1) + 1), '/') = 0
-                """, arguments: [directory + "/", directory + "0"])
+                """)
+            let rows = try Row.fetchCursor(stmt, arguments: [directory + "/", directory + "0"])
             while let r = try rows.next() {
                 out[r[0]] = (StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), r[6])
             }
             return out
+        }
+    }
+
+    /// Whether any file under `root` has a stat cache row (if not, a commit asks no directory).
+    package func hasStatCache(under root: String) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
+                              arguments: [root + "/", root + "0"]) ?? false
         }
     }
 

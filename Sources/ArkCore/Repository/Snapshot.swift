@@ -56,6 +56,8 @@ package struct Snapshot {
     private var progress = Progress()
     private let startTime = Date().timeIntervalSince1970
     private var excluded: (dev: UInt64, ino: UInt64)?
+    /// False when no file under `root` is in the stat cache (a first commit): no directory asks.
+    private var hasCache = true
 
     package init(session: WriteSession, root: String) {
         self.session = session
@@ -69,6 +71,7 @@ package struct Snapshot {
         guard st.st_mode & S_IFMT == S_IFDIR else { throw ArkError(.invalidArgument, "\(root) is not a directory") }
         var sst = stat()
         if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
+        hasCache = try session.repo.index.hasStatCache(under: root)
         let result = try walk()
         onProgress(progress)
         return result
@@ -119,7 +122,7 @@ package struct Snapshot {
     private mutating func enter(_ path: [UInt8], isRoot: Bool) throws -> Frame {
         var frame = Frame(path: path, children: try scan(directory: path, isRoot: isRoot), cache: [:])
         let hasFiles = frame.children.contains { if case .file = $0.1 { true } else { false } }
-        if hasFiles, let text = String(validating: path, as: UTF8.self) {
+        if hasFiles, hasCache, let text = String(validating: path, as: UTF8.self) {
             frame.cache = try session.repo.index.statCache(in: text)
         }
         for (name, child) in frame.children {
