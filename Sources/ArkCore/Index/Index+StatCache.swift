@@ -6,19 +6,32 @@ package struct StatKey: Equatable, Sendable {
 }
 
 extension Index {
-    /// Cached manifests under a directory prefix, keyed by absolute path.
-    package func statCache(under root: String) throws -> [String: (StatKey, ObjectID)] {
+    /// Cached manifests of the files directly in a directory (not in its subdirectories),
+    /// keyed by absolute path: a commit asks once per directory it enters, so it holds the
+    /// rows of the directories on its path, not the whole tree's. The range read covers the
+    /// directory's whole subtree; rows of deeper files are dropped before they are joined.
+    package func statCache(in directory: String) throws -> [String: (StatKey, ObjectID)] {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
+            // Asked once per directory: prepared once per connection.
+            let stmt = try db.cachedStatement(sql: """
                 SELECT s.path, s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns, s.manifest FROM stat_cache s
                 JOIN objects o ON o.id = s.manifest AND o.pack IS NOT NULL
-                WHERE s.path >= ? AND s.path < ?
-                """, arguments: [root + "/", root + "0"])
+                WHERE s.path >= ?1 AND s.path < ?2 AND instr(substr(s.path, length(?1) + 1), '/') = 0
+                """)
+            let rows = try Row.fetchCursor(stmt, arguments: [directory + "/", directory + "0"])
             while let r = try rows.next() {
                 out[r[0]] = (StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), r[6])
             }
             return out
+        }
+    }
+
+    /// Whether any file under `root` has a stat cache row (if not, a commit asks no directory).
+    package func hasStatCache(under root: String) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
+                              arguments: [root + "/", root + "0"]) ?? false
         }
     }
 

@@ -6,6 +6,10 @@ import Glibc
 /// bytes), permission bits and modification times; other file types, and entries that cannot be
 /// read, are skipped and listed in `skipped`. Files whose stat data matches the stat cache are
 /// not read.
+///
+/// The walk streams, depth first: a directory is read when the walk enters it and its tree is
+/// stored when its subtree is done, so only the directories on the current path (their entries
+/// and the stat cache rows of their files) are in memory, however many files the tree holds.
 package struct Snapshot {
     package struct Progress: Sendable {
         package var bytesDone: UInt64 = 0
@@ -15,8 +19,6 @@ package struct Snapshot {
         package var filesReused = 0
     }
 
-    /// What a scan found: directories in a flat list (a child directory is an index into it,
-    /// always after its parent's), so neither the scan nor the store recurses.
     /// An entry the snapshot left out, and why (unreadable, vanished, or a type not stored).
     package struct Skipped: Sendable {
         package var path: EntryPath
@@ -24,28 +26,38 @@ package struct Snapshot {
     }
 
     private enum Node {
-        /// `text`: the path as a String when it is UTF-8 (the stat cache's key), else nil.
-        case file(path: [UInt8], text: String?, key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
-        case symlink(target: [UInt8], mtime: Tree.Timestamp)
-        case directory(Int, mode: UInt16, mtime: Tree.Timestamp)
+        case file(key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
+        case symlink(target: String, mtime: Tree.Timestamp)
+        case directory(mode: UInt16, mtime: Tree.Timestamp)
     }
 
-    private struct Directory {
+    /// A directory on the walk's current path: its entries as read, the tree entries stored
+    /// so far, and the stat cache rows of the files directly in it.
+    private struct Frame {
         var path: [UInt8]
-        var depth: Int
-        var children: [(FileName, Node)] = []
+        var children: [(FileName, Node)]
+        var cache: [String: (StatKey, ObjectID)]
+        var next = 0
+        var entries: [Tree.Entry] = []
     }
 
     package let session: WriteSession
     package let root: String
     package var warn: (String) -> Void = { _ in }
+    /// Called as the walk goes. Totals count what the walk has found so far: they grow until
+    /// the last directory is read.
     package var onProgress: (Progress) -> Void = { _ in }
     /// Entries left out of the snapshot, in walk order.
     package private(set) var skipped: [Skipped] = []
+    /// The most directory entries the walk held at once (on its path from the root): bounded
+    /// by the tree's shape, not by how many files it holds.
+    package private(set) var peakEntriesHeld = 0
+    private var entriesHeld = 0
     private var progress = Progress()
-    private var cache: [String: (StatKey, ObjectID)] = [:]
     private let startTime = Date().timeIntervalSince1970
     private var excluded: (dev: UInt64, ino: UInt64)?
+    /// False when no file under `root` is in the stat cache (a first commit): no directory asks.
+    private var hasCache = true
 
     package init(session: WriteSession, root: String) {
         self.session = session
@@ -59,40 +71,72 @@ package struct Snapshot {
         guard st.st_mode & S_IFMT == S_IFDIR else { throw ArkError(.invalidArgument, "\(root) is not a directory") }
         var sst = stat()
         if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
-        cache = try session.repo.index.statCache(under: root)
-        let dirs = try scan()
-        onProgress(progress)
-        let result = try store(dirs)
+        hasCache = try session.repo.index.hasStatCache(under: root)
+        let result = try walk()
         onProgress(progress)
         return result
     }
 
-    /// Every directory under `root`, breadth first with a work list. Deeper than
+    /// Stores files and trees depth first with an explicit stack of the directories on the
+    /// current path; a directory's tree is stored when its last entry is. Deeper than
     /// `ObjectLimits.maxTreeDepth` directories is refused as import and pulls refuse it.
-    private mutating func scan() throws -> [Directory] {
-        var dirs = [Directory(path: Array(root.utf8), depth: 0)]
-        var next = 0
-        while next < dirs.count {
-            let (path, depth) = (dirs[next].path, dirs[next].depth)
-            guard depth <= ObjectLimits.maxTreeDepth else {
-                throw ArkError(.unsupported, "\(root) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
-            }
-            var children: [(FileName, Node)] = []
-            for (name, child) in try scan(directory: path, isRoot: next == 0) {
-                if case .directory(_, let mode, let mtime) = child {
-                    children.append((name, .directory(dirs.count, mode: mode, mtime: mtime)))
-                    dirs.append(Directory(path: path + [0x2f] + name.bytes, depth: depth + 1))
-                } else {
-                    children.append((name, child))
+    private mutating func walk() throws -> (tree: ObjectID, size: UInt64) {
+        var stack = [try enter(Array(root.utf8), isRoot: true)]
+        while let top = stack.indices.last {
+            if stack[top].next < stack[top].children.count {
+                let (name, child) = stack[top].children[stack[top].next]
+                stack[top].next += 1
+                switch child {
+                case .symlink(let target, let mtime):
+                    var e = Tree.Entry.symlink(name, target: target)
+                    e.mtime = mtime
+                    stack[top].entries.append(e)
+                case .file(let key, let mode, let mtime):
+                    let path = stack[top].path + [0x2f] + name.bytes
+                    guard let (manifest, size) = try store(file: path, key: key, cache: stack[top].cache) else { continue }
+                    var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
+                    e.mode = mode; e.mtime = mtime
+                    stack[top].entries.append(e)
+                case .directory:
+                    guard stack.count <= ObjectLimits.maxTreeDepth else {
+                        throw ArkError(.unsupported, "\(root) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
+                    }
+                    stack.append(try enter(stack[top].path + [0x2f] + name.bytes, isRoot: false))
                 }
+                continue
             }
-            dirs[next].children = children
-            next += 1
+            let done = stack.removeLast()
+            entriesHeld -= done.children.count
+            let tree = try Tree(entries: done.entries)
+            let id = try session.put(.tree, tree.encoded())
+            guard let parent = stack.indices.last else { return (id, tree.totalSize) }
+            let (name, node) = stack[parent].children[stack[parent].next - 1]
+            var e = Tree.Entry.directory(name, tree: id, size: tree.totalSize)
+            if case .directory(let mode, let mtime) = node { e.mode = mode; e.mtime = mtime }
+            stack[parent].entries.append(e)
         }
-        return dirs
+        preconditionFailure("the root frame returns")
     }
 
-    /// One directory's entries; a subdirectory comes back as `.directory(0)`, to be numbered.
+    /// Reads a directory the walk enters, with the stat cache rows of the files in it.
+    private mutating func enter(_ path: [UInt8], isRoot: Bool) throws -> Frame {
+        var frame = Frame(path: path, children: try scan(directory: path, isRoot: isRoot), cache: [:])
+        let hasFiles = frame.children.contains { if case .file = $0.1 { true } else { false } }
+        if hasFiles, hasCache, let text = String(validating: path, as: UTF8.self) {
+            frame.cache = try session.repo.index.statCache(in: text)
+        }
+        for (name, child) in frame.children {
+            guard case .file(let key, _, _) = child else { continue }
+            progress.filesTotal += 1
+            if Self.cacheHit(frame.cache, Self.text(path, name), key) == nil { progress.bytesTotal += UInt64(key.size) }
+        }
+        entriesHeld += frame.children.count
+        peakEntriesHeld = max(peakEntriesHeld, entriesHeld)
+        onProgress(progress)
+        return frame
+    }
+
+    /// One directory's entries.
     private mutating func scan(directory path: [UInt8], isRoot: Bool) throws -> [(FileName, Node)] {
         guard let dir = Snapshot.withCPath(path, { opendir($0) }) else {
             let err = Errno.current
@@ -117,10 +161,7 @@ package struct Snapshot {
                 let key = StatKey(dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
                                   mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                                   ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
-                let text = String(validating: full, as: UTF8.self)
-                children.append((name, .file(path: full, text: text, key: key, mode: mode, mtime: mtime)))
-                progress.filesTotal += 1
-                if cacheHit(text, key) == nil { progress.bytesTotal += UInt64(st.st_size) }
+                children.append((name, .file(key: key, mode: mode, mtime: mtime)))
             case S_IFLNK:
                 var buf = [CChar](repeating: 0, count: 4097)
                 let n = Snapshot.withCPath(full) { readlink($0, &buf, 4096) }
@@ -132,7 +173,7 @@ package struct Snapshot {
                 if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
                     warn("skipping \(EntryPath(bytes: full)): it is the store itself"); continue
                 }
-                children.append((name, .directory(0, mode: mode, mtime: mtime)))
+                children.append((name, .directory(mode: mode, mtime: mtime)))
             case S_IFSOCK: skip(full, "a socket is not stored")
             case S_IFIFO: skip(full, "a fifo is not stored")
             case S_IFCHR, S_IFBLK: skip(full, "a device is not stored")
@@ -146,9 +187,14 @@ package struct Snapshot {
         skipped.append(Skipped(path: EntryPath(bytes: full), reason: reason))
     }
 
+    /// The path as a String when it is UTF-8 (the stat cache's key), else nil.
+    private static func text(_ dir: [UInt8], _ name: FileName) -> String? {
+        String(validating: dir + [0x2f] + name.bytes, as: UTF8.self)
+    }
+
     /// The cached manifest of `path` if its stat data is unchanged. The cache is keyed by text
     /// paths, so a path that is not UTF-8 is never cached (two such paths could repair alike).
-    private func cacheHit(_ text: String?, _ key: StatKey) -> ObjectID? {
+    private static func cacheHit(_ cache: [String: (StatKey, ObjectID)], _ text: String?, _ key: StatKey) -> ObjectID? {
         guard let text, let (cached, manifest) = cache[text], cached == key else { return nil }
         return manifest
     }
@@ -157,46 +203,10 @@ package struct Snapshot {
         try FileName.withCString(path, body)
     }
 
-    /// Stores files and trees depth first, in the order a recursive walk would, with an
-    /// explicit stack; returns the root tree and its total size.
-    private mutating func store(_ dirs: [Directory]) throws -> (tree: ObjectID, size: UInt64) {
-        struct Frame { var dir: Int; var next = 0; var entries: [Tree.Entry] = [] }
-        var stack = [Frame(dir: 0)]
-        while let top = stack.indices.last {
-            let children = dirs[stack[top].dir].children
-            if stack[top].next < children.count {
-                let (name, child) = children[stack[top].next]
-                stack[top].next += 1
-                switch child {
-                case .symlink(let target, let mtime):
-                    var e = Tree.Entry.symlink(name, bytes: target)
-                    e.mtime = mtime
-                    stack[top].entries.append(e)
-                case .file(let path, let text, let key, let mode, let mtime):
-                    guard let (manifest, size) = try store(file: path, text: text, key: key) else { continue }
-                    var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
-                    e.mode = mode; e.mtime = mtime
-                    stack[top].entries.append(e)
-                case .directory(let index, _, _):
-                    stack.append(Frame(dir: index))
-                }
-                continue
-            }
-            let done = stack.removeLast()
-            let tree = try Tree(entries: done.entries)
-            let id = try session.put(.tree, tree.encoded())
-            guard let parent = stack.indices.last else { return (id, tree.totalSize) }
-            let (name, node) = dirs[stack[parent].dir].children[stack[parent].next - 1]
-            var e = Tree.Entry.directory(name, tree: id, size: tree.totalSize)
-            if case .directory(_, let mode, let mtime) = node { e.mode = mode; e.mtime = mtime }
-            stack[parent].entries.append(e)
-        }
-        preconditionFailure("the root frame returns")
-    }
-
     /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
-    private mutating func store(file path: [UInt8], text: String?, key: StatKey) throws -> (ObjectID, UInt64)? {
-        if let manifest = cacheHit(text, key) {
+    private mutating func store(file path: [UInt8], key: StatKey, cache: [String: (StatKey, ObjectID)]) throws -> (ObjectID, UInt64)? {
+        let text = String(validating: path, as: UTF8.self)
+        if let manifest = Self.cacheHit(cache, text, key) {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
@@ -212,7 +222,7 @@ package struct Snapshot {
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again
         // without its stat data changing, so it is not cached.
         if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text {
-            session.rememberStat(path: text, key: key, manifest: manifest)
+            try session.rememberStat(path: text, key: key, manifest: manifest)
         }
         return (manifest, size)
     }

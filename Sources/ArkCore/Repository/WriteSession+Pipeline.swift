@@ -147,4 +147,7 @@ final class KnownIDs: Sendable {
 
     @discardableResult
     func insert(_ id: ObjectID) -> Bool { ids.withLock { $0.insert(id).inserted } }
+
+    /// Forgets every id (they are published; the index answers for them from now on).
+    func removeAll() { ids.withLock { $0.removeAll() } }
 }

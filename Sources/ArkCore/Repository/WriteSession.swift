@@ -24,6 +24,10 @@ package final class WriteSession {
     /// Publish durable objects to the index after this many written bytes, so an interrupted
     /// large commit keeps its progress.
     package var checkpointBytes: UInt64 = 256 << 20
+    /// Publish after this many new objects or stat cache rows as well, so what waits for the
+    /// index (rows, tags, stat data, known ids) stays bounded when a commit stores many small
+    /// files.
+    package var checkpointObjects = 32_768
     /// Chunks this session's manifests use: taken out of the evictable cache when the session
     /// publishes, if the cache holds any then (they are needed for good). A chunk another
     /// writer's fetch stored first may be one. Chunks it deduplicated against were taken out
@@ -113,7 +117,7 @@ package final class WriteSession {
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1
-        if unsyncedBytes >= checkpointBytes { try checkpoint() }
+        if checkpointDue { try checkpoint() }
     }
 
     /// Appends new chunks (already hashed, deduplicated and maybe compressed) in order with
@@ -127,7 +131,7 @@ package final class WriteSession {
             let n = UInt64(r.compressed?.count ?? r.raw.count)
             newBytesStored += n; unsyncedBytes += n; newObjects += 1
         }
-        if unsyncedBytes >= checkpointBytes { try checkpoint() }
+        if checkpointDue { try checkpoint() }
     }
 
     /// Hashes and compresses chunks in parallel, then appends the new ones in order.
@@ -167,7 +171,11 @@ package final class WriteSession {
     package func putManifest(_ entries: [Manifest.Entry], level: UInt8 = 0) throws -> ObjectID {
         let maxN = ObjectLimits.maxManifestEntries
         if level == 0 { keptChunks += entries.map(\.id) }
-        if entries.count <= maxN { return try put(.manifest, Manifest(level: level, entries: entries).bytes) }
+        if entries.count <= maxN {
+            let id = try put(.manifest, Manifest(level: level, entries: entries).bytes)
+            if checkpointDue { try checkpoint() }
+            return id
+        }
         guard level < Manifest.maxLevel else { throw ArkError(.unsupported, "file too large for a manifest") }
         var children: [Manifest.Entry] = []
         for start in stride(from: 0, to: entries.count, by: maxN) {
@@ -178,13 +186,21 @@ package final class WriteSession {
         return try putManifest(children, level: level + 1)
     }
 
-    func rememberStat(path: String, key: StatKey, manifest: ObjectID) { statEntries.append((path, key, manifest)) }
+    func rememberStat(path: String, key: StatKey, manifest: ObjectID) throws {
+        statEntries.append((path, key, manifest))
+        if statEntries.count >= checkpointObjects { try checkpoint() }
+    }
+
+    private var checkpointDue: Bool {
+        unsyncedBytes >= checkpointBytes || writer.pendingCount >= checkpointObjects
+            || statEntries.count >= checkpointObjects || keptChunks.count >= checkpointObjects
+    }
 
     /// fsyncs what was written and publishes it to the index as present objects.
     package func checkpoint() throws {
         let records = try writer.sync()
         unsyncedBytes = 0
-        guard !records.isEmpty || !statEntries.isEmpty else { return }
+        guard !records.isEmpty || !statEntries.isEmpty || !keptChunks.isEmpty else { return }
         let stats = statEntries
         let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
         try repo.index.write { db in
@@ -198,6 +214,8 @@ package final class WriteSession {
         keptChunks.removeAll()
         pendingTags.removeAll()
         treeBases.published()
+        // Everything known so far is in the index now, where `isKnown` finds it.
+        known.removeAll()
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -238,5 +256,7 @@ package final class WriteSession {
         keptChunks.removeAll()
         pendingTags.removeAll()
         treeBases.published()
+        // Everything known so far is in the index now, where `isKnown` finds it.
+        known.removeAll()
     }
 }

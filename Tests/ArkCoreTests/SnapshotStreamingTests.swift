@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import ArkCore
+
+/// A commit walks the tree depth first and streams: it holds the entries of the directories on
+/// its current path only, publishes index rows in bounded batches as it goes, and finds the
+/// stat cache rows of each directory it enters.
+@Suite struct SnapshotStreamingTests {
+    static let (tops, subs, filesPerDir) = (30, 4, 25)
+
+    /// tops x subs directories of filesPerDir small files, with old modification times (so
+    /// the stat cache keeps them).
+    static func makeTree(_ store: TestStore) throws -> String {
+        let root = store.directory + "/src"
+        for t in 0..<tops {
+            for s in 0..<subs {
+                let dir = "\(root)/t\(t)/s\(s)"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for f in 0..<filesPerDir {
+                    let path = "\(dir)/f\(f)"
+                    try Data("file \(t) \(s) \(f)\n".utf8).write(to: URL(fileURLWithPath: path))
+                    var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 0), timespec(tv_sec: 1_600_000_000, tv_nsec: 0)]
+                    #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+                }
+            }
+        }
+        return root
+    }
+
+    @Test func walkHoldsOnlyItsPathAndPublishesInBatches() throws {
+        let store = try TestStore()
+        let root = try Self.makeTree(store)
+        let files = Self.tops * Self.subs * Self.filesPerDir
+
+        let session = try WriteSession(store.repo)
+        session.checkpointObjects = 256
+        var snapshot = Snapshot(session: session, root: root)
+        let (tree, size) = try snapshot.run()
+        // The root's, one top directory's and one leaf directory's entries at most.
+        #expect(snapshot.peakEntriesHeld <= Self.tops + Self.subs + Self.filesPerDir, "held \(snapshot.peakEntriesHeld) entries")
+        #expect(snapshot.peakEntriesHeld >= Self.filesPerDir)
+        // Each file is a chunk and a manifest; all but the last batch are in the index before
+        // the commit publishes.
+        let published = try store.repo.index.objectCount().present
+        #expect(published >= 2 * files - 256 - 200, "\(published) objects published during the walk")
+        let commit = try store.commit(tree: tree, session: session)
+        #expect(try store.repo.verify(roots: [commit], allObjects: true).ok)
+
+        // Stat cache rows are found per directory: only the files directly in it.
+        #expect(try store.repo.index.statCache(in: root).isEmpty)
+        #expect(try store.repo.index.statCache(in: root + "/t0").isEmpty)
+        #expect(try store.repo.index.statCache(in: root + "/t0/s1").count == Self.filesPerDir)
+
+        // An unchanged tree: every file from the stat cache, the same tree id, nothing stored.
+        let again = try WriteSession(store.repo)
+        var second = Snapshot(session: again, root: root)
+        var last = Snapshot.Progress()
+        second.onProgress = { last = $0 }
+        let (tree2, size2) = try second.run()
+        #expect(tree2 == tree && size2 == size)
+        #expect(last.filesReused == files && last.filesTotal == files && last.bytesTotal == 0)
+        #expect(again.newObjects == 0)
+    }
+}
