@@ -27,7 +27,7 @@ package struct Snapshot {
 
     private enum Node {
         case file(key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
-        case symlink(target: String, mtime: Tree.Timestamp)
+        case symlink(target: [UInt8], mtime: Tree.Timestamp)
         case directory(mode: UInt16, mtime: Tree.Timestamp)
     }
 
@@ -88,7 +88,7 @@ package struct Snapshot {
                 stack[top].next += 1
                 switch child {
                 case .symlink(let target, let mtime):
-                    var e = Tree.Entry.symlink(name, target: target)
+                    var e = Tree.Entry.symlink(name, bytes: target)
                     e.mtime = mtime
                     stack[top].entries.append(e)
                 case .file(let key, let mode, let mtime):
