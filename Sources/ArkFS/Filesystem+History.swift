@@ -23,7 +23,8 @@ extension Filesystem {
         switch v {
         case .versionsDir(let r, let path):
             guard let head = try mainHead(r), let root = try commitRoot(head),
-                  let dir = try resolve(path: path, from: root), case .entry(let e) = dir, e.kind == .directory else { return [] }
+                let dir = try resolve(path: path, from: root), case .entry(let e) = dir, e.kind == .directory
+            else { return [] }
             return try tree(e.id!).entries.compactMap { child in
                 let p = path + [child.name]
                 switch child.kind {
@@ -48,15 +49,19 @@ extension Filesystem {
             let repos = Set(try source.heads(repo: nil).map(\.ref.repo)).union(options.declaredRepos)
             return repos.sorted().map { ($0, .virtual(.repo($0))) }
         case .repo(let r):
-            return [("at", .virtual(.at(r))), ("heads", .virtual(.heads(r))), ("log", .virtual(.log(r))),
-                    ("versions", .virtual(.versionsDir(repo: r, path: [])))]
+            return [
+                ("at", .virtual(.at(r))), ("heads", .virtual(.heads(r))), ("log", .virtual(.log(r))),
+                ("versions", .virtual(.versionsDir(repo: r, path: [])))
+            ]
         case .heads(let r):
             return try source.heads(repo: r).map { (headName($0.ref), .link(target: "../../../commits/\($0.commit.hex)")) }
         case .log(let r):
             let history = try source.history(from: try source.heads(repo: r).map(\.commit), limit: nil).reversed()
             return history.enumerated().map { i, c in
-                (String(format: "%05d-%@-%@", i + 1, Self.compactUTC(c.committerTime), c.id.short),
-                 .link(target: "../../../commits/\(c.id.hex)"))
+                (
+                    String(format: "%05d-%@-%@", i + 1, Self.compactUTC(c.committerTime), c.id.short),
+                    .link(target: "../../../commits/\(c.id.hex)")
+                )
             }
         case .at, .changes, .versionsDir, .versionsFile:
             return []
@@ -87,7 +92,9 @@ extension Filesystem {
         case .changes:
             guard name.count >= 4, name.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) else { return nil }
             let found = try source.commits(changeID: name)
-            guard let newest = try found.compactMap({ try source.commitSummary($0) }).max(by: { $0.generation < $1.generation }) else { return nil }
+            guard let newest = try found.compactMap({ try source.commitSummary($0) }).max(by: { $0.generation < $1.generation }) else {
+                return nil
+            }
             return try commitRoot(newest.id)
         default:
             return try textChildren(of: v).first { $0.0 == name }?.1
@@ -97,7 +104,8 @@ extension Filesystem {
     /// `heads/` names: this node's main head is the repo id, named heads their name; a peer's
     /// heads get `@<peer name or node id>`. A '/' in a head name is written '%2F'.
     func headName(_ ref: HeadRef) -> String {
-        let base = (ref.name.isEmpty ? ref.repo : ref.name).replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F")
+        let base = (ref.name.isEmpty ? ref.repo : ref.name).replacingOccurrences(of: "%", with: "%25").replacingOccurrences(
+            of: "/", with: "%2F")
         if ref.owner == source.localNode { return base }
         return "\(base)@\(source.peerName(ref.owner) ?? ref.owner.hex)"
     }
@@ -142,7 +150,8 @@ extension Filesystem {
         let ext = dot.map { Array(name[$0...]) } ?? []
         for id in chain.reversed() {
             guard let root = try commitRoot(id), let node = try resolve(path: path, from: root),
-                  case .entry(let e) = node, e.kind == .file || e.kind == .executable else { continue }
+                case .entry(let e) = node, e.kind == .file || e.kind == .executable
+            else { continue }
             if e.id == last { continue }
             last = e.id
             out.append((FileName(bytes: stem + Array(".\(out.count + 1)".utf8) + ext), node))
@@ -155,8 +164,9 @@ extension Filesystem {
         var secs = time_t(t)
         var tmv = tm()
         gmtime_r(&secs, &tmv)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
-                      Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+            Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
     }
 
     /// Accepts unix seconds, 2026-11-21 (00:00 UTC), 2026-11-21T10:00Z, 2026-11-21T10:00:00Z,
@@ -166,21 +176,28 @@ extension Filesystem {
         let parts = s.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
         let ymd = parts[0].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard ymd.count == 3, let y = ymd[0], let mo = ymd[1], let d = ymd[2], parts[0].count == 10,
-              (1...12).contains(mo), (1...31).contains(d) else { return nil }
+            (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
         var tmv = tm()
         tmv.tm_year = Int32(y - 1900); tmv.tm_mon = Int32(mo - 1); tmv.tm_mday = Int32(d)
         let day = Int64(timegm(&tmv))
         guard parts.count == 2 else { return day }
         var rest = parts[1]
         var offset = 0
-        if rest.hasSuffix("Z") { rest = rest.dropLast() } else if let i = rest.lastIndex(where: { $0 == "+" || $0 == "-" }) {
+        if rest.hasSuffix("Z") {
+            rest = rest.dropLast()
+        } else if let i = rest.lastIndex(where: { $0 == "+" || $0 == "-" }) {
             let o = rest[rest.index(after: i)...].replacingOccurrences(of: ":", with: "")
             guard o.count == 4, let v = Int(o) else { return nil }
             offset = (v / 100 * 60 + v % 100) * 60 * (rest[i] == "-" ? -1 : 1)
             rest = rest[..<i]
-        } else { return nil }
+        } else {
+            return nil
+        }
         let hms = rest.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
-        guard (2...3).contains(hms.count), hms.allSatisfy({ $0 != nil }), hms[0]! < 24, hms[1]! < 60, (hms.count == 2 || hms[2]! < 61) else { return nil }
+        guard (2...3).contains(hms.count), hms.allSatisfy({ $0 != nil }), hms[0]! < 24, hms[1]! < 60, hms.count == 2 || hms[2]! < 61 else {
+            return nil
+        }
         return day + Int64(hms[0]! * 3600 + hms[1]! * 60 + (hms.count == 3 ? hms[2]! : 0) - offset)
     }
 }

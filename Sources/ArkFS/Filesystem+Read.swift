@@ -22,14 +22,17 @@ extension Filesystem {
     /// repeating it. Once per file per mount; errors are left to the real read.
     func readFirstBytesAhead(_ e: Node.Entry) {
         guard e.kind == .file || e.kind == .executable, e.size > 0, let id = e.id else { return }
-        guard firstBytesRead.withLock({ s in
-            if s.count >= 65_536 { s.removeAll(keepingCapacity: true) }
-            return s.insert(id).inserted
-        }) else { return }
+        guard
+            firstBytesRead.withLock({ s in
+                if s.count >= 65_536 { s.removeAll(keepingCapacity: true) }
+                return s.insert(id).inserted
+            })
+        else { return }
         guard var m = try? manifestLoader.view(id) else { return }
         while m.level > 0 {
             guard m.index(containing: 0) != nil, let child = try? manifestLoader.view(m.id(at: 0)),
-                  child.level + 1 == m.level, child.totalSize == m.entry(at: 0).length else { return }
+                child.level + 1 == m.level, child.totalSize == m.entry(at: 0).length
+            else { return }
             m = child
         }
         guard m.index(containing: 0) != nil else { return }
@@ -51,7 +54,8 @@ extension Filesystem {
     /// last chunk. Every byte is verified before use. A streaming reader gets whole chunks
     /// (cached, with read-ahead); a new or seeking reader gets just the blocks it asked for
     /// (block tags), so a random 4 KiB read or a first byte does not cost a whole chunk.
-    func read(_ file: OpenFile, offset: UInt64, count: Int, ino: UInt64, reply: @escaping @Sendable (Result<ReadResult, ArkError>) -> Void) {
+    func read(_ file: OpenFile, offset: UInt64, count: Int, ino: UInt64, reply: @escaping @Sendable (Result<ReadResult, ArkError>) -> Void)
+    {
         guard offset < file.size, count > 0 else { reply(.success(.empty)); return }
         let pieces: [(id: ObjectID, start: UInt64, length: UInt64)]
         do { pieces = try file.chunks(offset: offset, count: count) } catch {
@@ -69,7 +73,9 @@ extension Filesystem {
         // the rest of its last chunk and the next ones whole.
         if streaming, let last = pieces.last { readAhead(file, after: last.start + last.length, chunks: window) }
         let finish: @Sendable (Result<ReadResult, ArkError>) -> Void
-        if streaming || window == 0 { finish = reply } else {
+        if streaming || window == 0 {
+            finish = reply
+        } else {
             let from = pieces.last?.start ?? offset
             finish = { [self] result in
                 reply(result)
@@ -87,7 +93,8 @@ extension Filesystem {
                 case .success(let bytes) where bytes.count != (whole ? Int(p.length) : part.count):
                     // A (verified) manifest whose lengths disagree with its (verified) chunks:
                     // refuse the read rather than slice past the bytes.
-                    logger.error("read of \(inodes.name(of: ino)) failed: manifest says chunk \(p.id) has \(p.length) bytes, it has \(bytes.count)")
+                    logger.error(
+                        "read of \(inodes.name(of: ino)) failed: manifest says chunk \(p.id) has \(p.length) bytes, it has \(bytes.count)")
                     if collector.fail() { finish(.failure(ArkError(.corrupt, "chunk length mismatch"))) }
                 case .success(let bytes):
                     guard let done = collector.deliver(i, bytes, whole ? part : 0..<part.count) else { return }

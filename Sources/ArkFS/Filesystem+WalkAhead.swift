@@ -20,8 +20,9 @@ extension Filesystem {
     /// least half the window. A lone open, or a reader jumping around, reads nothing extra.
     func noteOpen(ino: UInt64) {
         guard let (parent, name) = inodes.parentAndName(of: ino), case .entry(let dir)? = inodes.node(parent),
-              dir.kind == .directory, let treeID = dir.id, let tree = try? tree(treeID),
-              let i = tree.index(named: name) else { return }
+            dir.kind == .directory, let treeID = dir.id, let tree = try? tree(treeID),
+            let i = tree.index(named: name)
+        else { return }
         let ahead: Range<Int>? = walks.withLock { w in
             if w.count >= 1024 && w[parent] == nil { w.removeAll(keepingCapacity: true) }
             var s = w[parent] ?? WalkState()

@@ -67,8 +67,9 @@ package final class Filesystem: Sendable {
             inodes = InodeTable(root: .virtual(.root))
         case .commit(let id):
             guard let c = try source.commitSummary(id) else { throw ArkError(.notFound, "commit \(id) is not in the index") }
-            inodes = InodeTable(root: .entry(Node.Entry(commit: id, mtime: c.committerTime, kind: .directory, id: c.tree, size: 0, target: nil)))
-            _ = try tree(c.tree) // fail now, not on first access, if the root tree is unreadable
+            inodes = InodeTable(
+                root: .entry(Node.Entry(commit: id, mtime: c.committerTime, kind: .directory, id: c.tree, size: 0, target: nil)))
+            _ = try tree(c.tree)  // fail now, not on first access, if the root tree is unreadable
         }
         loadPool.start()
         aheadPool.start()
@@ -94,8 +95,11 @@ package final class Filesystem: Sendable {
         return try treeLoads.run(id) {
             if let t = trees.withLock({ $0[id] }) { return t }
             let t = try source.tree(id)
-            let c = CachedTree(tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
-            trees.withLock { if $0.count >= Self.maxTrees { $0.removeAll(keepingCapacity: true) }; $0[id] = c }
+            let c = CachedTree(
+                tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
+            trees.withLock {
+                if $0.count >= Self.maxTrees { $0.removeAll(keepingCapacity: true) }; $0[id] = c
+            }
             return c
         }
     }
@@ -104,8 +108,10 @@ package final class Filesystem: Sendable {
     func manifest(_ id: ObjectID) throws -> Manifest { try manifestLoader.whole(id) }
 
     func entryNode(_ e: Tree.Entry, in parent: Node.Entry) -> Node {
-        .entry(Node.Entry(commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target,
-                          mode: e.mode, storedMtime: e.mtime))
+        .entry(
+            Node.Entry(
+                commit: parent.commit, mtime: parent.mtime, kind: e.kind, id: e.id, size: e.size, target: e.target,
+                mode: e.mode, storedMtime: e.mtime))
     }
 
     /// The root directory of a commit.
@@ -120,7 +126,9 @@ package final class Filesystem: Sendable {
     func child(of parent: Node, named name: FileName, parentIno: UInt64) throws -> Node? {
         switch parent {
         case .entry(let e):
-            if parentIno == InodeTable.rootIno, name.bytes.elementsEqual(Self.hiddenBrowser.utf8), case .entry = inodes.node(InodeTable.rootIno) {
+            if parentIno == InodeTable.rootIno, name.bytes.elementsEqual(Self.hiddenBrowser.utf8),
+                case .entry = inodes.node(InodeTable.rootIno)
+            {
                 return .virtual(.root)
             }
             guard e.kind == .directory, let id = e.id, let found = try tree(id).entry(named: name) else { return nil }
@@ -140,7 +148,8 @@ package final class Filesystem: Sendable {
     /// of reading it again.
     func prefetchSubtrees(of node: Node) {
         guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
-              let tree = trees.withLock({ $0[id]?.tree }) else { return }
+            let tree = trees.withLock({ $0[id]?.tree })
+        else { return }
         let ids = trees.withLock { cached in
             Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached[$0] == nil }.prefix(256))
         }

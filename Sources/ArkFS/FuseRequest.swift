@@ -3,7 +3,7 @@ import CFuse
 import Foundation
 
 /// A pending kernel request. libfuse allows replying from any thread, exactly once.
-struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from whichever thread finishes the work
+struct FuseRequest: @unchecked Sendable {  // fuse_req_t: replied to once, from whichever thread finishes the work
     let raw: fuse_req_t
 
     func error(_ code: Int32) { fuse_reply_err(raw, code) }
@@ -44,4 +44,3 @@ struct FuseRequest: @unchecked Sendable { // fuse_req_t: replied to once, from w
 
     func none() { fuse_reply_none(raw) }
 }
-

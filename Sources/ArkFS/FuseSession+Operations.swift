@@ -51,7 +51,9 @@ extension FuseSession {
         }
         ops.statfs = { req, _ in FuseSession.from(req).statfs(FuseRequest(raw: req!)) }
         ops.access = { req, _, mask in fuse_reply_err(req, mask & W_OK != 0 ? EROFS : 0) }
-        ops.getxattr = { req, ino, name, size in FuseSession.from(req).getxattr(FuseRequest(raw: req!), UInt64(ino), String(cString: name!), size) }
+        ops.getxattr = { req, ino, name, size in
+            FuseSession.from(req).getxattr(FuseRequest(raw: req!), UInt64(ino), String(cString: name!), size)
+        }
         ops.listxattr = { req, _, size in
             // The ark.* attributes are readable by name but not listed, so copy tools ignore them.
             if size == 0 { fuse_reply_xattr(req, 0) } else { fuse_reply_buf(req, nil, 0) }
@@ -111,7 +113,7 @@ extension FuseSession {
             guard let file = fs.open(node) else { return req.error(node.isDirectory ? EISDIR : EINVAL) }
             fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(file).toOpaque()))
         }
-        fi.pointee.keep_cache = 1 // immutable content: the page cache stays valid across opens
+        fi.pointee.keep_cache = 1  // immutable content: the page cache stays valid across opens
         fuse_reply_open(req.raw, fi)
         if case .entry(let e) = node {
             fs.noteOpen(ino: ino)

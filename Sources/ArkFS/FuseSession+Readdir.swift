@@ -18,7 +18,9 @@ extension FuseSession {
                 var st = stat()
                 st.st_ino = UInt(i < 2 ? listing.ino : fs.inodes.peek(parent: listing.ino, name: listing.name(at: i)))
                 st.st_mode = listing.type(at: i)
-                let n = listing.name(at: i).withCString { fuse_add_direntry(req.raw, b.baseAddress! + used, size - used, $0, &st, off_t(i + 1)) }
+                let n = listing.name(at: i).withCString {
+                    fuse_add_direntry(req.raw, b.baseAddress! + used, size - used, $0, &st, off_t(i + 1))
+                }
                 if n > size - used { break }
                 used += n
                 i += 1
@@ -31,7 +33,7 @@ extension FuseSession {
         var buf = [CChar](repeating: 0, count: size)
         var used = 0
         var i = max(offset, 0)
-        var taken: [UInt64] = [] // lookups taken for this reply, given back if it is not delivered
+        var taken: [UInt64] = []  // lookups taken for this reply, given back if it is not delivered
         buf.withUnsafeMutableBufferPointer { b in
             while i < listing.count {
                 let name = listing.name(at: i)

@@ -6,7 +6,7 @@ import Logging
 
 /// Binds a `Filesystem` to the kernel through libfuse's low-level API: mounts, runs the
 /// multi-threaded loop until unmounted or signalled (SIGINT/SIGTERM/SIGHUP), unmounts.
-package final class FuseSession: @unchecked Sendable { // `session`, `closed` and `notifying` are guarded by `gate`
+package final class FuseSession: @unchecked Sendable {  // `session`, `closed` and `notifying` are guarded by `gate`
     package let fs: Filesystem
     package let mountpoint: String
     let logger = Logger(label: "ark.fuse")
@@ -45,7 +45,9 @@ package final class FuseSession: @unchecked Sendable { // `session`, `closed` an
             ark_fuse_session_new(Int32(buf.count), buf.baseAddress, &ops, me.toOpaque())
         }
         guard let se else { throw ArkError(.io, "cannot create a FUSE session (bad mount options?)") }
-        gate.withLock { session = se; closed = false }
+        gate.withLock {
+            session = se; closed = false
+        }
         var mounted = false
         defer {
             // No notification through the session from here on (one in flight is waited

@@ -23,7 +23,6 @@ final class InodeTable: Sendable {
 
     func node(_ ino: UInt64) -> Node? { slots.withLock { $0[ino]?.node } }
 
-
     var count: Int { slots.withLock { $0.count } }
 
     /// The inode of `name` in `parent`, recorded with one more kernel lookup reference.
@@ -34,12 +33,12 @@ final class InodeTable: Sendable {
                 let ino = Self.derive(parent: parent, name: name, salt: salt)
                 if var slot = table[ino] {
                     if slot.parent == parent && slot.name == name {
-                        slot.node = node // a mutable browser entry may now denote something else
+                        slot.node = node  // a mutable browser entry may now denote something else
                         slot.lookups += 1
                         table[ino] = slot
                         return ino
                     }
-                    salt += 1 // a 64-bit hash collision: probe deterministically
+                    salt += 1  // a 64-bit hash collision: probe deterministically
                     continue
                 }
                 table[ino] = Slot(node: node, parent: parent, name: name, lookups: 1)

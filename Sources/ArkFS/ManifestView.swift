@@ -7,30 +7,48 @@ enum ManifestView: Sendable {
     case prefix(ManifestPrefix)
 
     var level: UInt8 {
-        switch self { case .whole(let m): m.level; case .prefix(let p): p.level }
+        switch self {
+        case .whole(let m): m.level;
+        case .prefix(let p): p.level
+        }
     }
 
     var totalSize: UInt64 {
-        switch self { case .whole(let m): m.totalSize; case .prefix(let p): p.totalSize }
+        switch self {
+        case .whole(let m): m.totalSize;
+        case .prefix(let p): p.totalSize
+        }
     }
 
     /// The entry holding `offset`; nil past the end, or past the records a prefix has.
     func index(containing offset: UInt64) -> Int? {
-        switch self { case .whole(let m): m.index(containing: offset); case .prefix(let p): p.index(containing: offset) }
+        switch self {
+        case .whole(let m): m.index(containing: offset);
+        case .prefix(let p): p.index(containing: offset)
+        }
     }
 
     // One switch per accessor, not an `any ManifestRecords`: these run for every chunk a
     // read locates, and boxing a manifest in an existential allocates.
     func id(at i: Int) -> ObjectID {
-        switch self { case .whole(let m): m.id(at: i); case .prefix(let p): p.id(at: i) }
+        switch self {
+        case .whole(let m): m.id(at: i);
+        case .prefix(let p): p.id(at: i)
+        }
     }
 
     func start(at i: Int) -> UInt64 {
-        switch self { case .whole(let m): m.start(at: i); case .prefix(let p): p.start(at: i) }
+        switch self {
+        case .whole(let m): m.start(at: i);
+        case .prefix(let p): p.start(at: i)
+        }
     }
 
     func entry(at i: Int) -> Manifest.Entry {
-        switch self { case .whole(let m): m.entry(at: i); case .prefix(let p): p.entry(at: i) }
+        switch self {
+        case .whole(let m): m.entry(at: i);
+        case .prefix(let p): p.entry(at: i)
+        }
     }
 
     var isPrefix: Bool { if case .prefix = self { true } else { false } }

@@ -62,8 +62,12 @@ package struct LocalObjectSource: ObjectSource {
     package func isPresent(_ id: ObjectID) throws -> Bool { try repo.index.object(id)?.isPresent ?? false }
     package func commitSummary(_ id: ObjectID) throws -> CommitSummary? { try repo.index.commit(id) }
     package func heads(repo r: String?) throws -> [Head] { try repo.index.heads(repo: r) }
-    package func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] { try repo.index.history(from: heads, limit: limit) }
-    package func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] { try repo.index.commits(withPrefix: prefix, limit: limit) }
+    package func history(from heads: [ObjectID], limit: Int?) throws -> [CommitSummary] {
+        try repo.index.history(from: heads, limit: limit)
+    }
+    package func commits(withPrefix prefix: String, limit: Int) throws -> [ObjectID] {
+        try repo.index.commits(withPrefix: prefix, limit: limit)
+    }
     package func commits(changeID: String) throws -> [ObjectID] { try repo.index.commits(changeIDPrefix: changeID) }
     package var localNode: ObjectID { repo.identity.endpointID }
     package func peerName(_ node: ObjectID) -> String? { peerNames[node] }

@@ -46,7 +46,9 @@ final class OpenFile: Sendable {
     func locate(_ offset: UInt64) throws -> (Manifest.Entry, UInt64)? {
         var id = self.id
         var m: ManifestView
-        if let r = root.withLock({ $0 }) { m = r } else {
+        if let r = root.withLock({ $0 }) {
+            m = r
+        } else {
             m = try loader.view(id)
             guard m.totalSize == size else {
                 throw ArkError(.corrupt, "manifest \(id) describes \(m.totalSize) bytes, its tree entry \(size)")
@@ -68,21 +70,28 @@ final class OpenFile: Sendable {
             if m.level == 0 { return (m.entry(at: i), start) }
             let parent = (id: id, level: m.level, length: m.entry(at: i).length)
             id = m.id(at: i)
-            if let c = children.withLock({ $0[id] }) { m = c } else {
+            if let c = children.withLock({ $0[id] }) {
+                m = c
+            } else {
                 m = try loader.view(id)
                 remember(id, m)
             }
             // Hashes cannot catch a parent entry that disagrees with its child (the levels
             // must step down by one, the lengths agree); without this a read could loop.
             guard m.level + 1 == parent.level, m.totalSize == parent.length else {
-                throw ArkError(.corrupt, "manifest \(id) (level \(m.level), \(m.totalSize) bytes) does not match its entry in manifest \(parent.id) (level \(parent.level), \(parent.length) bytes)")
+                throw ArkError(
+                    .corrupt,
+                    "manifest \(id) (level \(m.level), \(m.totalSize) bytes) does not match its entry in manifest \(parent.id) (level \(parent.level), \(parent.length) bytes)"
+                )
             }
             base = start
         }
     }
 
     private func remember(_ id: ObjectID, _ m: ManifestView) {
-        children.withLock { if $0.count > 64 { $0.removeAll() }; $0[id] = m }
+        children.withLock {
+            if $0.count > 64 { $0.removeAll() }; $0[id] = m
+        }
     }
 
     /// Where read-ahead should continue for a reader at `offset` with a window of `bytes`, or

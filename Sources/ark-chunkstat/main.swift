@@ -56,7 +56,11 @@ func fail(_ message: String) -> Never {
 /// "64K", "1M" or a plain byte count.
 func parseSize(_ s: Substring) -> Int {
     let scale: Int
-    switch s.last?.uppercased() { case "K": scale = 1 << 10; case "M": scale = 1 << 20; default: scale = 1 }
+    switch s.last?.uppercased() {
+    case "K": scale = 1 << 10;
+    case "M": scale = 1 << 20;
+    default: scale = 1
+    }
     guard let n = Int(scale == 1 ? s : s.dropLast()), n > 0 else { fail("'\(s)' is not a size like 64K or 1M") }
     return n * scale
 }
@@ -89,10 +93,11 @@ func measure(_ sc: Scenario, _ p: ChunkerParameters) -> Row {
     let logical = sc.base.count + sc.edited.count
     // Manifest entries: 40 bytes per chunk reference, both versions. Index: ~100 bytes per stored object.
     let overhead = 40 * (a.count + b.count) + 100 * unique.count
-    return Row(scenario: sc.name, params: p.description, chunks: a.count,
-               meanKiB: Double(sc.base.count) / Double(a.count) / 1024, newBytes: stored - afterBase,
-               dedupe: Double(logical) / Double(stored), overhead: overhead,
-               overheadPct: 100 * Double(overhead) / Double(stored))
+    return Row(
+        scenario: sc.name, params: p.description, chunks: a.count,
+        meanKiB: Double(sc.base.count) / Double(a.count) / 1024, newBytes: stored - afterBase,
+        dedupe: Double(logical) / Double(stored), overhead: overhead,
+        overheadPct: 100 * Double(overhead) / Double(stored))
 }
 
 var mb = 256
@@ -101,7 +106,7 @@ var params: [ChunkerParameters] = [
     .init(min: 64 << 10, avg: 256 << 10, max: 1 << 20),
     .init(min: 128 << 10, avg: 512 << 10, max: 2 << 20),
     .init(min: 256 << 10, avg: 1 << 20, max: 4 << 20),
-    .init(min: 512 << 10, avg: 2 << 20, max: 8 << 20),
+    .init(min: 512 << 10, avg: 2 << 20, max: 8 << 20)
 ]
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
@@ -127,15 +132,17 @@ while let a = args.popFirst() {
 let random = randomBytes(mb << 20, seed: 0x5EED)
 var scenarios = [
     Scenario(name: "random \(mb) MiB, 1 MiB inserted mid", base: random, edited: insertMiddle(random)),
-    Scenario(name: "random \(mb) MiB, 100 scattered 16 B edits", base: random, edited: scatteredEdits(random, n: 100, seed: 7)),
+    Scenario(name: "random \(mb) MiB, 100 scattered 16 B edits", base: random, edited: scatteredEdits(random, n: 100, seed: 7))
 ]
 if let tarPath {
     guard let d = FileManager.default.contents(atPath: tarPath) else {
         fail("cannot read '\(tarPath)'")
     }
     let t = [UInt8](d)
-    scenarios.append(Scenario(name: "tar of /usr/include (\(t.count >> 20) MiB), 10 scattered 16 B edits",
-                              base: t, edited: scatteredEdits(t, n: 10, seed: 11)))
+    scenarios.append(
+        Scenario(
+            name: "tar of /usr/include (\(t.count >> 20) MiB), 10 scattered 16 B edits",
+            base: t, edited: scatteredEdits(t, n: 10, seed: 11)))
 }
 
 emit("| scenario | min/avg/max | chunks | mean chunk | new bytes after edit | dedupe ratio (2 versions) | manifest+index overhead |")
@@ -143,8 +150,10 @@ emit("|---|---|---:|---:|---:|---:|---:|")
 for sc in scenarios {
     for p in params {
         let r = measure(sc, p)
-        emit(String(format: "| %@ | %@ | %d | %.0f KiB | %.2f MiB | %.3f | %d KiB (%.3f%%) |",
-                     r.scenario, r.params, r.chunks, r.meanKiB, Double(r.newBytes) / 1048576, r.dedupe,
-                     r.overhead >> 10, r.overheadPct))
+        emit(
+            String(
+                format: "| %@ | %@ | %d | %.0f KiB | %.2f MiB | %.3f | %d KiB (%.3f%%) |",
+                r.scenario, r.params, r.chunks, r.meanKiB, Double(r.newBytes) / 1048576, r.dedupe,
+                r.overhead >> 10, r.overheadPct))
     }
 }

@@ -35,8 +35,9 @@ extension HostileAttack {
         let start = Date()
         for i in 0..<count {
             let head = ObjectID(bytes: (0..<ObjectID.byteCount).map { _ in UInt8.random(in: 0...255) })
-            let a = HeadAnnouncement.signed(by: identity, repo: repo, name: "bogus-\(i % names)", seq: firstSeq + UInt64(i),
-                                            generation: 1, head: head, previous: nil, time: UInt64(Date().timeIntervalSince1970 * 1000))
+            let a = HeadAnnouncement.signed(
+                by: identity, repo: repo, name: "bogus-\(i % names)", seq: firstSeq + UInt64(i),
+                generation: 1, head: head, previous: nil, time: UInt64(Date().timeIntervalSince1970 * 1000))
             try await connection.notify(SyncNotification.announce(a).encoded)
         }
         let sendSeconds = Date().timeIntervalSince(start)
@@ -44,8 +45,10 @@ extension HostileAttack {
         try? await Task.sleep(for: .seconds(seconds))
         connection.close()
         await transport.shutdown()
-        return ["attack": "bogus-announce", "sent": count, "names": names, "repo": repo, "writer": identity.endpointID.hex,
-                "first_seq": firstSeq, "last_seq": firstSeq + UInt64(max(count - 1, 0)), "send_seconds": sendSeconds,
-                "requests_stalled": handler.requests.load(ordering: .relaxed), "held_seconds": seconds]
+        return [
+            "attack": "bogus-announce", "sent": count, "names": names, "repo": repo, "writer": identity.endpointID.hex,
+            "first_seq": firstSeq, "last_seq": firstSeq + UInt64(max(count - 1, 0)), "send_seconds": sendSeconds,
+            "requests_stalled": handler.requests.load(ordering: .relaxed), "held_seconds": seconds
+        ]
     }
 }

@@ -40,15 +40,20 @@ extension HostileAttack {
             return (answered, failed)
         }
         for transport in transports { await transport.shutdown() }
-        return ["attack": "credit-starve", "chunks": chunks.count, "connections": opened, "refused": refused,
-                "streams_per_connection": streams, "request_bytes": body.count, "answered": results.answered,
-                "unanswered": results.failed, "seconds": seconds]
+        return [
+            "attack": "credit-starve", "chunks": chunks.count, "connections": opened, "refused": refused,
+            "streams_per_connection": streams, "request_bytes": body.count, "answered": results.answered,
+            "unanswered": results.failed, "seconds": seconds
+        ]
     }
 
     /// The chunk ids of every head of `repo`, walked commit -> tree -> manifests.
     private static func chunkIDs(of repo: String, via connection: any PeerConnection) async throws -> [ObjectID] {
         func get(_ ids: [ObjectID]) async throws -> [WireObject] {
-            guard case .objects(let objects) = try SyncResponse(decoding: try await connection.request(SyncRequest.getObjects(ids).encoded, deadline: 10)) else {
+            guard
+                case .objects(let objects) = try SyncResponse(
+                    decoding: try await connection.request(SyncRequest.getObjects(ids).encoded, deadline: 10))
+            else {
                 throw HostileOptions.Invalid(description: "the victim answered getObjects with something else")
             }
             return objects
@@ -57,7 +62,10 @@ extension HostileAttack {
         // it, which it does right after the connection opens: ask until they show (10 s).
         var heads: [HeadAnnouncement] = []
         for _ in 0..<100 {
-            guard case .heads(let list) = try SyncResponse(decoding: try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: 10)) else {
+            guard
+                case .heads(let list) = try SyncResponse(
+                    decoding: try await connection.request(SyncRequest.getHeads(repo: repo).encoded, deadline: 10))
+            else {
                 throw HostileOptions.Invalid(description: "the victim answered getHeads with something else")
             }
             heads = list

@@ -58,8 +58,10 @@ extension HostileAttack {
             }
         }
         for fd in open { close(fd) }
-        return ["attack": "idle-connections", "requested": count, "opened": opened, "refused": refused,
-                "closed_by_daemon": closedByPeer, "reconnected": reconnected, "held_to_end": open.count, "seconds": seconds,
-                "connect_seconds": (connectSeconds * 100).rounded() / 100]
+        return [
+            "attack": "idle-connections", "requested": count, "opened": opened, "refused": refused,
+            "closed_by_daemon": closedByPeer, "reconnected": reconnected, "held_to_end": open.count, "seconds": seconds,
+            "connect_seconds": (connectSeconds * 100).rounded() / 100
+        ]
     }
 }

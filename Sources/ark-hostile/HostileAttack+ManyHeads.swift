@@ -47,11 +47,14 @@ extension HostileAttack {
             let treeBytes = try Tree(entries: [.symlink("link", target: "head-\(i)")]).encoded()
             let tree = ObjectHasher.hash(.tree, treeBytes)
             objects.append(WireObject(id: tree, kind: .tree, bytes: treeBytes))
-            let bytes = Commit(tree: tree, parents: [], author: sig, committer: sig, message: "head \(i)", node: identity.endpointID).encoded()
+            let bytes = Commit(tree: tree, parents: [], author: sig, committer: sig, message: "head \(i)", node: identity.endpointID)
+                .encoded()
             let id = ObjectHasher.hash(.commit, bytes)
             objects.append(WireObject(id: id, kind: .commit, bytes: bytes))
-            heads.append(.signed(by: identity, repo: repo, name: "head-\(i)", seq: 1, generation: 1, head: id, previous: nil,
-                                 time: UInt64(now) * 1000))
+            heads.append(
+                .signed(
+                    by: identity, repo: repo, name: "head-\(i)", seq: 1, generation: 1, head: id, previous: nil,
+                    time: UInt64(now) * 1000))
         }
         let handler = ServingHandler(objects: objects, heads: heads)
         let (transport, connection) = try await connectAsMember(options, handler: handler)
@@ -60,7 +63,9 @@ extension HostileAttack {
         try? await Task.sleep(for: .seconds(seconds))
         connection.close()
         await transport.shutdown()
-        return ["attack": "many-heads", "sent": count, "repo": repo, "writer": identity.endpointID.hex,
-                "objects_served": handler.served.load(ordering: .relaxed), "held_seconds": seconds]
+        return [
+            "attack": "many-heads", "sent": count, "repo": repo, "writer": identity.endpointID.hex,
+            "objects_served": handler.served.load(ordering: .relaxed), "held_seconds": seconds
+        ]
     }
 }

@@ -77,12 +77,15 @@ final class SilentHandler: PeerHandler {
 }
 
 /// Completes the handshake with the victim as the identity of `--key-store`.
-func connectAsMember(_ options: HostileOptions, handler: any PeerHandler = SilentHandler(),
-                     limits: TransportLimits = .default) async throws -> (PeerTransport, any PeerConnection) {
+func connectAsMember(
+    _ options: HostileOptions, handler: any PeerHandler = SilentHandler(),
+    limits: TransportLimits = .default
+) async throws -> (PeerTransport, any PeerConnection) {
     let identity = try options.identity()
     let (host, port) = try options.target()
-    let transport = PeerTransport(identity: identity, handler: handler, authorize: { _ in true },
-                                  group: MultiThreadedEventLoopGroup.singleton, limits: limits)
+    let transport = PeerTransport(
+        identity: identity, handler: handler, authorize: { _ in true },
+        group: MultiThreadedEventLoopGroup.singleton, limits: limits)
     let connection = try await transport.connect(host: host, port: port, expecting: try options.victim())
     return (transport, connection)
 }
@@ -94,6 +97,6 @@ enum HostileAttack {
         "idle-connections": idleConnections,
         "credit-starve": creditStarve,
         "bogus-announce": bogusAnnounce,
-        "many-heads": manyHeads,
+        "many-heads": manyHeads
     ]
 }

@@ -13,11 +13,15 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let name = arguments.first, !name.hasPrefix("-") else {
-    FileHandle.standardError.write(Data("usage: ark-hostile <attack> --target HOST:PORT [options]; attacks: \(HostileAttack.all.keys.sorted().joined(separator: ", "))\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "usage: ark-hostile <attack> --target HOST:PORT [options]; attacks: \(HostileAttack.all.keys.sorted().joined(separator: ", "))\n"
+                .utf8))
     exit(64)
 }
 guard let attack = HostileAttack.all[name] else {
-    FileHandle.standardError.write(Data("ark-hostile: unknown attack '\(name)' (known: \(HostileAttack.all.keys.sorted().joined(separator: ", ")))\n".utf8))
+    FileHandle.standardError.write(
+        Data("ark-hostile: unknown attack '\(name)' (known: \(HostileAttack.all.keys.sorted().joined(separator: ", ")))\n".utf8))
     exit(64)
 }
 do {

@@ -83,7 +83,8 @@ while let a = args.popFirst() {
     case "--threshold": config.enumerateThreshold = Int(args.popFirst() ?? "") ?? config.enumerateThreshold
     case "--branching": config.branching = Int(args.popFirst() ?? "") ?? config.branching
     default:
-        FileHandle.standardError.write(Data("ark-rbsrbench: unknown argument '\(a)' (--n N, --d 1,100,10000, --threshold T, --branching B)\n".utf8))
+        FileHandle.standardError.write(
+            Data("ark-rbsrbench: unknown argument '\(a)' (--n N, --d 1,100,10000, --threshold T, --branching B)\n".utf8))
         exit(2)
     }
 }
@@ -98,7 +99,9 @@ let log16n = log(Double(n)) / log(16)
 // The target's bound counts one fingerprint per level; a split sends B of them per level, so
 // the last columns show the bound with that factor: d·log_B(n)·B·fp·4.
 let B = config.branching
-print("| n | d | direction | messages | round trips | bytes | bytes/d | bound d·log16(n)·\(fp)·4 | within bound | exact | time (s) | d·log\(B)(n)·\(B)·\(fp)·4 | within |")
+print(
+    "| n | d | direction | messages | round trips | bytes | bytes/d | bound d·log16(n)·\(fp)·4 | within bound | exact | time (s) | d·log\(B)(n)·\(B)·\(fp)·4 | within |"
+)
 print("|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|")
 for d in ds {
     let extra = Array(extras.prefix(d))
@@ -106,14 +109,18 @@ for d in ds {
     let cases: [(String, InMemoryRBSRItemStore, InMemoryRBSRItemStore)] = [
         ("initiator has more", try InMemoryRBSRItemStore(pointed: base + extra), baseStore),
         ("responder has more", baseStore, try InMemoryRBSRItemStore(pointed: base + extra)),
-        ("both (split)", try InMemoryRBSRItemStore(pointed: base + extra.prefix(half)),
-         try InMemoryRBSRItemStore(pointed: base + extra.dropFirst(half))),
+        (
+            "both (split)", try InMemoryRBSRItemStore(pointed: base + extra.prefix(half)),
+            try InMemoryRBSRItemStore(pointed: base + extra.dropFirst(half))
+        )
     ]
     let bound = Double(d) * log16n * Double(fp) * 4
     let splitBound = Double(d) * log(Double(n)) / log(Double(B)) * Double(B) * Double(fp) * 4
     for (name, a, b) in cases {
         let r = try reconcile(a, b, config: config)
         let ok = Double(r.bytes) <= bound
-        print("| \(n) | \(d) | \(name) | \(r.messages) | \(r.roundTrips) | \(r.bytes) | \(r.bytes / max(d, 1)) | \(Int(bound.rounded())) | \(ok ? "pass" : "FAIL") | \(r.exact ? "yes" : "NO") | \(String(format: "%.2f", r.seconds)) | \(Int(splitBound.rounded())) | \(Double(r.bytes) <= splitBound ? "pass" : "FAIL") |")
+        print(
+            "| \(n) | \(d) | \(name) | \(r.messages) | \(r.roundTrips) | \(r.bytes) | \(r.bytes / max(d, 1)) | \(Int(bound.rounded())) | \(ok ? "pass" : "FAIL") | \(r.exact ? "yes" : "NO") | \(String(format: "%.2f", r.seconds)) | \(Int(splitBound.rounded())) | \(Double(r.bytes) <= splitBound ? "pass" : "FAIL") |"
+        )
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import CArkMalloc
 import ArkCore
+import CArkMalloc
 import Foundation
 import Logging
 
@@ -20,7 +20,7 @@ struct Ark: ParsableCommand {
             CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
             OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self, RunCommand.self,
             PrefetchCommand.self,
-            StatusCommand.self,
+            StatusCommand.self
         ],
         defaultSubcommand: RunCommand.self
     )

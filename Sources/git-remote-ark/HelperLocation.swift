@@ -13,8 +13,10 @@ struct HelperLocation {
     /// Names of the remotes in the configuration, by node id (for peers' ref names).
     var peerNames: [ObjectID: String] = [:]
 
-    init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-         cwd: String = FileManager.default.currentDirectoryPath) throws {
+    init(
+        url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        cwd: String = FileManager.default.currentDirectoryPath
+    ) throws {
         var spec = url
         if spec.hasPrefix("ark://") { spec.removeFirst(6) }
         var file: String?
@@ -25,7 +27,9 @@ struct HelperLocation {
         } else if let env = environment["ARK_CONFIG"], !env.isEmpty {
             file = env
         }
-        guard Self.validRepoID(spec) else { throw HelperError("ark::\(url): '\(spec)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        guard Self.validRepoID(spec) else {
+            throw HelperError("ark::\(url): '\(spec)' is not a valid repo id (letters, digits, '.', '_', '-')")
+        }
         repo = spec
         let explicit = file != nil
         let name = file ?? "ark.toml"
@@ -52,7 +56,8 @@ struct HelperLocation {
         for item in root["repos"]?.array ?? [] {
             for remote in item.table?["remotes"]?.array ?? [] {
                 guard let t = remote.table, let n = t["name"]?.string, let hex = t["node_id"]?.string,
-                      let id = ObjectID(hex: hex) else { continue }
+                    let id = ObjectID(hex: hex)
+                else { continue }
                 peerNames[id] = n
             }
         }
@@ -70,7 +75,8 @@ struct HelperLocation {
     func open() throws -> Repository {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: storePath, isDirectory: &isDir), isDir.boolValue else {
-            throw HelperError("no ark store at \(storePath)" + (configFile.map { " (from \($0))" } ?? " (no ark.toml here; set ARK_CONFIG)"))
+            throw HelperError(
+                "no ark store at \(storePath)" + (configFile.map { " (from \($0))" } ?? " (no ark.toml here; set ARK_CONFIG)"))
         }
         return try Repository(path: storePath)
     }

@@ -29,11 +29,14 @@ struct RefMap {
         if let main = own.first(where: { $0.ref.name.isEmpty }) {
             headCommit = main.commit
             let branches = refs.filter { $0.ref.hasPrefix("refs/heads/") && $0.commit == main.commit }.map(\.ref)
-            if branches.contains("refs/heads/main") { headSymref = "refs/heads/main" }
-            else if !names.contains("main") {
+            if branches.contains("refs/heads/main") {
+                headSymref = "refs/heads/main"
+            } else if !names.contains("main") {
                 refs.append(Advertised(ref: "refs/heads/main", commit: main.commit, head: main.ref))
                 headSymref = "refs/heads/main"
-            } else if let first = branches.sorted().first { headSymref = first }
+            } else if let first = branches.sorted().first {
+                headSymref = first
+            }
         }
         var byPeer: [ObjectID: [Head]] = [:]
         for h in heads where h.ref.owner != local { byPeer[h.ref.owner, default: []].append(h) }
@@ -58,9 +61,13 @@ struct RefMap {
     /// `tags/<t>`; nil for anything else (peers' namespaces are theirs, not pushable).
     static func headName(forPush ref: String) -> String? {
         let name: String
-        if ref.hasPrefix("refs/heads/") { name = String(ref.dropFirst(11)) }
-        else if ref.hasPrefix("refs/tags/") { name = "tags/" + ref.dropFirst(10) }
-        else { return nil }
+        if ref.hasPrefix("refs/heads/") {
+            name = String(ref.dropFirst(11))
+        } else if ref.hasPrefix("refs/tags/") {
+            name = "tags/" + ref.dropFirst(10)
+        } else {
+            return nil
+        }
         guard !name.isEmpty, !name.hasPrefix("peers/"), !name.contains("@"), !name.contains(":") else { return nil }
         return name
     }

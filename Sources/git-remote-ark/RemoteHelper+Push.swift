@@ -50,11 +50,13 @@ extension RemoteHelper {
         }
         let hex = try resolve(s.source)
         var importer: GitImporter?
-        let stats = try GitImporter.run(into: repo, source: gitDir, repoID: location.repo, configure: { imp in
-            imp.refsOverride = [(name: name, hex: hex)]
-            imp.moveHeads = false
-            importer = imp
-        })
+        let stats = try GitImporter.run(
+            into: repo, source: gitDir, repoID: location.repo,
+            configure: { imp in
+                imp.refsOverride = [(name: name, hex: hex)]
+                imp.moveHeads = false
+                importer = imp
+            })
         logger.info("imported \(stats.commitsImported) commits for \(s.destination)")
         guard let new = try importer?.commitID(hex) else { throw HelperError("git commit \(hex) was not imported") }
         if let current, current != new, !s.force, try !isAncestor(current, of: new, in: repo) {

@@ -100,8 +100,9 @@ final class RemoteHelper {
             advertised[hex] = r.commit
             out += "\(hex) \(r.ref)\n"
         }
-        if let sym = map.headSymref { out += "@\(sym) HEAD\n" }
-        else if let c = map.headCommit {
+        if let sym = map.headSymref {
+            out += "@\(sym) HEAD\n"
+        } else if let c = map.headCommit {
             let hex = HexCodec.encode(try ids.commit(c))
             advertised[hex] = c
             out += "\(hex) HEAD\n"
@@ -130,6 +131,7 @@ final class RemoteHelper {
             if showProgress { FileHandle.standardError.write(Data("ark: sending objects: \(done)/\(total)\r".utf8)) }
         }
         if showProgress && result.objects > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-        logger.info("sent \(result.objects) objects (\(result.commits) commits) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        logger.info(
+            "sent \(result.objects) objects (\(result.commits) commits) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
     }
 }

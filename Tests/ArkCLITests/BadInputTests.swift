@@ -13,21 +13,35 @@ import Testing
     }
 
     static let configCases: [ConfigCase] = [
-        ConfigCase(label: "syntax error", toml: "# settings\n[store]\npath = \"d\"\nbroken = = 1\n", expected: ["ark.toml:4", "syntax error"]),
+        ConfigCase(
+            label: "syntax error", toml: "# settings\n[store]\npath = \"d\"\nbroken = = 1\n", expected: ["ark.toml:4", "syntax error"]),
         ConfigCase(label: "unclosed table header", toml: "[store\npath = \"d\"\n", expected: ["ark.toml:1", "syntax error"]),
         ConfigCase(label: "unknown top-level key", toml: "colour = \"blue\"\n", expected: ["ark.toml:1", "colour", "unknown key"]),
-        ConfigCase(label: "unknown key in table", toml: "[store]\npath = \"d\"\ncolour = 1\n", expected: ["ark.toml:3", "store.colour", "unknown key"]),
+        ConfigCase(
+            label: "unknown key in table", toml: "[store]\npath = \"d\"\ncolour = 1\n",
+            expected: ["ark.toml:3", "store.colour", "unknown key"]),
         ConfigCase(label: "wrong type", toml: "[store]\npath = 5\n", expected: ["ark.toml:2", "store.path", "must be a string"]),
         ConfigCase(label: "store is not a table", toml: "store = \"d\"\n", expected: ["store", "must be a table"]),
-        ConfigCase(label: "node_id too short", toml: "[[repos]]\nid = \"r\"\n[[repos.remotes]]\nname = \"peer\"\nnode_id = \"abc\"\n",
-                   expected: ["ark.toml:5", "node_id", "64 hex"]),
-        ConfigCase(label: "node_id not hex", toml: "[[repos]]\nid = \"r\"\n[[repos.remotes]]\nname = \"peer\"\nnode_id = \"\(String(repeating: "g", count: 64))\"\n",
-                   expected: ["ark.toml:5", "node_id", "64 hex"]),
-        ConfigCase(label: "duplicate repo id", toml: "[[repos]]\nid = \"r\"\n\n[[repos]]\nid = \"r\"\n", expected: ["ark.toml:", "duplicate repo id 'r'"]),
+        ConfigCase(
+            label: "node_id too short", toml: "[[repos]]\nid = \"r\"\n[[repos.remotes]]\nname = \"peer\"\nnode_id = \"abc\"\n",
+            expected: ["ark.toml:5", "node_id", "64 hex"]),
+        ConfigCase(
+            label: "node_id not hex",
+            toml: "[[repos]]\nid = \"r\"\n[[repos.remotes]]\nname = \"peer\"\nnode_id = \"\(String(repeating: "g", count: 64))\"\n",
+            expected: ["ark.toml:5", "node_id", "64 hex"]),
+        ConfigCase(
+            label: "duplicate repo id", toml: "[[repos]]\nid = \"r\"\n\n[[repos]]\nid = \"r\"\n",
+            expected: ["ark.toml:", "duplicate repo id 'r'"]),
         ConfigCase(label: "invalid repo id", toml: "[[repos]]\nid = \"a b\"\n", expected: ["repos[0].id", "not a valid repo id"]),
-        ConfigCase(label: "cache limit not a size", toml: "[store]\ncache_limit = \"lots\"\n", expected: ["ark.toml:2", "store.cache_limit", "size"]),
-        ConfigCase(label: "cache limit too small", toml: "[store]\ncache_limit = \"1MiB\"\n", expected: ["ark.toml:2", "store.cache_limit", "at least 16MiB"]),
-        ConfigCase(label: "sync threshold wrong type", toml: "[sync]\nenumerate_threshold = \"8\"\n", expected: ["sync.enumerate_threshold", "integer"]),
+        ConfigCase(
+            label: "cache limit not a size", toml: "[store]\ncache_limit = \"lots\"\n",
+            expected: ["ark.toml:2", "store.cache_limit", "size"]),
+        ConfigCase(
+            label: "cache limit too small", toml: "[store]\ncache_limit = \"1MiB\"\n",
+            expected: ["ark.toml:2", "store.cache_limit", "at least 16MiB"]),
+        ConfigCase(
+            label: "sync threshold wrong type", toml: "[sync]\nenumerate_threshold = \"8\"\n",
+            expected: ["sync.enumerate_threshold", "integer"])
     ]
 
     static func expectOneErrorLine(_ r: ArkProcess.Result, containing fragments: [String], _ what: String) {
@@ -82,8 +96,10 @@ import Testing
                 let c = Commit(tree: empty, parents: [], author: sig, committer: sig, message: "", node: repo.identity.endpointID)
                 let p = String(ObjectHasher.hash(.commit, c.encoded()).hex.prefix(4))
                 if let other = seen[p] {
-                    return (try session.commit(other, head: nil, expected: nil, cause: "test"),
-                            try session.commit(c, head: nil, expected: nil, cause: "test"))
+                    return (
+                        try session.commit(other, head: nil, expected: nil, cause: "test"),
+                        try session.commit(c, head: nil, expected: nil, cause: "test")
+                    )
                 }
                 seen[p] = c
             }
@@ -108,8 +124,9 @@ import Testing
         let ws = Workspace()
         try ws.write("src/f", Array("x".utf8))
         Self.expectOneErrorLine(try ws.ark("commit", "src", "--repo", "a b"), containing: ["'a b' is not a valid repo id"], "bad repo id")
-        Self.expectOneErrorLine(try ws.ark("commit", "src", "--repo", "proj", "--author", "nobody"),
-                                containing: ["author 'nobody' must look like 'Name <email>'"], "bad author")
+        Self.expectOneErrorLine(
+            try ws.ark("commit", "src", "--repo", "proj", "--author", "nobody"),
+            containing: ["author 'nobody' must look like 'Name <email>'"], "bad author")
         // Rejected before the store is opened: nothing was created or read.
         #expect(!ws.exists("data"))
     }

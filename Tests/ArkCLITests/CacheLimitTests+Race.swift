@@ -1,8 +1,8 @@
 import ArkCore
 import Foundation
+import Glibc
 import Synchronization
 import Testing
-import Glibc
 
 /// Eviction of the on-demand chunk cache runs beside writers: a commit that deduplicates
 /// against cached chunks must end up with every chunk it names stored for good.
@@ -43,7 +43,11 @@ extension CacheLimitTests {
         while let id = manifests.popLast() {
             let m = try repo.manifest(id)
             for i in 0..<m.count {
-                if m.level > 0 { manifests.append(m.id(at: i)) } else { out[m.id(at: i)] = try repo.index.object(m.id(at: i))?.isPresent == true }
+                if m.level > 0 {
+                    manifests.append(m.id(at: i))
+                } else {
+                    out[m.id(at: i)] = try repo.index.object(m.id(at: i))?.isPresent == true
+                }
             }
         }
         return out

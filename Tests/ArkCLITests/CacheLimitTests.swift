@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// `[store] cache_limit`: a lazy node's mount fetches chunks on demand and keeps them as a
 /// cache that never grows past the limit, while every read still returns the right bytes.
@@ -12,7 +12,8 @@ struct CacheLimitTests {
         let a = try SyncNode(), b = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "a-peer", node: b)])
         try b.configure(fetch: "lazy", remotes: [.init(name: "a", node: a)])
-        try b.dir.write("ark.toml", "[store]\ncache_limit = \"16MiB\"\n\n" + String(contentsOfFile: b.dir.file("ark.toml"), encoding: .utf8))
+        try b.dir.write(
+            "ark.toml", "[store]\ncache_limit = \"16MiB\"\n\n" + String(contentsOfFile: b.dir.file("ark.toml"), encoding: .utf8))
         var rng = SystemRandomNumberGenerator()
         var words = [UInt64](repeating: 0, count: (40 << 20) / 8)
         for i in words.indices { words[i] = rng.next() }

@@ -48,12 +48,15 @@ import Testing
             #expect(ls.contains { $0.hasSuffix(suffix) }, "no line ending in '\(suffix)' in \(ls)")
         }
         // ls shows the stored permission bits.
-        #expect(ls.contains { $0.hasPrefix("-rwxr-xr-x") } == false) // run.sh is one level down
+        #expect(ls.contains { $0.hasPrefix("-rwxr-xr-x") } == false)  // run.sh is one level down
         #expect(try ws.ok("ls", "proj:bin").hasPrefix("-rwxr-xr-x"))
         let items = try #require(try ws.json("ls", "-r", "--json", "proj") as? [[String: Any]])
         let byPath = Dictionary(uniqueKeysWithValues: items.map { ($0["path"] as! String, $0) })
-        #expect(Set(byPath.keys) == ["a.txt", "big.bin", "bin", "bin/run.sh", "dangling", "deep", "deep/x", "deep/x/sibling.txt",
-                                     "deep/x/y", "deep/x/y/z", "deep/x/y/z/file.txt", "empty", "link", "zero"])
+        #expect(
+            Set(byPath.keys) == [
+                "a.txt", "big.bin", "bin", "bin/run.sh", "dangling", "deep", "deep/x", "deep/x/sibling.txt",
+                "deep/x/y", "deep/x/y/z", "deep/x/y/z/file.txt", "empty", "link", "zero"
+            ])
         #expect(byPath["bin/run.sh"]?["kind"] as? String == "executable")
         #expect(byPath["bin/run.sh"]?["mode"] as? String == "0755")
         #expect(byPath["link"]?["kind"] as? String == "symlink")
@@ -117,7 +120,8 @@ import Testing
         #expect((showJSON["changes"] as? [Any])?.count == 5)
         #expect((showJSON["commit"] as? [String: Any])?["parents"] as? [String] == [first])
         let root = try #require(try ws.json("show", "--json", first) as? [String: Any])
-        #expect((root["changes"] as? [[String: Any]])?.contains { $0["path"] as? String == "empty/" && $0["status"] as? String == "A" } == true)
+        #expect(
+            (root["changes"] as? [[String: Any]])?.contains { $0["path"] as? String == "empty/" && $0["status"] as? String == "A" } == true)
 
         let oplog = try ws.ok("oplog").split(separator: "\n")
         #expect(oplog.count == 2)

@@ -10,18 +10,21 @@ import Testing
         let id = try ws.ok("id", "--config", "conf/ark.toml")
         #expect(ws.exists("shared-store/node.key"))
         #expect(!ws.exists("conf/shared-store") && !ws.exists("data"))
-        try ws.write("conf/ark.toml", Array("""
-            # comment
-            [store]
-            path = "../shared-store"
+        try ws.write(
+            "conf/ark.toml",
+            Array(
+                """
+                # comment
+                [store]
+                path = "../shared-store"
 
-            [[repos]]
-            id = "proj"
-            remotes = [{ name = "me-again", node_id = "\(id)" }]
+                [[repos]]
+                id = "proj"
+                remotes = [{ name = "me-again", node_id = "\(id)" }]
 
-            [sync]
-            enumerate_threshold = 16
-            """.utf8))
+                [sync]
+                enumerate_threshold = 16
+                """.utf8))
         try ws.write("src/f", Array("hello\n".utf8))
         let commit = try ws.ok("commit", "src", "--repo", "proj", "--config", "conf/ark.toml")
         #expect(try ws.ok("log", "--oneline", "--config", "conf/ark.toml", "proj@me-again").hasPrefix(String(commit.prefix(12))))

@@ -1,8 +1,9 @@
-@testable import ArkCore
 import Foundation
 import GRDB
-import Testing
 import Glibc
+import Testing
+
+@testable import ArkCore
 
 /// One flipped byte in a pack: reads of that chunk fail naming it, nothing corrupt is served,
 /// verify reports it, and everything else still reads.

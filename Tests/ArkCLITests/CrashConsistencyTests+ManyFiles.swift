@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// SIGKILL of a commit of many small files after it has published its first batch of index
 /// rows: the store verifies, and a re-commit completes and exports identical to the source.
@@ -15,8 +15,9 @@ extension CrashConsistencyTests {
         for i in 0..<Self.manyFiles {
             try Data("file \(i)\n".utf8).write(to: URL(fileURLWithPath: ws.dir.file("many/d\(i % 40)/f\(i)")))
         }
-        let p = try ArkProcess.start(["commit", "many", "--repo", "many"], cwd: ws.path,
-                                     env: ["ARK_AUTHOR": "Test User <test@example.org>"])
+        let p = try ArkProcess.start(
+            ["commit", "many", "--repo", "many"], cwd: ws.path,
+            env: ["ARK_AUTHOR": "Test User <test@example.org>"])
         // Waits for rows the commit published before it finished (a batch, not the whole
         // tree at the end), then kills it.
         var published = 0
@@ -30,7 +31,8 @@ extension CrashConsistencyTests {
         }
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal, "the commit finished (status \(p.terminationStatus)) before any batch was published")
+        #expect(
+            p.terminationReason == .uncaughtSignal, "the commit finished (status \(p.terminationStatus)) before any batch was published")
         #expect(published > 0)
         // Killed before its end: no commit was recorded, yet rows were.
         #expect((try ws.json("log", "--json") as? [Any])?.isEmpty == true, "the kill landed after the commit was recorded")

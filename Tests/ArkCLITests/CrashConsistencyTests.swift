@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// SIGKILL `ark commit` at random moments: after every kill the store verifies and every head
 /// exports identical to the source it was committed from; a final commit completes; gc then
@@ -70,8 +70,9 @@ import Glibc
         for k in 0..<Self.kills {
             try ws.write("src/\(Self.changing)", Self.changingContent(k))
             let delay = 0.01 + Double(rng.next() % 1000) / 1000 * maxDelay
-            let p = try ArkProcess.start(["commit", "src", "--repo", "proj", "-m", "attempt \(k)"], cwd: ws.path,
-                                         env: ["ARK_AUTHOR": "Test User <test@example.org>"])
+            let p = try ArkProcess.start(
+                ["commit", "src", "--repo", "proj", "-m", "attempt \(k)"], cwd: ws.path,
+                env: ["ARK_AUTHOR": "Test User <test@example.org>"])
             Thread.sleep(forTimeInterval: delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -91,7 +92,9 @@ import Glibc
         #expect(final.ok, "\(final.stderr)")
         #expect(try ws.ark("verify").status == 0)
         try Self.checkHead(ws, last: &lastHead, label: "final")
-        #expect(lastHead == (try ws.ok("log", "-n", "1", "--json")).split(separator: "\"").dropFirst().first { $0.count == 64 }.map(String.init))
+        #expect(
+            lastHead == (try ws.ok("log", "-n", "1", "--json")).split(separator: "\"").dropFirst().first { $0.count == 64 }.map(String.init)
+        )
 
         // Packs written by killed commits are unknown to the index; gc deletes exactly those.
         let stray = Self.packFiles(ws).subtracting(try Self.indexedPacks(ws))

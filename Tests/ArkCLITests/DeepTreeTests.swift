@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Trees nesting directories far deeper than anyone writes by hand, built with git plumbing:
 /// import refuses one deeper than 4096 levels with one line (as a command and inside the
@@ -22,9 +22,11 @@ struct DeepTreeTests {
 
         let r = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
         #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
-        BadInputTests.expectOneErrorLine(r, containing: [
-            "git commit \(deep): tree nests directories more than \(Self.limit) levels deep (at d/d/d/…/d/d, \(Self.limit + 1) levels)",
-        ], "too deep import")
+        BadInputTests.expectOneErrorLine(
+            r,
+            containing: [
+                "git commit \(deep): tree nests directories more than \(Self.limit) levels deep (at d/d/d/…/d/d, \(Self.limit + 1) levels)"
+            ], "too deep import")
         #expect(r.stdout.isEmpty)
         // Nothing half-imported; once the deep commit is gone the same import succeeds.
         let verify = try ArkProcess.run(["verify"], cwd: dir.path)
@@ -46,10 +48,14 @@ struct DeepTreeTests {
         let one = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
         #expect(one.ok, "\(one.stderr)")
 
-        let second = try g.commitTree(try g.nest(tree: inner, depth: 2000, name: "e"), parents: [first], message: "5000 levels", time: 1_700_000_100)
+        let second = try g.commitTree(
+            try g.nest(tree: inner, depth: 2000, name: "e"), parents: [first], message: "5000 levels", time: 1_700_000_100)
         try g.run(["update-ref", "refs/heads/main", second])
         let two = try ArkProcess.run(["import", g.path, "--repo", "proj"], cwd: dir.path)
-        BadInputTests.expectOneErrorLine(two, containing: ["git commit \(second): tree nests directories more than \(Self.limit) levels deep (at e/e/e/…/e/e, 5000 levels)"], "reused subtree")
+        BadInputTests.expectOneErrorLine(
+            two,
+            containing: ["git commit \(second): tree nests directories more than \(Self.limit) levels deep (at e/e/e/…/e/e, 5000 levels)"],
+            "reused subtree")
         #expect(try ImportTests.logJSON(["proj"], cwd: dir.path).first?["source_id"] as? String == first)
     }
 
@@ -64,7 +70,8 @@ struct DeepTreeTests {
         #expect(WatchTests.eventually(15) { s.log("run").contains("failed") } != nil, "\(s.log("run"))")
         let errors = s.log("run").split(separator: "\n").filter { $0.contains("failed") }
         #expect(errors.count == 1, "\(errors)")
-        #expect(errors.first?.contains("git commit \(deep): tree nests directories more than \(Self.limit) levels deep") == true, "\(errors)")
+        #expect(
+            errors.first?.contains("git commit \(deep): tree nests directories more than \(Self.limit) levels deep") == true, "\(errors)")
         #expect(run.isRunning, "the daemon stopped: \(s.log("run"))")
         // Watching goes on: once the branch is gone, a new commit is imported as usual.
         try s.git.run(["branch", "-D", "deep"])

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What an archive must keep: every name (as bytes), permission bits and modification time,
@@ -129,7 +130,11 @@ struct FidelityTests {
 
     @Test func unreadableFilesAreListedAndTheRestIsCommitted() throws {
         let f = try Self.fixture()
-        try #require(try sh("printf 'x' > locked && chmod 000 locked && mkfifo pipe && mkdir closed && printf y > closed/f && chmod 000 closed", cwd: f.src).status == 0)
+        try #require(
+            try sh(
+                "printf 'x' > locked && chmod 000 locked && mkfifo pipe && mkdir closed && printf y > closed/f && chmod 000 closed",
+                cwd: f.src
+            ).status == 0)
         let cmd = "cd \(f.dir.path) && \(ArkProcess.binary) commit src --repo demo --json"
         let r = try sh(Self.unprivileged(cmd, owning: f.dir.path))
         #expect(r.status == 4, "exit \(r.status): \(r.err)")
@@ -152,7 +157,11 @@ struct FidelityTests {
     @Test func gitPathsAndMessagesInLatin1ImportAndExportLikeGitArchive() throws {
         let dir = TempDir("ark-fidelity-git")
         let g = try GitFixture(dir.file("src"))
-        try #require(try sh("printf 'latin\\n' > \"$(printf 'caf\\351.txt')\" && mkdir \"$(printf 'r\\351pertoire')\" && printf 'x\\n' > \"$(printf 'r\\351pertoire/f')\" && printf 'plain\\n' > plain.txt", cwd: g.path).status == 0)
+        try #require(
+            try sh(
+                "printf 'latin\\n' > \"$(printf 'caf\\351.txt')\" && mkdir \"$(printf 'r\\351pertoire')\" && printf 'x\\n' > \"$(printf 'r\\351pertoire/f')\" && printf 'plain\\n' > plain.txt",
+                cwd: g.path
+            ).status == 0)
         try g.run(["add", "-A"])
         try sh("printf 'Caf\\351 cr\\351\\351\\n' > '\(dir.file("msg"))'")
         try g.run(["-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "-F", dir.file("msg")])

@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// gc against running mounts and damaged packs.
 extension GCTests {

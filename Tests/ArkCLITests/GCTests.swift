@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Heads only move forward, so garbage comes from writers that die: a commit killed after it
 /// started its pack leaves bytes no index row names. gc removes them and nothing else.

@@ -38,20 +38,22 @@ import Testing
 
     @Test func arkCommitGitFormIsFixed() throws {
         let zero = ObjectID(bytes: [UInt8](repeating: 0, count: 32))
-        let c = Commit(tree: zero, parents: [zero],
-                       author: .init(name: "Ann <A>", email: "ann@example.org", time: 1_700_000_000, tzOffsetMinutes: -90),
-                       committer: .init(name: "Carl", email: "carl@example.org", time: 1_700_000_060, tzOffsetMinutes: 825),
-                       message: "made by ark\n", changeID: "kkkkzzzz", node: zero)
+        let c = Commit(
+            tree: zero, parents: [zero],
+            author: .init(name: "Ann <A>", email: "ann@example.org", time: 1_700_000_000, tzOffsetMinutes: -90),
+            committer: .init(name: "Carl", email: "carl@example.org", time: 1_700_000_060, tzOffsetMinutes: 825),
+            message: "made by ark\n", changeID: "kkkkzzzz", node: zero)
         let form = c.gitForm(tree: [UInt8](repeating: 0xab, count: 20), parents: [[UInt8](repeating: 0xcd, count: 20)])
-        #expect(String(decoding: form, as: UTF8.self) == """
-            tree \(String(repeating: "ab", count: 20))
-            parent \(String(repeating: "cd", count: 20))
-            author Ann A <ann@example.org> 1700000000 -0130
-            committer Carl <carl@example.org> 1700000060 +1345
-            change-id kkkkzzzz
+        #expect(
+            String(decoding: form, as: UTF8.self) == """
+                tree \(String(repeating: "ab", count: 20))
+                parent \(String(repeating: "cd", count: 20))
+                author Ann A <ann@example.org> 1700000000 -0130
+                committer Carl <carl@example.org> 1700000060 +1345
+                change-id kkkkzzzz
 
-            made by ark
+                made by ark
 
-            """)
+                """)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// git-remote-ark across two nodes (real daemons on loopback, discovery off): a commit made by
 /// `ark commit` has one git form, so both nodes give it the same git id, and a pushed branch

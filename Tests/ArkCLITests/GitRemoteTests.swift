@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// `git-remote-ark`: histories imported into ark (or made by `ark commit`) come back out through
 /// `git clone ark::<repo>` and `git fetch` with every git id as it was, and `git push` moves heads.
@@ -14,30 +14,40 @@ import Glibc
         typealias E = GitFixture.RawEntry
         let hello = try g.blob("hello\n"), group = try g.blob("group-writable\n"), script = try g.blob("#!/bin/sh\necho hi\n")
         let link = try g.blob("hello.txt"), latin = try g.blob([0x63, 0x61, 0x66, 0xe9, 0x0a])
-        let latinLink = try g.blob([0x63, 0x61, 0x66, 0xe9]) // a symlink target that is not UTF-8
+        let latinLink = try g.blob([0x63, 0x61, 0x66, 0xe9])  // a symlink target that is not UTF-8
         let inner = try g.rawTree([E("100644", "inner.txt", hello)])
-        let root1 = try g.rawTree([E("100644", "hello.txt", hello), E("100664", "group.txt", group), E("100755", "run.sh", script),
-                                   E("120000", "link", link), E("120000", "latin-link", latinLink), E("40000", "dir", inner),
-                                   E("100644", bytes: [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74], latin)])
+        let root1 = try g.rawTree([
+            E("100644", "hello.txt", hello), E("100664", "group.txt", group), E("100755", "run.sh", script),
+            E("120000", "link", link), E("120000", "latin-link", latinLink), E("40000", "dir", inner),
+            E("100644", bytes: [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74], latin)
+        ])
         // A zero-padded directory mode, as some old tools wrote it, and a gitlink.
-        let root2 = try g.rawTree([E("100644", "hello.txt", hello), E("040000", "padded", inner),
-                                   E("160000", "sub", "1234567890abcdef1234567890abcdef12345678")])
+        let root2 = try g.rawTree([
+            E("100644", "hello.txt", hello), E("040000", "padded", inner),
+            E("160000", "sub", "1234567890abcdef1234567890abcdef12345678")
+        ])
         func commit(_ text: String) throws -> String { try g.hashObject("commit", Array(text.utf8)) }
         func commit(_ bytes: [UInt8]) throws -> String { try g.hashObject("commit", bytes) }
         var c: [String: String] = [:]
-        c["root"] = try commit("tree \(root1)\nauthor Ann  Author <ann@example.org> 1700000000 -0000\n"
-            + "committer Carl Committer <carl@example.org> 1700000060 +1345\n\nfirst\n")
-        c["signed"] = try commit("tree \(root2)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000100 +0000\n"
-            + "committer Carl Committer <carl@example.org> 1700000160 +0000\n"
-            + "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEEdummydummydummydummydummydummy=\n =abcd\n -----END PGP SIGNATURE-----\n\nsigned\n")
-        c["latin"] = try commit(Array("tree \(root1)\nparent \(c["root"]!)\nauthor Ren\u{e9} <rene@example.org> 1700000200 +0100\n".utf8)
-            + Array("committer Carl Committer <carl@example.org> 1700000260 +0100\nencoding ISO-8859-1\n\nCaf".utf8) + [0xe9, 0x0a])
-        c["empty"] = try commit("tree \(root1)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000300 +0000\n"
-            + "committer Carl Committer <carl@example.org> 1700000360 +0000\n\n")
-        c["octopus"] = try commit("tree \(root2)\nparent \(c["signed"]!)\nparent \(c["latin"]!)\nparent \(c["empty"]!)\n"
-            + "author Ann Author <ann@example.org> 1700000400 +0000\ncommitter Carl Committer <carl@example.org> 1700000460 +0000\n"
-            + "mergetag object \(c["latin"]!)\n type commit\n tag v0\n tagger Carl Committer <carl@example.org> 1700000250 +0000\n \n tag v0\n"
-            + "unknown-header some value\n\nmerge three\n\nwith a body and no final newline")
+        c["root"] = try commit(
+            "tree \(root1)\nauthor Ann  Author <ann@example.org> 1700000000 -0000\n"
+                + "committer Carl Committer <carl@example.org> 1700000060 +1345\n\nfirst\n")
+        c["signed"] = try commit(
+            "tree \(root2)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000100 +0000\n"
+                + "committer Carl Committer <carl@example.org> 1700000160 +0000\n"
+                + "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEEdummydummydummydummydummydummy=\n =abcd\n -----END PGP SIGNATURE-----\n\nsigned\n"
+        )
+        c["latin"] = try commit(
+            Array("tree \(root1)\nparent \(c["root"]!)\nauthor Ren\u{e9} <rene@example.org> 1700000200 +0100\n".utf8)
+                + Array("committer Carl Committer <carl@example.org> 1700000260 +0100\nencoding ISO-8859-1\n\nCaf".utf8) + [0xe9, 0x0a])
+        c["empty"] = try commit(
+            "tree \(root1)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000300 +0000\n"
+                + "committer Carl Committer <carl@example.org> 1700000360 +0000\n\n")
+        c["octopus"] = try commit(
+            "tree \(root2)\nparent \(c["signed"]!)\nparent \(c["latin"]!)\nparent \(c["empty"]!)\n"
+                + "author Ann Author <ann@example.org> 1700000400 +0000\ncommitter Carl Committer <carl@example.org> 1700000460 +0000\n"
+                + "mergetag object \(c["latin"]!)\n type commit\n tag v0\n tagger Carl Committer <carl@example.org> 1700000250 +0000\n \n tag v0\n"
+                + "unknown-header some value\n\nmerge three\n\nwith a body and no final newline")
         var refs = ["main": c["octopus"]!, "side": c["latin"]!, "empty": c["empty"]!]
         if big {
             var block = [UInt8](repeating: 0, count: 1 << 20)
@@ -48,8 +58,9 @@ import Glibc
             for i in 0..<65 { bytes += block; bytes.append(UInt8(i)) }
             let blob = try g.blob(bytes)
             let tree = try g.rawTree([E("100644", "big.bin", blob), E("100644", "hello.txt", hello)])
-            c["big"] = try commit("tree \(tree)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000500 +0000\n"
-                + "committer Carl Committer <carl@example.org> 1700000560 +0000\n\nbig file\n")
+            c["big"] = try commit(
+                "tree \(tree)\nparent \(c["root"]!)\nauthor Ann Author <ann@example.org> 1700000500 +0000\n"
+                    + "committer Carl Committer <carl@example.org> 1700000560 +0000\n\nbig file\n")
             refs["big"] = c["big"]!
         }
         for (name, id) in refs { try g.run(["update-ref", "refs/heads/" + name, id]) }
@@ -69,7 +80,9 @@ import Glibc
         try git.ok(["clone", "-q", "ark::proj", "clone"], cwd: ws.path)
         let clone = ws.dir.file("clone")
         #expect(try git.revList(clone) == git.revList(g.path))
-        for (name, id) in commits { #expect(try git.ok(["-C", clone, "rev-parse", name == "root" ? id : id + "^{commit}"], cwd: "/") == id, "\(name)") }
+        for (name, id) in commits {
+            #expect(try git.ok(["-C", clone, "rev-parse", name == "root" ? id : id + "^{commit}"], cwd: "/") == id, "\(name)")
+        }
         for branch in ["main", "side", "empty", "big"] {
             #expect(try git.ok(["-C", clone, "rev-parse", "origin/" + branch], cwd: "/") == g.text(["rev-parse", branch]))
         }
@@ -109,7 +122,7 @@ import Glibc
             return Int(line.split(separator: " ").last ?? "") ?? -1
         }
         let before = try inPack()
-        #expect(before == 5) // commit, root tree, dir tree, two blobs
+        #expect(before == 5)  // commit, root tree, dir tree, two blobs
         try g.write("a.txt", "one, changed\n")
         let second = try g.commitAll("two", time: 1_700_000_100)
         _ = try ws.ok("import", g.path, "--repo", "proj")
@@ -117,7 +130,7 @@ import Glibc
         try git.ok(["-C", clone, "fetch", "-q", "origin"], cwd: "/")
         print("[git] one-commit fetch: \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
         #expect(try git.ok(["-C", clone, "rev-parse", "origin/main"], cwd: "/") == second)
-        #expect(try inPack() == before + 3) // the commit, the root tree, the changed blob; dir/ is unchanged
+        #expect(try inPack() == before + 3)  // the commit, the root tree, the changed blob; dir/ is unchanged
         let remote = try git.ok(["ls-remote", "ark::proj"], cwd: ws.path)
         #expect(remote.contains("\(second)\tHEAD"))
         #expect(remote.contains("\(second)\trefs/heads/main"))

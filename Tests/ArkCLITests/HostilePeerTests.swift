@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Real `ark run` daemons on loopback against `ark-hostile`: the bound each defense promises
 /// is asserted, and the figure printed. Long waits sleep asynchronously so they do not hold a
@@ -36,8 +36,9 @@ struct HostilePeerTests {
         let cpuStart = try victim.cpuSeconds(), windowStart = Date()
         let linesStart = a.log.split(separator: "\n").count
         let report = a.dir.file("flood.json")
-        let flood = try HostilePeer.start("idle-connections", ["--target", "127.0.0.1:\(a.port)", "--count", "2000", "--seconds", "12"],
-                                          cwd: a.dir.path, log: report)
+        let flood = try HostilePeer.start(
+            "idle-connections", ["--target", "127.0.0.1:\(a.port)", "--count", "2000", "--seconds", "12"],
+            cwd: a.dir.path, log: report)
         defer {
             if flood.isRunning { kill(flood.processIdentifier, SIGTERM) }
             flood.waitUntilExit()
@@ -45,7 +46,7 @@ struct HostilePeerTests {
         try SyncNode.converge("A closes the oldest pending handshakes of the flood", [a], within: 10) {
             a.log.contains("handshake flood")
         }
-        try await Task.sleep(for: .milliseconds(500)) // the rest of the 2,000 connections arrive
+        try await Task.sleep(for: .milliseconds(500))  // the rest of the 2,000 connections arrive
 
         try b.start(logLevel: "warning")
         let took = try SyncNode.converge("B connects and receives A's commit through the flood", [a, b], within: 15) {
@@ -64,7 +65,9 @@ struct HostilePeerTests {
         let window = Date().timeIntervalSince(windowStart)
         let cpu = (try victim.cpuSeconds() - cpuStart) / window
         let lines = a.log.split(separator: "\n").count - linesStart
-        print("[hostile] A under 2,000 idle connections: \(String(format: "%.1f", cpu * 100))% of a core over \(String(format: "%.1f", window)) s, \(lines) log lines, \(victim.openFiles()) open files")
+        print(
+            "[hostile] A under 2,000 idle connections: \(String(format: "%.1f", cpu * 100))% of a core over \(String(format: "%.1f", window)) s, \(lines) log lines, \(victim.openFiles()) open files"
+        )
         #expect(cpu < 0.15, "A used \(cpu * 100)% of a core")
         #expect(lines < 20, "A logged \(lines) lines:\n\(a.log.suffix(3000))")
 
@@ -92,10 +95,14 @@ struct HostilePeerTests {
         let rssBefore = try victim.status("VmRSS")
 
         let log = attacker.dir.file("credit-starve.json")
-        let attack = try HostilePeer.start("credit-starve", ["--target", "127.0.0.1:\(a.port)", "--victim", a.id,
-                                                             "--key-store", attacker.dir.file("data"),
-                                                             "--connections", "4", "--streams", "256", "--seconds", "8"],
-                                           cwd: attacker.dir.path, log: log)
+        let attack = try HostilePeer.start(
+            "credit-starve",
+            [
+                "--target", "127.0.0.1:\(a.port)", "--victim", a.id,
+                "--key-store", attacker.dir.file("data"),
+                "--connections", "4", "--streams", "256", "--seconds", "8"
+            ],
+            cwd: attacker.dir.path, log: log)
         try await Self.waitForExit(attack)
         let output = try String(contentsOfFile: log, encoding: .utf8)
         try #require(attack.terminationStatus == 0, "ark-hostile credit-starve failed: \(output)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 @Suite struct ImportTests {
     /// A repository with merges, renames, a symlink, executable bits, unicode paths, a gitlink,
@@ -23,10 +23,12 @@ import Glibc
         try g.run(["checkout", "-q", "main"])
         try g.write("renamed.txt", "alpha 2\n")
         try g.commitAll("main work", time: 1_700_000_300)
-        try g.run(["merge", "-q", "--no-ff", "-m", "merge side", "side"],
-                  env: ["GIT_AUTHOR_DATE": "1700000400 -0330", "GIT_COMMITTER_DATE": "1700000460 -0330"])
+        try g.run(
+            ["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+            env: ["GIT_AUTHOR_DATE": "1700000400 -0330", "GIT_COMMITTER_DATE": "1700000460 -0330"])
         try g.run(["update-index", "--add", "--cacheinfo", "160000,\(c1),sub"])
-        try g.run(["commit", "-q", "-m", "add a gitlink"], env: ["GIT_AUTHOR_DATE": "1700000500 +0000", "GIT_COMMITTER_DATE": "1700000500 +0000"])
+        try g.run(
+            ["commit", "-q", "-m", "add a gitlink"], env: ["GIT_AUTHOR_DATE": "1700000500 +0000", "GIT_COMMITTER_DATE": "1700000500 +0000"])
         try g.run(["tag", "-a", "v1", "-m", "version 1"], env: ["GIT_COMMITTER_DATE": "1700000500 +0000"])
         // A file over 64 MiB, on its own branch.
         try g.run(["checkout", "-q", "-b", "big"])
@@ -41,12 +43,14 @@ import Glibc
         try g.run(["checkout", "-q", "main"])
         // A commit with an empty tree.
         let empty = try g.text(["mktree"])
-        let emptyCommit = try g.text(["commit-tree", empty, "-m", "empty tree"],
-                                     env: ["GIT_AUTHOR_DATE": "1700000700 +0000", "GIT_COMMITTER_DATE": "1700000700 +0000"])
+        let emptyCommit = try g.text(
+            ["commit-tree", empty, "-m", "empty tree"],
+            env: ["GIT_AUTHOR_DATE": "1700000700 +0000", "GIT_COMMITTER_DATE": "1700000700 +0000"])
         try g.run(["update-ref", "refs/heads/empty", emptyCommit])
         // A commit as jj writes it, with a change-id header.
         let main = try g.text(["rev-parse", "main"]), tree = try g.text(["rev-parse", "main^{tree}"])
-        let text = "tree \(tree)\nparent \(main)\nauthor Ann Author <ann@example.org> 1700000800 +0200\n"
+        let text =
+            "tree \(tree)\nparent \(main)\nauthor Ann Author <ann@example.org> 1700000800 +0200\n"
             + "committer Carl Committer <carl@example.org> 1700000860 +0200\nchange-id zyxwvutsrqponmlkzyxwvutsrqponmlk\n\njj change\n"
         let jj = String(decoding: try g.run(["hash-object", "-t", "commit", "-w", "--stdin"], stdin: Data(text.utf8)), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)

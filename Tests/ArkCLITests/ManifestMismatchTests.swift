@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A two-level manifest whose parent entry disagrees with its child (a child of the wrong
 /// level, or of another length) hashes fine, as a peer could send it: `ark cat` and a read
@@ -19,14 +19,17 @@ struct ManifestMismatchTests {
         let chunk = try session.put(.chunk, bytes)
         let child = Manifest(level: 0, entries: [.init(id: chunk, length: 100)])
         let childID = try session.put(.manifest, child.bytes)
-        let parent = flaw == .length
+        let parent =
+            flaw == .length
             ? Manifest(level: 1, entries: [.init(id: childID, length: 150)])
             : Manifest(level: 2, entries: [.init(id: childID, length: 100)])
         let parentID = try session.put(.manifest, parent.bytes)
-        let tree = try session.put(.tree, try Tree(entries: [
-            .file("bad", manifest: parentID, size: parent.totalSize),
-            .file("good", manifest: childID, size: 100),
-        ]).encoded())
+        let tree = try session.put(
+            .tree,
+            try Tree(entries: [
+                .file("bad", manifest: parentID, size: parent.totalSize),
+                .file("good", manifest: childID, size: 100)
+            ]).encoded())
         let sig = Commit.Signature(name: "Test", email: "test@example.org", time: 1_700_000_000, tzOffsetMinutes: 0)
         let commit = Commit(tree: tree, parents: [], author: sig, committer: sig, message: "flawed \(flaw)", node: repo.identity.endpointID)
         return try session.commit(commit, head: HeadRef(repo: "demo", owner: repo.identity.endpointID), expected: nil, cause: "test").hex

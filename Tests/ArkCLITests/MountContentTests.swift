@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A mounted commit compared with its source tree and with `ark export`.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))
@@ -67,9 +67,11 @@ struct MountContentTests {
         let out = TempDir("ark-copies")
         try f.ark("export", "demo", out.file("export"))
         try f.withMount("demo") { mp in
-            for (name, cmd) in [("cp", "cp -a '\(mp)' '\(out.file("cp"))'"),
-                                ("tar", "mkdir '\(out.file("tar"))' && tar cf - -C '\(mp)' . | tar xf - -C '\(out.file("tar"))'"),
-                                ("rsync", "rsync -a '\(mp)/' '\(out.file("rsync"))/'")] {
+            for (name, cmd) in [
+                ("cp", "cp -a '\(mp)' '\(out.file("cp"))'"),
+                ("tar", "mkdir '\(out.file("tar"))' && tar cf - -C '\(mp)' . | tar xf - -C '\(out.file("tar"))'"),
+                ("rsync", "rsync -a '\(mp)/' '\(out.file("rsync"))/'")
+            ] {
                 let r = try sh(cmd)
                 #expect(r.status == 0, "\(name): \(r.err)")
                 let d = try sh("diff -r --no-dereference '\(out.file("export"))' '\(out.file(name))'")
@@ -132,8 +134,11 @@ struct MountContentTests {
         try FuseSupport.require()
         let f = Self.fixture
         try f.withMount("demo") { mp in
-            for cmd in ["touch '\(mp)/new'", "mkdir '\(mp)/d'", "rm '\(mp)/run.sh'", "mv '\(mp)/run.sh' '\(mp)/x'",
-                        "chmod 777 '\(mp)/run.sh'", "sh -c 'echo x >> \"\(mp)/run.sh\"'", "ln -s a '\(mp)/l'", "setfattr -n user.x -v 1 '\(mp)/run.sh'"] {
+            for cmd in [
+                "touch '\(mp)/new'", "mkdir '\(mp)/d'", "rm '\(mp)/run.sh'", "mv '\(mp)/run.sh' '\(mp)/x'",
+                "chmod 777 '\(mp)/run.sh'", "sh -c 'echo x >> \"\(mp)/run.sh\"'", "ln -s a '\(mp)/l'",
+                "setfattr -n user.x -v 1 '\(mp)/run.sh'"
+            ] {
                 let r = try sh(cmd)
                 #expect(r.status != 0 && r.err.contains("Read-only file system"), "\(cmd): \(r.err)")
             }

@@ -1,7 +1,7 @@
 import ArkCore
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// The history browser: heads, log, at, versions, commits/<prefix>, changes, and the hidden .ark/.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))
@@ -11,11 +11,11 @@ struct MountHistoryTests {
         try f.dir.write("src/notes.txt", "one\n")
         try f.dir.write("src/dir/keep.md", "keep\n")
         var ids = [try f.commit("first")]
-        sleep(1) // distinct commit times, for at/
+        sleep(1)  // distinct commit times, for at/
         try f.dir.write("src/notes.txt", "two\n")
         ids.append(try f.commit("second"))
         try f.dir.write("src/dir/keep.md", "changed\n")
-        ids.append(try f.commit("third")) // notes.txt unchanged here
+        ids.append(try f.commit("third"))  // notes.txt unchanged here
         return (f, ids)
     }
 
@@ -25,7 +25,8 @@ struct MountHistoryTests {
         try f.withMount(nil) { (mp: String) throws in
             #expect(try FileManager.default.contentsOfDirectory(atPath: mp).sorted() == ["changes", "commits", "repos"])
             #expect(try FileManager.default.contentsOfDirectory(atPath: mp + "/repos") == ["demo"])
-            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: mp + "/repos/demo/heads/demo") == "../../../commits/\(ids[2])")
+            #expect(
+                try FileManager.default.destinationOfSymbolicLink(atPath: mp + "/repos/demo/heads/demo") == "../../../commits/\(ids[2])")
             #expect(try String(contentsOfFile: mp + "/repos/demo/heads/demo/notes.txt", encoding: .utf8) == "two\n")
             let log = try FileManager.default.contentsOfDirectory(atPath: mp + "/repos/demo/log").sorted()
             #expect(log.count == 3)
@@ -61,7 +62,7 @@ struct MountHistoryTests {
             #expect(stat(mp + "/.ark", &st) == 0 && st.st_mode & S_IFMT == S_IFDIR)
             #expect(try String(contentsOfFile: mp + "/.ark/repos/demo/heads/demo/notes.txt", encoding: .utf8) == "two\n")
             let found = try sh("find '\(mp)' | wc -l").out.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(found == "4") // root, notes.txt, dir, dir/keep.md: find does not walk history
+            #expect(found == "4")  // root, notes.txt, dir, dir/keep.md: find does not walk history
         }
     }
 
@@ -113,12 +114,14 @@ struct MountHistoryTests {
             let repo = try Repository(path: f.store)
             let m = try repo.manifest(manifestID)
             try #require(m.count >= 4)
-            let victim = m.count / 2 // far from both ends, beyond the kernel's read-ahead of page 0
+            let victim = m.count / 2  // far from both ends, beyond the kernel's read-ahead of page 0
             let loc = try #require(try repo.index.object(m.id(at: victim))?.location)
             let name = try #require(try repo.index.packName(loc.pack))
             #expect(loc.compression == .none)
-            return (m.start(at: victim), m.end(at: victim), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2),
-                    m.start(at: victim) + UInt64(loc.storedLength / 2))
+            return (
+                m.start(at: victim), m.end(at: victim), repo.packDirectory + "/" + name, loc.offset + UInt64(loc.storedLength / 2),
+                m.start(at: victim) + UInt64(loc.storedLength / 2)
+            )
         }()
         try StoreDamage.flipByte(at: offset, in: pack, mask: 0x40)
         try f.withMount("demo") { (mp: String) throws in
@@ -152,7 +155,7 @@ struct MountHistoryTests {
     @Test func corruptFirstBlockReadAheadAtLookupIsEIO() throws {
         try FuseSupport.require()
         let f = MountFixture()
-        let size = 17 << 20 // past the size whose lookup starts the read-ahead (16 MiB)
+        let size = 17 << 20  // past the size whose lookup starts the read-ahead (16 MiB)
         let big = [UInt8](try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: size)))
         try f.dir.write("src/big.bin", Data(big))
         _ = try f.commit()
@@ -169,7 +172,7 @@ struct MountHistoryTests {
         try StoreDamage.flipByte(at: offset, in: pack)
         try f.withMount("demo") { (mp: String) throws in
             var st = stat()
-            #expect(stat(mp + "/big.bin", &st) == 0 && st.st_size == size) // the lookup starts the read-ahead
+            #expect(stat(mp + "/big.bin", &st) == 0 && st.st_size == size)  // the lookup starts the read-ahead
             usleep(200_000)
             let file = open(mp + "/big.bin", O_RDONLY)
             defer { close(file) }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 extension MountLifecycleTests {
     /// A history-browser mount invalidates its changing directories whenever heads move. While
@@ -15,7 +15,10 @@ extension MountLifecycleTests {
         // Commits in a loop, each moving the head, until the test ends.
         let loop = Process()
         loop.executableURL = URL(fileURLWithPath: "/bin/sh")
-        loop.arguments = ["-c", "i=0; while :; do i=$((i+1)); echo $i > src/n.txt; '\(ArkProcess.binary)' commit src --repo demo -m \"$i\" >/dev/null 2>&1; sleep 0.05; done"]
+        loop.arguments = [
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i > src/n.txt; '\(ArkProcess.binary)' commit src --repo demo -m \"$i\" >/dev/null 2>&1; sleep 0.05; done"
+        ]
         loop.currentDirectoryURL = URL(fileURLWithPath: f.dir.path)
         loop.standardInput = FileHandle.nullDevice
         loop.standardOutput = FileHandle.nullDevice
@@ -47,8 +50,9 @@ extension MountLifecycleTests {
                 #expect(u.ok, "round \(round): \(u.stderr)")
             }
             p.waitUntilExit()
-            #expect(p.terminationReason == .exit && p.terminationStatus == 0,
-                    "round \(round): the mount process ended with \(p.terminationReason == .exit ? "status" : "signal") \(p.terminationStatus)")
+            #expect(
+                p.terminationReason == .exit && p.terminationStatus == 0,
+                "round \(round): the mount process ended with \(p.terminationReason == .exit ? "status" : "signal") \(p.terminationStatus)")
             #expect(!MountFixture.isMounted(mp))
         }
     }

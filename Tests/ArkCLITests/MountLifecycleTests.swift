@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Mounting, readiness, shutdown, stale mounts, refusals, the fstab helper and systemd.
 @Suite(.serialized, .enabled(if: FuseSupport.shouldRun))
@@ -70,7 +70,7 @@ struct MountLifecycleTests {
             (["mount", "demo", f.store + "/packs"], "inside the store"),
             (["mount", "nope", try f.mountpoint("m1")], "unknown revision"),
             (["mount", "demo", f.dir.file("src/hello.txt")], "not a directory"),
-            (["unmount", try f.mountpoint("m2")], "not mounted"),
+            (["unmount", try f.mountpoint("m2")], "not mounted")
         ]
         for (args, message) in cases {
             let r = try ArkProcess.run(args, cwd: f.dir.path)
@@ -93,7 +93,8 @@ struct MountLifecycleTests {
         let installed = "/sbin/mount.fuse.ark"
         try #require(try sh("install -m 0755 '\(helper)' \(installed)").status == 0)
         defer { unlink(installed) }
-        let r = try sh("ARK_BIN='\(ArkProcess.binary)' mount -t fuse.ark -o config=\(f.dir.file("ark.toml")),allow_other,_netdev demo '\(mp)'")
+        let r = try sh(
+            "ARK_BIN='\(ArkProcess.binary)' mount -t fuse.ark -o config=\(f.dir.file("ark.toml")),allow_other,_netdev demo '\(mp)'")
         #expect(r.status == 0, "\(r.err)")
         defer { _ = try? sh("umount '\(mp)'") }
         #expect(try String(contentsOfFile: mp + "/hello.txt", encoding: .utf8) == "hello\n")

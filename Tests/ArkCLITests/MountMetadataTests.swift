@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A directory of 100,000 entries through the mount: listing (readdirplus), lookup and stat of
 /// every one agree with the source tree. The mount is read by subprocesses only.
@@ -18,7 +18,7 @@ struct MountMetadataTests {
         for i in 0..<count {
             let path = big + "/e\(i)"
             switch i % 1000 {
-            case 998: // a subdirectory, some with a file (its nlink and size must show too)
+            case 998:  // a subdirectory, some with a file (its nlink and size must show too)
                 mkdir(path, 0o755)
                 if i % 2000 == 998 { _ = close(open(path + "/inner", O_WRONLY | O_CREAT, 0o644)) }
             case 999:
@@ -30,8 +30,10 @@ struct MountMetadataTests {
                 fchmod(fd, modes[i % modes.count])
                 close(fd)
             }
-            var times = [timespec(tv_sec: 1_600_000_000 + i * 37, tv_nsec: (i * 7919) % 1_000_000_000),
-                         timespec(tv_sec: 1_600_000_000 + i * 37, tv_nsec: (i * 7919) % 1_000_000_000)]
+            var times = [
+                timespec(tv_sec: 1_600_000_000 + i * 37, tv_nsec: (i * 7919) % 1_000_000_000),
+                timespec(tv_sec: 1_600_000_000 + i * 37, tv_nsec: (i * 7919) % 1_000_000_000)
+            ]
             utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
         }
         _ = try! f.commit("100k")
@@ -40,7 +42,8 @@ struct MountMetadataTests {
 
     /// Name, type, size (not of directories: the mount shows 4096 whatever the source's file
     /// system does), permission bits, mtime to the nanosecond, link count, one line each.
-    static let findFormat = "find . -mindepth 1 \\( -type d -printf '%P %y - %m %T@ %n\\n' \\) -o -printf '%P %y %s %m %T@ %n\\n' | LC_ALL=C sort"
+    static let findFormat =
+        "find . -mindepth 1 \\( -type d -printf '%P %y - %m %T@ %n\\n' \\) -o -printf '%P %y %s %m %T@ %n\\n' | LC_ALL=C sort"
 
     @Test func listingLookupAndStatOfAHundredThousandEntriesMatchTheSource() throws {
         try FuseSupport.require()
@@ -63,21 +66,27 @@ struct MountMetadataTests {
             #expect(got.status == 0, "\(got.err)")
             let gotLines = got.out.split(separator: "\n")
             #expect(gotLines.count == wantLines.count)
-            #expect(gotLines == wantLines, "\(zip(wantLines, gotLines).first { $0 != $1 }.map { "source \($0) vs mount \($1)" } ?? "counts differ")")
+            #expect(
+                gotLines == wantLines,
+                "\(zip(wantLines, gotLines).first { $0 != $1 }.map { "source \($0) vs mount \($1)" } ?? "counts differ")")
         }
 
         // Lookup and stat by name in a fresh mount, before anything lists the directory (no
         // entry comes from readdirplus): same attributes, and the same inode numbers as a
         // listing gives in another mount. Sizes of directories (mode 4xxxx) show as "-", as in
         // findFormat.
-        let statFormat = "xargs -d '\\n' stat -c '%n %f %s %.9Y %h' | awk '{ if (substr($2, 1, 1) == \"4\") $3 = \"-\"; print }' | LC_ALL=C sort"
+        let statFormat =
+            "xargs -d '\\n' stat -c '%n %f %s %.9Y %h' | awk '{ if (substr($2, 1, 1) == \"4\") $3 = \"-\"; print }' | LC_ALL=C sort"
         let wantStat = try sh("ls -A . | \(statFormat)", cwd: f.src + "/big")
         try #require(wantStat.status == 0, "\(wantStat.err)")
         #expect(wantStat.out.split(separator: "\n").count == Self.count)
         try f.withMount("demo") { mp in
             let got = try sh("ls -A '\(f.src)/big' | \(statFormat)", cwd: mp + "/big")
             #expect(got.status == 0, "\(got.err)")
-            #expect(got.out == wantStat.out, "\(zip(wantStat.out.split(separator: "\n"), got.out.split(separator: "\n")).first { $0 != $1 }.map { "source \($0) vs mount \($1)" } ?? "counts differ")")
+            #expect(
+                got.out == wantStat.out,
+                "\(zip(wantStat.out.split(separator: "\n"), got.out.split(separator: "\n")).first { $0 != $1 }.map { "source \($0) vs mount \($1)" } ?? "counts differ")"
+            )
             lookupInodes = try sh("ls -A '\(f.src)/big' | xargs -d '\\n' stat -c '%n %i' | LC_ALL=C sort", cwd: mp + "/big").out
         }
         try f.withMount("demo") { mp in

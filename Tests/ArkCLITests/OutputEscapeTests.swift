@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Messages, authors, file names and source paths carrying terminal escape sequences, from a
 /// commit and from an imported git repository: no text command prints a raw control character
@@ -35,7 +35,8 @@ import Glibc
         try ws.write("src/\(Self.fileName)", Array("two\n".utf8))
         let second = try ws.ark("commit", "src", "--repo", "proj", "-m", Self.message, "--author", "\(Self.author) <\(Self.email)>")
         Self.expectClean(second, "second commit")
-        let a = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines), b = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let a = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            b = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         for args in [["log"], ["log", "--oneline"], ["show", b], ["ls", "-r", "proj"], ["diff", a, b], ["oplog"], ["status"], ["verify"]] {
             Self.expectClean(try ws.ark(args), "ark \(args.joined(separator: " "))")
@@ -92,7 +93,8 @@ import Glibc
         let gitAuthor = try g.text(["log", "-1", "--format=%an", sha])
         #expect(gitAuthor.hasPrefix("Eve\u{1b}[31m"))
         #expect(log.first?["author"] as? String == gitAuthor)
-        let items = try #require(try JSONSerialization.jsonObject(with: ArkProcess.run(["ls", "--json", "proj"], cwd: dir.path).stdoutData) as? [[String: Any]])
+        let items = try #require(
+            try JSONSerialization.jsonObject(with: ArkProcess.run(["ls", "--json", "proj"], cwd: dir.path).stdoutData) as? [[String: Any]])
         #expect(items.compactMap { $0["path"] as? String } == [Self.fileName])
     }
 
@@ -102,7 +104,9 @@ import Glibc
         let g = try GitFixture(dir.file("src\(Self.evil)"))
         try g.write("file.txt", "one\n")
         let sha = try g.commitAll("first", time: 1_700_000_000)
-        try dir.write("ark.toml", """
+        try dir.write(
+            "ark.toml",
+            """
             [net]
             listen = "127.0.0.1:0"
             discovery = false
@@ -124,7 +128,8 @@ import Glibc
         let log = { (try? String(contentsOfFile: dir.file("run.log"), encoding: .utf8)) ?? "" }
         let imported = try WatchTests.eventually(15) {
             let r = try ArkProcess.run(["log", "--json", "-n", "1", "proj"], cwd: dir.path)
-            return r.ok && (try? JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]])??.first?["source_id"] as? String == sha
+            return r.ok
+                && (try? JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]])??.first?["source_id"] as? String == sha
         }
         #expect(WatchTests.stop(p) == 0)
         #expect(imported != nil, "\(log())")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// `ark status` through the built binary: from the index alone, then merged with the live state
 /// real daemons on loopback publish on `<store>/daemon.sock`. Nodes come from SyncProcessTests.
@@ -29,7 +29,7 @@ struct StatusTests {
         let a = try SyncNode(), b = try SyncNode()
         try a.configure(fetch: "full", remotes: [.init(name: "b", node: b)])
         try a.dir.write("src/file.txt", "hello\n")
-        try a.dir.write("src/copy.txt", "hello\n") // the same chunk twice counts once
+        try a.dir.write("src/copy.txt", "hello\n")  // the same chunk twice counts once
         try a.ark("commit", "src", "--repo", "proj", "-m", "first")
 
         let human = try a.ark("status")
@@ -58,12 +58,18 @@ struct StatusTests {
         #expect(Set(s.keys) == ["node", "store", "cache", "daemon", "peers", "repos"])
         #expect(Set((s["cache"] as? [String: Any] ?? [:]).keys) == ["chunks", "bytes", "limit"])
         #expect(Set(Self.daemon(s).keys) == ["running", "pid", "command", "listen", "started", "error"])
-        #expect(Set(peer.keys) == ["name", "node", "addrs", "address", "connected", "state", "refusal", "connected_since", "last_seen",
-                                   "bytes_in", "bytes_out"])
+        #expect(
+            Set(peer.keys) == [
+                "name", "node", "addrs", "address", "connected", "state", "refusal", "connected_since", "last_seen",
+                "bytes_in", "bytes_out"
+            ])
         #expect(peer["state"] is NSNull && peer["refusal"] is NSNull, "without a daemon the state is unknown")
         #expect(Set(repo.keys) == ["id", "fetch", "heads", "replication"])
-        #expect(Set(head.keys) == ["ref", "name", "owner", "owner_name", "own", "commit", "generation", "time", "updated",
-                                   "chunks_total", "chunks_present", "bytes_total", "bytes_present"])
+        #expect(
+            Set(head.keys) == [
+                "ref", "name", "owner", "owner_name", "own", "commit", "generation", "time", "updated",
+                "chunks_total", "chunks_present", "bytes_total", "bytes_present"
+            ])
 
         // A bad configuration is the usual one-line error.
         let bad = try a.ark("status", "--config", "missing.toml")
@@ -89,7 +95,8 @@ struct StatusTests {
         let synced = try SyncNode.eventually(20) {
             s = try Self.status(a)
             let peer = Self.peers(s).first
-            return peer?["connected"] as? Bool == true && peer?["state"] as? String == "connected" && Self.head(s, repo: "proj", ref: "proj@b") != nil
+            return peer?["connected"] as? Bool == true && peer?["state"] as? String == "connected"
+                && Self.head(s, repo: "proj", ref: "proj@b") != nil
         }
         #expect(synced, "A's status: \(s)")
         #expect(Self.daemon(s)["running"] as? Bool == true)
@@ -178,7 +185,9 @@ struct StatusTests {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         try #require(r == 0, "bind \(path): \(errno)")
     }
 }

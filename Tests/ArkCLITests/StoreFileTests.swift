@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Names in a store that someone else could plant before `ark` runs: a symlink at any name
 /// `ark` used to create or open predictably (lock files, `<file>.tmp.<pid>`) pointing at a
@@ -12,8 +12,10 @@ import Glibc
     /// Symlinks to `victim` at every formerly predictable name in `store`, the pid-named ones
     /// for the next `pids` process ids.
     static func plant(in store: String, victim: String, locks: Bool, sqlite: Bool, pids: Int = 400) throws {
-        let last = Int((try? String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let last =
+            Int(
+                (try? String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         var names = ["endpoint_id"]
         if locks { names += ["setup.lock", "lock"] }
         if sqlite { names += ["index.sqlite-wal", "index.sqlite-shm", "index.sqlite-journal"] }

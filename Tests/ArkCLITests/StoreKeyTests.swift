@@ -1,8 +1,9 @@
-@testable import ArkCore
 import Foundation
 import GRDB
-import Testing
 import Glibc
+import Testing
+
+@testable import ArkCore
 
 /// node.key and tags.key under damage and loss: a store with data never takes a new identity,
 /// another node's key is refused, an unreadable key is reported as what it is, and block tags

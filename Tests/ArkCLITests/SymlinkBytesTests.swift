@@ -1,11 +1,11 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Symlink targets are bytes: one that is not UTF-8 is committed (not skipped), exported,
 /// listed quoted and read back through the mount exactly.
 @Suite struct SymlinkBytesTests {
-    static let target: [UInt8] = [0x63, 0x61, 0x66, 0xe9, 0x2f, 0x0a, 0x78] // "café/\nx" in Latin-1 with a newline
+    static let target: [UInt8] = [0x63, 0x61, 0x66, 0xe9, 0x2f, 0x0a, 0x78]  // "café/\nx" in Latin-1 with a newline
 
     static func makeLink(_ path: String) throws {
         let made = (target + [0]).withUnsafeBufferPointer { t in

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Real `ark run` daemons on loopback: a partition healed by reconciliation, a cold start of a
 /// long history, and a node that no repo lists being refused.
@@ -10,7 +10,9 @@ struct SyncClusterTests {
     static func triangle(_ nodes: [SyncNode], withAddresses: Bool, listenHost: String? = nil) throws {
         let names = ["a", "b", "c"]
         for (i, node) in nodes.enumerated() {
-            let remotes = nodes.indices.filter { $0 != i }.map { SyncNode.Remote(name: names[$0], node: nodes[$0], withAddress: withAddresses) }
+            let remotes = nodes.indices.filter { $0 != i }.map {
+                SyncNode.Remote(name: names[$0], node: nodes[$0], withAddress: withAddresses)
+            }
             try node.configure(fetch: "full", remotes: remotes, listenHost: listenHost)
         }
     }
@@ -37,7 +39,7 @@ struct SyncClusterTests {
         let expected: [(SyncNode, [String: [String]])] = [
             (a, [second: ["proj"], offline: ["proj@c"]]),
             (b, [second: ["proj@a"], offline: ["proj@c"]]),
-            (c, [second: ["proj@a"], offline: ["proj"]]),
+            (c, [second: ["proj@a"], offline: ["proj"]])
         ]
         try SyncNode.converge("heads reconciled after C restarts", nodes) {
             try expected.allSatisfy { node, want in
@@ -118,14 +120,16 @@ struct SyncClusterTests {
         // The stranger keeps retrying (1 s, 2 s, 4 s...); each side logs it once.
         try await Task.sleep(for: .seconds(4))
         #expect(a.log.components(separatedBy: refusal).count - 1 == 1, "A should log the refusal once:\n\(a.log)")
-        #expect(stranger.log.components(separatedBy: "(we are not in its remotes)").count - 1 == 1,
-                "the stranger should log the refusal once:\n\(stranger.log)")
+        #expect(
+            stranger.log.components(separatedBy: "(we are not in its remotes)").count - 1 == 1,
+            "the stranger should log the refusal once:\n\(stranger.log)")
         // A member started after the stranger still syncs, so A is serving the repo.
         try b.start()
         try SyncNode.converge("B (a member) gets the commit", [a, b]) { try b.heads()[secret] != nil }
         #expect(stranger.isRunning)
-        #expect(stranger.log.contains("connection to \(a.short) at 127.0.0.1:\(a.port) refused: node \(stranger.short) is not authorized"),
-                "the stranger's log should say A refused it:\n\(stranger.log.suffix(2000))")
+        #expect(
+            stranger.log.contains("connection to \(a.short) at 127.0.0.1:\(a.port) refused: node \(stranger.short) is not authorized"),
+            "the stranger's log should say A refused it:\n\(stranger.log.suffix(2000))")
         #expect(try stranger.logJSON().isEmpty)
         #expect(!(try stranger.ark("show", secret).ok))
         #expect(try stranger.verify().commits == 0)

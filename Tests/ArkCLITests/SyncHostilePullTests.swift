@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Pulls and announcements under misbehaving members, with real `ark run` daemons on loopback
 /// and `ark-hostile` as the member: a flood of announcements nobody can serve must not delay
@@ -11,8 +11,12 @@ struct SyncHostilePullTests {
     /// Starts `ark-hostile attack` as member `m` against `victim`; waits until it sent its announcements.
     func attack(_ name: String, _ args: [String], as m: SyncNode, victim: SyncNode) throws -> Process {
         let log = m.dir.file("hostile.log")
-        let p = try HostilePeer.start(name, ["--target", "127.0.0.1:\(victim.port)", "--victim", victim.id,
-                                             "--key-store", m.dir.file("data")] + args, cwd: m.dir.path, log: log)
+        let p = try HostilePeer.start(
+            name,
+            [
+                "--target", "127.0.0.1:\(victim.port)", "--victim", victim.id,
+                "--key-store", m.dir.file("data")
+            ] + args, cwd: m.dir.path, log: log)
         let sent = SyncNode.eventually(15) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("sent ") }
         if !sent { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
         try #require(sent, "ark-hostile \(name) did not send: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
@@ -42,7 +46,9 @@ struct SyncHostilePullTests {
         try h.start()
         defer { v.stop(); h.stop() }
         _ = try h.commit("f.txt", "zero\n")
-        let baseline = try SyncNode.converge("honest commit H -> V, no attack", [v, h], within: 20) { try cat(v, "proj@h:f.txt") == "zero\n" }
+        let baseline = try SyncNode.converge("honest commit H -> V, no attack", [v, h], within: 20) {
+            try cat(v, "proj@h:f.txt") == "zero\n"
+        }
 
         let count = 50
         let p = try attack("bogus-announce", ["--count", "\(count)", "--names", "10", "--seconds", "8"], as: m, victim: v)
@@ -53,7 +59,9 @@ struct SyncHostilePullTests {
         _ = try h.commit("f.txt", "one\n")
         let arrived = SyncNode.eventually(30) { (try? cat(v, "proj@h:f.txt")) == "one\n" }
         let latency = Date().timeIntervalSince(start)
-        print("[hostile] honest commit H -> V: \(String(format: "%.2f", baseline)) s without attack, \(String(format: "%.2f", latency)) s under \(count) bogus announcements from a member that never answers")
+        print(
+            "[hostile] honest commit H -> V: \(String(format: "%.2f", baseline)) s without attack, \(String(format: "%.2f", latency)) s under \(count) bogus announcements from a member that never answers"
+        )
         #expect(arrived)
         #expect(latency < 2, "honest commit took \(latency) s under the flood\n\(v.log.suffix(3000))")
         #expect(v.isRunning)
@@ -76,7 +84,9 @@ struct SyncHostilePullTests {
         p.waitUntilExit()
         let kept = try headsOfM()
         let refusals = v.log.components(separatedBy: "refusing new heads of writer").count - 1
-        print("[hostile] many-heads: member announced \(count) heads, victim kept \(kept) (limit \(limit)); \(refusals) log line(s); \(report(m))")
+        print(
+            "[hostile] many-heads: member announced \(count) heads, victim kept \(kept) (limit \(limit)); \(refusals) log line(s); \(report(m))"
+        )
         #expect(kept == limit)
         #expect(refusals == 1)
         #expect(v.isRunning)
@@ -109,7 +119,9 @@ struct SyncHostilePullTests {
         let took = try SyncNode.timed { heads = try statusHeads(v, of: m) }
         let walked = heads.filter { $0["chunks_total"] is Int }.count
         let skipped = heads.filter { $0["chunks_total"] is NSNull }.count
-        print("[hostile] ark status with \(count) peer heads of distinct trees: \(walked) walked, \(skipped) reported without presence, \(String(format: "%.2f", took)) s")
+        print(
+            "[hostile] ark status with \(count) peer heads of distinct trees: \(walked) walked, \(skipped) reported without presence, \(String(format: "%.2f", took)) s"
+        )
         #expect(walked == bound)
         #expect(skipped == count - bound)
         #expect(try v.ark("status").ok)

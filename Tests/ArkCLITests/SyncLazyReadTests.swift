@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A `fetch = lazy` node mounting a peer's 512 MiB file: the first MiB arrives quickly and only
 /// about what was read (plus read-ahead) is transferred, not the whole file.
@@ -58,7 +58,9 @@ struct SyncLazyReadTests {
         let firstMiB = Date().timeIntervalSince(start)
         let local = try sh("getfattr --only-values -n user.ark.local '\(mp)/big.bin'")
         let localBytes = try #require(Int(local.out.trimmingCharacters(in: .whitespacesAndNewlines)), "getfattr: \(local.err)")
-        print("[sync] lazy read of 512 MiB file: first byte \(String(format: "%.3f", ttfb)) s, first MiB \(String(format: "%.3f", firstMiB)) s, user.ark.local \(localBytes) bytes (\(localBytes >> 20) MiB)")
+        print(
+            "[sync] lazy read of 512 MiB file: first byte \(String(format: "%.3f", ttfb)) s, first MiB \(String(format: "%.3f", firstMiB)) s, user.ark.local \(localBytes) bytes (\(localBytes >> 20) MiB)"
+        )
         #expect(got == expected)
         #expect(ttfb < 2, "time to first byte \(ttfb) s")
         #expect(localBytes >= 1 << 20 && localBytes < 64 << 20, "user.ark.local = \(localBytes) after reading 1 MiB")

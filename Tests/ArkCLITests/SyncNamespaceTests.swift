@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// The partition scenario of `SyncClusterTests` on a LAN of network namespaces (a bridge, a veth
 /// per host, no default route), each daemon in its own namespace. The remotes carry node ids

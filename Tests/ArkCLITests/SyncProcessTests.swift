@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Two real `ark` processes on loopback: reconciliation on connect, gossip of new heads, and
 /// a mount on one node streaming a file only the other stores.
@@ -84,7 +84,7 @@ struct SyncProcessTests {
         try #require(SyncNode.eventually(20) { FileManager.default.fileExists(atPath: head) }, "B never saw A's first commit")
         var delays: [Double] = []
         for i in 1...3 {
-            let start = Date() // includes the `ark commit` process itself
+            let start = Date()  // includes the `ark commit` process itself
             let id = try a.commit("file.txt", "\(i)\n")
             let deadline = start.addingTimeInterval(10)
             while (try? FileManager.default.destinationOfSymbolicLink(atPath: head)) != "../../../commits/\(id)" && Date() < deadline {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// `source =` in ark.toml: `ark run` and `ark mount` import new commits of a git repository
 /// (and a repository laid out as jj keeps it) as they are made, without any ark command.
@@ -17,7 +17,9 @@ struct WatchTests {
             git = try GitFixture(dir.file("src"))
             try git.write("file.txt", "one\n")
             first = try git.commitAll("first", time: 1_700_000_000)
-            try dir.write("ark.toml", """
+            try dir.write(
+                "ark.toml",
+                """
                 [net]
                 listen = "127.0.0.1:0"
                 discovery = false
@@ -95,7 +97,7 @@ struct WatchTests {
         #expect(latency != nil, "\(s.log("run"))")
         if let latency { print("watch: git commit to ark log \(Int(latency * 1000)) ms") }
         #expect(try s.ark("cat", "proj/main:file.txt").stdout == "two\n")
-        #expect(try s.sourceID("proj") == second) // HEAD: the repo's main head
+        #expect(try s.sourceID("proj") == second)  // HEAD: the repo's main head
 
         // New branches become heads, also in a directory under refs/heads that did not exist
         // when the watch started, and a second branch in that new directory.
@@ -144,13 +146,17 @@ struct WatchTests {
         #expect(try Self.eventually(15) { try s.sourceID("proj/main") == s.first } != nil, "\(s.log("run"))")
         // A branch whose commit ark cannot take: a message over the 1 MiB limit.
         let tree = try s.git.text(["rev-parse", "main^{tree}"])
-        let huge = String(decoding: try s.git.run(["commit-tree", tree, "-F", "-"], stdin: Data(String(repeating: "x", count: (1 << 20) + 10).utf8)),
-                          as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let huge = String(
+            decoding: try s.git.run(["commit-tree", tree, "-F", "-"], stdin: Data(String(repeating: "x", count: (1 << 20) + 10).utf8)),
+            as: UTF8.self
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
         try s.git.run(["branch", "huge", huge])
         #expect(Self.eventually(5) { s.log("run").contains("failed") } != nil)
         let errors = s.log("run").split(separator: "\n").filter { $0.contains("failed") }
         #expect(errors.count == 1)
-        #expect(errors.first?.contains("import of \(s.git.path) into proj failed: git commit \(huge): message longer than") == true, "\(errors)")
+        #expect(
+            errors.first?.contains("import of \(s.git.path) into proj failed: git commit \(huge): message longer than") == true, "\(errors)"
+        )
         // Once the branch is gone, the next change imports as usual.
         try s.git.run(["branch", "-D", "huge"])
         try s.git.write("file.txt", "after\n")
@@ -179,13 +185,13 @@ struct WatchTests {
         try p.run()
         let log = { (try? String(contentsOfFile: dir.file("run.log"), encoding: .utf8)) ?? "" }
         #expect(Self.eventually(10) { log().contains("watching \(g.path)") } != nil)
-        usleep(1_500_000) // into the import, far from its end
+        usleep(1_500_000)  // into the import, far from its end
         let stopAt = Date()
         #expect(Self.stop(p) == 0)
         #expect(Date().timeIntervalSince(stopAt) < 10)
         #expect(log().contains("import of \(g.path) stopped for shutdown"), "\(log())")
-        #expect(!(try ArkProcess.run(["log", "proj/main"], cwd: dir.path).ok)) // no head moved
-        #expect(try ArkProcess.run(["show", shas[0]], cwd: dir.path).ok)     // but the first commits are kept
+        #expect(!(try ArkProcess.run(["log", "proj/main"], cwd: dir.path).ok))  // no head moved
+        #expect(try ArkProcess.run(["show", shas[0]], cwd: dir.path).ok)  // but the first commits are kept
 
         let again = try ArkProcess.start(["run"], cwd: dir.path)
         defer { _ = Self.stop(again) }
@@ -210,7 +216,9 @@ struct WatchTests {
         try GitFixture.run(["init", "-q", "--bare", "-b", "main", store + "/git"])
         try dir.write("jj/.jj/repo/store/git_target", "git")
         try work.run(["push", "-q", store + "/git", "main"])
-        try dir.write("ark.toml", """
+        try dir.write(
+            "ark.toml",
+            """
             [net]
             listen = "127.0.0.1:0"
             discovery = false
@@ -238,7 +246,7 @@ struct WatchTests {
     @Test(arguments: [
         ("missing", "'missing' does not exist"),
         ("plain", "'plain' is not a git or jj repository"),
-        ("file.txt", "'file.txt' is not a directory"),
+        ("file.txt", "'file.txt' is not a directory")
     ])
     func badSourceIsAOneLineConfigError(source: String, message: String) throws {
         let dir = TempDir("ark-watch-bad")

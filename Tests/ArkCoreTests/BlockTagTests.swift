@@ -1,9 +1,10 @@
-import Foundation
-import GRDB
-import Testing
 import CArkIO
 import CArkSipHash
 import CSodium
+import Foundation
+import GRDB
+import Testing
+
 @testable import ArkCore
 
 /// Block tags: reading part of a chunk checks only the blocks that cover it; a damaged block
@@ -58,7 +59,7 @@ import CSodium
         let (store, raw, _) = try Self.store()
         let (id, bytes) = raw[1]
         try #require(bytes.count > 3 * BlockTagger.blockSize)
-        try store.corrupt(id, at: UInt64(BlockTagger.blockSize + 10)) // inside block 1
+        try store.corrupt(id, at: UInt64(BlockTagger.blockSize + 10))  // inside block 1
         // Blocks 0 and 2 check out by their tags.
         #expect(try store.repo.readChunk(id, range: 0..<100) == Array(bytes[0..<100]))
         let b2 = 2 * BlockTagger.blockSize
@@ -145,7 +146,9 @@ import CSodium
     }
 
     static func chunkCount(_ store: TestStore) throws -> Int {
-        try store.repo.index.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = ?", arguments: [Int64(ObjectKind.chunk.rawValue)]) ?? 0 }
+        try store.repo.index.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = ?", arguments: [Int64(ObjectKind.chunk.rawValue)]) ?? 0
+        }
     }
 
     @Test func tagsAreBoundToTheStoreKeyTheChunkAndEachBlocksPosition() throws {
@@ -240,7 +243,7 @@ import CSodium
     func directReadsLargerThanAPipe(_ offset: Int, _ count: Int) throws {
         let store = try TestStore()
         var rng = SeededRandom(seed: 9)
-        let data = rng.bytes((3 << 20) - 1) // not a multiple of the alignment: the last read is short
+        let data = rng.bytes((3 << 20) - 1)  // not a multiple of the alignment: the last read is short
         let dir = store.directory + "/direct"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Data(data).write(to: URL(fileURLWithPath: dir + "/p.pack"))

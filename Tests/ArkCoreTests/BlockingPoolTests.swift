@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ArkCore
 
 @Suite struct BlockingPoolTests {
@@ -36,11 +37,11 @@ import Testing
         let pool = BlockingPool(threadCount: 1, name: "test-pool", queueLimit: 1)
         pool.start()
         let release = DispatchSemaphore(value: 0)
-        pool.submit { release.wait() } // occupies the thread
+        pool.submit { release.wait() }  // occupies the thread
         usleep(20_000)
-        pool.submit {} // queued
+        pool.submit {}  // queued
         let inline = Mutex(false)
-        pool.submit { inline.withLock { $0 = !pool.inPool } } // queue full: runs here
+        pool.submit { inline.withLock { $0 = !pool.inPool } }  // queue full: runs here
         #expect(inline.withLock { $0 })
         release.signal()
         #expect(pool.shutdown())

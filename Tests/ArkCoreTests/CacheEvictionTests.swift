@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 /// The evictable cache of chunks fetched on demand: LRU order, what eviction removes (index

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// Random mutations of valid encodings: each must be rejected with `.malformed`, or decode to
@@ -48,7 +49,9 @@ import Testing
             switch kind {
             case .tree: samples.append(try ObjectSamples.tree(&rng, entries: i).encoded())
             case .manifest: samples.append(ObjectSamples.manifest(&rng, entries: i % 4, level: UInt8(i % 2)).bytes)
-            default: samples.append(ObjectSamples.commit(&rng, parents: i % 3, change: i % 2 == 0, source: i % 3 == 0, gitRaw: i % 4 == 1).encoded())
+            default:
+                samples.append(
+                    ObjectSamples.commit(&rng, parents: i % 3, change: i % 2 == 0, source: i % 3 == 0, gitRaw: i % 4 == 1).encoded())
             }
         }
         // Small hand-made manifests make accepted mutations likely (lengths and ends still add up).

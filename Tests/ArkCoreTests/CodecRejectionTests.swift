@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// Hand-built encodings that every decoder must refuse with `.malformed`.
@@ -122,7 +123,9 @@ import Testing
         add("zero-length entry", .manifest, manifest(total: 10, ends: [4, 4, 10]))
         add("ends go backwards", .manifest, manifest(total: 10, ends: [6, 4, 10]))
         add("empty with size", .manifest, manifest(total: 5, ends: []))
-        add("chunk over limit", .manifest, manifest(total: UInt64(ObjectLimits.maxChunkSize) + 1, ends: [UInt64(ObjectLimits.maxChunkSize) + 1]))
+        add(
+            "chunk over limit", .manifest,
+            manifest(total: UInt64(ObjectLimits.maxChunkSize) + 1, ends: [UInt64(ObjectLimits.maxChunkSize) + 1]))
         // Commits.
         add("parent count beyond bytes", .commit, commit(CommitParts(parents: [5])))
         add("oversized parent count", .commit, commit(CommitParts(parents: [0xff, 0xff, 0xff, 0x7f])))
@@ -132,7 +135,9 @@ import Testing
         add("oversized message length", .commit, commit(CommitParts(messageLength: UInt64(ObjectLimits.maxMessageBytes) + 1)))
         add("huge message length", .commit, commit(CommitParts(messageLength: 1 << 62)))
         add("unknown flag", .commit, commit(CommitParts(flags: 8)))
-        add("oversized git bytes length", .commit, commit(CommitParts(flags: 4, after: TreeV2CodecTests.varint(UInt64(ObjectLimits.maxGitCommitBytes) + 1))))
+        add(
+            "oversized git bytes length", .commit,
+            commit(CommitParts(flags: 4, after: TreeV2CodecTests.varint(UInt64(ObjectLimits.maxGitCommitBytes) + 1))))
         add("git bytes beyond the end", .commit, commit(CommitParts(flags: 4, after: TreeV2CodecTests.varint(100))))
         add("change id flag without id", .commit, commit(CommitParts(flags: 1)))
         add("uppercase change id", .commit, commit(CommitParts(flags: 1, tokens: ["ABC"])))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 @Suite struct CodecRoundTripTests {
@@ -101,7 +102,7 @@ import Testing
         .submodule("s", commit: String(repeating: "a", count: 65)),
         .file("", manifest: id, size: 1),
         .file("..", manifest: id, size: 1),
-        .directory("a/b", tree: id, size: 1),
+        .directory("a/b", tree: id, size: 1)
     ])
     func undecodableEntryIsRefused(_ entry: Tree.Entry) {
         let error = #expect(throws: ArkError.self) { _ = try Tree(entries: [entry]) }
@@ -109,8 +110,10 @@ import Testing
     }
 
     @Test func longestValidTargetsRoundTrip() throws {
-        let tree = try Tree(entries: [.symlink("l", target: String(repeating: "t", count: ObjectLimits.maxSymlinkTarget)),
-                                      .submodule("s", commit: String(repeating: "f", count: 64))])
+        let tree = try Tree(entries: [
+            .symlink("l", target: String(repeating: "t", count: ObjectLimits.maxSymlinkTarget)),
+            .submodule("s", commit: String(repeating: "f", count: 64))
+        ])
         #expect(try Tree(decoding: tree.encoded()) == tree)
     }
 }

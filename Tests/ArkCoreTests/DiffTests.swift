@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 @Suite struct DiffTests {
@@ -25,10 +26,14 @@ import Testing
     @Test func kindsOfChange() throws {
         let store = try TestStore()
         let m1 = ObjectID(bytes: [UInt8](repeating: 1, count: 32)), m2 = ObjectID(bytes: [UInt8](repeating: 2, count: 32))
-        let a: [Tree.Entry] = [.file("same", manifest: m1, size: 1), .file("mod", manifest: m1, size: 1), .file("gone", manifest: m1, size: 1),
-                               .file("exec", manifest: m1, size: 1), .symlink("t", target: "same")]
-        let b: [Tree.Entry] = [.file("same", manifest: m1, size: 1), .file("mod", manifest: m2, size: 1), .file("new", manifest: m1, size: 1),
-                               .file("exec", manifest: m1, size: 1, executable: true), .file("t", manifest: m1, size: 1)]
+        let a: [Tree.Entry] = [
+            .file("same", manifest: m1, size: 1), .file("mod", manifest: m1, size: 1), .file("gone", manifest: m1, size: 1),
+            .file("exec", manifest: m1, size: 1), .symlink("t", target: "same")
+        ]
+        let b: [Tree.Entry] = [
+            .file("same", manifest: m1, size: 1), .file("mod", manifest: m2, size: 1), .file("new", manifest: m1, size: 1),
+            .file("exec", manifest: m1, size: 1, executable: true), .file("t", manifest: m1, size: 1)
+        ]
         // Same content made executable: only its permissions changed.
         #expect(try Self.changes(store, a, b) == ["P exec", "D gone", "M mod", "A new", "T t"])
     }
@@ -43,16 +48,20 @@ import Testing
         let store = try TestStore()
         let m1 = ObjectID(bytes: [UInt8](repeating: 1, count: 32)), m2 = ObjectID(bytes: [UInt8](repeating: 2, count: 32))
         let dir = ObjectID(bytes: [UInt8](repeating: 3, count: 32))
-        let a: [Tree.Entry] = [Self.stamped(.file("private", manifest: m1, size: 1), mode: 0o644, seconds: 10),
-                               Self.stamped(.file("touched", manifest: m1, size: 1), mode: 0o644, seconds: 10),
-                               Self.stamped(.file("both", manifest: m1, size: 1), mode: 0o644, seconds: 10),
-                               Self.stamped(.directory("d", tree: dir, size: 0), mode: 0o755, seconds: 10),
-                               Self.stamped(.file("\u{e9}", manifest: m1, size: 1), mode: 0o644, seconds: 10)]
-        let b: [Tree.Entry] = [Self.stamped(.file("private", manifest: m1, size: 1), mode: 0o600, seconds: 10),
-                               Self.stamped(.file("touched", manifest: m1, size: 1), mode: 0o644, seconds: 99),
-                               Self.stamped(.file("both", manifest: m2, size: 1), mode: 0o600, seconds: 10),
-                               Self.stamped(.directory("d", tree: dir, size: 0), mode: 0o1777, seconds: 10),
-                               Self.stamped(.file(FileName(bytes: [0xe9]), manifest: m1, size: 1), mode: 0o644, seconds: 10)]
+        let a: [Tree.Entry] = [
+            Self.stamped(.file("private", manifest: m1, size: 1), mode: 0o644, seconds: 10),
+            Self.stamped(.file("touched", manifest: m1, size: 1), mode: 0o644, seconds: 10),
+            Self.stamped(.file("both", manifest: m1, size: 1), mode: 0o644, seconds: 10),
+            Self.stamped(.directory("d", tree: dir, size: 0), mode: 0o755, seconds: 10),
+            Self.stamped(.file("\u{e9}", manifest: m1, size: 1), mode: 0o644, seconds: 10)
+        ]
+        let b: [Tree.Entry] = [
+            Self.stamped(.file("private", manifest: m1, size: 1), mode: 0o600, seconds: 10),
+            Self.stamped(.file("touched", manifest: m1, size: 1), mode: 0o644, seconds: 99),
+            Self.stamped(.file("both", manifest: m2, size: 1), mode: 0o600, seconds: 10),
+            Self.stamped(.directory("d", tree: dir, size: 0), mode: 0o1777, seconds: 10),
+            Self.stamped(.file(FileName(bytes: [0xe9]), manifest: m1, size: 1), mode: 0o644, seconds: 10)
+        ]
         // A new mtime alone is not a change; a Latin-1 name is another name than its UTF-8 spelling.
         #expect(try Self.changes(store, a, b) == ["M both", "P d/", "P private", "D \u{e9}", #"A "\351""#])
     }

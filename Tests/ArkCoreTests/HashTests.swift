@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 @Test func hashIsDomainSeparated() {
@@ -35,7 +36,7 @@ struct KnownHash: Sendable, CustomTestStringConvertible {
     KnownHash(kind: .tree, input: .ramp, hex: "c2c2c8cdaed7d50083f7af6390ea03b69b110053bd412959b91bcf207692692e"),
     KnownHash(kind: .commit, input: .empty, hex: "4de19117f81bd8faf8917d9661e75b68b4e93eae8149ab45d8f69414545009d6"),
     KnownHash(kind: .commit, input: .abc, hex: "0b0985030790307ab0fffbbd63c0b750b004f7f9ea1645e8951ce7af8501cbf6"),
-    KnownHash(kind: .commit, input: .ramp, hex: "e46ceae94bf373d021726dbb06ba5420382e7b1f3c5da960b59e6463031c4d06"),
+    KnownHash(kind: .commit, input: .ramp, hex: "e46ceae94bf373d021726dbb06ba5420382e7b1f3c5da960b59e6463031c4d06")
 ])
 func knownAnswers(_ v: KnownHash) {
     #expect(ObjectHasher.hash(v.kind, v.bytes).hex == v.hex)

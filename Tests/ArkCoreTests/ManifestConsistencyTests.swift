@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// A multi-level manifest whose parent entry disagrees with its child (wrong length or level)
@@ -16,7 +17,8 @@ import Testing
             let chunkID = try session.put(.chunk, chunk)
             let child = Manifest(level: 0, entries: [.init(id: chunkID, length: 100)])
             let childID = try session.put(.manifest, child.bytes)
-            let parent = flaw == .length
+            let parent =
+                flaw == .length
                 ? Manifest(level: 1, entries: [.init(id: childID, length: 150)])
                 : Manifest(level: 2, entries: [.init(id: childID, length: 100)])
             let parentID = try session.put(.manifest, parent.bytes)

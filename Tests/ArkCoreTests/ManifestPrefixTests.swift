@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// Large manifests are stored raw with block tags, so a mount can open a file from the first
@@ -6,9 +7,10 @@ import Testing
 @Suite struct ManifestPrefixTests {
     static func manifest(_ n: Int, seed: UInt64 = 5) -> Manifest {
         var rng = SeededRandom(seed: seed)
-        return Manifest(entries: (0..<n).map { i in
-            Manifest.Entry(id: ObjectID(bytes: rng.bytes(ObjectID.byteCount)), length: UInt64(1000 + i % 777))
-        })
+        return Manifest(
+            entries: (0..<n).map { i in
+                Manifest.Entry(id: ObjectID(bytes: rng.bytes(ObjectID.byteCount)), length: UInt64(1000 + i % 777))
+            })
     }
 
     /// Where the prefix reaches it answers exactly as the whole manifest; past that, nil.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 @Suite struct ManifestTests {
@@ -37,7 +38,9 @@ import Testing
         var pos: UInt64 = 0
         for e in entries { starts.append(pos); pos += e.length }
         // Every entry boundary (first and last byte) plus random offsets.
-        var probes: [Int] = [0, n - 1, ObjectLimits.maxManifestEntries - 1, ObjectLimits.maxManifestEntries, 2 * ObjectLimits.maxManifestEntries]
+        var probes: [Int] = [
+            0, n - 1, ObjectLimits.maxManifestEntries - 1, ObjectLimits.maxManifestEntries, 2 * ObjectLimits.maxManifestEntries
+        ]
         for _ in 0..<300 { probes.append(Int(rng.next() % UInt64(n))) }
         for i in probes {
             for o in [starts[i], starts[i] + entries[i].length - 1] {
@@ -50,7 +53,9 @@ import Testing
         // The chunk walk sees the same leaves in order.
         var walked: [Manifest.Entry] = []
         var walkedStarts: [UInt64] = []
-        try reader.forEachChunkEntry { e, s in walked.append(e); walkedStarts.append(s) }
+        try reader.forEachChunkEntry { e, s in
+            walked.append(e); walkedStarts.append(s)
+        }
         #expect(walked == entries)
         #expect(walkedStarts == starts)
     }

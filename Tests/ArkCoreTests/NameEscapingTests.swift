@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// The quoting of paths for terminals (as git quotes paths, with bytes that are not UTF-8
@@ -24,7 +25,7 @@ import Testing
         ([0xc0, 0x80], #""\300\200""#),
         ([0xed, 0xa0, 0x80], #""\355\240\200""#),
         ([0xf4, 0x90, 0x80, 0x80], #""\364\220\200\200""#),
-        ([0xff, 0x41], #""\377A""#),
+        ([0xff, 0x41], #""\377A""#)
     ]
 
     @Test(arguments: cases)
@@ -34,14 +35,15 @@ import Testing
         #expect(NameEscaping.unquoted(Array(shown.utf8)) == bytes)
     }
 
-    @Test(arguments: [
-        (#""caf\xe9.txt""#, [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]),
-        (#""\x1B\033""#, [0x1b, 0x1b]),
-        (#"caf\351.txt"#, Array(#"caf\351.txt"#.utf8)),
-        (#"caf\xe9.txt"#, Array(#"caf\xe9.txt"#.utf8)),
-        ("plain \"quote\"", Array("plain \"quote\"".utf8)),
-        ("", []),
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            (#""caf\xe9.txt""#, [0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]),
+            (#""\x1B\033""#, [0x1b, 0x1b]),
+            (#"caf\351.txt"#, Array(#"caf\351.txt"#.utf8)),
+            (#"caf\xe9.txt"#, Array(#"caf\xe9.txt"#.utf8)),
+            ("plain \"quote\"", Array("plain \"quote\"".utf8)),
+            ("", [])
+        ] as [(String, [UInt8])])
     func unquotedReadsHexInQuotesAndTakesOtherPathsLiterally(given: String, bytes: [UInt8]) {
         #expect(NameEscaping.unquoted(Array(given.utf8)) == bytes)
     }
@@ -58,7 +60,7 @@ import Testing
         (Array("new\nline\ttab\rcr".utf8), "new\\nline\\ttab\\rcr"),
         (Array("esc\u{1b}[31mred\u{7f}".utf8), "esc\\x1b[31mred\\x7f"),
         ([0x61, 0xc2, 0x9b, 0x62], "a\\u009bb"),
-        ([0xff, 0x41], "\\xffA"),
+        ([0xff, 0x41], "\\xffA")
     ]
 
     @Test(arguments: messageCases)

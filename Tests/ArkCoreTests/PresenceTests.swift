@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 /// `Repository.presence(ofTree:absent:)`: distinct chunks counted once, absent ones not
@@ -11,14 +12,16 @@ import Testing
         let stored = Array(repeating: UInt8(7), count: 1000)
         let c1 = try session.put(.chunk, stored)
         var rng = SeededRandom(seed: 5)
-        let c2 = ObjectSamples.id(&rng) // known (from a peer's manifest) but not stored here
+        let c2 = ObjectSamples.id(&rng)  // known (from a peer's manifest) but not stored here
         let m1 = try session.putManifest([.init(id: c1, length: 1000), .init(id: c2, length: 300)])
         let m2 = try session.putManifest([.init(id: c1, length: 1000)])
         let sub = try session.put(.tree, try Tree(entries: [.file("c", manifest: m2, size: 1000)]).encoded())
-        let root = try session.put(.tree, try Tree(entries: [
-            .file("a", manifest: m1, size: 1300), .file("b", manifest: m1, size: 1300, executable: true),
-            .directory("sub", tree: sub, size: 1000),
-        ]).encoded())
+        let root = try session.put(
+            .tree,
+            try Tree(entries: [
+                .file("a", manifest: m1, size: 1300), .file("b", manifest: m1, size: 1300, executable: true),
+                .directory("sub", tree: sub, size: 1000)
+            ]).encoded())
         try session.checkpoint()
         try store.repo.index.insertAbsent([(id: c2, kind: .chunk, rawLength: 300)])
 

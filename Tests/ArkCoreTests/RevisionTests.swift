@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 @Suite struct RevisionTests {
@@ -24,7 +25,7 @@ import Testing
         for _ in 0..<2000 {
             let id = ObjectSamples.id(&rng)
             var other = ObjectSamples.id(&rng)
-            if rng.next() % 2 == 0 { // share a random-length prefix so matches are common
+            if rng.next() % 2 == 0 {  // share a random-length prefix so matches are common
                 var b = id.bytes
                 let keep = Int(rng.next() % 4)
                 for i in keep..<32 { b[i] = other.bytes[i] }
@@ -53,8 +54,9 @@ import Testing
         var time: Int64 = 0
         while pair == nil {
             time += 1
-            let c = Commit(tree: empty, parents: [], author: TestStore.signature(time), committer: TestStore.signature(time),
-                           message: "", node: repo.identity.endpointID)
+            let c = Commit(
+                tree: empty, parents: [], author: TestStore.signature(time), committer: TestStore.signature(time),
+                message: "", node: repo.identity.endpointID)
             let p = String(ObjectHasher.hash(.commit, c.encoded()).hex.prefix(4))
             if let other = byPrefix[p] { pair = (other, c) } else { byPrefix[p] = c }
         }
@@ -87,7 +89,8 @@ import Testing
         #expect(noHead?.code == .notFound)
         #expect(try RevisionResolver(repo: repo, peers: ["peer-a": repo.identity.endpointID]).resolve("repo@peer-a") == second)
 
-        for rev in ["nosuchrepo", "zzzz", "repo@nobody", "other@\(repo.identity.endpointID.hex)", "", "0000000000"] where !a.hex.hasPrefix(rev) && !b.hex.hasPrefix(rev) {
+        for rev in ["nosuchrepo", "zzzz", "repo@nobody", "other@\(repo.identity.endpointID.hex)", "", "0000000000"]
+        where !a.hex.hasPrefix(rev) && !b.hex.hasPrefix(rev) {
             let e = #expect(throws: ArkError.self, "\(rev)") { try resolver.resolve(rev) }
             #expect(e?.code == .notFound || e?.code == .invalidArgument, "\(rev): \(e?.description ?? "")")
         }
@@ -100,8 +103,9 @@ import Testing
         let session = try WriteSession(store.repo)
         let empty = try session.put(.tree, try Tree(entries: []).encoded())
         func make(_ change: String, _ t: Int64) throws -> ObjectID {
-            let c = Commit(tree: empty, parents: [], author: TestStore.signature(t), committer: TestStore.signature(t),
-                           message: "", changeID: change, node: store.repo.identity.endpointID)
+            let c = Commit(
+                tree: empty, parents: [], author: TestStore.signature(t), committer: TestStore.signature(t),
+                message: "", changeID: change, node: store.repo.identity.endpointID)
             return try session.commit(c, head: nil, expected: nil, cause: "test")
         }
         let x = try make("kkkkzzzzkkkk", 1)

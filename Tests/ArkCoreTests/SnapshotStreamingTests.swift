@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 /// A commit walks the tree depth first and streams: it holds the entries of the directories on

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 @Suite struct StoreTests {
@@ -11,10 +12,12 @@ import Testing
         let big = try store.putFile(data, in: session, name: "big")
         let text = try store.putFile(Array(String(repeating: "hello ark\n", count: 1000).utf8), in: session, name: "text")
         let empty = try store.putFile([], in: session, name: "empty")
-        let tree = try Tree(entries: [.file("big", manifest: big.manifest, size: big.size),
-                                      .file("text", manifest: text.manifest, size: text.size, executable: true),
-                                      .file("empty", manifest: empty.manifest, size: 0),
-                                      .symlink("link", target: "big")])
+        let tree = try Tree(entries: [
+            .file("big", manifest: big.manifest, size: big.size),
+            .file("text", manifest: text.manifest, size: text.size, executable: true),
+            .file("empty", manifest: empty.manifest, size: 0),
+            .symlink("link", target: "big")
+        ])
         let treeID = try session.put(.tree, tree.encoded())
         let commit = try store.commit(tree: treeID, session: session)
         return (commit, big.manifest, data)
@@ -124,9 +127,12 @@ import Testing
         var sig = TestStore.signature()
         sig.tzOffsetMinutes = tz
         let ref = HeadRef(repo: "repo", owner: store.repo.identity.endpointID)
-        for c in [Commit(tree: tree, parents: [], author: sig, committer: TestStore.signature(), message: "", node: tree),
-                  Commit(tree: tree, parents: [], author: TestStore.signature(), committer: TestStore.signature(), message: "",
-                         changeID: "Not-A-Change-ID", node: tree)] {
+        for c in [
+            Commit(tree: tree, parents: [], author: sig, committer: TestStore.signature(), message: "", node: tree),
+            Commit(
+                tree: tree, parents: [], author: TestStore.signature(), committer: TestStore.signature(), message: "",
+                changeID: "Not-A-Change-ID", node: tree)
+        ] {
             let e = #expect(throws: ArkError.self) { _ = try session.commit(c, head: ref, expected: nil, cause: "test") }
             #expect(e?.code == .invalidArgument)
             #expect(try store.repo.index.object(ObjectHasher.hash(.commit, c.encoded())) == nil)

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ArkCore
 
 /// Announcement bookkeeping in the index: own sequence numbers are allocated atomically, even by
@@ -33,10 +34,10 @@ import Testing
             StoredAnnouncement(repo: "r", writer: writer, name: "", seq: seq, head: head, bytes: [UInt8(seq)])
         }
         #expect(try index.nextOwnAnnouncement(repo: "r", name: "", head: id(1), writer: writer) { _, _ in [1] }?.seq == 1)
-        #expect(try index.learnOwn(own(7, id(2))))                // a peer saw 7: the index forgot it
-        #expect(try !index.learnOwn(own(3, id(3))))               // below: ignored
-        #expect(try !index.learnOwn(own(7, id(2))))               // the same: nothing to do
-        #expect(try index.learnOwn(own(7, id(4))))                // 7 for another head: reused, go above
+        #expect(try index.learnOwn(own(7, id(2))))  // a peer saw 7: the index forgot it
+        #expect(try !index.learnOwn(own(3, id(3))))  // below: ignored
+        #expect(try !index.learnOwn(own(7, id(2))))  // the same: nothing to do
+        #expect(try index.learnOwn(own(7, id(4))))  // 7 for another head: reused, go above
         #expect(try index.nextOwnAnnouncement(repo: "r", name: "", head: id(1), writer: writer) { _, _ in [] }?.seq == 8)
     }
 
@@ -44,13 +45,14 @@ import Testing
         let store = try TestStore()
         let index = store.repo.index, writer = id(99)
         func seen(_ name: String, _ seq: UInt64) throws -> Index.SeenOutcome {
-            try index.recordSeen(StoredAnnouncement(repo: "r", writer: writer, name: name, seq: seq, head: id(seq == 0 ? 0 : Int(seq)), bytes: []),
-                                 time: 0, maxNamesPerWriter: 2)
+            try index.recordSeen(
+                StoredAnnouncement(repo: "r", writer: writer, name: name, seq: seq, head: id(seq == 0 ? 0 : Int(seq)), bytes: []),
+                time: 0, maxNamesPerWriter: 2)
         }
         #expect(try seen("a", 1) == .recorded)
         #expect(try seen("b", 1) == .recorded)
         #expect(try seen("c", 1) == .overLimit)
-        #expect(try seen("a", 2) == .recorded)   // a known name still moves
+        #expect(try seen("a", 2) == .recorded)  // a known name still moves
         #expect(try seen("a", 2) == .stale)
     }
 }

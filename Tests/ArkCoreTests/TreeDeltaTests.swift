@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import ArkCore
 
 /// Trees stored as zstd deltas against the previous tree with the same entry names: smaller,
@@ -11,10 +12,11 @@ import Testing
     static func tree(_ store: TestStore, version: Int, n: Int = 200, changed: Int = 2) throws -> Tree {
         var rng = SeededRandom(seed: 42)
         let stable = (0..<n).map { _ in ObjectID(bytes: rng.bytes(32)).hex }
-        return try Tree(entries: (0..<n).map { i in
-            let target = i < changed ? ObjectHasher.hash(.manifest, Array("v\(version)-\(i)".utf8)).hex : stable[i]
-            return .symlink(FileName(String(format: "file-%04d.c", i)), target: target)
-        })
+        return try Tree(
+            entries: (0..<n).map { i in
+                let target = i < changed ? ObjectHasher.hash(.manifest, Array("v\(version)-\(i)".utf8)).hex : stable[i]
+                return .symlink(FileName(String(format: "file-%04d.c", i)), target: target)
+            })
     }
 
     static func compression(_ store: TestStore, _ id: ObjectID) throws -> PackFormat.Compression? {
@@ -48,13 +50,14 @@ import Testing
     @Test func gcKeepsTheBaseOfALiveDelta() throws {
         let store = try TestStore()
         let old: ObjectID, new: ObjectID
-        do { // the session holds the store lock shared; gc needs it exclusively
+        do {  // the session holds the store lock shared; gc needs it exclusively
             let session = try WriteSession(store.repo)
             old = try session.put(.tree, try Self.tree(store, version: 1).encoded())
             new = try session.put(.tree, try Self.tree(store, version: 2).encoded())
-            #expect(try Self.compression(store, new) == nil) // not published yet
-            let commit = Commit(tree: new, parents: [], author: TestStore.signature(), committer: TestStore.signature(),
-                                message: "only the new tree", node: store.repo.identity.endpointID)
+            #expect(try Self.compression(store, new) == nil)  // not published yet
+            let commit = Commit(
+                tree: new, parents: [], author: TestStore.signature(), committer: TestStore.signature(),
+                message: "only the new tree", node: store.repo.identity.endpointID)
             _ = try session.commit(commit, head: HeadRef(repo: "r", owner: store.repo.identity.endpointID), expected: nil, cause: "test")
             #expect(try Self.compression(store, new) == .zstdDelta)
         }

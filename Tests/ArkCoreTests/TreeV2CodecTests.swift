@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkCore
 
 /// Tree format v2 (names as bytes, permission bits, mtimes): round trips, the choice between
@@ -59,8 +60,9 @@ import Testing
 
     @Test(arguments: [(Tree.Kind.file, UInt16(0o755)), (.executable, 0o644), (.symlink, 0o777), (.submodule, 0o755), (.directory, 0o10000)])
     func invalidModesAreRefusedWhenBuilt(kind: Tree.Kind, mode: UInt16) {
-        var e = Tree.Entry(name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
-                           target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
+        var e = Tree.Entry(
+            name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
+            target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
         e.mode = mode
         #expect(throws: ArkError.self) { try Tree(entries: [e]) }
     }
@@ -71,7 +73,7 @@ import Testing
         var kind: Tree.Kind = .file
         var name: [UInt8] = Array("a".utf8)
         var flags: UInt8 = 1
-        var mode: [UInt8] = [0xa4, 0x03] // varint 0o644
+        var mode: [UInt8] = [0xa4, 0x03]  // varint 0o644
         var mtime: [UInt8] = []
         var gitMode: String = ""
     }
@@ -129,7 +131,9 @@ import Testing
         for bad: [UInt8] in [[], [0x2e], [0x2e, 0x2e], [0x61, 0x2f], [0x61, 0x00], Array(repeating: 0xe9, count: 1025)] {
             add("invalid name \(bad.prefix(4))", v2([RawEntry(name: bad)]))
         }
-        add("v1 with a name that is not UTF-8", v2([RawEntry(name: [0xe9], flags: 0)], version: 1).enumerated().filter { $0.offset != 6 }.map(\.element))
+        add(
+            "v1 with a name that is not UTF-8",
+            v2([RawEntry(name: [0xe9], flags: 0)], version: 1).enumerated().filter { $0.offset != 6 }.map(\.element))
         return c
     }
 
@@ -183,8 +187,9 @@ import Testing
 
     @Test(arguments: [(Tree.Kind.file, "100644"), (.directory, "40000"), (.executable, "1007a5"), (.symlink, "12345678"), (.submodule, "")])
     func invalidGitModesAreRefusedWhenBuilt(kind: Tree.Kind, gitMode: String) {
-        var e = Tree.Entry(name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
-                           target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
+        var e = Tree.Entry(
+            name: "x", kind: kind, id: kind == .symlink || kind == .submodule ? nil : Self.someID, size: 1,
+            target: kind == .symlink ? Array("t".utf8) : kind == .submodule ? Array("ab".utf8) : nil)
         e.gitMode = gitMode
         #expect(throws: ArkError.self) { try Tree(entries: [e]) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ArkCore
 @testable import ArkFS
 
@@ -8,7 +9,9 @@ import Testing
     static func get(_ cache: ChunkCache, _ id: ObjectID) -> Result<[UInt8], Error> {
         let done = DispatchSemaphore(value: 0)
         let out = Mutex<Result<[UInt8], Error>?>(nil)
-        cache.get(id) { r in out.withLock { $0 = r }; done.signal() }
+        cache.get(id) { r in
+            out.withLock { $0 = r }; done.signal()
+        }
         done.wait()
         return out.withLock { $0! }
     }
@@ -25,8 +28,8 @@ import Testing
         for id in ids { _ = try Self.get(cache, id).get() }
         #expect(!cache.contains(ids[0]) && !cache.contains(ids[1]))
         #expect(ids[2...].allSatisfy { cache.contains($0) })
-        _ = try Self.get(cache, ids[2]).get()             // a hit: makes ids[2] the newest
-        _ = try Self.get(cache, ids[0]).get()             // a miss: loads again, evicts ids[3]
+        _ = try Self.get(cache, ids[2]).get()  // a hit: makes ids[2] the newest
+        _ = try Self.get(cache, ids[0]).get()  // a miss: loads again, evicts ids[3]
         #expect(source.loadCount(ids[0]) == 2 && source.loadCount(ids[2]) == 1)
         #expect(cache.contains(ids[2]) && !cache.contains(ids[3]))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 @testable import ArkFS
 
@@ -13,8 +14,10 @@ import Testing
     init() throws {
         let sub = try source.directory("src", [source.file("main.c", pattern(10)), try source.directory("inner", [])])
         subTree = sub.id!
-        let commit = try source.commit([source.file("README", pattern(1000)), sub, .symlink("link", target: "src/main.c"),
-                                        source.file("run", pattern(3), executable: true)])
+        let commit = try source.commit([
+            source.file("README", pattern(1000)), sub, .symlink("link", target: "src/main.c"),
+            source.file("run", pattern(3), executable: true)
+        ])
         fs = try Filesystem(source: source, root: .commit(commit), options: Filesystem.Options())
     }
 
@@ -34,7 +37,7 @@ import Testing
     /// Each entry is what a lookup of its name gives: the same inode and attributes.
     @Test func plusEntriesCarryWhatALookupWouldGive() throws {
         let l = try rootListing()
-        #expect(fs.plusEntry(l, at: 0) == nil && fs.plusEntry(l, at: 1) == nil) // "." and ".." take no lookup
+        #expect(fs.plusEntry(l, at: 0) == nil && fs.plusEntry(l, at: 1) == nil)  // "." and ".." take no lookup
         for i in 2..<l.count {
             let e = try #require(fs.plusEntry(l, at: i))
             let name = l.name(at: i).description
@@ -54,7 +57,7 @@ import Testing
     @Test func everyPlusEntryIsOneLookupReference() throws {
         let l = try rootListing()
         let first = try #require(fs.plusEntry(l, at: 2))
-        _ = try #require(fs.plusEntry(l, at: 2)) // listed again (a second readdir)
+        _ = try #require(fs.plusEntry(l, at: 2))  // listed again (a second readdir)
         let (ino, _) = try #require(try fs.lookup("README"))
         #expect(ino == first.ino)
         fs.inodes.forget(ino, 2)
@@ -77,7 +80,7 @@ import Testing
         let l = try DirListing(fs: fs, ino: InodeTable.rootIno, node: try #require(fs.inodes.node(InodeTable.rootIno)))
         #expect(l.name(at: 5) == "src" && l.type(at: 5) == S_IFDIR)
         #expect(fs.plusEntry(l, at: 5) == nil)
-        #expect(fs.inodes.count == 1) // the root only: no reference taken for src
+        #expect(fs.inodes.count == 1)  // the root only: no reference taken for src
         #expect(fs.plusEntry(l, at: 2) != nil)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 @testable import ArkFS
 
@@ -20,8 +21,8 @@ import Testing
         #expect(try fs.lookup("README") != nil)
         #expect(try fs.lookup("src/main.c") != nil)
         #expect(try fs.lookup("src/nope") == nil)
-        #expect(try fs.lookup("README/x") == nil) // below a file
-        #expect(try fs.lookup("link/x") == nil)   // below a symlink
+        #expect(try fs.lookup("README/x") == nil)  // below a file
+        #expect(try fs.lookup("link/x") == nil)  // below a symlink
         guard case .entry(let e)? = try fs.lookup("link")?.node else { Issue.record("link"); return }
         #expect(e.kind == .symlink && e.target == Array("src/main.c".utf8))
     }
@@ -49,7 +50,8 @@ import Testing
         d.mode = 0o1777; d.mtime = .init(seconds: 1, nanoseconds: 5)
         var l = Tree.Entry.symlink("l", target: "x")
         l.mtime = .init(seconds: 7, nanoseconds: 9)
-        let fs = try Filesystem(source: src, root: .commit(try src.commit([f, d, l, try src.file("plain", pattern(2))])), options: Filesystem.Options())
+        let fs = try Filesystem(
+            source: src, root: .commit(try src.commit([f, d, l, try src.file("plain", pattern(2))])), options: Filesystem.Options())
         let root = try #require(fs.inodes.node(InodeTable.rootIno))
         #expect(try fs.children(of: root).map(\.0) == [latin, "l", "plain", "tmp"])
         func attrs(_ name: FileName) throws -> stat {
@@ -58,7 +60,7 @@ import Testing
         }
         let a = try attrs(latin)
         #expect(a.st_mode == S_IFREG | 0o600 && a.st_mtim.tv_sec == 4_102_444_800 && a.st_mtim.tv_nsec == 123_456_789)
-        #expect(try fs.child(of: root, named: "caf\u{e9}", parentIno: InodeTable.rootIno) == nil) // the UTF-8 spelling is another name
+        #expect(try fs.child(of: root, named: "caf\u{e9}", parentIno: InodeTable.rootIno) == nil)  // the UTF-8 spelling is another name
         let t = try attrs("tmp")
         #expect(t.st_mode == S_IFDIR | 0o1777 && t.st_mtim.tv_sec == 1 && t.st_mtim.tv_nsec == 5)
         let s = try attrs("l")
@@ -79,7 +81,7 @@ import Testing
         let link = try stat("link")
         #expect(link.st_mode == S_IFLNK | 0o777 && link.st_size == 10)
         let root = try fs.attributes(of: try #require(fs.inodes.node(InodeTable.rootIno)), ino: InodeTable.rootIno)
-        #expect(root.st_mode == S_IFDIR | 0o555 && root.st_nlink == 4) // . and .. plus src and empty
+        #expect(root.st_mode == S_IFDIR | 0o555 && root.st_nlink == 4)  // . and .. plus src and empty
         #expect(try stat("empty").st_nlink == 2)
     }
 
@@ -136,17 +138,22 @@ struct TreeLess: ObjectSource {
         let latin1 = FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".txt".utf8))
         let dir = FileName(bytes: [0x64, 0xff])
         let first = try src.commit([src.file(latin1, Array("one".utf8)), try src.directory(dir, [src.file("a", [1])])], time: 100)
-        let second = try src.commit([src.file(latin1, Array("two".utf8)), try src.directory(dir, [src.file("a", [1])])],
-                                    time: 200, parents: [first])
+        let second = try src.commit(
+            [src.file(latin1, Array("two".utf8)), try src.directory(dir, [src.file("a", [1])])],
+            time: 200, parents: [first])
         src.headList = [Head(ref: HeadRef(repo: "r", owner: src.node), commit: second, updated: 200)]
         let fs = try Filesystem(source: src, root: .history, options: Filesystem.Options())
         let versions = try fs.node(at: "repos/r/versions")
         #expect(Set(try fs.children(of: versions).map(\.0)) == [latin1, dir])
         guard case .virtual(let top) = versions, let fileNode = try fs.browserChild(of: top, named: latin1),
-              case .virtual(let fileDir) = fileNode else { Issue.record("no versions/ entry for the Latin-1 name"); return }
+            case .virtual(let fileDir) = fileNode
+        else { Issue.record("no versions/ entry for the Latin-1 name"); return }
         let names = try fs.children(of: .virtual(fileDir)).map(\.0)
-        #expect(names == [FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".1.txt".utf8)),
-                          FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".2.txt".utf8))])
+        #expect(
+            names == [
+                FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".1.txt".utf8)),
+                FileName(bytes: Array("caf".utf8) + [0xe9] + Array(".2.txt".utf8))
+            ])
         guard let dirNode = try fs.browserChild(of: top, named: dir), case .virtual(let d) = dirNode else {
             Issue.record("no versions/ entry for the non-UTF-8 directory"); return
         }

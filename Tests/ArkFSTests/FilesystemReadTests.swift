@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 @testable import ArkFS
 
 /// Reads through `Filesystem.read` at every chunk boundary, past the end, and on failure.
 @Suite struct FilesystemReadTests {
-    static let sizes = [100, 1, 4096, 50_000]   // chunk lengths; the file ends with a 7-byte chunk
+    static let sizes = [100, 1, 4096, 50_000]  // chunk lengths; the file ends with a 7-byte chunk
     static let content = pattern(sizes.reduce(7, +), seed: 3)
     static var boundaries: [Int] {
         var out = [0]
@@ -25,8 +26,9 @@ import Testing
 
     /// Reads starting one byte before, at and after every boundary, of lengths that end
     /// before, at and after the next ones.
-    @Test(arguments: boundaries.flatMap { b in [b - 1, b, b + 1] }.filter { $0 >= 0 && $0 < content.count },
-          [1, 2, 99, 4097, 60_000])
+    @Test(
+        arguments: boundaries.flatMap { b in [b - 1, b, b + 1] }.filter { $0 >= 0 && $0 < content.count },
+        [1, 2, 99, 4097, 60_000])
     func readReturnsExactlyTheRequestedBytes(offset: Int, count: Int) throws {
         let got = try fs.readSync(file, offset: UInt64(offset), count: count).get()
         #expect(got == Array(Self.content[offset..<min(offset + count, Self.content.count)]))
@@ -52,7 +54,7 @@ import Testing
     func aFailingChunkFailsTheReadWithItsError(code: ArkError.Code) throws {
         let bad = try #require(source.manifests.values.first).entry(at: 3).id
         source.faults.withLock { $0.chunkErrors[bad] = ArkError(code, "injected") }
-        let result = fs.readSync(file, offset: 90, count: 10_000) // spans chunks 0-3
+        let result = fs.readSync(file, offset: 90, count: 10_000)  // spans chunks 0-3
         guard case .failure(let e) = result else { Issue.record("read succeeded"); return }
         #expect(e.code == code)
         // Chunks the read does not touch still read.

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import ArkCore
 @testable import ArkFS
 
@@ -7,7 +8,7 @@ import Testing
 @Suite struct FuseErrnoTests {
     @Test(arguments: [
         (ArkError.Code.notFound, ENOENT), (.busy, EAGAIN), (.timeout, ETIMEDOUT), (.corrupt, EIO),
-        (.missing, EIO), (.malformed, EIO), (.io, EIO), (.invalidArgument, EINVAL), (.unsupported, EOPNOTSUPP),
+        (.missing, EIO), (.malformed, EIO), (.io, EIO), (.invalidArgument, EINVAL), (.unsupported, EOPNOTSUPP)
     ])
     func codesMapToErrno(code: ArkError.Code, expected: Int32) {
         #expect(FuseErrno.code(for: ArkError(code, "x")) == expected)

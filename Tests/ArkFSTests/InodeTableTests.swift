@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArkFS
 
 @Suite struct InodeTableTests {
@@ -35,7 +36,7 @@ import Testing
         let ino = table.remember(parent: 1, name: "head", node: .link(target: "a"))
         #expect(table.remember(parent: 1, name: "head", node: .link(target: "b")) == ino)
         #expect(table.node(ino) == .link(target: "b"))
-        #expect(Set(table.mutableSlots().map(\.ino)) == [InodeTable.rootIno, ino]) // the browser root and the link
+        #expect(Set(table.mutableSlots().map(\.ino)) == [InodeTable.rootIno, ino])  // the browser root and the link
         #expect(table.parentAndName(of: ino)?.name == "head")
     }
 

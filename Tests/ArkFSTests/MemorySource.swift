@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
+
 @testable import ArkCore
 @testable import ArkFS
 
 /// An in-memory `ObjectSource` for driving the filesystem without a kernel or a store: trees,
 /// manifests and chunks by id, one commit, counted loads, and injectable failures and delays.
-final class MemorySource: ObjectSource, @unchecked Sendable { // objects are filled before the filesystem is created, then only read; counters and faults sit behind a Mutex
+final class MemorySource: ObjectSource, @unchecked Sendable {  // objects are filled before the filesystem is created, then only read; counters and faults sit behind a Mutex
     struct Faults {
         var chunkErrors: [ObjectID: ArkError] = [:]
         var chunkDelay: Double = 0
@@ -49,9 +50,10 @@ final class MemorySource: ObjectSource, @unchecked Sendable { // objects are fil
     func commit(_ entries: [Tree.Entry], time: Int64 = 1_700_000_000, parents: [ObjectID] = []) throws -> ObjectID {
         let root = try directory("", entries)
         let id = ObjectHasher.hash(.commit, Array("commit \(commits.count)".utf8))
-        commits[id] = CommitSummary(id: id, tree: root.id!, generation: 1 + Int64(parents.count), parents: parents, authorName: "a", authorEmail: "a@example.org",
-                                    authorTime: time, authorTZ: 0, committerTime: time, committerTZ: 0, message: "m",
-                                    changeID: nil, sourceID: nil, node: node)
+        commits[id] = CommitSummary(
+            id: id, tree: root.id!, generation: 1 + Int64(parents.count), parents: parents, authorName: "a", authorEmail: "a@example.org",
+            authorTime: time, authorTZ: 0, committerTime: time, committerTZ: 0, message: "m",
+            changeID: nil, sourceID: nil, node: node)
         return id
     }
 

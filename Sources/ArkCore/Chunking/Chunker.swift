@@ -80,7 +80,7 @@ package struct Chunker: Sendable {
 /// format: changing it changes every chunk boundary.
 enum Gear {
     static let table: [UInt64] = {
-        var state: UInt64 = 0x61726B2D67656172 // "ark-gear"
+        var state: UInt64 = 0x61726B2D67656172  // "ark-gear"
         return (0..<256).map { _ in
             state &+= 0x9E3779B97F4A7C15
             var z = state

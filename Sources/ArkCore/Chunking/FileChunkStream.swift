@@ -102,7 +102,7 @@ package struct ChunkBatch: Sendable {
 }
 
 /// One read buffer; returned to its pool when the last batch using it is gone.
-final class ChunkSlab: @unchecked Sendable { // written only by the reader before it is shared, then read-only
+final class ChunkSlab: @unchecked Sendable {  // written only by the reader before it is shared, then read-only
     let buffer: UnsafeMutableRawBufferPointer
     private let pool: SlabPool
 
@@ -114,7 +114,7 @@ final class ChunkSlab: @unchecked Sendable { // written only by the reader befor
 /// Reuses read buffers so a large file does not map and fault in a fresh one per batch.
 final class SlabPool: Sendable {
     /// A free buffer; owned by the pool's list while in it.
-    private struct Free: @unchecked Sendable { let buffer: UnsafeMutableRawBufferPointer } // only ever in the pool's locked list or with one taker
+    private struct Free: @unchecked Sendable { let buffer: UnsafeMutableRawBufferPointer }  // only ever in the pool's locked list or with one taker
     let slabSize: Int
     private let free = Mutex<[Free]>([])
 

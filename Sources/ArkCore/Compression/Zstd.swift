@@ -1,8 +1,9 @@
 import CZstd
+import Synchronization
 
 /// Owns one zstd compression context (`ZSTD_CCtx`); not shareable between threads, so each
 /// worker of the write pipeline has its own.
-package final class ZstdCompressor: @unchecked Sendable { // one thread at a time: handed out by CompressorPool
+package final class ZstdCompressor: @unchecked Sendable {  // one thread at a time: handed out by CompressorPool
     private let cctx: OpaquePointer
     package let level: Int32
 
@@ -34,8 +35,9 @@ package final class ZstdCompressor: @unchecked Sendable { // one thread at a tim
     package func compress(_ input: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, smallerThan bound: Int) -> [UInt8]? {
         let capacity = ZSTD_compressBound(input.count)
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, n in
-            let r = ZSTD_compress_usingDict(cctx, buf.baseAddress, capacity, input.baseAddress, input.count,
-                                            dictionary.baseAddress, dictionary.count, level)
+            let r = ZSTD_compress_usingDict(
+                cctx, buf.baseAddress, capacity, input.baseAddress, input.count,
+                dictionary.baseAddress, dictionary.count, level)
             n = ZSTD_isError(r) != 0 ? 0 : r
         }
         guard !out.isEmpty, out.count < bound - bound / 32 else { return nil }
@@ -79,14 +81,14 @@ package enum Zstd {
                 failure = String(cString: ZSTD_getErrorName(r)); n = 0
             } else if r != rawLength {
                 failure = "expanded to \(r) bytes, expected \(rawLength)"; n = 0
-            } else { n = r }
+            } else {
+                n = r
+            }
         }
         if let failure { throw ArkError(.corrupt, "zstd: \(failure)") }
         return out
     }
 }
-
-import Synchronization
 
 /// Hands each worker thread a compressor of its own, reusing contexts across chunks.
 final class CompressorPool: Sendable {
@@ -105,7 +107,7 @@ final class DecompressionContexts: Sendable {
     static let shared = DecompressionContexts()
 
     /// One `ZSTD_DCtx`, owned by whoever took it from the pool.
-    struct Context: @unchecked Sendable { // a raw pointer handed between threads, used by one at a time
+    struct Context: @unchecked Sendable {  // a raw pointer handed between threads, used by one at a time
         let raw: OpaquePointer
     }
 

@@ -75,15 +75,19 @@ package final class GitFetchPack {
     }
 
     /// Writes `items` as a pack to `sink`; `progress` is told how many objects are written.
-    package func write(_ items: [Item], to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
-                      progress: (Int) -> Void = { _ in }) throws {
+    package func write(
+        _ items: [Item], to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
+        progress: (Int) -> Void = { _ in }
+    ) throws {
         let pack = try GitPackWriter(count: items.count, sink: sink)
         for (i, item) in items.enumerated() {
             switch item {
             case .commit(let id):
                 try pack.object(.commit, try ids.commitForm(try repo.commit(id)))
             case .tree(let id):
-                if let form = treeForms.removeValue(forKey: id) { try pack.object(.tree, form) } else {
+                if let form = treeForms.removeValue(forKey: id) {
+                    try pack.object(.tree, form)
+                } else {
                     try pack.object(.tree, try repo.tree(id).gitForm(id: ids.entry))
                 }
             case .inline(let bytes):
@@ -97,7 +101,8 @@ package final class GitFetchPack {
                         let e = reader.root.entry(at: 0)
                         let bytes = try repo.readChunk(e.id)
                         guard UInt64(bytes.count) == e.length else {
-                            throw ArkError(.corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
+                            throw ArkError(
+                                .corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
                         }
                         try pack.content(bytes)
                     }

@@ -81,7 +81,9 @@ package final class GitPackWriter {
     package func content(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try content($0) } }
 
     package func endObject() throws {
-        guard remaining == 0 else { throw ArkError(.malformed, "git pack: object shorter than its header says (\(remaining) bytes missing)") }
+        guard remaining == 0 else {
+            throw ArkError(.malformed, "git pack: object shorter than its header says (\(remaining) bytes missing)")
+        }
         try deflate(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
         deflating = false
         objectsWritten += 1

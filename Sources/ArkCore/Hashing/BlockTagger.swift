@@ -71,11 +71,14 @@ package struct BlockTagger: Sendable {
     /// at once where the CPU has vector lanes for it (`CArkSipHash`); equal per block to
     /// libsodium's `crypto_shorthash_siphashx24` of header and block. `bytes` starts at block
     /// `firstBlock` of a chunk of `chunkLength` bytes.
-    static func computeTags(_ bytes: UnsafeRawBufferPointer, key: [UInt8], firstBlock: Int, chunkLength: Int,
-                            into out: UnsafeMutablePointer<UInt8>) {
+    static func computeTags(
+        _ bytes: UnsafeRawBufferPointer, key: [UInt8], firstBlock: Int, chunkLength: Int,
+        into out: UnsafeMutablePointer<UInt8>
+    ) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        ark_block_tags(base.assumingMemoryBound(to: UInt8.self), bytes.count, blockSize, key,
-                       UInt64(firstBlock), UInt64(chunkLength), out)
+        ark_block_tags(
+            base.assumingMemoryBound(to: UInt8.self), bytes.count, blockSize, key,
+            UInt64(firstBlock), UInt64(chunkLength), out)
     }
 
     package func tags(for id: ObjectID, _ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { tags(for: id, $0) } }

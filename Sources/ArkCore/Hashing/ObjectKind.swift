@@ -9,12 +9,13 @@ public enum ObjectKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 
     /// 16-byte BLAKE2b personalization (libsodium `crypto_generichash_blake2b_*_salt_personal`).
     var personal: [UInt8] {
-        let tag: String = switch self {
-        case .chunk: "ark.chunk.v1"
-        case .manifest: "ark.manifest.v1"
-        case .tree: "ark.tree.v1"
-        case .commit: "ark.commit.v1"
-        }
+        let tag: String =
+            switch self {
+            case .chunk: "ark.chunk.v1"
+            case .manifest: "ark.manifest.v1"
+            case .tree: "ark.tree.v1"
+            case .commit: "ark.commit.v1"
+            }
         var p = Array(tag.utf8)
         p.append(contentsOf: repeatElement(0, count: 16 - p.count))
         return p

@@ -21,7 +21,10 @@ package struct NodeIdentity: Sendable {
         } else {
             guard mayCreate else {
                 let owner = expected.map { "node \($0.hex)" } ?? "the node that wrote it"
-                throw ArkError(.missing, "node key \(keyPath) is missing and this store holds data of \(owner); restore node.key from a backup (a new key would start an unrelated history)")
+                throw ArkError(
+                    .missing,
+                    "node key \(keyPath) is missing and this store holds data of \(owner); restore node.key from a backup (a new key would start an unrelated history)"
+                )
             }
             var pk = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
             var sk = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
@@ -36,7 +39,10 @@ package struct NodeIdentity: Sendable {
             }
         }
         if let expected, identity.endpointID != expected {
-            throw ArkError(.invalidArgument, "node key \(keyPath) is node \(identity.endpointID.hex), but this store was written by node \(expected.hex); restore that node's node.key from a backup")
+            throw ArkError(
+                .invalidArgument,
+                "node key \(keyPath) is node \(identity.endpointID.hex), but this store was written by node \(expected.hex); restore that node's node.key from a backup"
+            )
         }
         // Written when missing or wrong, not on every open: each write costs an fsync, which
         // every command (and a mount's start) would otherwise wait for.
@@ -58,7 +64,8 @@ package struct NodeIdentity: Sendable {
         var derived = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
         crypto_sign_seed_keypair(&pk, &derived, sk)
         guard sodium_memcmp(derived, sk, sk.count) == 0 else {
-            throw ArkError(.corrupt, "node key \(path) is damaged (its package key does not match its seed); restore node.key from a backup")
+            throw ArkError(
+                .corrupt, "node key \(path) is damaged (its package key does not match its seed); restore node.key from a backup")
         }
         return NodeIdentity(endpointID: ObjectID(bytes: pk), secretKey: sk)
     }

@@ -1,5 +1,5 @@
-import Logging
 import Glibc
+import Logging
 
 /// The two keys of a store, loaded (or made, for a new store) while the setup lock is held:
 ///
@@ -29,9 +29,12 @@ enum StoreKeys {
         let path = store + "/tags.key"
         func load() throws -> BlockTagger? {
             do {
-                return try FileDescriptor.readStoreFile(path, what: "tag key", expectedCount: BlockTagger.keySize).map(BlockTagger.init(key:))
+                return try FileDescriptor.readStoreFile(path, what: "tag key", expectedCount: BlockTagger.keySize).map(
+                    BlockTagger.init(key:))
             } catch let e as ArkError {
-                throw ArkError(e.code, e.message + "; if it is damaged, remove it and a new one is made (block tags are then recomputed)", context: e.context)
+                throw ArkError(
+                    e.code, e.message + "; if it is damaged, remove it and a new one is made (block tags are then recomputed)",
+                    context: e.context)
             }
         }
         let tagger: BlockTagger
@@ -51,7 +54,9 @@ enum StoreKeys {
         if try index.keyFingerprint(.tags) != fingerprint {
             let dropped = try index.replaceTagKey(fingerprint)
             if dropped > 0 {
-                logger.notice("tag key \(path) is new: dropped the block tags of \(dropped) objects made with the old one; they are re-tagged when next read whole")
+                logger.notice(
+                    "tag key \(path) is new: dropped the block tags of \(dropped) objects made with the old one; they are re-tagged when next read whole"
+                )
             }
         }
         return tagger

@@ -26,7 +26,9 @@ extension GitImporter {
             let names = (stack.dropFirst().map(\.name) + [last]).map(\.bytes)
             let shown = names.count > 6 ? names.prefix(3) + [Array("…".utf8)] + names.suffix(2) : names[...]
             let path = EntryPath(bytes: shown.joined(separator: [0x2F]))
-            return ArkError(.unsupported, "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count + below) levels)")
+            return ArkError(
+                .unsupported,
+                "git commit \(commit): tree nests directories more than \(limit) levels deep (at \(path), \(names.count + below) levels)")
         }
         var stack = [try openTree(rootRaw, name: "")]
         var result: (ObjectID, UInt64)?
@@ -44,7 +46,10 @@ extension GitImporter {
                     // Any bytes but NUL, kept exactly (a target that is not UTF-8 in tree format v2).
                     let target = try cat.object(HexCodec.encode(e.id), type: "blob")
                     guard !target.isEmpty, !target.contains(0), target.count <= ObjectLimits.maxSymlinkTarget else {
-                        throw ArkError(.unsupported, "git tree \(stack[top].hex): symlink '\(e.name)' has an empty target, a NUL byte or more than \(ObjectLimits.maxSymlinkTarget) bytes")
+                        throw ArkError(
+                            .unsupported,
+                            "git tree \(stack[top].hex): symlink '\(e.name)' has an empty target, a NUL byte or more than \(ObjectLimits.maxSymlinkTarget) bytes"
+                        )
                     }
                     stack[top].out.append(.symlink(e.name, bytes: target))
                 case .directory:
@@ -68,14 +73,18 @@ extension GitImporter {
                 if let mode = done.modes[done.out[i].name], mode != Tree.canonicalGitMode(done.out[i].kind) { done.out[i].gitMode = mode }
             }
             let tree: Tree
-            do { tree = try Tree(entries: done.out) } catch let e as ArkError { throw ArkError(e.code, "git tree \(done.hex): \(e.message)") }
+            do { tree = try Tree(entries: done.out) } catch let e as ArkError {
+                throw ArkError(e.code, "git tree \(done.hex): \(e.message)")
+            }
             if verifies {
                 // Subtrees and blobs were checked as they were converted; their ids stand in.
                 let form = tree.gitForm { e in
                     e.kind == .symlink ? GitSHA1.objectID(.blob, Tree.symlinkBlob(e)) : done.gitIDs[e.name] ?? []
                 }
                 guard GitSHA1.objectID(.tree, form) == done.raw else {
-                    throw ArkError(.unsupported, "git commit \(commit): git tree \(done.hex) would not round-trip (entries out of git's order or duplicated?)")
+                    throw ArkError(
+                        .unsupported,
+                        "git commit \(commit): git tree \(done.hex) would not round-trip (entries out of git's order or duplicated?)")
                 }
             }
             let id = try session.put(.tree, tree.encoded())
@@ -115,13 +124,14 @@ extension GitImporter {
         let cat = self.cat!
         var sha = GitSHA1()
         sha.update(GitSHA1.header(.blob, size: UInt64(size)))
-        let (manifest, stored) = try session.putFile(source: { buf in
-            guard remaining > 0 else { return 0 }
-            let n = try cat.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[..<min(buf.count, remaining)]))
-            sha.update(UnsafeRawBufferPointer(rebasing: buf[..<n]))
-            remaining -= n
-            return n
-        }, name: "git blob \(hex)", size: size)
+        let (manifest, stored) = try session.putFile(
+            source: { buf in
+                guard remaining > 0 else { return 0 }
+                let n = try cat.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[..<min(buf.count, remaining)]))
+                sha.update(UnsafeRawBufferPointer(rebasing: buf[..<n]))
+                remaining -= n
+                return n
+            }, name: "git blob \(hex)", size: size)
         try cat.endContent()
         guard stored == UInt64(size) else { throw ArkError(.io, "git blob \(hex): read \(stored) of \(size) bytes") }
         if verifies {

@@ -66,8 +66,10 @@ package final class GitImporter {
 
     /// One import as `ark import` runs it: a write session (holding the store lock shared) for
     /// its duration, an importer set up by `configure`, and its statistics.
-    package static func run(into repo: Repository, source: String, repoID: String, onWait: () -> Void = {},
-                           configure: (GitImporter) -> Void = { _ in }) throws -> Stats {
+    package static func run(
+        into repo: Repository, source: String, repoID: String, onWait: () -> Void = {},
+        configure: (GitImporter) -> Void = { _ in }
+    ) throws -> Stats {
         let session = try WriteSession(repo, onWait: onWait)
         let importer = GitImporter(session: session, source: source, repoID: repoID)
         configure(importer)
@@ -145,16 +147,24 @@ package final class GitImporter {
         let out = try GitProcess.output(gitDir: gitDir, ["for-each-ref", "--format=" + fmt, "refs/heads", "refs/tags"])
         var refs: [Ref] = []
         for line in out.split(separator: 0x0a) {
-            let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             guard parts.count == 3 else { continue }
             // "<id> <type> <peeled id> <peeled type> <refname>"; the peeled fields are empty for non-tags.
             let rest = parts[2].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             let (hex, refname): (String, String)
-            if parts[1] == "commit", rest.count == 3 { (hex, refname) = (parts[0], rest[2]) }
-            else if parts[1] == "tag", rest.count == 3, rest[1] == "commit" { (hex, refname) = (rest[0], rest[2]) }
-            else { warn("skipping \(rest.last ?? parts[0]): not a commit"); continue }
+            if parts[1] == "commit", rest.count == 3 {
+                (hex, refname) = (parts[0], rest[2])
+            } else if parts[1] == "tag", rest.count == 3, rest[1] == "commit" {
+                (hex, refname) = (rest[0], rest[2])
+            } else {
+                warn("skipping \(rest.last ?? parts[0]): not a commit"); continue
+            }
             let name = refname.hasPrefix("refs/heads/") ? String(refname.dropFirst(11)) : "tags/" + refname.dropFirst(10)
-            guard !name.contains("@"), !name.contains(":") else { warn("skipping \(refname): '@' and ':' cannot appear in a head name"); continue }
+            guard !name.contains("@"), !name.contains(":") else {
+                warn("skipping \(refname): '@' and ':' cannot appear in a head name"); continue
+            }
             refs.append(Ref(name: name, hex: hex))
         }
         if let head = try? GitProcess.output(gitDir: gitDir, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]) {
@@ -168,7 +178,9 @@ package final class GitImporter {
     package func commitID(_ hex: String) throws -> ObjectID? {
         if let id = commitCache[hex] { return id }
         let node = self.node
-        if verifies, let raw = HexCodec.decode(hex), let id = try session.repo.index.read({ db in try Index.commit(db, gitID: raw, node: node) }) {
+        if verifies, let raw = HexCodec.decode(hex),
+            let id = try session.repo.index.read({ db in try Index.commit(db, gitID: raw, node: node) })
+        {
             remember(commit: hex, id)
             return id
         }
@@ -214,18 +226,21 @@ package final class GitImporter {
         guard g.message.utf8.count <= ObjectLimits.maxMessageBytes, g.raw.count <= ObjectLimits.maxGitCommitBytes else {
             throw ArkError(.unsupported, "git commit \(hex): message longer than \(ObjectLimits.maxMessageBytes) bytes")
         }
-        for s in [g.author, g.committer] where s.name.utf8.count > ObjectLimits.maxPersonBytes || s.email.utf8.count > ObjectLimits.maxPersonBytes {
+        for s in [g.author, g.committer]
+        where s.name.utf8.count > ObjectLimits.maxPersonBytes || s.email.utf8.count > ObjectLimits.maxPersonBytes {
             throw ArkError(.unsupported, "git commit \(hex): author or committer longer than \(ObjectLimits.maxPersonBytes) bytes")
         }
-        let commit = Commit(tree: tree, parents: parents, author: g.author, committer: g.committer, message: g.message,
-                            changeID: g.changeID, sourceID: hex, node: node, gitRaw: g.raw)
+        let commit = Commit(
+            tree: tree, parents: parents, author: g.author, committer: g.committer, message: g.message,
+            changeID: g.changeID, sourceID: hex, node: node, gitRaw: g.raw)
         // The check on the way in: the git form of what is stored must hash to the original id.
         if verifies {
             let parentIDs = g.parents.compactMap { HexCodec.decode($0) }
             let form = commit.gitForm(tree: treeRaw, parents: parentIDs)
             let regenerated = GitSHA1.objectID(.commit, form)
             guard parentIDs.count == g.parents.count, let original = HexCodec.decode(hex), regenerated == original else {
-                throw ArkError(.unsupported, "git commit \(hex) would not round-trip (its git form hashes to \(HexCodec.encode(regenerated)))")
+                throw ArkError(
+                    .unsupported, "git commit \(hex) would not round-trip (its git form hashes to \(HexCodec.encode(regenerated)))")
             }
         }
         let id = try session.put(.commit, commit.encoded())
@@ -256,14 +271,17 @@ package final class GitImporter {
                 moved += 1
             }
             // Branches and tags deleted in the source go away here too (imported heads only).
-            let existing = try Row.fetchAll(db, sql: """
-                SELECT h.name, h.commit_id FROM heads h JOIN commits c ON c.id = h.commit_id
-                WHERE h.repo = ? AND h.owner = ? AND h.name != '' AND c.source_id IS NOT NULL
-                """, arguments: [repoID, node])
+            let existing = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT h.name, h.commit_id FROM heads h JOIN commits c ON c.id = h.commit_id
+                    WHERE h.repo = ? AND h.owner = ? AND h.name != '' AND c.source_id IS NOT NULL
+                    """, arguments: [repoID, node])
             for row in existing {
                 let name: String = row[0]
                 guard targets[name] == nil else { continue }
-                try Index.setHead(db, HeadRef(repo: repoID, owner: node, name: name), to: nil, expected: row[1], actor: node, cause: cause, time: now)
+                try Index.setHead(
+                    db, HeadRef(repo: repoID, owner: node, name: name), to: nil, expected: row[1], actor: node, cause: cause, time: now)
                 deleted += 1
             }
         }

@@ -38,7 +38,7 @@ extension GitCommit {
                 if isTree || isParent { rawStart = min(i, bytes.count) } else { inTreeAndParents = false }
             }
             if line.isEmpty { break }
-            if line.first == 0x20 { continue } // continuation of a multi-line header (gpgsig, mergetag)
+            if line.first == 0x20 { continue }  // continuation of a multi-line header (gpgsig, mergetag)
             let sp = line.firstIndex(of: 0x20) ?? line.endIndex
             let key = String(decoding: line[line.startIndex..<sp], as: UTF8.self)
             let value = sp < line.endIndex ? Array(line[(sp + 1)...]) : []
@@ -63,8 +63,9 @@ extension GitCommit {
         } else {
             message = String(decoding: body, as: UTF8.self)
         }
-        self.init(tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message,
-                  raw: Array(bytes[rawStart...]))
+        self.init(
+            tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message,
+            raw: Array(bytes[rawStart...]))
     }
 
     /// `Name <email> 1700000000 +0130`.
@@ -78,8 +79,10 @@ extension GitCommit {
         var tz: Int16 = 0
         if rest.count >= 2 {
             let t = rest[1]
-            guard t.count == 5, let sign = t.first, sign == "+" || sign == "-", let hh = Int16(t.dropFirst().prefix(2)), let mm = Int16(t.suffix(2)),
-                  hh * 60 + mm <= 1440 else { throw fail("bad timezone '\(t)'") }
+            guard t.count == 5, let sign = t.first, sign == "+" || sign == "-", let hh = Int16(t.dropFirst().prefix(2)),
+                let mm = Int16(t.suffix(2)),
+                hh * 60 + mm <= 1440
+            else { throw fail("bad timezone '\(t)'") }
             tz = (sign == "-" ? -1 : 1) * (hh * 60 + mm)
         }
         return Commit.Signature(name: String(decoding: name, as: UTF8.self), email: email, time: time, tzOffsetMinutes: tz)
@@ -93,7 +96,8 @@ extension GitTreeEntry {
         var out: [GitTreeEntry] = []
         var i = 0
         while i < bytes.count {
-            guard let sp = bytes[i...].firstIndex(of: 0x20), let nul = bytes[sp...].firstIndex(of: 0), nul + 1 + hashLength <= bytes.count else {
+            guard let sp = bytes[i...].firstIndex(of: 0x20), let nul = bytes[sp...].firstIndex(of: 0), nul + 1 + hashLength <= bytes.count
+            else {
                 throw fail("truncated entry")
             }
             let mode = String(decoding: bytes[i..<sp], as: UTF8.self)

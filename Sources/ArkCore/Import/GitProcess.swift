@@ -89,7 +89,7 @@ final class GitProcess {
                 let line = Array(buffer[start..<end]); start = end
                 return line
             }
-            scanned -= base - start // the buffer may have been compacted
+            scanned -= base - start  // the buffer may have been compacted
         }
     }
 
@@ -120,7 +120,9 @@ final class GitProcess {
         let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let line = String(decoding: err, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)"
+            let line =
+                String(decoding: err, as: UTF8.self).split(separator: "\n").first.map(String.init)
+                ?? "exit status \(process.terminationStatus)"
             throw ArkError(.io, "\(what) failed: \(line)")
         }
     }

@@ -40,10 +40,11 @@ extension Index {
     /// manifests will name. (A present chunk outside the cache never enters it.)
     package func isPresentAndKept(_ id: ObjectID) throws -> Bool {
         let state: (present: Bool, cached: Bool) = try read { db in
-            let stmt = try db.cachedStatement(sql: """
-                SELECT pack IS NOT NULL, EXISTS (SELECT 1 FROM chunk_cache WHERE chunk_cache.id = objects.id)
-                FROM objects WHERE id = ?
-                """)
+            let stmt = try db.cachedStatement(
+                sql: """
+                    SELECT pack IS NOT NULL, EXISTS (SELECT 1 FROM chunk_cache WHERE chunk_cache.id = objects.id)
+                    FROM objects WHERE id = ?
+                    """)
             guard let row = try Row.fetchOne(stmt, arguments: [id]) else { return (false, false) }
             return (row[0], row[1])
         }
@@ -65,7 +66,8 @@ extension Index {
     }
 
     static func insertCached(_ db: Database, _ id: ObjectID, bytes: Int, time: Int64) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO chunk_cache (id, bytes, last_used) VALUES (?, ?, ?)",
-                       arguments: [id, bytes, time])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO chunk_cache (id, bytes, last_used) VALUES (?, ?, ?)",
+            arguments: [id, bytes, time])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A commit as the index knows it: enough for `log` and history queries without reading objects.
@@ -19,19 +20,23 @@ package struct CommitSummary: Sendable, Equatable {
 }
 
 extension Index {
-    static let commitColumns = "id, tree, generation, author_name, author_email, author_time, author_tz, committer_time, committer_tz, message, change_id, source_id, node"
+    static let commitColumns =
+        "id, tree, generation, author_name, author_email, author_time, author_tz, committer_time, committer_tz, message, change_id, source_id, node"
 
     static func summary(_ db: Database, _ row: Row) throws -> CommitSummary {
         let id: ObjectID = row[0]
         let parents = try ObjectID.fetchAll(db, sql: "SELECT parent FROM commit_parents WHERE child = ? ORDER BY position", arguments: [id])
-        return CommitSummary(id: id, tree: row[1], generation: row[2], parents: parents, authorName: row[3], authorEmail: row[4],
-                             authorTime: row[5], authorTZ: Int16(row[6] as Int64), committerTime: row[7], committerTZ: Int16(row[8] as Int64),
-                             message: row[9], changeID: row[10], sourceID: row[11], node: row[12])
+        return CommitSummary(
+            id: id, tree: row[1], generation: row[2], parents: parents, authorName: row[3], authorEmail: row[4],
+            authorTime: row[5], authorTZ: Int16(row[6] as Int64), committerTime: row[7], committerTZ: Int16(row[8] as Int64),
+            message: row[9], changeID: row[10], sourceID: row[11], node: row[12])
     }
 
     package func commit(_ id: ObjectID) throws -> CommitSummary? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.commitColumns) FROM commits WHERE id = ?", arguments: [id]).map { try Self.summary(db, $0) }
+            try Row.fetchOne(db, sql: "SELECT \(Self.commitColumns) FROM commits WHERE id = ?", arguments: [id]).map {
+                try Self.summary(db, $0)
+            }
         }
     }
 
@@ -53,10 +58,12 @@ extension Index {
             }
             generation = max(generation, g + 1)
         }
-        try db.execute(sql: "INSERT INTO commits (\(commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-            id, c.tree, generation, c.author.name, c.author.email, c.author.time, Int64(c.author.tzOffsetMinutes),
-            c.committer.time, Int64(c.committer.tzOffsetMinutes), c.message, c.changeID, c.sourceID, c.node,
-        ])
+        try db.execute(
+            sql: "INSERT INTO commits (\(commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                id, c.tree, generation, c.author.name, c.author.email, c.author.time, Int64(c.author.tzOffsetMinutes),
+                c.committer.time, Int64(c.committer.tzOffsetMinutes), c.message, c.changeID, c.sourceID, c.node
+            ])
         for (i, p) in c.parents.enumerated() {
             try db.execute(sql: "INSERT INTO commit_parents (child, position, parent) VALUES (?, ?, ?)", arguments: [id, i, p])
         }
@@ -86,7 +93,8 @@ extension Index {
         let (lo, hi) = Self.prefixRange(prefix)
         return try read { db in
             if let hi {
-                return try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", arguments: [lo, hi, limit])
+                return try ObjectID.fetchAll(
+                    db, sql: "SELECT id FROM commits WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", arguments: [lo, hi, limit])
             }
             return try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE id >= ? ORDER BY id LIMIT ?", arguments: [lo, limit])
         }
@@ -112,7 +120,9 @@ extension Index {
     }
 
     package func commits(changeID: String) throws -> [ObjectID] {
-        try read { db in try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE change_id = ? ORDER BY generation DESC", arguments: [changeID]) }
+        try read { db in
+            try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE change_id = ? ORDER BY generation DESC", arguments: [changeID])
+        }
     }
 
     package func commitCount() throws -> Int {
@@ -120,12 +130,11 @@ extension Index {
     }
 }
 
-import Foundation
-
 extension Index {
     package func commits(changeIDPrefix prefix: String) throws -> [ObjectID] {
         try read { db in
-            try ObjectID.fetchAll(db, sql: "SELECT id FROM commits WHERE change_id >= ? AND change_id < ? LIMIT 20", arguments: [prefix, prefix + "\u{7f}"])
+            try ObjectID.fetchAll(
+                db, sql: "SELECT id FROM commits WHERE change_id >= ? AND change_id < ? LIMIT 20", arguments: [prefix, prefix + "\u{7f}"])
         }
     }
 }

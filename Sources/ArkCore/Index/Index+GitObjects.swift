@@ -8,11 +8,12 @@ extension Index {
     /// its git form hashes to `gitID` (a conversion by an older ark, which dropped git modes,
     /// has no `git_ids` row and is converted again).
     static func gitObject(_ db: Database, _ gitID: [UInt8]) throws -> (id: ObjectID, size: UInt64)? {
-        let stmt = try db.cachedStatement(sql: """
-            SELECT m.ark_id, m.size FROM git_objects m JOIN objects o ON o.id = m.ark_id AND o.pack IS NOT NULL
-            JOIN git_ids g ON g.ark_id = m.ark_id AND g.git_id = m.git_id
-            WHERE m.git_id = ?
-            """)
+        let stmt = try db.cachedStatement(
+            sql: """
+                SELECT m.ark_id, m.size FROM git_objects m JOIN objects o ON o.id = m.ark_id AND o.pack IS NOT NULL
+                JOIN git_ids g ON g.ark_id = m.ark_id AND g.git_id = m.git_id
+                WHERE m.git_id = ?
+                """)
         guard let row = try Row.fetchOne(stmt, arguments: [Data(gitID)]) else { return nil }
         return (row[0], UInt64(row[1] as Int64))
     }
@@ -35,8 +36,9 @@ extension Index {
     /// Distinct git commit ids (`source_id`) starting with `prefix` (lowercase hex).
     package func sourceIDs(withPrefix prefix: String, limit: Int = 10) throws -> [String] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT source_id FROM commits WHERE source_id >= ? AND source_id < ? ORDER BY source_id LIMIT ?",
-                                arguments: [prefix, prefix + "\u{7f}", limit])
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT source_id FROM commits WHERE source_id >= ? AND source_id < ? ORDER BY source_id LIMIT ?",
+                arguments: [prefix, prefix + "\u{7f}", limit])
         }
     }
 
@@ -75,10 +77,11 @@ extension Index {
 
     /// The ark commit whose git form has id `gitID`, preferring `node`'s.
     static func commit(_ db: Database, gitID: [UInt8], node: ObjectID) throws -> ObjectID? {
-        let stmt = try db.cachedStatement(sql: """
-            SELECT g.ark_id FROM git_ids g JOIN commits c ON c.id = g.ark_id WHERE g.git_id = ?
-            ORDER BY c.node = ? DESC LIMIT 1
-            """)
+        let stmt = try db.cachedStatement(
+            sql: """
+                SELECT g.ark_id FROM git_ids g JOIN commits c ON c.id = g.ark_id WHERE g.git_id = ?
+                ORDER BY c.node = ? DESC LIMIT 1
+                """)
         return try ObjectID.fetchOne(stmt, arguments: [Data(gitID), node])
     }
 

@@ -18,8 +18,9 @@ extension Index {
 
     func recordKeyFingerprint(_ name: KeyName, _ fingerprint: [UInt8]) throws {
         try write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO store_keys (name, fingerprint) VALUES (?, ?)",
-                           arguments: [name.rawValue, Data(fingerprint)])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO store_keys (name, fingerprint) VALUES (?, ?)",
+                arguments: [name.rawValue, Data(fingerprint)])
         }
     }
 
@@ -29,8 +30,9 @@ extension Index {
         try write { db in
             try db.execute(sql: "DELETE FROM chunk_tags")
             let dropped = db.changesCount
-            try db.execute(sql: "INSERT OR REPLACE INTO store_keys (name, fingerprint) VALUES (?, ?)",
-                           arguments: [KeyName.tags.rawValue, Data(fingerprint)])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO store_keys (name, fingerprint) VALUES (?, ?)",
+                arguments: [KeyName.tags.rawValue, Data(fingerprint)])
             return dropped
         }
     }
@@ -38,9 +40,11 @@ extension Index {
     /// Whether anything was ever recorded in this index: objects, commits or heads.
     func holdsData() throws -> Bool {
         try read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM objects) OR EXISTS (SELECT 1 FROM commits) OR EXISTS (SELECT 1 FROM heads)
-                """) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM objects) OR EXISTS (SELECT 1 FROM commits) OR EXISTS (SELECT 1 FROM heads)
+                    """) ?? false
         }
     }
 }

@@ -26,8 +26,9 @@ extension Index {
         guard let kind = ObjectKind(rawValue: UInt8(row[0] as Int64)) else { return nil }
         var loc: ObjectLocation?
         if let pack = row[2] as Int64? {
-            loc = ObjectLocation(pack: pack, offset: UInt64(row[3] as Int64), storedLength: Int(row[4] as Int64),
-                                 rawLength: Int(row[1] as Int64), compression: PackFormat.Compression(rawValue: UInt8(row[5] as Int64)) ?? .none)
+            loc = ObjectLocation(
+                pack: pack, offset: UInt64(row[3] as Int64), storedLength: Int(row[4] as Int64),
+                rawLength: Int(row[1] as Int64), compression: PackFormat.Compression(rawValue: UInt8(row[5] as Int64)) ?? .none)
         }
         return IndexedObject(id: id, kind: kind, rawLength: Int(row[1] as Int64), location: loc)
     }
@@ -50,20 +51,25 @@ extension Index {
     /// Records durable pack records as present objects (inside a write transaction).
     static func insert(_ db: Database, records: [PackWriter.Pending]) throws {
         var packIDs: [String: Int64] = [:]
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO objects (id, kind, raw_len, pack, offset, stored_len, compression) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET pack = excluded.pack, offset = excluded.offset,
-                stored_len = excluded.stored_len, compression = excluded.compression WHERE objects.pack IS NULL
-            """)
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO objects (id, kind, raw_len, pack, offset, stored_len, compression) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET pack = excluded.pack, offset = excluded.offset,
+                    stored_len = excluded.stored_len, compression = excluded.compression WHERE objects.pack IS NULL
+                """)
         for r in records {
             let pack: Int64
-            if let p = packIDs[r.packName] { pack = p } else {
+            if let p = packIDs[r.packName] {
+                pack = p
+            } else {
                 try db.execute(sql: "INSERT OR IGNORE INTO packs (name) VALUES (?)", arguments: [r.packName])
                 pack = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [r.packName])!
                 packIDs[r.packName] = pack
             }
-            try upsert.execute(arguments: [r.id, Int64(r.kind.rawValue), Int64(r.location.rawLength), pack,
-                                           Int64(r.location.offset), Int64(r.location.storedLength), Int64(r.location.compression.rawValue)])
+            try upsert.execute(arguments: [
+                r.id, Int64(r.kind.rawValue), Int64(r.location.rawLength), pack,
+                Int64(r.location.offset), Int64(r.location.storedLength), Int64(r.location.compression.rawValue)
+            ])
         }
     }
 
@@ -78,17 +84,25 @@ extension Index {
     /// Every present object, in pack order (for verify and gc).
     package func allPresentObjects() throws -> [IndexedObject] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL ORDER BY pack, offset")
-                .compactMap { row in Self.decode(row, id: row[6]) }
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL ORDER BY pack, offset"
+            )
+            .compactMap { row in Self.decode(row, id: row[6]) }
         }
     }
 
     /// Present objects stored as deltas (`PackFormat.Compression.zstdDelta`).
     func deltaObjects() throws -> [IndexedObject] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL AND compression = ?",
-                             arguments: [Int64(PackFormat.Compression.zstdDelta.rawValue)])
-                .compactMap { row in Self.decode(row, id: row[6]) }
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL AND compression = ?",
+                arguments: [Int64(PackFormat.Compression.zstdDelta.rawValue)]
+            )
+            .compactMap { row in Self.decode(row, id: row[6]) }
         }
     }
 

@@ -14,11 +14,12 @@ extension Index {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
             // Asked once per directory: prepared once per connection.
-            let stmt = try db.cachedStatement(sql: """
-                SELECT s.path, s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns, s.manifest FROM stat_cache s
-                JOIN objects o ON o.id = s.manifest AND o.pack IS NOT NULL
-                WHERE s.path >= ?1 AND s.path < ?2 AND instr(substr(s.path, length(?1) + 1), '/') = 0
-                """)
+            let stmt = try db.cachedStatement(
+                sql: """
+                    SELECT s.path, s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns, s.manifest FROM stat_cache s
+                    JOIN objects o ON o.id = s.manifest AND o.pack IS NOT NULL
+                    WHERE s.path >= ?1 AND s.path < ?2 AND instr(substr(s.path, length(?1) + 1), '/') = 0
+                    """)
             let rows = try Row.fetchCursor(stmt, arguments: [directory + "/", directory + "0"])
             while let r = try rows.next() {
                 out[r[0]] = (StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), r[6])
@@ -30,13 +31,15 @@ extension Index {
     /// Whether any file under `root` has a stat cache row (if not, a commit asks no directory).
     package func hasStatCache(under root: String) throws -> Bool {
         try read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
-                              arguments: [root + "/", root + "0"]) ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
+                arguments: [root + "/", root + "0"]) ?? false
         }
     }
 
     static func updateStatCache(_ db: Database, _ entries: [(String, StatKey, ObjectID)]) throws {
-        let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let stmt = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for (path, k, m) in entries {
             try stmt.execute(arguments: [path, k.dev, k.ino, k.size, k.mtimeNs, k.ctimeNs, m])
         }

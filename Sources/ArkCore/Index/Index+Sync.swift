@@ -22,9 +22,12 @@ extension Index {
     /// The last accepted announcement of (repo, writer, name).
     package func lastSeen(repo: String, writer: ObjectID, name: String) throws -> StoredAnnouncement? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT seq, head, announcement FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
-                             arguments: [repo, writer, name]).map {
-                StoredAnnouncement(repo: repo, writer: writer, name: name, seq: UInt64(bitPattern: $0[0]), head: $0[1], bytes: [UInt8]($0[2] as Data))
+            try Row.fetchOne(
+                db, sql: "SELECT seq, head, announcement FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
+                arguments: [repo, writer, name]
+            ).map {
+                StoredAnnouncement(
+                    repo: repo, writer: writer, name: name, seq: UInt64(bitPattern: $0[0]), head: $0[1], bytes: [UInt8]($0[2] as Data))
             }
         }
     }
@@ -43,17 +46,21 @@ extension Index {
     /// than `maxNamesPerWriter` names in the repo (checked in the same transaction).
     package func recordSeen(_ a: StoredAnnouncement, time: Int64, maxNamesPerWriter: Int = .max) throws -> SeenOutcome {
         try write { db in
-            let current = try Int64.fetchOne(db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
-                                             arguments: [a.repo, a.writer, a.name])
+            let current = try Int64.fetchOne(
+                db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
+                arguments: [a.repo, a.writer, a.name])
             if let current, UInt64(bitPattern: current) >= a.seq { return .stale }
             if current == nil {
-                let names = try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_seen WHERE repo = ? AND writer = ?", arguments: [a.repo, a.writer]) ?? 0
+                let names =
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_seen WHERE repo = ? AND writer = ?", arguments: [a.repo, a.writer])
+                    ?? 0
                 if names >= maxNamesPerWriter { return .overLimit }
             }
-            try db.execute(sql: """
-                INSERT INTO sync_seen (repo, writer, name, seq, head, announcement, received) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement, received = excluded.received
-                """, arguments: [a.repo, a.writer, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes), time])
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_seen (repo, writer, name, seq, head, announcement, received) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement, received = excluded.received
+                    """, arguments: [a.repo, a.writer, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes), time])
             return .recorded
         }
     }
@@ -61,16 +68,21 @@ extension Index {
     /// True if an announcement of `ref` above `seq` was accepted (false when `seq` is nil).
     static func seenAbove(_ db: Database, _ ref: HeadRef, seq: UInt64?) throws -> Bool {
         guard let seq else { return false }
-        let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
-                                      arguments: [ref.repo, ref.owner, ref.name])
+        let last = try Int64.fetchOne(
+            db, sql: "SELECT seq FROM sync_seen WHERE repo = ? AND writer = ? AND name = ?",
+            arguments: [ref.repo, ref.owner, ref.name])
         return last.map { UInt64(bitPattern: $0) > seq } ?? false
     }
 
     /// Every accepted announcement of other writers for `repo`.
     package func seenAnnouncements(repo: String) throws -> [StoredAnnouncement] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT writer, name, seq, head, announcement FROM sync_seen WHERE repo = ? ORDER BY writer, name", arguments: [repo]).map {
-                StoredAnnouncement(repo: repo, writer: $0[0], name: $0[1], seq: UInt64(bitPattern: $0[2]), head: $0[3], bytes: [UInt8]($0[4] as Data))
+            try Row.fetchAll(
+                db, sql: "SELECT writer, name, seq, head, announcement FROM sync_seen WHERE repo = ? ORDER BY writer, name",
+                arguments: [repo]
+            ).map {
+                StoredAnnouncement(
+                    repo: repo, writer: $0[0], name: $0[1], seq: UInt64(bitPattern: $0[2]), head: $0[3], bytes: [UInt8]($0[4] as Data))
             }
         }
     }
@@ -78,19 +90,23 @@ extension Index {
     /// This node's last announcement of (repo, name).
     package func ownAnnouncement(repo: String, name: String) throws -> StoredAnnouncement? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT seq, head, announcement FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name]).map {
-                StoredAnnouncement(repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: name,
-                                   seq: UInt64(bitPattern: $0[0]), head: $0[1], bytes: [UInt8]($0[2] as Data))
-            }
+            try Row.fetchOne(db, sql: "SELECT seq, head, announcement FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name])
+                .map {
+                    StoredAnnouncement(
+                        repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: name,
+                        seq: UInt64(bitPattern: $0[0]), head: $0[1], bytes: [UInt8]($0[2] as Data))
+                }
         }
     }
 
     package func ownAnnouncements(repo: String) throws -> [StoredAnnouncement] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT name, seq, head, announcement FROM sync_own WHERE repo = ? ORDER BY name", arguments: [repo]).map {
-                StoredAnnouncement(repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: $0[0],
-                                   seq: UInt64(bitPattern: $0[1]), head: $0[2], bytes: [UInt8]($0[3] as Data))
-            }
+            try Row.fetchAll(db, sql: "SELECT name, seq, head, announcement FROM sync_own WHERE repo = ? ORDER BY name", arguments: [repo])
+                .map {
+                    StoredAnnouncement(
+                        repo: repo, writer: ObjectID(bytes: [UInt8](repeating: 0, count: 32)), name: $0[0],
+                        seq: UInt64(bitPattern: $0[1]), head: $0[2], bytes: [UInt8]($0[3] as Data))
+                }
         }
     }
 
@@ -98,8 +114,10 @@ extension Index {
     /// one transaction, so two processes on one store never hand out the same sequence number.
     /// `sign(seq, previous)` returns the signed bytes. Returns nil when the last announcement
     /// already points at `head`.
-    package func nextOwnAnnouncement(repo: String, name: String, head: ObjectID, writer: ObjectID,
-                                    sign: (_ seq: UInt64, _ previous: ObjectID?) throws -> [UInt8]) throws -> StoredAnnouncement? {
+    package func nextOwnAnnouncement(
+        repo: String, name: String, head: ObjectID, writer: ObjectID,
+        sign: (_ seq: UInt64, _ previous: ObjectID?) throws -> [UInt8]
+    ) throws -> StoredAnnouncement? {
         try write { db in
             let row = try Row.fetchOne(db, sql: "SELECT seq, head FROM sync_own WHERE repo = ? AND name = ?", arguments: [repo, name])
             let last: UInt64? = row.map { UInt64(bitPattern: $0[0]) }
@@ -136,18 +154,23 @@ extension Index {
     }
 
     static func upsertOwn(_ db: Database, _ a: StoredAnnouncement) throws {
-        try db.execute(sql: """
-            INSERT INTO sync_own (repo, name, seq, head, announcement) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement
-            """, arguments: [a.repo, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes)])
+        try db.execute(
+            sql: """
+                INSERT INTO sync_own (repo, name, seq, head, announcement) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET seq = excluded.seq, head = excluded.head, announcement = excluded.announcement
+                """, arguments: [a.repo, a.name, Int64(bitPattern: a.seq), a.head, Data(a.bytes)])
     }
 
     /// Keeps both signed announcements of an equivocation (same writer, head name and sequence
     /// number, different heads). Returns false when this pair was already recorded.
     package func recordEquivocation(first: StoredAnnouncement, second: StoredAnnouncement, time: Int64) throws -> Bool {
         try write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO sync_equivocations (repo, writer, name, seq, first, second, detected) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [second.repo, second.writer, second.name, Int64(bitPattern: second.seq), Data(first.bytes), Data(second.bytes), time])
+            try db.execute(
+                sql:
+                    "INSERT OR IGNORE INTO sync_equivocations (repo, writer, name, seq, first, second, detected) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    second.repo, second.writer, second.name, Int64(bitPattern: second.seq), Data(first.bytes), Data(second.bytes), time
+                ])
             return db.changesCount > 0
         }
     }
@@ -155,7 +178,9 @@ extension Index {
     /// Recorded equivocations of `repo` as (first, second) signed announcement bytes.
     package func equivocations(repo: String) throws -> [(first: [UInt8], second: [UInt8])] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT first, second FROM sync_equivocations WHERE repo = ? ORDER BY writer, name, seq", arguments: [repo]).map {
+            try Row.fetchAll(
+                db, sql: "SELECT first, second FROM sync_equivocations WHERE repo = ? ORDER BY writer, name, seq", arguments: [repo]
+            ).map {
                 ([UInt8]($0[0] as Data), [UInt8]($0[1] as Data))
             }
         }

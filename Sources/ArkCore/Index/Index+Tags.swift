@@ -16,10 +16,11 @@ extension Index {
 
     /// One statement for both rows: on a mount's first byte every statement step counts.
     static func objectForRead(_ db: Database, _ id: ObjectID) throws -> (object: IndexedObject, tags: [UInt8]?)? {
-        let stmt = try db.cachedStatement(sql: """
-            SELECT o.kind, o.raw_len, o.pack, o.offset, o.stored_len, o.compression, t.tags
-            FROM objects o LEFT JOIN chunk_tags t ON t.id = o.id WHERE o.id = ?
-            """)
+        let stmt = try db.cachedStatement(
+            sql: """
+                SELECT o.kind, o.raw_len, o.pack, o.offset, o.stored_len, o.compression, t.tags
+                FROM objects o LEFT JOIN chunk_tags t ON t.id = o.id WHERE o.id = ?
+                """)
         guard let row = try Row.fetchOne(stmt, arguments: [id]), let o = decode(row, id: id) else { return nil }
         guard o.kind == .chunk || o.kind == .manifest, o.isPresent else { return (o, nil) }
         // A tags value of the wrong type (a damaged index) reads as no tags, never a crash.
@@ -29,8 +30,9 @@ extension Index {
     /// Some chunk with block tags (to exercise the read path when a mount starts).
     func anyTaggedObject() throws -> ObjectID? {
         try read { db in
-            try ObjectID.fetchOne(db, sql: "SELECT t.id FROM chunk_tags t JOIN objects o ON o.id = t.id WHERE o.kind = ? LIMIT 1",
-                                  arguments: [Int64(ObjectKind.chunk.rawValue)])
+            try ObjectID.fetchOne(
+                db, sql: "SELECT t.id FROM chunk_tags t JOIN objects o ON o.id = t.id WHERE o.kind = ? LIMIT 1",
+                arguments: [Int64(ObjectKind.chunk.rawValue)])
         }
     }
 
@@ -46,10 +48,11 @@ extension Index {
     /// Records tags of objects verified after they were stored, where the object is still
     /// stored here (gc may have deleted it since; its tags then stay deleted too).
     static func insertTagsOfPresent(_ db: Database, _ tags: [(ObjectID, [UInt8])]) throws {
-        let stmt = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO chunk_tags (id, tags)
-            SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM objects WHERE id = ?1 AND pack IS NOT NULL)
-            """)
+        let stmt = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO chunk_tags (id, tags)
+                SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM objects WHERE id = ?1 AND pack IS NOT NULL)
+                """)
         for (id, t) in tags { try stmt.execute(arguments: [id, Data(t)]) }
     }
 

@@ -30,8 +30,10 @@ public struct Commit: Equatable, Sendable {
     /// `Commit+GitForm.swift`. nil for commits made by ark.
     public var gitRaw: [UInt8]?
 
-    public init(tree: ObjectID, parents: [ObjectID], author: Signature, committer: Signature, message: String,
-                changeID: String? = nil, sourceID: String? = nil, node: ObjectID, gitRaw: [UInt8]? = nil) {
+    public init(
+        tree: ObjectID, parents: [ObjectID], author: Signature, committer: Signature, message: String,
+        changeID: String? = nil, sourceID: String? = nil, node: ObjectID, gitRaw: [UInt8]? = nil
+    ) {
         self.tree = tree; self.parents = parents; self.author = author; self.committer = committer
         self.message = message; self.changeID = changeID; self.sourceID = sourceID; self.node = node
         self.gitRaw = gitRaw
@@ -89,7 +91,8 @@ extension Commit {
         let raw = flags & 4 != 0 ? Array(try r.data(max: ObjectLimits.maxGitCommitBytes, "git commit bytes")) : nil
         let node = try r.id()
         try r.expectEnd()
-        self.init(tree: tree, parents: parents, author: sigs[0], committer: sigs[1], message: message,
-                  changeID: change, sourceID: source, node: node, gitRaw: raw)
+        self.init(
+            tree: tree, parents: parents, author: sigs[0], committer: sigs[1], message: message,
+            changeID: change, sourceID: source, node: node, gitRaw: raw)
     }
 }

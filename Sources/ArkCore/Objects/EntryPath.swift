@@ -15,7 +15,9 @@ package struct EntryPath: Hashable, Comparable, Sendable, ExpressibleByStringLit
 
     /// The names along the path, empty components and `.` dropped.
     package var components: [FileName] {
-        bytes.split(separator: 0x2f, omittingEmptySubsequences: true).filter { $0.elementsEqual([0x2e]) == false }.map { FileName(bytes: $0) }
+        bytes.split(separator: 0x2f, omittingEmptySubsequences: true).filter { $0.elementsEqual([0x2e]) == false }.map {
+            FileName(bytes: $0)
+        }
     }
 
     package static func + (a: EntryPath, b: FileName) -> EntryPath { EntryPath(bytes: a.bytes + b.bytes) }

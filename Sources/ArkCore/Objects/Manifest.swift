@@ -86,7 +86,9 @@ extension ManifestRecords {
     }
 
     public func end(at i: Int) -> UInt64 {
-        bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: recordBase + i * Manifest.recordSize + 32, as: UInt64.self)) }
+        bytes.withUnsafeBytes {
+            UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: recordBase + i * Manifest.recordSize + 32, as: UInt64.self))
+        }
     }
 
     public func start(at i: Int) -> UInt64 { i == 0 ? 0 : end(at: i - 1) }

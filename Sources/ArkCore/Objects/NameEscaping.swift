@@ -61,15 +61,20 @@ public enum NameEscaping {
         while i < bytes.count {
             let b = bytes[i]
             if b < 0x80 {
-                if let c = cEscapes[b] { out += "\\" + String(UnicodeScalar(c)); plain = false }
-                else if b < 0x20 || b == 0x7F { out += octal(b); plain = false }
-                else { out.unicodeScalars.append(Unicode.Scalar(b)) }
+                if let c = cEscapes[b] {
+                    out += "\\" + String(UnicodeScalar(c)); plain = false
+                } else if b < 0x20 || b == 0x7F {
+                    out += octal(b); plain = false
+                } else {
+                    out.unicodeScalars.append(Unicode.Scalar(b))
+                }
                 i += 1
                 continue
             }
             let n = sequenceLength(bytes, at: i)
             if n > 0, let s = String(validating: bytes[i..<i + n], as: UTF8.self), let scalar = s.unicodeScalars.first,
-               !(0x80...0x9F).contains(scalar.value) {
+                !(0x80...0x9F).contains(scalar.value)
+            {
                 out.unicodeScalars.append(scalar)
                 i += n
                 continue
@@ -101,11 +106,13 @@ public enum NameEscaping {
             let e = bytes[i + 1]
             if let c = cUnescapes[e] { out.append(c); i += 2; continue }
             if (0x30...0x33).contains(e), i + 3 < bytes.count,
-               let v = UInt8(String(decoding: bytes[i + 1...i + 3], as: UTF8.self), radix: 8) {
+                let v = UInt8(String(decoding: bytes[i + 1...i + 3], as: UTF8.self), radix: 8)
+            {
                 out.append(v); i += 4; continue
             }
             if e == 0x78, i + 3 < bytes.count, bytes[i + 2...i + 3].allSatisfy({ isHexDigit($0) }),
-               let v = UInt8(String(decoding: bytes[i + 2...i + 3], as: UTF8.self), radix: 16) {
+                let v = UInt8(String(decoding: bytes[i + 2...i + 3], as: UTF8.self), radix: 16)
+            {
                 out.append(v); i += 4; continue
             }
             return nil
@@ -116,7 +123,7 @@ public enum NameEscaping {
     /// The C escapes `quoted` writes, by byte, and back.
     private static let cEscapes: [UInt8: UInt8] = [
         0x07: UInt8(ascii: "a"), 0x08: UInt8(ascii: "b"), 0x09: UInt8(ascii: "t"), 0x0A: UInt8(ascii: "n"),
-        0x0B: UInt8(ascii: "v"), 0x0C: UInt8(ascii: "f"), 0x0D: UInt8(ascii: "r"), 0x22: 0x22, 0x5C: 0x5C,
+        0x0B: UInt8(ascii: "v"), 0x0C: UInt8(ascii: "f"), 0x0D: UInt8(ascii: "r"), 0x22: 0x22, 0x5C: 0x5C
     ]
     private static let cUnescapes: [UInt8: UInt8] = Dictionary(uniqueKeysWithValues: cEscapes.map { ($1, $0) })
 

@@ -65,7 +65,10 @@ extension Tree {
                 }
                 if flags & 4 != 0 { gitMode = try r.string(max: 7, "git mode") }
                 if let problem = Tree.attributeProblem(kind: kind, mode: mode, mtime: mtime)
-                    ?? Tree.gitModeProblem(kind: kind, gitMode: gitMode) { throw r.fail(problem) }
+                    ?? Tree.gitModeProblem(kind: kind, gitMode: gitMode)
+                {
+                    throw r.fail(problem)
+                }
             }
             var entry: Entry
             switch kind {
@@ -75,7 +78,9 @@ extension Tree {
                 entry = Entry(name: name, kind: kind, id: id, size: size, target: nil)
             case .symlink:
                 // v1 targets are UTF-8; v2 ones are bytes (a target that is not UTF-8 needs v2).
-                let target = version == 1 ? Array(try r.string(max: ObjectLimits.maxSymlinkTarget, "symlink target").utf8)
+                let target =
+                    version == 1
+                    ? Array(try r.string(max: ObjectLimits.maxSymlinkTarget, "symlink target").utf8)
                     : Array(try r.data(max: ObjectLimits.maxSymlinkTarget, "symlink target"))
                 guard !target.isEmpty, !target.contains(0) else { throw r.fail("empty or NUL symlink target") }
                 entry = .symlink(name, bytes: target)
@@ -92,7 +97,9 @@ extension Tree {
         }
         try r.expectEnd()
         // One encoding per tree: a tree v1 can write is never written as v2.
-        if version == 2 && !needsV2 { throw r.fail("format version 2 for a tree without modes, mtimes, git modes or non-UTF-8 names or targets") }
+        if version == 2 && !needsV2 {
+            throw r.fail("format version 2 for a tree without modes, mtimes, git modes or non-UTF-8 names or targets")
+        }
         self.init(validatedSorted: entries)
     }
 }

@@ -32,8 +32,10 @@ public struct Tree: Equatable, Sendable {
         /// imported from comes back exactly (tree format v2, entry flag bit 2).
         public var gitMode: String?
 
-        public init(name: FileName, kind: Kind, id: ObjectID?, size: UInt64, target: [UInt8]?,
-                    mode: UInt16? = nil, mtime: Timestamp? = nil) {
+        public init(
+            name: FileName, kind: Kind, id: ObjectID?, size: UInt64, target: [UInt8]?,
+            mode: UInt16? = nil, mtime: Timestamp? = nil
+        ) {
             self.name = name; self.kind = kind; self.id = id; self.size = size; self.target = target
             self.mode = mode; self.mtime = mtime
         }
@@ -121,7 +123,8 @@ public struct Tree: Equatable, Sendable {
             guard e.id != nil else { throw ArkError(.invalidArgument, "entry '\(e.name)' has no id") }
         case .symlink:
             guard let t = e.target, !t.isEmpty, !t.contains(0), t.count <= ObjectLimits.maxSymlinkTarget else {
-                throw ArkError(.invalidArgument, "symlink '\(e.name)' needs a target of 1 to \(ObjectLimits.maxSymlinkTarget) bytes without NUL")
+                throw ArkError(
+                    .invalidArgument, "symlink '\(e.name)' needs a target of 1 to \(ObjectLimits.maxSymlinkTarget) bytes without NUL")
             }
         case .submodule:
             guard let t = e.targetString, !t.isEmpty, t.utf8.count <= 64, HexCodec.isHex(t) else {

@@ -17,7 +17,9 @@ package struct FileReader: Sendable {
         func walk(_ m: Manifest, base: UInt64) throws {
             for i in 0..<m.count {
                 let start = base + m.start(at: i)
-                if m.level == 0 { try body(m.entry(at: i), start) } else {
+                if m.level == 0 {
+                    try body(m.entry(at: i), start)
+                } else {
                     let child = try repo.manifest(m.id(at: i))
                     try Self.checkChild(child, of: m, at: i)
                     try walk(child, base: start)
@@ -48,7 +50,8 @@ package struct FileReader: Sendable {
                         let bytes = try repo.readChunk(e.id)
                         // The manifest is verified too, but its lengths must agree with the chunks.
                         guard UInt64(bytes.count) == e.length else {
-                            throw ArkError(.corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
+                            throw ArkError(
+                                .corrupt, "manifest entry for chunk \(e.id) says \(e.length) bytes, the chunk has \(bytes.count)")
                         }
                         return bytes
                     }
@@ -88,7 +91,7 @@ package struct FileReader: Sendable {
 }
 
 /// The result of one chunk read running on another thread.
-final class ChunkFuture: @unchecked Sendable { // `result` is written once before `done` signals and read only after waiting on it
+final class ChunkFuture: @unchecked Sendable {  // `result` is written once before `done` signals and read only after waiting on it
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<[UInt8], any Error> = .success([])
 
@@ -99,7 +102,7 @@ final class ChunkFuture: @unchecked Sendable { // `result` is written once befor
 
     func wait() throws -> [UInt8] {
         done.wait()
-        done.signal() // a later wait (error clean-up) returns at once
+        done.signal()  // a later wait (error clean-up) returns at once
         return try result.get()
     }
 }

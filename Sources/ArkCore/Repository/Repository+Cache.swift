@@ -32,20 +32,24 @@ extension Repository {
             }
             var packs = Set<Int64>()
             for (id, bytes) in victims {
-                if let pack = try Int64.fetchOne(db, sql: "SELECT pack FROM objects WHERE id = ? AND kind = ?",
-                                                 arguments: [id, Int64(ObjectKind.chunk.rawValue)]) {
+                if let pack = try Int64.fetchOne(
+                    db, sql: "SELECT pack FROM objects WHERE id = ? AND kind = ?",
+                    arguments: [id, Int64(ObjectKind.chunk.rawValue)])
+                {
                     packs.insert(pack)
                 }
-                try db.execute(sql: """
-                    UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL
-                    WHERE id = ? AND kind = ?
-                    """, arguments: [id, Int64(ObjectKind.chunk.rawValue)])
+                try db.execute(
+                    sql: """
+                        UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL
+                        WHERE id = ? AND kind = ?
+                        """, arguments: [id, Int64(ObjectKind.chunk.rawValue)])
                 try db.execute(sql: "DELETE FROM chunk_cache WHERE id = ?", arguments: [id])
                 result.chunks += 1
                 result.bytes += bytes
             }
             // A fetched chunk has a pack of its own; a pack that still holds anything stays.
-            for pack in packs where try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE pack = ?)", arguments: [pack]) == false {
+            for pack in packs
+            where try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE pack = ?)", arguments: [pack]) == false {
                 if let name = try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) {
                     deadPacks.append((pack, name))
                 }

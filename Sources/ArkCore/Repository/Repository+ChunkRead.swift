@@ -48,7 +48,8 @@ extension Repository {
     /// reports damage). A large raw manifest without tags is read whole, hashed and tagged.
     package func manifestPrefix(_ id: ObjectID, bytes: Int = BlockTagger.blockSize) throws -> ManifestPrefix? {
         guard let (obj, tags) = try index.objectForRead(id), obj.kind == .manifest, let loc = obj.location,
-              obj.rawLength > bytes else { return nil }
+            obj.rawLength > bytes
+        else { return nil }
         guard let tags else {
             // A large raw manifest stored without tags (before the current tag format): it is
             // loaded whole here anyway, so hash it, tag it, and answer from its bytes.
@@ -58,7 +59,8 @@ extension Repository {
             return try ManifestPrefix(decoding: Array(whole[0..<bytes]), encodedLength: obj.rawLength)
         }
         guard tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize,
-              case .bytes(let head) = readTagged(id, at: loc, tags: tags, range: 0..<bytes) else { return nil }
+            case .bytes(let head) = readTagged(id, at: loc, tags: tags, range: 0..<bytes)
+        else { return nil }
         return try ManifestPrefix(decoding: head, encodedLength: obj.rawLength)
     }
 
@@ -79,9 +81,11 @@ extension Repository {
             // O_DIRECT where the filesystem has it: check the tags in the aligned buffer, then
             // copy out just the range.
             let want = (range.lowerBound - lo)..<(range.upperBound - lo)
-            let direct = directReads.read(pack: loc.pack, name: { try index.packName(loc.pack) },
-                                          offset: loc.offset + UInt64(lo), count: hi - lo,
-                                          cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })) { buf -> [UInt8]? in
+            let direct = directReads.read(
+                pack: loc.pack, name: { try index.packName(loc.pack) },
+                offset: loc.offset + UInt64(lo), count: hi - lo,
+                cached: try? packs.file(loc.pack, name: { try index.packName(loc.pack) })
+            ) { buf -> [UInt8]? in
                 guard blockTagger.verify(buf, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) else { return nil }
                 return Array(UnsafeRawBufferPointer(rebasing: buf[want]))
             }
@@ -95,7 +99,9 @@ extension Repository {
             guard let file = try? packs.file(loc.pack, name: { try index.packName(loc.pack) }) else { return .unavailable }
             var ok = true
             bytes = [UInt8](unsafeUninitializedCapacity: hi - lo) { buf, n in
-                do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset + UInt64(lo)); n = buf.count } catch { ok = false; n = 0 }
+                do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset + UInt64(lo)); n = buf.count } catch {
+                    ok = false; n = 0
+                }
             }
             guard ok else { return .unavailable }
         case .zstd:
@@ -110,7 +116,8 @@ extension Repository {
         case .zstdDelta:
             return .unavailable
         }
-        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) }) else { return .mismatch }
+        guard bytes.withUnsafeBytes({ blockTagger.verify($0, firstBlock: firstBlock, chunkLength: loc.rawLength, tags: tags, key: key) })
+        else { return .mismatch }
         if range.lowerBound == lo && range.upperBound == hi { return .bytes(bytes) }
         return .bytes(Array(bytes[(range.lowerBound - lo)..<(range.upperBound - lo)]))
     }
@@ -130,8 +137,9 @@ extension Repository {
         if let rows = try? index.objectsForRead(ids) {
             for (i, row) in rows.enumerated() {
                 guard let row, row.object.kind == .chunk, let loc = row.object.location, loc.compression == .none,
-                      loc.storedLength == loc.rawLength,
-                      let tags = row.tags, tags.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize else { continue }
+                    loc.storedLength == loc.rawLength,
+                    let tags = row.tags, tags.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize
+                else { continue }
                 items.append(Item(index: i, id: ids[i], loc: loc, tags: tags))
             }
         }
@@ -146,18 +154,23 @@ extension Repository {
                 let prev = items[end - 1].loc, next = items[end].loc
                 let gap = next.offset &- (prev.offset + UInt64(prev.storedLength))
                 guard next.pack == first.pack, next.offset > prev.offset, gap <= 4096,
-                      next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead) else { break }
+                    next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead)
+                else { break }
                 end += 1
             }
             let run = items[start..<end]
             let last = run.last!.loc
             let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
-            _ = directReads.read(pack: first.pack, name: { try index.packName(first.pack) }, offset: first.offset, count: span,
-                                 cached: try? packs.file(first.pack, name: { try index.packName(first.pack) })) { buf in
+            _ = directReads.read(
+                pack: first.pack, name: { try index.packName(first.pack) }, offset: first.offset, count: span,
+                cached: try? packs.file(first.pack, name: { try index.packName(first.pack) })
+            ) { buf in
                 for item in run {
                     let lo = Int(item.loc.offset - first.offset)
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
-                    if blockTagger.verify(bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: item.tags, key: blockTagger.chunkKey(item.id)) {
+                    if blockTagger.verify(
+                        bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: item.tags, key: blockTagger.chunkKey(item.id))
+                    {
                         out[item.index] = .success(Array(bytes))
                     } else {
                         directReads.drop(first.pack)

@@ -79,7 +79,9 @@ extension Repository {
 
     /// Emits a file (or empty directory) added or removed; for a directory with entries,
     /// returns the frame that walks them.
-    private func whole(_ e: Tree.Entry, _ path: EntryPath, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws -> DiffFrame? {
+    private func whole(_ e: Tree.Entry, _ path: EntryPath, _ status: TreeChange.Status, _ emit: (TreeChange) throws -> Void) throws
+        -> DiffFrame?
+    {
         if e.kind == .directory, let id = e.id {
             let t = try tree(id)
             if t.entries.isEmpty {

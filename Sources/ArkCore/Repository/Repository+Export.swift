@@ -46,7 +46,7 @@ extension Repository {
                 let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if child >= 0 { close(fd); fd = child; names.append(name); continue }
                 if unlinkat(fd, name, AT_REMOVEDIR) == 0 { continue }
-                break // cannot go in nor remove it: give up
+                break  // cannot go in nor remove it: give up
             }
             guard let name = names.popLast() else { break }
             let parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -110,8 +110,10 @@ extension Repository {
 
     /// A file, symlink or submodule placeholder named `name` in directory `dirfd`, with its
     /// stored mode (set explicitly, so the umask does not apply) and mtime.
-    private func materialize(leaf e: Tree.Entry, in dirfd: Int32, name: FileName, shown: @autoclosure () -> String,
-                             fallback: Tree.Timestamp, progress: (UInt64) -> Void) throws {
+    private func materialize(
+        leaf e: Tree.Entry, in dirfd: Int32, name: FileName, shown: @autoclosure () -> String,
+        fallback: Tree.Timestamp, progress: (UInt64) -> Void
+    ) throws {
         switch e.kind {
         case .file, .executable:
             let raw = try syscall("create \(shown())") {

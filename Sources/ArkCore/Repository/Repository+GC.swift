@@ -49,13 +49,17 @@ extension Repository {
             for o in objects where live.contains(o.id) {
                 let loc = o.location!
                 let record: (raw: [UInt8], stored: [UInt8])
-                do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError
+                    where e.code == .corrupt || e.code == .missing
+                {
                     report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
                     intact = false
                     continue
                 }
                 let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
-                try record.raw.withUnsafeBytes { try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta) }
+                try record.raw.withUnsafeBytes {
+                    try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta)
+                }
             }
             if intact {
                 report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
@@ -84,7 +88,8 @@ extension Repository {
             for p in oldPacks {
                 // Never delete a pack the index still points into.
                 guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE pack = ?)", arguments: [p]) == false else {
-                    throw ArkError(.io, "gc: pack \(packNames[p] ?? "\(p)") still holds indexed objects after the rewrite; nothing was deleted")
+                    throw ArkError(
+                        .io, "gc: pack \(packNames[p] ?? "\(p)") still holds indexed objects after the rewrite; nothing was deleted")
                 }
                 try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [p])
             }

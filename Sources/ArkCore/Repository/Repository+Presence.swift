@@ -15,7 +15,7 @@ extension Repository {
     /// (`index.absentIDs(kind: .chunk)`), read once by the caller and shared across trees.
     package func presence(ofTree root: ObjectID, absent: Set<ObjectID>) throws -> TreePresence {
         var out = TreePresence()
-        var seen: Set<ObjectID> = [root] // trees, manifests and chunks: their ids never collide (personalization)
+        var seen: Set<ObjectID> = [root]  // trees, manifests and chunks: their ids never collide (personalization)
         var trees = [root]
         var manifests: [ObjectID] = []
         while !trees.isEmpty {

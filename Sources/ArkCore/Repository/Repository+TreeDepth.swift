@@ -25,8 +25,10 @@ package final class TreeHeights: Sendable {
     /// Height of tree `root` given each tree's subdirectories, found with an explicit stack
     /// (post-order). Heights are cached process-wide by tree id (trees never change); the walk
     /// stops with an error as soon as a subtree is higher than `limit`.
-    package static func height(of root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth,
-                              subdirectories: (ObjectID) throws -> [ObjectID]) throws -> Int {
+    package static func height(
+        of root: ObjectID, limit: Int = ObjectLimits.maxTreeDepth,
+        subdirectories: (ObjectID) throws -> [ObjectID]
+    ) throws -> Int {
         func tooDeep() -> ArkError { ArkError(.unsupported, "tree \(root) nests directories more than \(limit) levels deep") }
         if let h = shared.get(root) {
             guard h <= limit else { throw tooDeep() }

@@ -32,14 +32,22 @@ extension Repository {
         func check(_ id: ObjectID, _ kind: ObjectKind, referrer: String) -> [UInt8]? {
             let found: IndexedObject?
             do { found = try index.object(id) } catch { report.problems.append(.corrupt(id, "index lookup failed: \(error)")); return nil }
-            guard let obj = found else { report.problems.append(.missing(id, "\(kind) referenced by \(referrer) is not in the index")); return nil }
+            guard let obj = found else {
+                report.problems.append(.missing(id, "\(kind) referenced by \(referrer) is not in the index")); return nil
+            }
             guard let loc = obj.location else {
-                if kind == .chunk { report.absentChunks += 1 } else { report.problems.append(.missing(id, "\(kind) is not stored locally")) }
+                if kind == .chunk {
+                    report.absentChunks += 1
+                } else {
+                    report.problems.append(.missing(id, "\(kind) is not stored locally"))
+                }
                 return nil
             }
             do {
                 let bytes = try read(id, kind: obj.kind, at: loc)
-                guard obj.kind == kind else { report.problems.append(.corrupt(id, "is a \(obj.kind), \(referrer) expects a \(kind)")); return nil }
+                guard obj.kind == kind else {
+                    report.problems.append(.corrupt(id, "is a \(obj.kind), \(referrer) expects a \(kind)")); return nil
+                }
                 report.bytes += UInt64(bytes.count)
                 return bytes
             } catch let e as ArkError {
@@ -86,7 +94,9 @@ extension Repository {
             while let (id, referrer) = pending.popLast() {
                 guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { continue }
                 let t: Tree
-                do { t = try Tree(decoding: bytes) } catch { report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue }
+                do { t = try Tree(decoding: bytes) } catch {
+                    report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue
+                }
                 report.trees += 1
                 for e in t.entries where e.kind == .file || e.kind == .executable { walkManifest(e.id!, referrer: "tree \(id.short)") }
                 for e in t.entries.reversed() where e.kind == .directory { pending.append((e.id!, "tree \(id.short)")) }
@@ -96,7 +106,9 @@ extension Repository {
         while let c = commitQueue.popLast() {
             guard seen.insert(c).inserted, let bytes = check(c, .commit, referrer: "a head") else { continue }
             let commit: Commit
-            do { commit = try Commit(decoding: bytes) } catch { report.problems.append(.corrupt(c, "commit does not decode: \(error)")); continue }
+            do { commit = try Commit(decoding: bytes) } catch {
+                report.problems.append(.corrupt(c, "commit does not decode: \(error)")); continue
+            }
             report.commits += 1
             walkTree(commit.tree, referrer: "commit \(c.short)")
             commitQueue.append(contentsOf: commit.parents)

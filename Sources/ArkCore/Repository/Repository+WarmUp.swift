@@ -49,7 +49,8 @@ extension Repository {
             guard fstat(fd, &now) == 0, now.st_dev == st.st_dev, now.st_ino == st.st_ino else { return }
             let n = min(Self.indexPrefetchStep, size - offset)
             guard posix_fadvise(fd, off_t(offset), off_t(n), POSIX_FADV_WILLNEED) == 0,
-                  pread(fd, &byte, 1, off_t(offset + n - 1)) == 1 else { return }
+                pread(fd, &byte, 1, off_t(offset + n - 1)) == 1
+            else { return }
             offset += n
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import Glibc
+import Logging
 
 /// The store facade: blob packs, index and identity under one directory. Every read of
 /// stored bytes is hash-verified before it is returned.
@@ -59,7 +59,10 @@ package final class Repository: Sendable {
         var st = stat()
         try syscall("stat \(path)") { stat(path, &st) }
         guard st.st_uid == 0 else {
-            throw ArkError(.invalidArgument, "store \(path) is owned by uid \(st.st_uid), not root; refusing to use it as root (run ark as its owner, or chown the store to root)")
+            throw ArkError(
+                .invalidArgument,
+                "store \(path) is owned by uid \(st.st_uid), not root; refusing to use it as root (run ark as its owner, or chown the store to root)"
+            )
         }
     }
 
@@ -118,8 +121,9 @@ package final class Repository: Sendable {
             }
         case .zstdDelta:
             do {
-                raw = try undelta(id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
-                                  context: "\(file.path) offset \(loc.offset)")
+                raw = try undelta(
+                    id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
+                    context: "\(file.path) offset \(loc.offset)")
             } catch {
                 dropDescriptors(loc.pack)
                 throw error
@@ -128,7 +132,8 @@ package final class Repository: Sendable {
         let actual = ObjectHasher.hash(kind, raw)
         guard actual == id, raw.count == loc.rawLength else {
             dropDescriptors(loc.pack)
-            throw ArkError(.corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: "\(file.path) offset \(loc.offset)")
+            throw ArkError(
+                .corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: "\(file.path) offset \(loc.offset)")
         }
         return (raw, stored)
     }

@@ -33,17 +33,25 @@ package struct RevisionResolver: Sendable {
             // An ark commit id, or the id of an imported git commit.
             var found = try repo.index.commits(withPrefix: lower, limit: 10)
             for source in try repo.index.sourceIDs(withPrefix: lower, limit: 10) {
-                if let id = try repo.index.commit(sourceID: source, node: repo.identity.endpointID), !found.contains(id) { found.append(id) }
+                if let id = try repo.index.commit(sourceID: source, node: repo.identity.endpointID), !found.contains(id) {
+                    found.append(id)
+                }
             }
             if found.count == 1 { return found[0] }
             if found.count > 1 {
-                throw ArkError(.ambiguous, "revision '\(rev)' is ambiguous: \(found.prefix(10).map(\.short).joined(separator: ", "))\(found.count >= 10 ? ", ..." : "")")
+                throw ArkError(
+                    .ambiguous,
+                    "revision '\(rev)' is ambiguous: \(found.prefix(10).map(\.short).joined(separator: ", "))\(found.count >= 10 ? ", ..." : "")"
+                )
             }
         }
         if rev.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) && rev.count >= 4 {
             let found = Set(try repo.index.commits(changeIDPrefix: rev))
             if found.count == 1 { return found.first! }
-            if found.count > 1 { throw ArkError(.ambiguous, "change id '\(rev)' names \(found.count) commits: \(found.map(\.short).sorted().joined(separator: ", "))") }
+            if found.count > 1 {
+                throw ArkError(
+                    .ambiguous, "change id '\(rev)' names \(found.count) commits: \(found.map(\.short).sorted().joined(separator: ", "))")
+            }
         }
         throw ArkError(.notFound, "unknown revision '\(rev)'")
     }
@@ -55,7 +63,11 @@ package struct RevisionResolver: Sendable {
         if let at = rev.firstIndex(of: "@") {
             let peer = String(rev[rev.index(after: at)...])
             body = rev[..<at]
-            if let id = peers[peer] { owner = id } else if let id = ObjectID(hex: peer) { owner = id } else if peer == "local" || peer == "self" {
+            if let id = peers[peer] {
+                owner = id
+            } else if let id = ObjectID(hex: peer) {
+                owner = id
+            } else if peer == "local" || peer == "self" {
             } else {
                 throw ArkError(.notFound, "unknown peer '\(peer)' in '\(rev)' (not a remote in ark.toml nor a node id)")
             }

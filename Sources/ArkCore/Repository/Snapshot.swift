@@ -158,9 +158,10 @@ package struct Snapshot {
             let mtime = Tree.Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
             switch st.st_mode & S_IFMT {
             case S_IFREG:
-                let key = StatKey(dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
-                                  mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                                  ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+                let key = StatKey(
+                    dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
+                    mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                    ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
                 children.append((name, .file(key: key, mode: mode, mtime: mtime)))
             case S_IFLNK:
                 var buf = [CChar](repeating: 0, count: 4097)
@@ -216,7 +217,9 @@ package struct Snapshot {
         var p = progress
         let callback = onProgress
         let shown = text ?? EntryPath(bytes: path).description
-        let (manifest, size) = try session.putFile(fd: fd, path: shown) { n in p.bytesDone += n; callback(p) }
+        let (manifest, size) = try session.putFile(fd: fd, path: shown) { n in
+            p.bytesDone += n; callback(p)
+        }
         progress.bytesDone = p.bytesDone
         progress.filesDone += 1
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again

@@ -37,7 +37,8 @@ final class TreeDeltaBases {
     func base(for shape: UInt64) -> Base? {
         if let b = recent[shape] { return b }
         guard let (id, depth) = try? repo.index.deltaBase(shape: shape),
-              let bytes = try? repo.read(id, kind: .tree) else { return nil }
+            let bytes = try? repo.read(id, kind: .tree)
+        else { return nil }
         let b = Base(id: id, bytes: bytes, depth: depth)
         remember(shape, b)
         return b
@@ -59,10 +60,14 @@ final class TreeDeltaBases {
 extension Index {
     func deltaBase(shape: UInt64) throws -> (ObjectID, Int)? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT d.tree, d.depth FROM delta_bases d JOIN objects o ON o.id = d.tree
-                WHERE d.shape = ? AND o.pack IS NOT NULL
-                """, arguments: [Int64(bitPattern: shape)]) else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT d.tree, d.depth FROM delta_bases d JOIN objects o ON o.id = d.tree
+                        WHERE d.shape = ? AND o.pack IS NOT NULL
+                        """, arguments: [Int64(bitPattern: shape)])
+            else { return nil }
             return (row[0], row[1])
         }
     }

@@ -40,7 +40,7 @@ extension WriteSession {
 }
 
 /// The hash/compress and write stages of `WriteSession.putFile`.
-final class WritePipeline: @unchecked Sendable { // `session` and `entries` are used only on `writeQueue` until `finish()` has drained it
+final class WritePipeline: @unchecked Sendable {  // `session` and `entries` are used only on `writeQueue` until `finish()` has drained it
     private let session: WriteSession
     private let known: KnownIDs
     private let compressors: CompressorPool

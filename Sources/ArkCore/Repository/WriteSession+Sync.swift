@@ -30,7 +30,8 @@ extension WriteSession {
             // Only when the index row is this session's copy: a chunk that was already here, or
             // that another writer (a commit) published first, stays as it was.
             if newObjects > 0, let pack = try Index.object(db, id)?.location?.pack,
-               try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) == writer.packName {
+                try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) == writer.packName
+            {
                 try Index.insertCached(db, id, bytes: bytes.count, time: now)
             }
         }
@@ -42,15 +43,18 @@ extension WriteSession {
     /// chunks known but not stored, and optionally moves `head` to `target`. With
     /// `announcedSeq`, the head moves only if no announcement of it above that sequence number
     /// was accepted meanwhile (pulls run concurrently and may finish out of order).
-    package func publishFetched(commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
-                               head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String) throws {
+    package func publishFetched(
+        commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
+        head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String
+    ) throws {
         let actor = repo.identity.endpointID
         try publish { db in
             try Index.insertAbsent(db, absentChunks)
             for (id, c) in commits { try Index.insertCommit(db, id: id, c) }
             if let head, let target, try !Index.seenAbove(db, head, seq: announcedSeq) {
                 let current = try Index.head(db, head)
-                try Index.setHead(db, head, to: target, expected: current, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
+                try Index.setHead(
+                    db, head, to: target, expected: current, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
             }
         }
     }

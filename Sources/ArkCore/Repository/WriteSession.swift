@@ -82,7 +82,9 @@ package final class WriteSession {
         if let base = treeBases.base(for: shape), base.depth < TreeDeltaBases.maxDepth {
             let alone = compressed?.count ?? bytes.count
             let frame = compressors.with { c in
-                bytes.withUnsafeBytes { b in base.bytes.withUnsafeBytes { c.compress(b, dictionary: $0, smallerThan: alone - ObjectID.byteCount) } }
+                bytes.withUnsafeBytes { b in
+                    base.bytes.withUnsafeBytes { c.compress(b, dictionary: $0, smallerThan: alone - ObjectID.byteCount) }
+                }
             }
             if let frame {
                 var stored = [UInt8]()
@@ -148,7 +150,9 @@ package final class WriteSession {
         for (i, r) in done.enumerated() {
             let id = r!.id
             if try !isKnown(id) {
-                try chunks[i].withUnsafeBytes { try appendChunks([PackWriter.Record(id: id, kind: .chunk, raw: $0, compressed: r!.compressed, tags: r!.tags)]) }
+                try chunks[i].withUnsafeBytes {
+                    try appendChunks([PackWriter.Record(id: id, kind: .chunk, raw: $0, compressed: r!.compressed, tags: r!.tags)])
+                }
             }
             entries.append(Manifest.Entry(id: id, length: UInt64(chunks[i].count)))
         }
@@ -161,8 +165,10 @@ package final class WriteSession {
     }
 
     /// Stores a file read from any byte source (e.g. a pipe from another process).
-    package func putFile(source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
-                        progress: (UInt64) -> Void = { _ in }) throws -> (manifest: ObjectID, size: UInt64) {
+    package func putFile(
+        source: @escaping FileChunkStream.Source, name: String, size: Int? = nil,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws -> (manifest: ObjectID, size: UInt64) {
         try putFile(FileChunkStream(path: name, chunker: Chunker(), sizeHint: size, source: source), progress: progress)
     }
 
@@ -231,7 +237,8 @@ package final class WriteSession {
         try publish { db in
             try Index.insertCommit(db, id: id, commit)
             if let head {
-                try Index.setHead(db, head, to: id, expected: expected, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
+                try Index.setHead(
+                    db, head, to: id, expected: expected, actor: actor, cause: cause, time: Int64(Date().timeIntervalSince1970))
             }
         }
         return id

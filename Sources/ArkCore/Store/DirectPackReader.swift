@@ -1,6 +1,6 @@
 import CArkIO
-import Synchronization
 import Glibc
+import Synchronization
 
 /// Reads ranges of pack files into reused aligned buffers, for chunk reads checked by block
 /// tags. Bytes already in the page cache are copied from it (a buffered read, after
@@ -21,7 +21,7 @@ final class DirectPackReader: Sendable {
     static let pooledPipes = 16
 
     /// An aligned buffer from `posix_memalign`.
-    private struct Buffer: @unchecked Sendable { // owned by exactly one reader or the pool at a time
+    private struct Buffer: @unchecked Sendable {  // owned by exactly one reader or the pool at a time
         let base: UnsafeMutableRawPointer
         let size: Int
     }
@@ -42,8 +42,10 @@ final class DirectPackReader: Sendable {
 
     /// Calls `body` with the `count` bytes at `offset` of pack `pack`, read with O_DIRECT, and
     /// returns its result; nil if they could not be read that way (read them buffered then).
-    func read<R>(pack: Int64, name: () throws -> String?, offset: UInt64, count: Int, cached: FileDescriptor? = nil,
-                 _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+    func read<R>(
+        pack: Int64, name: () throws -> String?, offset: UInt64, count: Int, cached: FileDescriptor? = nil,
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R? {
         guard count > 0 else { return nil }
         if let cached, count <= Self.bufferSize, isCached(cached, offset: offset, count: count), let buffer = take(count) {
             defer { give(buffer) }
@@ -166,11 +168,13 @@ final class DirectPackReader: Sendable {
     }
 
     private func give(_ b: Buffer) {
-        let kept = b.size == Self.bufferSize && pool.withLock { pool in
-            guard pool.count < Self.pooledBuffers else { return false }
-            pool.append(b)
-            return true
-        }
+        let kept =
+            b.size == Self.bufferSize
+            && pool.withLock { pool in
+                guard pool.count < Self.pooledBuffers else { return false }
+                pool.append(b)
+                return true
+            }
         if !kept { free(b.base) }
     }
 }

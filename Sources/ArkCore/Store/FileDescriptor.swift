@@ -41,7 +41,7 @@ package final class FileDescriptor: Sendable {
     func writeAll(_ vecs: [iovec]) throws {
         var vecs = vecs[...]
         while !vecs.isEmpty {
-            let n = Swift.min(vecs.count, 1024) // IOV_MAX on Linux
+            let n = Swift.min(vecs.count, 1024)  // IOV_MAX on Linux
             var written = try vecs.withUnsafeBufferPointer { v in
                 try syscall("write \(path)") { writev(raw, v.baseAddress!, Int32(n)) }
             }

@@ -1,5 +1,5 @@
-import Synchronization
 import Glibc
+import Synchronization
 
 /// Open pack files for reading, by index pack id. pread makes one descriptor per pack
 /// shareable by every reader thread.

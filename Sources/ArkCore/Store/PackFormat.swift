@@ -4,7 +4,7 @@
 /// be rebuilt from packs and `verify` can scan them.
 package enum PackFormat {
     package static let fileMagic: [UInt8] = Array("ARKPACK1".utf8)
-    package static let recordMagic: UInt32 = 0x41524B52 // "ARKR"
+    package static let recordMagic: UInt32 = 0x41524B52  // "ARKR"
     package static let recordHeaderSize = 48
     /// Roll over to a new pack file beyond this size.
     package static let targetPackSize: UInt64 = 256 << 20

@@ -7,7 +7,7 @@ final class PackWriter {
         var id: ObjectID
         var kind: ObjectKind
         var packName: String
-        var location: ObjectLocation // `pack` is filled in by the index
+        var location: ObjectLocation  // `pack` is filled in by the index
     }
 
     private let directory: String
@@ -41,8 +41,10 @@ final class PackWriter {
         if let compressed { buffer.append(contentsOf: compressed) } else { buffer.append(contentsOf: raw) }
         size = dataOffset + UInt64(stored)
         bytesWritten += UInt64(stored)
-        pending.append(Pending(id: id, kind: kind, packName: name,
-                               location: ObjectLocation(pack: 0, offset: dataOffset, storedLength: stored, rawLength: raw.count, compression: comp)))
+        pending.append(
+            Pending(
+                id: id, kind: kind, packName: name,
+                location: ObjectLocation(pack: 0, offset: dataOffset, storedLength: stored, rawLength: raw.count, compression: comp)))
         if buffer.count >= 8 << 20 { try drain() }
     }
 
@@ -90,7 +92,8 @@ final class PackWriter {
             let stored = r.compressed?.count ?? r.raw.count
             let comp: PackFormat.Compression = r.compressed == nil ? .none : .zstd
             let headerStart = scratch.count
-            scratch.append(contentsOf: PackFormat.header(kind: r.kind, compression: comp, rawLength: r.raw.count, storedLength: stored, id: r.id))
+            scratch.append(
+                contentsOf: PackFormat.header(kind: r.kind, compression: comp, rawLength: r.raw.count, storedLength: stored, id: r.id))
             if let c = r.compressed {
                 scratch.append(contentsOf: c)
                 segments.append((nil, headerStart..<scratch.count))
@@ -101,8 +104,10 @@ final class PackWriter {
             let dataOffset = size + UInt64(PackFormat.recordHeaderSize)
             size = dataOffset + UInt64(stored)
             bytesWritten += UInt64(stored)
-            pending.append(Pending(id: r.id, kind: r.kind, packName: name,
-                                   location: ObjectLocation(pack: 0, offset: dataOffset, storedLength: stored, rawLength: r.raw.count, compression: comp)))
+            pending.append(
+                Pending(
+                    id: r.id, kind: r.kind, packName: name,
+                    location: ObjectLocation(pack: 0, offset: dataOffset, storedLength: stored, rawLength: r.raw.count, compression: comp)))
         }
         try flush()
     }

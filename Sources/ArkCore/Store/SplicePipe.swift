@@ -9,7 +9,7 @@ import Glibc
 /// far more where untouched memory is handed back to a hypervisor (free page reporting in
 /// VMs: docs/benchmarks-archive.md, session 7). The pages a splice frees were just filled by the
 /// device and read once, and the page cache reuses them.
-final class SplicePipe: @unchecked Sendable { // used by one reader at a time, or idle in a pool
+final class SplicePipe: @unchecked Sendable {  // used by one reader at a time, or idle in a pool
     let readEnd: Int32
     let writeEnd: Int32
     /// Bytes the pipe holds (1 MiB where pipe-max-size allows, else what the kernel gave).

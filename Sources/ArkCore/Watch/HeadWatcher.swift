@@ -1,11 +1,11 @@
 import Foundation
-import Logging
 import Glibc
+import Logging
 
 /// Watches the store's index for commits (by other processes or this one: inotify on the
 /// SQLite files, debounced) and calls `onChange` when the set of heads changed. Event driven:
 /// it sleeps in poll(2) until the kernel reports a write or `stop()` wakes it.
-package final class HeadWatcher: @unchecked Sendable { // `last` is touched only by the watcher thread; `thread` is set by start() before it runs
+package final class HeadWatcher: @unchecked Sendable {  // `last` is touched only by the watcher thread; `thread` is set by start() before it runs
     private let heads: @Sendable () throws -> [Head]
     private let onChange: @Sendable () -> Void
     private let inotify: Inotify
@@ -47,7 +47,7 @@ package final class HeadWatcher: @unchecked Sendable { // `last` is touched only
         } else {
             finished.wait()
         }
-        finished.signal() // for any later or concurrent stop()
+        finished.signal()  // for any later or concurrent stop()
         return true
     }
 

@@ -6,7 +6,7 @@ import Glibc
 /// (stopping is sticky: every later `wait` returns `.stopped`). inotify is not recursive:
 /// `watchTree` adds a directory and the directories below it, and callers add new directories
 /// as their creation events arrive.
-package final class Inotify: @unchecked Sendable { // `paths` is used only by the thread that waits; stop() only writes to the pipe
+package final class Inotify: @unchecked Sendable {  // `paths` is used only by the thread that waits; stop() only writes to the pipe
     package struct Event: Sendable {
         /// The watched directory (or file) the event is about.
         package var directory: String

@@ -10,7 +10,7 @@ import Glibc
 /// and `packed-refs`, every directory under `refs/` (new ones as they appear) and `reftable/`
 /// when present; for jj also `.jj/repo/op_heads/heads/` (the git store it exports to, colocated
 /// `.git` or `.jj/repo/store/git`, is the git directory above).
-package final class SourceWatcher: @unchecked Sendable { // the inotify watches are touched only by the watcher thread; stop() only writes to its pipe
+package final class SourceWatcher: @unchecked Sendable {  // the inotify watches are touched only by the watcher thread; stop() only writes to its pipe
     package let source: String
     package let gitDirectory: String
     private let inotify: Inotify

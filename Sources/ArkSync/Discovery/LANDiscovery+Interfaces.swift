@@ -1,6 +1,6 @@
+import Glibc
 import NIOCore
 import NIOPosix
-import Glibc
 
 /// Which interfaces discovery uses. A host may sit on several networks, have no default route
 /// (two machines on one switch, a lab network), or route everything elsewhere (a VPN): joining

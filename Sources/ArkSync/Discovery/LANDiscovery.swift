@@ -1,10 +1,10 @@
 import ArkCore
 import Foundation
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-import Glibc
 
 /// Signed LAN discovery over UDP multicast. On `start` the node announces
 /// `(node id, tcp port, timestamp, ed25519 signature)` once; afterwards it announces only in
@@ -58,8 +58,10 @@ package final class LANDiscovery: Sendable {
     let logger: Logger
     private let state = Mutex(State())
 
-    package init(identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
-                logger: Logger = Logger(label: "ark.sync.discovery")) {
+    package init(
+        identity: NodeIdentity, tcpPort: Int, group: any EventLoopGroup, configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "ark.sync.discovery")
+    ) {
         self.identity = identity
         self.tcpPort = tcpPort
         self.group = group
@@ -103,7 +105,9 @@ package final class LANDiscovery: Sendable {
             try? await channel.close()
             throw error
         }
-        state.withLock { $0.channel = channel; $0.senders = senders }
+        state.withLock {
+            $0.channel = channel; $0.senders = senders
+        }
         try await announce()
     }
 
@@ -168,7 +172,9 @@ package final class LANDiscovery: Sendable {
     /// resolve): nothing outlives the channels, which complete or fail the writes themselves.
     func send(_ message: LANMessage) {
         let senders = state.withLock { $0.senders }
-        guard !senders.isEmpty, let target = try? SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port) else { return }
+        guard !senders.isEmpty, let target = try? SocketAddress(ipAddress: configuration.groupAddress, port: configuration.port) else {
+            return
+        }
         let bytes = message.encoded
         for sender in senders {
             sender.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: sender.allocator.buffer(bytes: bytes)), promise: nil)
@@ -226,7 +232,7 @@ package final class LANDiscovery: Sendable {
             let waiters = state.withLock { state -> [Waiter]? in
                 if let known = state.peers[announcement.node], known.timestampMs >= announcement.timestampMs {
                     if known.timestampMs > announcement.timestampMs { state.rejected += 1 }
-                    return nil // a replay or a duplicate
+                    return nil  // a replay or a duplicate
                 }
                 state.peers[announcement.node] = (peer, announcement.timestampMs)
                 return state.waiters.removeValue(forKey: announcement.node) ?? []

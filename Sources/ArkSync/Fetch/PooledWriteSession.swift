@@ -2,7 +2,7 @@ import ArkCore
 
 /// A `WriteSession` used from `async` code: opening it (it takes the store lock), storing and
 /// publishing all run on the engine's `BlockingPool`, never on a cooperative thread.
-final class PooledWriteSession: @unchecked Sendable { // one task owns it and awaits each `run` before the next, so the session is never used by two threads at once
+final class PooledWriteSession: @unchecked Sendable {  // one task owns it and awaits each `run` before the next, so the session is never used by two threads at once
     private let session: WriteSession
     private let pool: BlockingPool
 
@@ -22,7 +22,7 @@ final class PooledWriteSession: @unchecked Sendable { // one task owns it and aw
         try await pool.run { try body(self.session) }
     }
 
-    private struct Opened: @unchecked Sendable { // carries the new session from the pool thread that opened it to its one owner
+    private struct Opened: @unchecked Sendable {  // carries the new session from the pool thread that opened it to its one owner
         let session: WriteSession
     }
 }

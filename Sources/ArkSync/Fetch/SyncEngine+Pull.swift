@@ -40,16 +40,24 @@ extension SyncEngine {
                 var stored: [ObjectID: Commit] = [:]
                 var remote: [(ObjectID, ObjectKind)] = []
                 for id in current {
-                    if try index.object(id)?.isPresent == true { stored[id] = try repository.commit(id) } else { remote.append((id, .commit)) }
+                    if try index.object(id)?.isPresent == true {
+                        stored[id] = try repository.commit(id)
+                    } else {
+                        remote.append((id, .commit))
+                    }
                 }
                 return (stored, remote)
             }
             fetched.merge(stored) { a, _ in a }
             var arrived: [(ObjectID, [UInt8])] = []
-            for (id, bytes) in try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                                                      stallDeadline: configuration.stallDeadline) {
+            for (id, bytes) in try await fetchObjects(
+                remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                stallDeadline: configuration.stallDeadline)
+            {
                 let c: Commit
-                do { c = try Commit(decoding: bytes) } catch { throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)") }
+                do { c = try Commit(decoding: bytes) } catch {
+                    throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)")
+                }
                 arrived.append((id, bytes))
                 fetched[id] = c
             }
@@ -62,7 +70,9 @@ extension SyncEngine {
             }
             let candidates = parents
             frontier = try await blocking.run { Set(try candidates.filter { try !index.hasCommit($0) }) }
-            guard fetched.count <= Self.maxCommitsPerPull else { throw SyncError.protocolViolation("more than \(Self.maxCommitsPerPull) commits in one pull") }
+            guard fetched.count <= Self.maxCommitsPerPull else {
+                throw SyncError.protocolViolation("more than \(Self.maxCommitsPerPull) commits in one pull")
+            }
         }
         let ordered = Self.parentsFirst(fetched)
 
@@ -87,15 +97,20 @@ extension SyncEngine {
                 var objects: [(ObjectID, ObjectKind, [UInt8])] = []
                 var remote: [(ObjectID, ObjectKind)] = []
                 for (id, kind) in level {
-                    if try index.object(id)?.isPresent == true { objects.append((id, kind, try repository.read(id, kind: kind))) } else { remote.append((id, kind)) }
+                    if try index.object(id)?.isPresent == true {
+                        objects.append((id, kind, try repository.read(id, kind: kind)))
+                    } else {
+                        remote.append((id, kind))
+                    }
                 }
                 return (objects, remote)
             }
             var objects = loaded.0
             let remote = loaded.1
             let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
-            let got = try await fetchObjects(remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                                             stallDeadline: configuration.stallDeadline)
+            let got = try await fetchObjects(
+                remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                stallDeadline: configuration.stallDeadline)
             try await session.run { s in for (id, bytes) in got { _ = try s.putVerified(id, kinds[id]!, bytes) } }
             for (id, bytes) in got { objects.append((id, kinds[id]!, bytes)) }
             for (id, kind, bytes) in objects {
@@ -114,7 +129,9 @@ extension SyncEngine {
                         let m = try Manifest(decoding: bytes)
                         for i in 0..<m.count {
                             let e = m.entry(at: i)
-                            if m.level > 0 { queue.append((e.id, .manifest)) } else if visited.insert(e.id).inserted {
+                            if m.level > 0 {
+                                queue.append((e.id, .manifest))
+                            } else if visited.insert(e.id).inserted {
                                 absent.append((e.id, .chunk, Int(e.length)))
                             }
                         }
@@ -149,8 +166,9 @@ extension SyncEngine {
         let publish = absent
         let cause = "sync from \(preferring?.short ?? "peers")"
         try await session.run { s in
-            try s.publishFetched(commits: ordered, absentChunks: publish, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
-                                 cause: cause)
+            try s.publishFetched(
+                commits: ordered, absentChunks: publish, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
+                cause: cause)
         }
         if !ordered.isEmpty || head != nil {
             logger.debug("pulled \(ordered.count) commits of \(repo)\(head.map { ", head \($0)" } ?? "")")
@@ -175,8 +193,10 @@ extension SyncEngine {
     /// is dropped for this request. With `stallDeadline`, every peer but the last gets only that
     /// long (another could serve instead); one that runs into it is marked stalled and asked
     /// again at the end with the full `deadline`. With `require`, anything no peer had is an error.
-    func fetchObjects(_ wanted: [(ObjectID, ObjectKind)], from peers: [any PeerConnection], deadline: Double,
-                      require: Bool, stallDeadline: Double? = nil) async throws -> [ObjectID: [UInt8]] {
+    func fetchObjects(
+        _ wanted: [(ObjectID, ObjectKind)], from peers: [any PeerConnection], deadline: Double,
+        require: Bool, stallDeadline: Double? = nil
+    ) async throws -> [ObjectID: [UInt8]] {
         guard !wanted.isEmpty else { return [:] }
         let kinds = Dictionary(wanted, uniquingKeysWith: { a, _ in a })
         var result: [ObjectID: [UInt8]] = [:]
@@ -197,7 +217,8 @@ extension SyncEngine {
             }
         }
         if require, let missing = kinds.keys.first(where: { result[$0] == nil }) {
-            throw SyncError.remote("no connected peer served \(kinds[missing]!) \(missing.short) (\(kinds.count - result.count) objects missing)")
+            throw SyncError.remote(
+                "no connected peer served \(kinds[missing]!) \(missing.short) (\(kinds.count - result.count) objects missing)")
         }
         return result
     }
@@ -206,8 +227,10 @@ extension SyncEngine {
 
     /// Asks `peer` for every object of `order` not yet in `result`, in batches, until it has
     /// nothing more to give.
-    private func fetchMissing(_ order: [ObjectID], from peer: any PeerConnection, kinds: [ObjectID: ObjectKind],
-                              into result: inout [ObjectID: [UInt8]], deadline: Double) async -> Attempt {
+    private func fetchMissing(
+        _ order: [ObjectID], from peer: any PeerConnection, kinds: [ObjectID: ObjectKind],
+        into result: inout [ObjectID: [UInt8]], deadline: Double
+    ) async -> Attempt {
         var pending = order.filter { result[$0] == nil }
         while !pending.isEmpty {
             let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
@@ -225,7 +248,9 @@ extension SyncEngine {
             var progress = false
             for o in objects {
                 guard let kind = kinds[o.id], o.kind == kind, ObjectHasher.hash(kind, o.bytes) == o.id else {
-                    logger.warning("peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer")
+                    logger.warning(
+                        "peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer"
+                    )
                     return .failed
                 }
                 if result.updateValue(o.bytes, forKey: o.id) == nil { progress = true }

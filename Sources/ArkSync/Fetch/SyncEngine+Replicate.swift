@@ -61,7 +61,9 @@ extension SyncEngine {
                     stillMissing += r.group.filter { !r.present.contains($0) && r.got[$0] == nil }
                     // Stored now, by this task or meanwhile by another (an on-demand read, a prefetch).
                     let done = UInt64(received) + length(r.present)
-                    replication.update(repo) { $0.chunksDone += r.got.count + r.present.count; $0.bytesDone += done }
+                    replication.update(repo) {
+                        $0.chunksDone += r.got.count + r.present.count; $0.bytesDone += done
+                    }
                 }
             }
             try await session.run { try $0.checkpoint() }
@@ -69,8 +71,11 @@ extension SyncEngine {
             remaining = stillMissing
             if remaining.isEmpty { break }
         }
-        replication.update(repo) { $0.chunksFailed += remaining.count; $0.bytesFailed += length(remaining) }
-        logger.debug("replicated \(storedBytes) bytes of chunks of \(repo)\(remaining.isEmpty ? "" : "; \(remaining.count) chunks no peer has yet")")
+        replication.update(repo) {
+            $0.chunksFailed += remaining.count; $0.bytesFailed += length(remaining)
+        }
+        logger.debug(
+            "replicated \(storedBytes) bytes of chunks of \(repo)\(remaining.isEmpty ? "" : "; \(remaining.count) chunks no peer has yet")")
     }
 
     private func fetchGroup(_ group: [ObjectID], repo: String, preferring: ObjectID?) async throws -> Received {
@@ -78,12 +83,13 @@ extension SyncEngine {
         let index = repository.index
         let present = try await blocking.run {
             let present = try index.presentSet(group)
-            try index.keepChunks(present) // fetched on demand meanwhile: now needed for good
+            try index.keepChunks(present)  // fetched on demand meanwhile: now needed for good
             return present
         }
         let missing = group.filter { !present.contains($0) }
-        let got = try await fetchObjects(missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
-                                         deadline: configuration.requestDeadline, require: false)
+        let got = try await fetchObjects(
+            missing.map { ($0, .chunk) }, from: peers(of: repo, first: preferring),
+            deadline: configuration.requestDeadline, require: false)
         return Received(group: group, present: present, got: got)
     }
 

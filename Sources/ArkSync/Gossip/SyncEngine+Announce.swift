@@ -34,9 +34,11 @@ extension SyncEngine {
             let generation = try repository.index.commit(head.commit).map { UInt64($0.generation) } ?? 0
             let time = UInt64(Date().timeIntervalSince1970 * 1000)
             var signed: HeadAnnouncement?
-            let stored = try repository.index.nextOwnAnnouncement(repo: repo, name: head.ref.name, head: head.commit, writer: nodeID) { seq, previous in
-                let a = HeadAnnouncement.signed(by: identity, repo: repo, name: head.ref.name, seq: seq,
-                                                generation: generation, head: head.commit, previous: previous, time: time)
+            let stored = try repository.index.nextOwnAnnouncement(repo: repo, name: head.ref.name, head: head.commit, writer: nodeID) {
+                seq, previous in
+                let a = HeadAnnouncement.signed(
+                    by: identity, repo: repo, name: head.ref.name, seq: seq,
+                    generation: generation, head: head.commit, previous: previous, time: time)
                 signed = a
                 return a.encoded
             }
@@ -57,14 +59,16 @@ extension SyncEngine {
     func learnOwn(_ a: HeadAnnouncement, from peer: ObjectID) throws {
         let stored = StoredAnnouncement(repo: a.repo, writer: a.writer, name: a.name, seq: a.seq, head: a.head, bytes: a.encoded)
         if try repository.index.learnOwn(stored) {
-            logger.notice("peer \(peer.short) saw announcement \(a.seq) of \(a.repo)/\(a.name) from this node, above the index's; announcing above it")
+            logger.notice(
+                "peer \(peer.short) saw announcement \(a.seq) of \(a.repo)/\(a.name) from this node, above the index's; announcing above it"
+            )
         }
     }
 
     /// Marks `repo` on `connection` as learned: its peer's view of our announcements is known.
     func markLearned(_ connection: any PeerConnection, repo: String) {
         state.withLock { s in
-            guard s.open.contains(ObjectIdentifier(connection)) else { return } // closed meanwhile
+            guard s.open.contains(ObjectIdentifier(connection)) else { return }  // closed meanwhile
             s.learned.insert(Self.sessionPrefix(connection) + repo)
         }
     }

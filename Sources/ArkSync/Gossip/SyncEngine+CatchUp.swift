@@ -23,7 +23,9 @@ extension SyncEngine {
         if !failed.isEmpty {
             // Until a peer told us what it last saw from us, it gets none of our announcements:
             // keep asking (a loaded peer may just have been slow) while the connection lasts.
-            spawn("learning from \(connection.remote.short)") { [self, failed] in try await self.keepLearning(repos: failed, from: connection) }
+            spawn("learning from \(connection.remote.short)") { [self, failed] in
+                try await self.keepLearning(repos: failed, from: connection)
+            }
         }
         for repo in repos {
             do {
@@ -88,8 +90,9 @@ extension SyncEngine {
         var out = try session.initiate()
         var first = true
         while true {
-            let reply = try await connection.request(SyncRequest.reconcile(repo: repo, start: first, message: out).encoded,
-                                                     deadline: configuration.requestDeadline)
+            let reply = try await connection.request(
+                SyncRequest.reconcile(repo: repo, start: first, message: out).encoded,
+                deadline: configuration.requestDeadline)
             first = false
             guard case .reconcile(let next) = try SyncResponse(decoding: reply) else {
                 throw SyncError.protocolViolation("reconcile answered with another response type")
@@ -98,7 +101,9 @@ extension SyncEngine {
             out = mine
         }
         let need = session.need
-        logger.debug("reconciled \(repo) with \(connection.remote.short): need \(need.count), \(session.messagesSent + session.messagesReceived) messages")
+        logger.debug(
+            "reconciled \(repo) with \(connection.remote.short): need \(need.count), \(session.messagesSent + session.messagesReceived) messages"
+        )
         if !need.isEmpty {
             try await pull(repo: repo, commits: Array(need), head: nil, preferring: connection.remote)
         }

@@ -32,7 +32,9 @@ extension SyncEngine {
             if a.isSignatureValid { try learnOwn(a, from: peer) }
             return .drop("own announcement")
         }
-        guard configuration.isMember(a.writer, of: a.repo) else { return .drop("writer \(a.writer.short) is not a member of repo \(a.repo)") }
+        guard configuration.isMember(a.writer, of: a.repo) else {
+            return .drop("writer \(a.writer.short) is not a member of repo \(a.repo)")
+        }
         guard a.isSignatureValid else { return .drop("bad signature from writer \(a.writer.short)") }
         let stored = StoredAnnouncement(repo: a.repo, writer: a.writer, name: a.name, seq: a.seq, head: a.head, bytes: a.encoded)
         let now = Int64(Date().timeIntervalSince1970)
@@ -44,7 +46,9 @@ extension SyncEngine {
                     return .known(pull: try repository.index.head(ref) != a.head)
                 }
                 if try repository.index.recordEquivocation(first: last, second: stored, time: now) {
-                    logger.error("writer \(a.writer.short) equivocated on \(a.repo)/\(a.name) seq \(a.seq): \(last.head?.short ?? "-") vs \(a.head.short); both kept")
+                    logger.error(
+                        "writer \(a.writer.short) equivocated on \(a.repo)/\(a.name) seq \(a.seq): \(last.head?.short ?? "-") vs \(a.head.short); both kept"
+                    )
                 }
                 return .drop("equivocation")
             }
@@ -69,7 +73,9 @@ extension SyncEngine {
             return s.headLimitRefused[key]
         }
         if let report {
-            logger.warning("refusing new heads of writer \(a.writer.short) in repo \(a.repo): it has \(configuration.maxHeadsPerWriter) (max_heads_per_writer); \(report) announcement(s) refused since the last report")
+            logger.warning(
+                "refusing new heads of writer \(a.writer.short) in repo \(a.repo): it has \(configuration.maxHeadsPerWriter) (max_heads_per_writer); \(report) announcement(s) refused since the last report"
+            )
         }
     }
 
@@ -120,7 +126,9 @@ extension SyncEngine {
             (s.announcementBudget.take(peer, burst: max(configuration.maxHeadsPerWriter, 256)), s.announcementBudget.report(peer))
         }
         if let report {
-            logger.warning("peer \(peer.short) sends announcements faster than \(Int(AnnouncementBudget.refillPerSecond))/s; dropped \(report) since the last report")
+            logger.warning(
+                "peer \(peer.short) sends announcements faster than \(Int(AnnouncementBudget.refillPerSecond))/s; dropped \(report) since the last report"
+            )
         }
         return ok
     }
@@ -145,7 +153,9 @@ extension SyncEngine {
     /// Returns false when superseded.
     func adopt(_ a: HeadAnnouncement, from peer: ObjectID) async throws -> Bool {
         let index = repository.index
-        if let last = try await blocking.run({ try index.lastSeen(repo: a.repo, writer: a.writer, name: a.name) }), last.seq > a.seq { return false }
+        if let last = try await blocking.run({ try index.lastSeen(repo: a.repo, writer: a.writer, name: a.name) }), last.seq > a.seq {
+            return false
+        }
         let ref = HeadRef(repo: a.repo, owner: a.writer, name: a.name)
         try await pull(repo: a.repo, commits: [a.head], head: ref, seq: a.seq, preferring: peer)
         // Remembered once the history is here: announcements of heads nobody can serve leave nothing behind.
@@ -165,7 +175,9 @@ extension SyncEngine {
                 }
             case .known(pull: false), .refused: break
             case .drop(let why):
-                if why != "own announcement" { logger.info("ignored head \(a.repo)/\(a.name)@\(a.writer.short) from \(peer.short): \(why)") }
+                if why != "own announcement" {
+                    logger.info("ignored head \(a.repo)/\(a.name)@\(a.writer.short) from \(peer.short): \(why)")
+                }
             }
         }
     }

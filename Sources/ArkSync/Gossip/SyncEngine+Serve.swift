@@ -63,9 +63,10 @@ extension SyncEngine {
     /// The reconciled set of `repo`: commits reachable from any of its heads, keyed (generation, id).
     /// Built from the index for each session (a snapshot; no cached points yet).
     func commitSet(repo: String) throws -> InMemoryRBSRItemStore {
-        try InMemoryRBSRItemStore(repository.index.reachableCommits(repo: repo).map {
-            RBSRItem(generation: UInt64($0.generation), id: $0.id)
-        })
+        try InMemoryRBSRItemStore(
+            repository.index.reachableCommits(repo: repo).map {
+                RBSRItem(generation: UInt64($0.generation), id: $0.id)
+            })
     }
 
     func serveObjects(_ ids: [ObjectID], to peer: ObjectID) throws -> [WireObject] {

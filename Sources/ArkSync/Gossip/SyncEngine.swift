@@ -38,7 +38,7 @@ package final class SyncEngine: PeerHandler, Sendable {
         var objects: Set<ObjectID> = []
     }
 
-    struct ResponderSession: @unchecked Sendable { // only moved into and out of `state` under its lock, never shared
+    struct ResponderSession: @unchecked Sendable {  // only moved into and out of `state` under its lock, never shared
         var session: RBSRSession<InMemoryRBSRItemStore>
     }
 

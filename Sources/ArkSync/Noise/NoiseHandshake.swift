@@ -1,4 +1,5 @@
 import ArkCore
+
 /// A Noise HandshakeState (spec section 5.3) for `Noise_<pattern>_25519_ChaChaPoly_BLAKE2b`.
 ///
 /// Drive it with `writeMessage` / `readMessage` in the pattern's order until `isComplete`, then
@@ -23,9 +24,11 @@ package struct NoiseHandshake: Sendable {
     ///   - localEphemeral: only for tests with fixed vectors; nil draws a fresh random key.
     ///   - remoteStatic: the peer's static package key when the pattern has it as a pre-message.
     ///   - psks: pre-shared keys (32 bytes each), consumed in order by `psk` tokens.
-    package init(protocolName: String, initiator: Bool, prologue: [UInt8] = [],
-                localStatic: NoiseCrypto.KeyPair? = nil, localEphemeral: NoiseCrypto.KeyPair? = nil,
-                remoteStatic: [UInt8]? = nil, remoteEphemeral: [UInt8]? = nil, psks: [[UInt8]] = []) throws {
+    package init(
+        protocolName: String, initiator: Bool, prologue: [UInt8] = [],
+        localStatic: NoiseCrypto.KeyPair? = nil, localEphemeral: NoiseCrypto.KeyPair? = nil,
+        remoteStatic: [UInt8]? = nil, remoteEphemeral: [UInt8]? = nil, psks: [[UInt8]] = []
+    ) throws {
         precondition(Sodium.ready, "libsodium failed to initialize")
         guard protocolName.hasPrefix("Noise_"), protocolName.hasSuffix(Self.suffix) else {
             throw NoiseError.unsupportedProtocol(protocolName)
@@ -64,7 +67,8 @@ package struct NoiseHandshake: Sendable {
             }
         }
         if pattern.messages.joined().contains(.s) || pattern.initiatorPreMessage.contains(.s) || pattern.responderPreMessage.contains(.s) {
-            let needsLocalStatic = pattern.messages.enumerated().contains { i, m in (i % 2 == 0) == initiator && m.contains(.s) }
+            let needsLocalStatic =
+                pattern.messages.enumerated().contains { i, m in (i % 2 == 0) == initiator && m.contains(.s) }
                 || (initiator ? pattern.initiatorPreMessage : pattern.responderPreMessage).contains(.s)
             if needsLocalStatic && localStatic == nil { throw NoiseError.missingKey("local static key") }
         }

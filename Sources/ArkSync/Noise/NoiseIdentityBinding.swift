@@ -49,8 +49,10 @@ package struct NoiseIdentityBinding: Sendable, Equatable {
     /// Checks the signature over `staticPublicKey`, that the static is the one derived from the
     /// endpoint id (unless `requireDerivedStatic` is false), and, when given, that the endpoint
     /// is the expected one. Throws `NoiseError.identityBindingRejected` naming the failed check.
-    package func verify(staticPublicKey: [UInt8], expectedEndpoint: ObjectID? = nil,
-                       requireDerivedStatic: Bool = true) throws {
+    package func verify(
+        staticPublicKey: [UInt8], expectedEndpoint: ObjectID? = nil,
+        requireDerivedStatic: Bool = true
+    ) throws {
         if let expectedEndpoint, expectedEndpoint != endpointID {
             throw NoiseError.identityBindingRejected("peer is \(endpointID.short), expected \(expectedEndpoint.short)")
         }
@@ -95,16 +97,20 @@ package enum ArkNoise {
         return key
     }
 
-    package static func initiator(identity: NodeIdentity, responder: ObjectID,
-                                 ephemeral: NoiseCrypto.KeyPair? = nil) throws -> NoiseHandshake {
-        try NoiseHandshake(protocolName: protocolName, initiator: true, prologue: prologue,
-                           localStatic: staticKeyPair(for: identity), localEphemeral: ephemeral,
-                           remoteStatic: staticPublicKey(for: responder))
+    package static func initiator(
+        identity: NodeIdentity, responder: ObjectID,
+        ephemeral: NoiseCrypto.KeyPair? = nil
+    ) throws -> NoiseHandshake {
+        try NoiseHandshake(
+            protocolName: protocolName, initiator: true, prologue: prologue,
+            localStatic: staticKeyPair(for: identity), localEphemeral: ephemeral,
+            remoteStatic: staticPublicKey(for: responder))
     }
 
     package static func responder(identity: NodeIdentity, ephemeral: NoiseCrypto.KeyPair? = nil) throws -> NoiseHandshake {
-        try NoiseHandshake(protocolName: protocolName, initiator: false, prologue: prologue,
-                           localStatic: staticKeyPair(for: identity), localEphemeral: ephemeral)
+        try NoiseHandshake(
+            protocolName: protocolName, initiator: false, prologue: prologue,
+            localStatic: staticKeyPair(for: identity), localEphemeral: ephemeral)
     }
 
     /// The handshake payload binding `identity` to its derived static key.

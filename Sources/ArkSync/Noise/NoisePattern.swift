@@ -38,9 +38,10 @@ package struct NoisePattern: Sendable, Equatable {
             }
             var messages = pattern.messages
             if n == 0 { messages[0].insert(.psk, at: 0) } else { messages[n - 1].append(.psk) }
-            pattern = NoisePattern(name: fullName, initiatorPreMessage: pattern.initiatorPreMessage,
-                                   responderPreMessage: pattern.responderPreMessage, messages: messages,
-                                   isOneWay: pattern.isOneWay)
+            pattern = NoisePattern(
+                name: fullName, initiatorPreMessage: pattern.initiatorPreMessage,
+                responderPreMessage: pattern.responderPreMessage, messages: messages,
+                isOneWay: pattern.isOneWay)
         }
         return pattern
     }
@@ -71,8 +72,9 @@ package struct NoisePattern: Sendable, Equatable {
                 messages.append(tokens)
             }
         }
-        return NoisePattern(name: name, initiatorPreMessage: pre[0], responderPreMessage: pre[1],
-                            messages: messages, isOneWay: oneWay)
+        return NoisePattern(
+            name: name, initiatorPreMessage: pre[0], responderPreMessage: pre[1],
+            messages: messages, isOneWay: oneWay)
     }
 
     /// Every base pattern of spec sections 7.4, 7.5 and 18 (deferred).
@@ -119,6 +121,6 @@ package struct NoisePattern: Sendable, Equatable {
         "I1K1": "<- s | ... | -> e, s | <- e, ee, es | -> se",
         "I1X": "-> e, s | <- e, ee, s, es | -> se",
         "IX1": "-> e, s | <- e, ee, se, s | -> es",
-        "I1X1": "-> e, s | <- e, ee, s | -> se, es",
+        "I1X1": "-> e, s | <- e, ee, s | -> se, es"
     ]
 }

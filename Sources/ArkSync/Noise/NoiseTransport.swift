@@ -12,8 +12,10 @@ package struct NoiseTransport: Sendable {
     let canReceive: Bool
     private var failed = false
 
-    init(send: NoiseCipherState, receive: NoiseCipherState, handshakeHash: [UInt8], remoteStatic: [UInt8]?,
-         canSend: Bool, canReceive: Bool) {
+    init(
+        send: NoiseCipherState, receive: NoiseCipherState, handshakeHash: [UInt8], remoteStatic: [UInt8]?,
+        canSend: Bool, canReceive: Bool
+    ) {
         self.send = send
         self.receive = receive
         self.handshakeHash = handshakeHash

@@ -36,10 +36,13 @@ package struct HeadAnnouncement: Hashable, Sendable {
     }
 
     /// Signs a new announcement with `identity` (whose endpoint id becomes the writer).
-    package static func signed(by identity: NodeIdentity, repo: String, name: String, seq: UInt64, generation: UInt64,
-                              head: ObjectID, previous: ObjectID?, time: UInt64) -> HeadAnnouncement {
-        var a = HeadAnnouncement(repo: repo, writer: identity.endpointID, name: name, seq: seq, generation: generation,
-                                 head: head, previous: previous, time: time, signature: [])
+    package static func signed(
+        by identity: NodeIdentity, repo: String, name: String, seq: UInt64, generation: UInt64,
+        head: ObjectID, previous: ObjectID?, time: UInt64
+    ) -> HeadAnnouncement {
+        var a = HeadAnnouncement(
+            repo: repo, writer: identity.endpointID, name: name, seq: seq, generation: generation,
+            head: head, previous: previous, time: time, signature: [])
         a.signature = identity.sign(a.signedBytes)
         return a
     }
@@ -54,8 +57,10 @@ package struct HeadAnnouncement: Hashable, Sendable {
     /// BLAKE2b-256 of the encoding: the key for duplicate suppression.
     package var hash: [UInt8] { Sodium.blake2b(encoded, outputLength: 32) }
 
-    package init(repo: String, writer: ObjectID, name: String, seq: UInt64, generation: UInt64, head: ObjectID,
-                previous: ObjectID?, time: UInt64, signature: [UInt8]) {
+    package init(
+        repo: String, writer: ObjectID, name: String, seq: UInt64, generation: UInt64, head: ObjectID,
+        previous: ObjectID?, time: UInt64, signature: [UInt8]
+    ) {
         self.repo = repo; self.writer = writer; self.name = name; self.seq = seq; self.generation = generation
         self.head = head; self.previous = previous; self.time = time; self.signature = signature
     }

@@ -33,7 +33,8 @@ package struct RBSRConfig: Sendable {
         // The first range of any message must fit, or a session could make no progress: that
         // is at most an IdList of T ids (a split bucket) plus a flushed Skip and the reserve.
         guard branching >= 2, enumerateThreshold >= 1, maxRangesPerMessage >= 8,
-              frameLimit >= enumerateThreshold * 32 + 256, idsPerListLimit >= enumerateThreshold else {
+            frameLimit >= enumerateThreshold * 32 + 256, idsPerListLimit >= enumerateThreshold
+        else {
             throw RBSRError.wrongState("invalid configuration: need B >= 2, T >= 1, frame limit >= 32T + 256, id list limit >= T")
         }
     }

@@ -41,7 +41,8 @@ struct RBSRMessageWriter {
         precondition(!isTruncated)
         let encoded = encode(range)
         guard bytes.count + encoded.bytes.count + Self.reserve <= frameLimit,
-              rangeCount + encoded.ranges + 2 <= maxRanges else { return false }
+            rangeCount + encoded.ranges + 2 <= maxRanges
+        else { return false }
         commit(encoded)
         return true
     }

@@ -134,7 +134,8 @@ package struct RBSRSession<Store: RBSRItemStore> {
                 upper = RBSRBound.separating(pair[0], pair[1])
             }
             let bucket = RBSRRange(lower: lower, upper: upper)
-            let mode: RBSRMessage.Mode = size > t
+            let mode: RBSRMessage.Mode =
+                size > t
                 ? .fingerprint(try store.fingerprint(of: bucket))
                 : .idList(wantResponse: true, ids: try store.items(in: bucket, offset: 0, limit: size).map(\.id))
             guard try append(.init(upper: upper, mode: mode), from: lower, into: &writer) else { return false }
@@ -146,8 +147,10 @@ package struct RBSRSession<Store: RBSRItemStore> {
 
     /// IdList handling: learn what we lack; if asked, answer with what the peer lacks (in as many
     /// messages as the frame limit requires).
-    private mutating func answerIDList(_ theirs: [ObjectID], wantResponse: Bool, _ range: RBSRRange,
-                                       into writer: inout RBSRMessageWriter) throws -> Bool {
+    private mutating func answerIDList(
+        _ theirs: [ObjectID], wantResponse: Bool, _ range: RBSRRange,
+        into writer: inout RBSRMessageWriter
+    ) throws -> Bool {
         let theirSet = Set(theirs)
         var found = Set<ObjectID>()
         var missing: [ObjectID] = []
@@ -185,7 +188,8 @@ package struct RBSRSession<Store: RBSRItemStore> {
                 writer.skip(to: range.upper)
                 return true
             }
-            guard try append(.init(upper: range.upper, mode: .idList(wantResponse: false, ids: missing)), from: range.lower, into: &writer) else {
+            guard try append(.init(upper: range.upper, mode: .idList(wantResponse: false, ids: missing)), from: range.lower, into: &writer)
+            else {
                 return false
             }
             have.formUnion(missing)

@@ -2,8 +2,9 @@ import ArkCore
 import Logging
 import NIOCore
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Admission of connections and of response work, shared by every session of one transport.
@@ -100,7 +101,8 @@ final class ConnectionGate: Sendable {
         for victim in victims { victim.close(promise: nil) }
         logs.log(logger, .warning, key: "evict \(address)") {
             let total = state.withLock { $0.evicted }
-            return "handshake flood: closed the oldest pending handshake to admit a connection from \(address) (caps: \(limits.maxPendingHandshakes) pending, \(limits.maxPendingHandshakesPerAddress) per address; \(total) closed so far)"
+            return
+                "handshake flood: closed the oldest pending handshake to admit a connection from \(address) (caps: \(limits.maxPendingHandshakes) pending, \(limits.maxPendingHandshakesPerAddress) per address; \(total) closed so far)"
         }
     }
 
@@ -135,7 +137,8 @@ final class ConnectionGate: Sendable {
         var bytes = [UInt8](repeating: 0, count: 16)
         let host = address.hasPrefix("[") ? String(address.dropFirst().prefix { $0 != "]" }) : address
         guard inet_pton(AF_INET6, host, &bytes) == 1 else { return address }
-        return stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":") + "::/64"
+        return stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(
+            separator: ":") + "::/64"
     }
 
     // MARK: Connections per peer

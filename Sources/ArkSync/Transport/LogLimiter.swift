@@ -49,7 +49,7 @@ final class LogLimiter: Sendable {
                 s.suppressed += 1
                 return nil
             }
-            if s.last.count >= maxKeys { // bounded memory under a flood of keys: forget idle ones
+            if s.last.count >= maxKeys {  // bounded memory under a flood of keys: forget idle ones
                 s.last = s.last.filter { now.timeIntervalSince($0.value) < interval }
                 if s.last.count >= maxKeys { s.last.removeAll() }
             }

@@ -70,7 +70,8 @@ struct MuxFrame: Equatable, Sendable {
                 guard stream <= maxStreamID else { throw MuxFrameError("stream id \(stream) out of range at byte \(at)") }
                 let length = try reader.varint("payload length")
                 guard length <= UInt64(reader.remaining) else {
-                    throw MuxFrameError("\(kind) frame at byte \(at) claims \(length) payload bytes, \(reader.remaining) left in the message")
+                    throw MuxFrameError(
+                        "\(kind) frame at byte \(at) claims \(length) payload bytes, \(reader.remaining) left in the message")
                 }
                 frames.append(MuxFrame(kind, stream: stream, payload: try reader.take(Int(length), "payload")))
             } catch let error as MuxFrameError {

@@ -33,6 +33,6 @@ struct NoiseFrameDecoder: ByteToMessageDecoder {
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        .needMoreData // a partial message at the end of the stream is dropped
+        .needMoreData  // a partial message at the end of the stream is dropped
     }
 }

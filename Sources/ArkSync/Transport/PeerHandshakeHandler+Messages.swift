@@ -24,7 +24,7 @@ extension PeerHandshakeHandler {
             }
         case .awaitingAccept:
             guard let expected else { return }
-            var frames = try MuxFrame.decodeAll(message) // `message` is plaintext: the codec decrypted it
+            var frames = try MuxFrame.decodeAll(message)  // `message` is plaintext: the codec decrypted it
             let first = frames.removeFirst()
             switch first.kind {
             case .accept where first.stream == 0:
@@ -74,7 +74,7 @@ extension PeerHandshakeHandler {
         } catch {
             throw SyncError.unauthorized("handshake from \(peerLabel) failed: \(error)")
         }
-        phase = .awaitingAccept // no application frames are processed from here on
+        phase = .awaitingAccept  // no application frames are processed from here on
         try installCodec(transport)
         guard authorize(remote) else {
             gate.refusals.log(logger, .warning, key: remote.hex) {

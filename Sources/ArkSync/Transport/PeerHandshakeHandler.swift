@@ -48,9 +48,11 @@ final class PeerHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     /// Set when this side decides to drop the connection; reported to a pending `connect`.
     var failure: SyncError?
 
-    init(role: Role, identity: NodeIdentity, authorize: @escaping @Sendable (ObjectID) -> Bool, limits: TransportLimits,
-         logger: Logger, gate: ConnectionGate, framing: NoiseFraming, traffic: PeerTraffic,
-         makeMultiplexer: @escaping (PeerMultiplexer.Handoff) -> PeerMultiplexer) {
+    init(
+        role: Role, identity: NodeIdentity, authorize: @escaping @Sendable (ObjectID) -> Bool, limits: TransportLimits,
+        logger: Logger, gate: ConnectionGate, framing: NoiseFraming, traffic: PeerTraffic,
+        makeMultiplexer: @escaping (PeerMultiplexer.Handoff) -> PeerMultiplexer
+    ) {
         self.identity = identity
         self.authorize = authorize
         self.limits = limits
@@ -129,7 +131,7 @@ final class PeerHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? SyncError { return fail(error) } // framing (NoiseFrameDecoder), decryption (NoiseTransportCodec)
+        if let error = error as? SyncError { return fail(error) }  // framing (NoiseFrameDecoder), decryption (NoiseTransportCodec)
         fail(.protocolViolation("socket error: \(error)"))
     }
 
@@ -155,14 +157,16 @@ final class PeerHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         if failure == nil, established != nil, let expected {
             switch phase {
             case .handshake:
-                failure = .unauthorized("\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
+                failure = .unauthorized(
+                    "\(peerLabel) closed the connection during the handshake; it is not \(expected.short) or refused us")
             case .awaitingAccept:
                 failure = .unauthorized("\(expected.short) at \(peerLabel) closed the connection instead of accepting this node")
             case .idle, .done:
                 break
             }
         }
-        if case .done = phase {} else if !isInitiator, let channel = context?.channel {
+        if case .done = phase {
+        } else if !isInitiator, let channel = context?.channel {
             gate.handshakeEnded(channel, address: address)
         }
         phase = .done

@@ -26,7 +26,7 @@ extension PeerMultiplexer {
         guard case .open = phase, let peer = connection?.remote else { return }
         let reservation = limits.responseReservation
         while let next = waitingRequests.first {
-            guard streams[next.stream] != nil else { // reset while it waited
+            guard streams[next.stream] != nil else {  // reset while it waited
                 requestBytesHeld -= next.body.count
                 waitingRequests.removeFirst()
                 continue

@@ -54,10 +54,10 @@ extension PeerMultiplexer {
         control = []
         notifications = []
         ring = []
-        inbox?.finish() // notifications already received are still delivered, then `connectionClosed`
+        inbox?.finish()  // notifications already received are still delivered, then `connectionClosed`
         inbox = nil
-        requestInbox?.finish() // ends the request group, which cancels the requests still running
+        requestInbox?.finish()  // ends the request group, which cancels the requests still running
         requestInbox = nil
-        connection = nil // breaks the session <-> connection cycle; the connection now only fails
+        connection = nil  // breaks the session <-> connection cycle; the connection now only fails
     }
 }

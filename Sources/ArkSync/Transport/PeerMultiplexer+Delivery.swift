@@ -46,7 +46,7 @@ extension PeerMultiplexer {
                 for await request in requests {
                     group.addTask { [self] in await serve(request, handler: handler, connection: connection) }
                 }
-                group.cancelAll() // the connection closed: its request work in flight is cancelled
+                group.cancelAll()  // the connection closed: its request work in flight is cancelled
             }
             await drained
             await handler.connectionClosed(connection)
@@ -54,8 +54,10 @@ extension PeerMultiplexer {
         pump()
     }
 
-    private static func deliver(_ notifications: AsyncStream<[UInt8]>, to handler: any PeerHandler,
-                                from connection: MuxPeerConnection) async {
+    private static func deliver(
+        _ notifications: AsyncStream<[UInt8]>, to handler: any PeerHandler,
+        from connection: MuxPeerConnection
+    ) async {
         for await body in notifications {
             await handler.handleNotification(body, from: connection)
         }

@@ -51,7 +51,7 @@ extension PeerMultiplexer {
             let remaining = stream.sendBody.count - stream.sendOffset
             if remaining > 0 {
                 let n = min(remaining, stream.sendCredit, limits.schedulerQuantum, space)
-                if n == 0 { // out of credit: leaves the ring until a CREDIT frame arrives
+                if n == 0 {  // out of credit: leaves the ring until a CREDIT frame arrives
                     stream.inRing = false
                     continue
                 }
@@ -69,14 +69,14 @@ extension PeerMultiplexer {
                 stream.sendBody = []
                 stream.sendOffset = 0
                 stream.inRing = false
-                if !stream.isLocal { // the response is out: the peer's stream slot and its budget are free
+                if !stream.isLocal {  // the response is out: the peer's stream slot and its budget are free
                     streams[id] = nil
                     remoteOpen -= 1
                     releaseResponse(stream: id)
                 }
                 continue
             }
-            ring.append(id) // next turn goes to the next stream
+            ring.append(id)  // next turn goes to the next stream
         }
     }
 }

@@ -102,7 +102,7 @@ extension PeerMultiplexer {
                 stream.sendEnd = nil
                 stream.sendBody = []
             }
-            if let i = waitingRequests.firstIndex(where: { $0.stream == id }) { // never admitted: drop it now
+            if let i = waitingRequests.firstIndex(where: { $0.stream == id }) {  // never admitted: drop it now
                 requestBytesHeld -= waitingRequests[i].body.count
                 waitingRequests.remove(at: i)
             }
@@ -143,8 +143,10 @@ extension PeerMultiplexer {
 
     // MARK: Local requests
 
-    func startRequest(ticket: RequestTicket, body: [UInt8], deadline seconds: Double,
-                      continuation: CheckedContinuation<[UInt8], any Error>) {
+    func startRequest(
+        ticket: RequestTicket, body: [UInt8], deadline seconds: Double,
+        continuation: CheckedContinuation<[UInt8], any Error>
+    ) {
         assertOnEventLoop()
         guard case .open = phase, let context else { return continuation.resume(throwing: SyncError.closed) }
         guard !ticket.cancelled.load(ordering: .acquiring) else { return continuation.resume(throwing: CancellationError()) }
@@ -216,7 +218,9 @@ extension PeerMultiplexer {
         }
         switch result {
         case .success(let body) where body.count > limits.maxResponseBody:
-            logger.warning("response on stream \(id) to \(connection?.remote.short ?? "?") is \(body.count) bytes, over \(limits.maxResponseBody); sending an error")
+            logger.warning(
+                "response on stream \(id) to \(connection?.remote.short ?? "?") is \(body.count) bytes, over \(limits.maxResponseBody); sending an error"
+            )
             stream.sendEnd = MuxFrame.text(.error, stream: id, "response of \(body.count) bytes exceeds \(limits.maxResponseBody)")
         case .success(let body):
             stream.sendBody = body

@@ -9,7 +9,7 @@ import NIOCore
 /// it, and it writes plaintext for the codec to encrypt.
 ///
 /// All mutable state lives on the channel's event loop; `MuxPeerConnection` hops there.
-final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable { // state is only touched on the channel's event loop (asserted at the entry points)
+final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable {  // state is only touched on the channel's event loop (asserted at the entry points)
     typealias InboundIn = [UInt8]
     typealias OutboundOut = [UInt8]
 
@@ -79,8 +79,10 @@ final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable { // sta
     var awaitingPeerBudget = false
     var budgetPeer: ObjectID?
 
-    init(_ handoff: Handoff, isInitiator: Bool, handler: any PeerHandler, limits: TransportLimits, logger: Logger,
-         gate: ConnectionGate, framing: NoiseFraming, traffic: PeerTraffic) {
+    init(
+        _ handoff: Handoff, isInitiator: Bool, handler: any PeerHandler, limits: TransportLimits, logger: Logger,
+        gate: ConnectionGate, framing: NoiseFraming, traffic: PeerTraffic
+    ) {
         remote = handoff.remote
         peerLabel = handoff.peerLabel
         established = handoff.established
@@ -137,7 +139,7 @@ final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable { // sta
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? SyncError { return fail(error) } // framing (NoiseFrameDecoder), decryption (NoiseTransportCodec)
+        if let error = error as? SyncError { return fail(error) }  // framing (NoiseFrameDecoder), decryption (NoiseTransportCodec)
         fail(.protocolViolation("socket error: \(error)"))
     }
 

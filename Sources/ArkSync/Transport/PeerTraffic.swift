@@ -89,11 +89,12 @@ package final class PeerTraffic: Sendable {
             p.mapValues { e in
                 let heard = e.counters.lastReceived
                 let seen = [heard, e.lastClosed].compactMap { $0 }.max()
-                return Snapshot(bytesIn: e.counters.bytesIn.load(ordering: .relaxed),
-                                bytesOut: e.counters.bytesOut.load(ordering: .relaxed),
-                                openConnections: e.open.count, connections: e.connections,
-                                connectedSince: e.open.values.map(\.since).min(), lastSeen: seen, address: e.address,
-                                refusal: e.refusal)
+                return Snapshot(
+                    bytesIn: e.counters.bytesIn.load(ordering: .relaxed),
+                    bytesOut: e.counters.bytesOut.load(ordering: .relaxed),
+                    openConnections: e.open.count, connections: e.connections,
+                    connectedSince: e.open.values.map(\.since).min(), lastSeen: seen, address: e.address,
+                    refusal: e.refusal)
             }
         }
     }

@@ -27,9 +27,11 @@ package final class PeerTransport: Sendable {
     }
     private let state = Mutex(State())
 
-    package init(identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
-                group: any EventLoopGroup, limits: TransportLimits = .default,
-                logger: Logger = Logger(label: "ark.sync.transport")) {
+    package init(
+        identity: NodeIdentity, handler: any PeerHandler, authorize: @escaping @Sendable (ObjectID) -> Bool,
+        group: any EventLoopGroup, limits: TransportLimits = .default,
+        logger: Logger = Logger(label: "ark.sync.transport")
+    ) {
         self.identity = identity
         self.handler = handler
         self.authorize = authorize
@@ -121,10 +123,13 @@ package final class PeerTransport: Sendable {
         let framing = NoiseFraming()
         let isInitiator = if case .initiator = role { true } else { false }
         let (handler, limits, logger, gate, traffic) = (handler, limits, logger, gate, traffic)
-        let handshake = PeerHandshakeHandler(role: role, identity: identity, authorize: authorize, limits: limits, logger: logger,
-                                             gate: gate, framing: framing, traffic: traffic) { handoff in
-            PeerMultiplexer(handoff, isInitiator: isInitiator, handler: handler, limits: limits, logger: logger, gate: gate,
-                            framing: framing, traffic: traffic)
+        let handshake = PeerHandshakeHandler(
+            role: role, identity: identity, authorize: authorize, limits: limits, logger: logger,
+            gate: gate, framing: framing, traffic: traffic
+        ) { handoff in
+            PeerMultiplexer(
+                handoff, isInitiator: isInitiator, handler: handler, limits: limits, logger: logger, gate: gate,
+                framing: framing, traffic: traffic)
         }
         try channel.pipeline.syncOperations.addHandlers(
             ByteToMessageHandler(NoiseFrameDecoder(framing: framing)), NoiseFrameEncoder(framing: framing), handshake)

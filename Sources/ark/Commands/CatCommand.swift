@@ -2,7 +2,8 @@ import ArgumentParser
 import ArkCore
 
 struct CatCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cat", abstract: "Write a file of a commit to stdout, verified chunk by chunk.")
+    static let configuration = CommandConfiguration(
+        commandName: "cat", abstract: "Write a file of a commit to stdout, verified chunk by chunk.")
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "<rev>:path") var spec: String

@@ -46,7 +46,9 @@ struct CommitCommand: ParsableCommand {
 
     func run() throws {
         // Bad arguments are found before the store is opened or anything is read.
-        guard ArkConfig.validRepoID(repo) else { throw ArkError(.invalidArgument, "'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        guard ArkConfig.validRepoID(repo) else {
+            throw ArkError(.invalidArgument, "'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')")
+        }
         let author = try authorName()
         let dir = (directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory)
         let root = (dir as NSString).standardizingPath
@@ -65,13 +67,16 @@ struct CommitCommand: ParsableCommand {
         let (tree, size) = try snapshot.run()
         bar.finish()
 
-        var output = Output(id: nil, parent: parent?.hex, tree: tree.hex, size: size, files: 0, filesReused: 0,
-                            newBytesStored: session.newBytesStored, created: false, skipped: snapshot.skipped.map(SkippedJSON.init))
+        var output = Output(
+            id: nil, parent: parent?.hex, tree: tree.hex, size: size, files: 0, filesReused: 0,
+            newBytesStored: session.newBytesStored, created: false, skipped: snapshot.skipped.map(SkippedJSON.init))
         for s in snapshot.skipped where !json { Terminal.err("ark: skipped \(Terminal.escaped(s.path)): \(Terminal.escaped(s.reason))") }
         if let parent, !allowEmpty, try ctx.repo.commit(parent).tree == tree {
             try session.checkpoint()
             output.id = parent.hex
-            if json { Terminal.json(output) } else {
+            if json {
+                Terminal.json(output)
+            } else {
                 Terminal.err("ark: nothing changed since \(parent.short); no commit made")
                 Terminal.out(parent.hex)
             }
@@ -80,8 +85,9 @@ struct CommitCommand: ParsableCommand {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let sig = signature(author, time: now)
-        let commit = Commit(tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig,
-                            message: message, node: ctx.repo.identity.endpointID)
+        let commit = Commit(
+            tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig,
+            message: message, node: ctx.repo.identity.endpointID)
         let id = try session.commit(commit, head: head, expected: parent, cause: "commit \(root)")
         output.id = id.hex; output.created = true; output.newBytesStored = session.newBytesStored
         if json { Terminal.json(output) } else { Terminal.out(id.hex) }

@@ -4,7 +4,8 @@ import ArkCore
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "List paths added (A), removed (D), modified (M), changed in type (T) or in permissions only (P) from one revision to another.")
+        abstract:
+            "List paths added (A), removed (D), modified (M), changed in type (T) or in permissions only (P) from one revision to another.")
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Old revision.") var a: String

@@ -24,17 +24,23 @@ struct GCCommand: ParsableCommand {
         let ctx = try store.open()
         let r = try ctx.repo.gc { Terminal.err("ark: waiting for writers to finish...") }
         if json {
-            Terminal.json(Output(reachableObjects: r.reachableObjects, removedObjects: r.removedObjects, removedCommits: r.removedCommits,
-                                 packsRewritten: r.packsRewritten, packsDeleted: r.packsDeleted, bytesFreed: r.bytesFreed,
-                                 damaged: r.damaged.map { Damage(id: $0.id.hex, kind: $0.kind.description, pack: $0.pack, error: $0.error.description) }))
+            Terminal.json(
+                Output(
+                    reachableObjects: r.reachableObjects, removedObjects: r.removedObjects, removedCommits: r.removedCommits,
+                    packsRewritten: r.packsRewritten, packsDeleted: r.packsDeleted, bytesFreed: r.bytesFreed,
+                    damaged: r.damaged.map { Damage(id: $0.id.hex, kind: $0.kind.description, pack: $0.pack, error: $0.error.description) })
+            )
         } else {
-            Terminal.out("removed \(r.removedObjects) objects and \(r.removedCommits) commits, freed \(Format.bytes(r.bytesFreed)); \(r.reachableObjects) objects kept")
+            Terminal.out(
+                "removed \(r.removedObjects) objects and \(r.removedCommits) commits, freed \(Format.bytes(r.bytesFreed)); \(r.reachableObjects) objects kept"
+            )
         }
         // Damaged live objects: their packs stay (the only copy here); gc did everything else.
         if let first = r.damaged.first {
             let packs = Set(r.damaged.map(\.pack)).count
             let more = r.damaged.count > 1 ? " and \(r.damaged.count - 1) more damaged object(s)" : ""
-            throw ArkError(.corrupt, "gc kept \(packs) pack(s) it could not rewrite: \(first.error.message) in \(first.pack)\(more); run 'ark verify'")
+            throw ArkError(
+                .corrupt, "gc kept \(packs) pack(s) it could not rewrite: \(first.error.message) in \(first.pack)\(more); run 'ark verify'")
         }
     }
 }

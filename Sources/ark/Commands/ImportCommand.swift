@@ -21,7 +21,9 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard ArkConfig.validRepoID(repo) else { throw ValidationError("'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')") }
+        guard ArkConfig.validRepoID(repo) else {
+            throw ValidationError("'\(repo)' is not a valid repo id (letters, digits, '.', '_', '-')")
+        }
         guard batchCommits > 0 else { throw ValidationError("--batch-commits must be positive") }
     }
 
@@ -34,7 +36,9 @@ struct ImportCommand: ParsableCommand {
         }
         let bar = ProgressLine("import")
         let start = Date()
-        let stats = try GitImporter.run(into: ctx.repo, source: source, repoID: repo, onWait: { Terminal.err("ark: waiting for gc to finish...") }) { importer in
+        let stats = try GitImporter.run(
+            into: ctx.repo, source: source, repoID: repo, onWait: { Terminal.err("ark: waiting for gc to finish...") }
+        ) { importer in
             importer.batchCommits = batchCommits
             importer.warn = { Terminal.err("ark: warning: \(Terminal.escaped($0))") }
             let session = importer.session
@@ -47,9 +51,10 @@ struct ImportCommand: ParsableCommand {
         if json {
             Terminal.json(Output(stats: stats, seconds: seconds))
         } else {
-            Terminal.out("imported \(stats.commitsImported) commits (\(stats.commitsSkipped) already present), "
-                + "\(stats.blobsConverted) files, \(stats.treesConverted) trees, \(Format.bytes(stats.newBytesStored)) new, "
-                + "\(stats.headsMoved) heads moved, \(stats.headsDeleted) deleted in \(String(format: "%.2f", seconds)) s")
+            Terminal.out(
+                "imported \(stats.commitsImported) commits (\(stats.commitsSkipped) already present), "
+                    + "\(stats.blobsConverted) files, \(stats.treesConverted) trees, \(Format.bytes(stats.newBytesStored)) new, "
+                    + "\(stats.headsMoved) heads moved, \(stats.headsDeleted) deleted in \(String(format: "%.2f", seconds)) s")
         }
     }
 

@@ -29,8 +29,11 @@ struct LsCommand: ParsableCommand {
         func emit(_ e: Tree.Entry, _ p: EntryPath) {
             if json {
                 let jp = JSONPath(p)
-                items.append(Item(path: jp.text, pathB64: jp.base64, kind: Self.kindName(e.kind), size: e.size, id: e.id?.hex,
-                                  target: e.target.map { String(decoding: $0, as: UTF8.self) }, mode: e.mode.map(Self.octal), mtime: e.mtime?.seconds, mtimeNs: e.mtime?.nanoseconds))
+                items.append(
+                    Item(
+                        path: jp.text, pathB64: jp.base64, kind: Self.kindName(e.kind), size: e.size, id: e.id?.hex,
+                        target: e.target.map { String(decoding: $0, as: UTF8.self) }, mode: e.mode.map(Self.octal), mtime: e.mtime?.seconds,
+                        mtimeNs: e.mtime?.nanoseconds))
             } else {
                 let id = e.id?.short ?? "-"
                 // A directory's slash inside the quotes of a quoted path, as one path.

@@ -3,8 +3,8 @@ import ArkCore
 import ArkFS
 import ArkSync
 import Foundation
-import ServiceLifecycle
 import Glibc
+import ServiceLifecycle
 
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +20,8 @@ struct MountCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "[<rev>] <mountpoint>") var arguments: [String]
     @Flag(help: "Detach once the mount is serving.") var daemon = false
-    @Flag(name: .customLong("allow-other"), help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root).") var allowOther = false
+    @Flag(name: .customLong("allow-other"), help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root).")
+    var allowOther = false
 
     func validate() throws {
         guard (1...2).contains(arguments.count) else { throw ValidationError("expected [<rev>] <mountpoint>") }
@@ -51,15 +52,17 @@ struct MountCommand: ParsableCommand {
         let syncing = ctx.config.repos.contains { !$0.remotes.isEmpty }
         let sync = syncing ? SyncDaemon(context: ctx) : nil
         var mounted: ObjectID? { if case .commit(let id) = root { id } else { nil } }
-        let source: ObjectSource = sync.map {
-            SyncedObjectSource(local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker,
-                               mountedCommit: mounted, cacheLimit: ctx.config.cacheLimit)
-        } ?? local
+        let source: ObjectSource =
+            sync.map {
+                SyncedObjectSource(
+                    local: local, fetcher: ChunkFetcher(engine: $0.engine), tracker: $0.tracker,
+                    mountedCommit: mounted, cacheLimit: ctx.config.cacheLimit)
+            } ?? local
         let fs = try Filesystem(source: source, root: root, options: options)
         // New commits of the repos' sources are imported while mounted (and appear under heads/).
         var services: [any Service] = sync?.services ?? []
         if !ctx.config.sources.isEmpty { services.append(SourceWatchService(context: ctx)) }
-        let daemon = services.isEmpty ? nil : DaemonHost(services, signals: false) // libfuse owns SIGINT/SIGTERM here
+        let daemon = services.isEmpty ? nil : DaemonHost(services, signals: false)  // libfuse owns SIGINT/SIGTERM here
         daemon?.start()
         defer {
             daemon?.shutdown()

@@ -20,7 +20,9 @@ struct PrefetchCommand: ParsableCommand {
     func run() throws {
         let ctx = try store.open()
         let commit = try ctx.repo.commit(try ctx.resolve(rev))
-        let roots = paths.isEmpty ? [try ctx.repo.lookup(tree: commit.tree, path: "")] : try paths.map { try ctx.repo.lookup(tree: commit.tree, path: $0) }
+        let roots =
+            paths.isEmpty
+            ? [try ctx.repo.lookup(tree: commit.tree, path: "")] : try paths.map { try ctx.repo.lookup(tree: commit.tree, path: $0) }
         var seen = Set<ObjectID>()
         var missing: [(ObjectID, UInt64)] = []
         var total = 0
@@ -68,15 +70,21 @@ struct PrefetchCommand: ParsableCommand {
             try? host.wait()
             (out.fetched, out.failed, out.bytesFetched) = result.withLock { ($0.fetched, $0.failed, $0.bytes) }
         }
-        if json { Terminal.json(out) } else {
-            Terminal.out("\(out.chunks) chunks: \(out.alreadyLocal) already local, \(out.fetched) fetched (\(Format.bytes(out.bytesFetched)))" + (out.failed > 0 ? ", \(out.failed) failed" : ""))
+        if json {
+            Terminal.json(out)
+        } else {
+            Terminal.out(
+                "\(out.chunks) chunks: \(out.alreadyLocal) already local, \(out.fetched) fetched (\(Format.bytes(out.bytesFetched)))"
+                    + (out.failed > 0 ? ", \(out.failed) failed" : ""))
         }
         if out.failed > 0 { throw ArkError(.missing, "\(out.failed) chunks could not be fetched from any peer") }
     }
 
     /// Fetches with four requests in flight, once a peer is connected (or after 10 s).
-    static func fetchAll(_ work: [(ObjectID, UInt64)], fetcher: ChunkFetcher, tracker: ConnectionTracker,
-                         report: @escaping @Sendable (Bool, UInt64) -> Void) async {
+    static func fetchAll(
+        _ work: [(ObjectID, UInt64)], fetcher: ChunkFetcher, tracker: ConnectionTracker,
+        report: @escaping @Sendable (Bool, UInt64) -> Void
+    ) async {
         await tracker.waitForAnyConnection(timeout: 10)
         await withTaskGroup(of: Void.self) { group in
             var next = 0

@@ -3,12 +3,15 @@ import ArkCore
 import Dispatch
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the sync daemon (also what 'ark' with no subcommand does).",
-        discussion: "Keeps the repos of ark.toml in sync with their remotes: listens on [net] listen, dials every remote, announces new heads as they are committed. Imports new commits of each repo's source (a git or jj repository) as they are made. SIGTERM/SIGINT stop it cleanly.")
+        discussion:
+            "Keeps the repos of ark.toml in sync with their remotes: listens on [net] listen, dials every remote, announces new heads as they are committed. Imports new commits of each repo's source (a git or jj repository) as they are made. SIGTERM/SIGINT stop it cleanly."
+    )
 
     @OptionGroup var store: StoreOptions
 
@@ -17,15 +20,19 @@ struct RunCommand: ParsableCommand {
         let sources = ctx.config.sources.count
         if ctx.config.repos.allSatisfy({ $0.remotes.isEmpty }) {
             if sources == 0 {
-                Terminal.err("ark: warning: no repo in \(ctx.config.file ?? "the configuration") declares a remote or a source; nothing to sync or watch")
+                Terminal.err(
+                    "ark: warning: no repo in \(ctx.config.file ?? "the configuration") declares a remote or a source; nothing to sync or watch"
+                )
             } else {
-                Terminal.err("ark: no repo in \(ctx.config.file ?? "the configuration") declares a remote; watching \(sources) source(s) only")
+                Terminal.err(
+                    "ark: no repo in \(ctx.config.file ?? "the configuration") declares a remote; watching \(sources) source(s) only")
             }
         }
         var services: [any Service] = SyncDaemon(context: ctx).services
         if sources > 0 { services.append(SourceWatchService(context: ctx)) }
-        Terminal.err("ark: node \(ctx.repo.identity.endpointID.hex) syncing \(ctx.config.repos.count) repo(s)"
-            + (sources > 0 ? ", watching \(sources) source(s)" : ""))
+        Terminal.err(
+            "ark: node \(ctx.repo.identity.endpointID.hex) syncing \(ctx.config.repos.count) repo(s)"
+                + (sources > 0 ? ", watching \(sources) source(s)" : ""))
         try DaemonHost.run(services, signals: true)
     }
 }
@@ -76,8 +83,6 @@ final class DaemonHost: Sendable {
         try host.wait()
     }
 }
-
-import Synchronization
 
 final class ErrorBox: Sendable {
     private let value = Mutex<Error?>(nil)

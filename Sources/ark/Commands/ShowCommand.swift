@@ -2,7 +2,8 @@ import ArgumentParser
 import ArkCore
 
 struct ShowCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a commit and what it changed against its first parent.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show a commit and what it changed against its first parent.")
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Revision.") var rev: String
@@ -28,8 +29,12 @@ struct ShowCommand: ParsableCommand {
         Terminal.out("commit \(id.hex)")
         Terminal.out("Tree:      \(commit.tree.hex)")
         for p in commit.parents { Terminal.out("Parent:    \(p.hex)") }
-        Terminal.out("Author:    \(Terminal.escaped(commit.author.name)) <\(Terminal.escaped(commit.author.email))>  \(Format.time(commit.author.time, tz: commit.author.tzOffsetMinutes))")
-        Terminal.out("Committer: \(Terminal.escaped(commit.committer.name)) <\(Terminal.escaped(commit.committer.email))>  \(Format.time(commit.committer.time, tz: commit.committer.tzOffsetMinutes))")
+        Terminal.out(
+            "Author:    \(Terminal.escaped(commit.author.name)) <\(Terminal.escaped(commit.author.email))>  \(Format.time(commit.author.time, tz: commit.author.tzOffsetMinutes))"
+        )
+        Terminal.out(
+            "Committer: \(Terminal.escaped(commit.committer.name)) <\(Terminal.escaped(commit.committer.email))>  \(Format.time(commit.committer.time, tz: commit.committer.tzOffsetMinutes))"
+        )
         if let c = commit.changeID { Terminal.out("Change:    \(Terminal.escaped(c))") }
         if let s = commit.sourceID { Terminal.out("Source:    \(Terminal.escaped(s))") }
         Terminal.out("Node:      \(Terminal.escaped(ctx.config.peerName(of: commit.node) ?? commit.node.hex))")

@@ -6,7 +6,8 @@ extension StatusReport {
     func printTable() {
         Terminal.out("node    \(node)")
         Terminal.out("store   \(store)")
-        Terminal.out("cache   \(Format.bytes(UInt64(cache.bytes))) in \(cache.chunks) fetched chunks, limit \(Format.bytes(UInt64(cache.limit)))")
+        Terminal.out(
+            "cache   \(Format.bytes(UInt64(cache.bytes))) in \(cache.chunks) fetched chunks, limit \(Format.bytes(UInt64(cache.limit)))")
         Terminal.out("daemon  \(daemonLine)")
 
         Terminal.out("")
@@ -19,8 +20,10 @@ extension StatusReport {
                 let address = p.address.value ?? (p.addrs.isEmpty ? "(LAN discovery)" : p.addrs.joined(separator: ","))
                 let when = (p.connected ? p.connectedSince.value : p.lastSeen.value).map(Self.shortTime) ?? "-"
                 let traffic = daemon.running
-                t.add([p.name.value ?? "-", String(p.node.prefix(12)), state, address, when,
-                       traffic ? Format.bytes(p.bytesIn) : "-", traffic ? Format.bytes(p.bytesOut) : "-"])
+                t.add([
+                    p.name.value ?? "-", String(p.node.prefix(12)), state, address, when,
+                    traffic ? Format.bytes(p.bytesIn) : "-", traffic ? Format.bytes(p.bytesOut) : "-"
+                ])
             }
             t.lines.forEach(Terminal.out)
         }
@@ -30,7 +33,8 @@ extension StatusReport {
             var title = "repo \(r.id)"
             if let f = r.fetch.value { title += " (\(f))" }
             if let rep = r.replication.value, rep.chunksQueued > 0 {
-                title += "  replication: \(rep.chunksDone)/\(rep.chunksQueued) chunks, \(Format.bytes(rep.bytesDone)) / \(Format.bytes(rep.bytesQueued))"
+                title +=
+                    "  replication: \(rep.chunksDone)/\(rep.chunksQueued) chunks, \(Format.bytes(rep.bytesDone)) / \(Format.bytes(rep.bytesQueued))"
                 if rep.chunksFailed > 0 { title += ", \(rep.chunksFailed) not available from any peer" }
                 title += rep.running ? ", running" : ", idle"
             }
@@ -43,7 +47,10 @@ extension StatusReport {
             for h in r.heads {
                 let present = h.bytesPresent.value.map(Format.bytes) ?? "-", total = h.bytesTotal.value.map(Format.bytes) ?? "-"
                 let percent = h.bytesTotal.value.map { all in all == 0 ? "100%" : "\((h.bytesPresent.value ?? 0) * 100 / all)%" } ?? ""
-                t.add(["  " + Terminal.escaped(h.ref), String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time), present, total, percent])
+                t.add([
+                    "  " + Terminal.escaped(h.ref), String(h.commit.prefix(12)), "\(h.generation)", Self.shortTime(h.time), present, total,
+                    percent
+                ])
             }
             t.lines.forEach(Terminal.out)
         }

@@ -34,8 +34,9 @@ extension StatusReport {
         switch probe {
         case .running(let s):
             live = s
-            daemon = Daemon(running: true, pid: .init(s.pid), command: .init(s.command), listen: .init(s.listen),
-                            started: .init(Self.iso(s.started)), error: nil)
+            daemon = Daemon(
+                running: true, pid: .init(s.pid), command: .init(s.command), listen: .init(s.listen),
+                started: .init(Self.iso(s.started)), error: nil)
         case .notRunning:
             daemon = Daemon(running: false, pid: nil, command: nil, listen: nil, started: nil, error: nil)
         case .unreachable(let why):
@@ -59,11 +60,12 @@ extension StatusReport {
         }
         peers = order.map { id in
             let l = livePeers[id]
-            return Peer(name: .init(ctx.config.peerName(of: id)), node: id.hex, addrs: addrs[id] ?? [], address: .init(l?.address),
-                        connected: l?.connected ?? false,
-                        state: .init(live == nil ? nil : l?.connected == true ? "connected" : l?.refusal != nil ? "refused" : "offline"),
-                        refusal: .init(l?.refusal), connectedSince: .init(l?.connectedSince.map(Self.iso)),
-                        lastSeen: .init(l?.lastSeen.map(Self.iso)), bytesIn: l?.bytesIn ?? 0, bytesOut: l?.bytesOut ?? 0)
+            return Peer(
+                name: .init(ctx.config.peerName(of: id)), node: id.hex, addrs: addrs[id] ?? [], address: .init(l?.address),
+                connected: l?.connected ?? false,
+                state: .init(live == nil ? nil : l?.connected == true ? "connected" : l?.refusal != nil ? "refused" : "offline"),
+                refusal: .init(l?.refusal), connectedSince: .init(l?.connectedSince.map(Self.iso)),
+                lastSeen: .init(l?.lastSeen.map(Self.iso)), bytesIn: l?.bytesIn ?? 0, bytesOut: l?.bytesOut ?? 0)
         }
 
         // Repos: those of ark.toml, then any other with heads in the index.
@@ -71,7 +73,7 @@ extension StatusReport {
         var repoIDs = ctx.config.repos.map(\.id)
         for h in heads where !repoIDs.contains(h.ref.repo) { repoIDs.append(h.ref.repo) }
         let absent = try ctx.repo.index.absentIDs(kind: .chunk)
-        var presence: [ObjectID: TreePresence] = [:] // per tree: heads often share one
+        var presence: [ObjectID: TreePresence] = [:]  // per tree: heads often share one
         let walked = try Self.treesToWalk(heads, me: me, index: ctx.repo.index)
         let replication = Dictionary((live?.replication ?? []).map { ($0.repo, $0) }, uniquingKeysWith: { a, _ in a })
         repos = try repoIDs.map { id in
@@ -81,26 +83,41 @@ extension StatusReport {
                 return ka < kb
             }
             let list = try own.map { h -> Head in
-                guard let c = try ctx.repo.index.commit(h.commit) else { throw ArkError(.missing, "head \(ctx.display(h.ref)) points at commit \(h.commit), which is not in the index") }
+                guard let c = try ctx.repo.index.commit(h.commit) else {
+                    throw ArkError(.missing, "head \(ctx.display(h.ref)) points at commit \(h.commit), which is not in the index")
+                }
                 var p: TreePresence?
-                if let cached = presence[c.tree] { p = cached } else if walked.contains(c.tree) {
+                if let cached = presence[c.tree] {
+                    p = cached
+                } else if walked.contains(c.tree) {
                     p = try ctx.repo.presence(ofTree: c.tree, absent: absent)
                     presence[c.tree] = p
                 }
-                return Head(ref: ctx.display(h.ref), name: h.ref.name, owner: h.ref.owner.hex, ownerName: .init(h.ref.owner == me ? nil : ctx.config.peerName(of: h.ref.owner)),
-                            own: h.ref.owner == me, commit: h.commit.hex, generation: c.generation, time: Format.iso(c.committerTime, tz: c.committerTZ),
-                            updated: Self.iso(Double(h.updated)), chunksTotal: .init(p?.chunks), chunksPresent: .init(p?.presentChunks),
-                            bytesTotal: .init(p?.bytes), bytesPresent: .init(p?.presentBytes))
+                return Head(
+                    ref: ctx.display(h.ref), name: h.ref.name, owner: h.ref.owner.hex,
+                    ownerName: .init(h.ref.owner == me ? nil : ctx.config.peerName(of: h.ref.owner)),
+                    own: h.ref.owner == me, commit: h.commit.hex, generation: c.generation,
+                    time: Format.iso(c.committerTime, tz: c.committerTZ),
+                    updated: Self.iso(Double(h.updated)), chunksTotal: .init(p?.chunks), chunksPresent: .init(p?.presentChunks),
+                    bytesTotal: .init(p?.bytes), bytesPresent: .init(p?.presentBytes))
             }
             let fetch = ctx.config.repos.first { $0.id == id }.map(\.fetch.rawValue)
-            let rep: Nullable<Replication> = live == nil ? nil : .init(replication[id].map {
-                Replication(chunksQueued: $0.chunksQueued, chunksDone: $0.chunksDone, chunksFailed: $0.chunksFailed,
+            let rep: Nullable<Replication> =
+                live == nil
+                ? nil
+                : .init(
+                    replication[id].map {
+                        Replication(
+                            chunksQueued: $0.chunksQueued, chunksDone: $0.chunksDone, chunksFailed: $0.chunksFailed,
                             chunksPending: max(0, $0.chunksQueued - $0.chunksDone - $0.chunksFailed),
                             bytesQueued: $0.bytesQueued, bytesDone: $0.bytesDone, bytesFailed: $0.bytesFailed,
-                            bytesPending: $0.bytesQueued > $0.bytesDone + $0.bytesFailed ? $0.bytesQueued - $0.bytesDone - $0.bytesFailed : 0,
+                            bytesPending: $0.bytesQueued > $0.bytesDone + $0.bytesFailed
+                                ? $0.bytesQueued - $0.bytesDone - $0.bytesFailed : 0,
                             running: $0.running > 0)
-            } ?? Replication(chunksQueued: 0, chunksDone: 0, chunksFailed: 0, chunksPending: 0, bytesQueued: 0, bytesDone: 0,
-                             bytesFailed: 0, bytesPending: 0, running: false))
+                    }
+                        ?? Replication(
+                            chunksQueued: 0, chunksDone: 0, chunksFailed: 0, chunksPending: 0, bytesQueued: 0, bytesDone: 0,
+                            bytesFailed: 0, bytesPending: 0, running: false))
             return Repo(id: id, fetch: .init(fetch), heads: list, replication: rep)
         }
     }

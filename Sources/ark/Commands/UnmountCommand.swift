@@ -7,7 +7,9 @@ struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unmount",
         abstract: "Unmount an ark mount.",
-        discussion: "--force aborts the FUSE connection (/sys/fs/fuse/connections/N/abort) and detaches lazily: for a hung or stale mount whose server died.")
+        discussion:
+            "--force aborts the FUSE connection (/sys/fs/fuse/connections/N/abort) and detaches lazily: for a hung or stale mount whose server died."
+    )
 
     @Argument(help: "Mountpoint.") var mountpoint: String
     @Flag(help: "Abort the connection and detach even if busy or hung.") var force = false
@@ -15,7 +17,9 @@ struct UnmountCommand: ParsableCommand {
     func run() throws {
         let mp = MountTable.absolute(mountpoint)
         guard let entry = MountTable.entry(at: mp) else { throw ArkError(.invalidArgument, "\(mountpoint) is not mounted") }
-        guard entry.fstype.hasPrefix("fuse") else { throw ArkError(.invalidArgument, "\(mountpoint) is not a FUSE mount (\(entry.fstype))") }
+        guard entry.fstype.hasPrefix("fuse") else {
+            throw ArkError(.invalidArgument, "\(mountpoint) is not a FUSE mount (\(entry.fstype))")
+        }
         if force {
             abortConnection(minor: entry.minor)
             try detach(mp, lazy: true)

@@ -75,7 +75,9 @@ extension ArkConfig {
                 var repo = Repo(id: id, remotes: [])
                 if let fv = t["fetch"] {
                     let f = try p.string(fv, "\(key).fetch")
-                    guard let policy = FetchPolicy(rawValue: f) else { throw p.error("\(key).fetch", "must be \"full\" or \"lazy\", not \"\(f)\"") }
+                    guard let policy = FetchPolicy(rawValue: f) else {
+                        throw p.error("\(key).fetch", "must be \"full\" or \"lazy\", not \"\(f)\"")
+                    }
                     repo.fetch = policy
                 }
                 if let sv = t["source"] {
@@ -106,7 +108,9 @@ extension ArkConfig {
                             guard let arr = av.array else { throw p.error("\(rk).addrs", "must be an array of \"host:port\" strings") }
                             for a in arr {
                                 let s = try p.string(a, "\(rk).addrs")
-                                guard Self.parseHostPort(s) != nil else { throw p.error("\(rk).addrs", "'\(s)' is not host:port", search: s) }
+                                guard Self.parseHostPort(s) != nil else {
+                                    throw p.error("\(rk).addrs", "'\(s)' is not host:port", search: s)
+                                }
                                 addrs.append(s)
                             }
                         }
@@ -140,7 +144,9 @@ extension ArkConfig {
             }
             if let v = t["listen"] {
                 let s = try p.string(v, "net.listen")
-                guard let (host, port) = parseHostPort(s) else { throw p.error("net.listen", "'\(s)' is not host:port (e.g. \"0.0.0.0:7465\")") }
+                guard let (host, port) = parseHostPort(s) else {
+                    throw p.error("net.listen", "'\(s)' is not host:port (e.g. \"0.0.0.0:7465\")")
+                }
                 config.listenHost = host
                 config.listenPort = port
             }
@@ -190,14 +196,15 @@ extension ArkConfig {
         let digits = t.prefix(while: \.isNumber)
         guard let n = Int(digits) else { return nil }
         let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
-        let shift: Int? = switch unit {
-        case "", "b": 0
-        case "k", "kb", "kib": 10
-        case "m", "mb", "mib": 20
-        case "g", "gb", "gib": 30
-        case "t", "tb", "tib": 40
-        default: nil
-        }
+        let shift: Int? =
+            switch unit {
+            case "", "b": 0
+            case "k", "kb", "kib": 10
+            case "m", "mb", "mib": 20
+            case "g", "gb", "gib": 30
+            case "t", "tb", "tib": 40
+            default: nil
+            }
         guard let shift, n <= Int.max >> shift else { return nil }
         return n << shift
     }
@@ -209,11 +216,18 @@ extension ArkConfig {
         let file: String
 
         func line(of key: String, search: String? = nil) -> Int? {
-            let last = search ?? String(key.split(separator: ".").last ?? Substring(key)).replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression)
+            let last =
+                search
+                ?? String(key.split(separator: ".").last ?? Substring(key)).replacingOccurrences(
+                    of: #"\[\d+\]"#, with: "", options: .regularExpression)
             for (i, l) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let t = l.trimmingCharacters(in: .whitespaces)
                 if t.hasPrefix("#") { continue }
-                if search != nil ? t.contains(last) : (t.hasPrefix(last) || t.contains(" \(last) =") || t.contains("{ \(last)") || t.contains("[\(last)]") || t.contains("[[\(last)]]")) {
+                if search != nil
+                    ? t.contains(last)
+                    : (t.hasPrefix(last) || t.contains(" \(last) =") || t.contains("{ \(last)") || t.contains("[\(last)]")
+                        || t.contains("[[\(last)]]"))
+                {
                     return i + 1
                 }
             }
@@ -237,8 +251,9 @@ extension ArkConfig {
         func allowOnly(_ t: TOMLTable, _ keys: Set<String>, path: String) throws {
             for k in t.keys where !keys.contains(k) {
                 let full = path.isEmpty ? k : "\(path).\(k)"
-                throw ConfigError(file: file, line: line(of: k, search: nil), key: full,
-                                  message: "unknown key (allowed here: \(keys.sorted().joined(separator: ", ")))")
+                throw ConfigError(
+                    file: file, line: line(of: k, search: nil), key: full,
+                    message: "unknown key (allowed here: \(keys.sorted().joined(separator: ", ")))")
             }
         }
     }

@@ -41,7 +41,7 @@ final class ConnectionTracker: PeerHandler, Sendable {
             group.addTask { await self.waitForConnection() }
             await group.next()
             group.cancelAll()
-            wakeAnyWaiters() // the timer won: its cancelled partner returns; other callers wait on
+            wakeAnyWaiters()  // the timer won: its cancelled partner returns; other callers wait on
         }
     }
 
@@ -60,7 +60,9 @@ final class ConnectionTracker: PeerHandler, Sendable {
     }
 
     private func wakeAnyWaiters() {
-        let w = state.withLock { s -> [CheckedContinuation<Void, Never>] in defer { s.anyWaiters.removeAll() }; return s.anyWaiters }
+        let w = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            defer { s.anyWaiters.removeAll() }; return s.anyWaiters
+        }
         for c in w { c.resume() }
     }
 

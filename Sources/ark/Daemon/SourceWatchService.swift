@@ -77,14 +77,18 @@ final class SourceWatchService: Service, Sendable {
         guard !isStopping else { return }
         let start = Date()
         do {
-            let stats = try GitImporter.run(into: context.repo, source: source, repoID: repo,
-                                            onWait: { logger.notice("import of \(source) waits for gc to finish") }) { importer in
+            let stats = try GitImporter.run(
+                into: context.repo, source: source, repoID: repo,
+                onWait: { logger.notice("import of \(source) waits for gc to finish") }
+            ) { importer in
                 importer.warn = { [logger] in logger.warning("import of \(source): \($0)") }
                 importer.shouldStop = { [self] in isStopping }
             }
             let ms = Int(Date().timeIntervalSince(start) * 1000)
             if stats.commitsImported > 0 || stats.headsMoved > 0 || stats.headsDeleted > 0 {
-                logger.notice("imported \(stats.commitsImported) commits from \(source) into \(repo), \(stats.headsMoved) heads moved, \(stats.headsDeleted) deleted in \(ms) ms")
+                logger.notice(
+                    "imported \(stats.commitsImported) commits from \(source) into \(repo), \(stats.headsMoved) heads moved, \(stats.headsDeleted) deleted in \(ms) ms"
+                )
             } else {
                 logger.debug("\(source): nothing new (\(ms) ms)")
             }

@@ -1,9 +1,9 @@
 import ArkCore
 import Foundation
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
-import Glibc
 
 /// The daemon's status endpoint: a unix domain socket at `<store>/daemon.sock`, mode 0600,
 /// that writes one JSON `DaemonStatus` to each connection and closes it. The document is
@@ -27,8 +27,10 @@ final class StatusSocket: Sendable {
 
     /// Starts serving `document()`; nil (with a log line) when another daemon serves this
     /// store or the socket cannot be created.
-    static func start(store: String, group: any EventLoopGroup, logger: Logger,
-                      document: @escaping @Sendable () -> DaemonStatus) async -> StatusSocket? {
+    static func start(
+        store: String, group: any EventLoopGroup, logger: Logger,
+        document: @escaping @Sendable () -> DaemonStatus
+    ) async -> StatusSocket? {
         let path = store + "/" + fileName
         let fd: Int32
         do {
@@ -92,7 +94,7 @@ final class StatusSocket: Sendable {
             close(fd)
             guard e == EADDRINUSE, attempt == 0 else { throw ArkError(.io, "bind \(path): \(String(cString: strerror(e)))") }
             if isLive(path) { return nil }
-            unlink(path) // stale: left by a daemon that was killed
+            unlink(path)  // stale: left by a daemon that was killed
         }
         return nil
     }
@@ -146,5 +148,5 @@ private final class StatusResponder: ChannelInboundHandler, Sendable {
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {} // requests carry nothing
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}  // requests carry nothing
 }

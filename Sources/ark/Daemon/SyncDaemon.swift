@@ -51,7 +51,7 @@ final class SyncDaemon: Sendable {
             StatusSocketService(daemon: self),
             DiscoveryService(daemon: self),
             HeadAnnounceService(daemon: self),
-            DialService(daemon: self),
+            DialService(daemon: self)
         ]
     }
 

@@ -9,7 +9,8 @@ enum MountPreflight {
         if stat(mountpoint, &st) != 0 {
             let e = Errno.current
             if e.rawValue == ENOTCONN {
-                throw ArkError(.invalidArgument, "\(mountpoint) is a stale mount left by a process that died; run 'ark unmount --force \(mountpoint)'")
+                throw ArkError(
+                    .invalidArgument, "\(mountpoint) is a stale mount left by a process that died; run 'ark unmount --force \(mountpoint)'")
             }
             if e == .noEntry { throw ArkError(.invalidArgument, "mountpoint \(mountpoint) does not exist") }
             throw ArkError(.invalidArgument, "cannot use mountpoint \(mountpoint): \(e)")
@@ -32,7 +33,9 @@ enum MountPreflight {
         let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             let e = Errno.current
-            throw ArkError(.unsupported, "FUSE is not available (/dev/fuse: \(e)); install the fuse3 package (apt-get install fuse3) and load the fuse module")
+            throw ArkError(
+                .unsupported,
+                "FUSE is not available (/dev/fuse: \(e)); install the fuse3 package (apt-get install fuse3) and load the fuse module")
         }
         close(fd)
         if getuid() != 0 && findExecutable("fusermount3") == nil {

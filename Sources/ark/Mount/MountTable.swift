@@ -26,7 +26,9 @@ struct MountTable {
         while i < b.count {
             if b[i] == 0x5c, i + 3 < b.count, let v = UInt8(String(decoding: b[i + 1...i + 3], as: UTF8.self), radix: 8) {
                 out.append(v); i += 4
-            } else { out.append(b[i]); i += 1 }
+            } else {
+                out.append(b[i]); i += 1
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

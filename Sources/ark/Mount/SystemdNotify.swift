@@ -11,7 +11,7 @@ enum SystemdNotify {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 } // abstract namespace
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return }
         withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: bytes) }
         let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)

@@ -23,8 +23,9 @@ enum Format {
         gmtime_r(&secs, &tmv)
         let sign = tz < 0 ? "-" : "+"
         let a = abs(Int(tz))
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d %@%02d%02d", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
-                      Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), sign, a / 60, a % 60)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d %@%02d%02d", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+            Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), sign, a / 60, a % 60)
     }
 
     /// ISO 8601 with offset, for JSON.

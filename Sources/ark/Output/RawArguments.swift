@@ -1,6 +1,7 @@
 import ArkCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bytes the shell passed: `CommandLine.arguments` replaces bytes that are not UTF-8 with
@@ -25,7 +26,10 @@ enum RawArguments {
         var given = Array(text.utf8)
         if let raw = bytes(of: spec), let colon = raw.firstIndex(of: 0x3A) { given = Array(raw[(colon + 1)...]) }
         guard let path = NameEscaping.unquoted(given) else {
-            throw ArkError(.invalidArgument, "path \(Terminal.escaped(text)) starts with '\"' but is not a well-formed quoted path (write it as ark prints it, such as \"caf\\351.txt\")")
+            throw ArkError(
+                .invalidArgument,
+                "path \(Terminal.escaped(text)) starts with '\"' but is not a well-formed quoted path (write it as ark prints it, such as \"caf\\351.txt\")"
+            )
         }
         return path
     }

@@ -42,7 +42,9 @@ struct JSONPath {
     var base64: String?
 
     init(_ p: EntryPath) {
-        if let s = p.string { text = s; base64 = nil } else {
+        if let s = p.string {
+            text = s; base64 = nil
+        } else {
             text = p.description
             base64 = Data(p.bytes).base64EncodedString()
         }

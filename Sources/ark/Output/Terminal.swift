@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Glibc
+import Synchronization
 
 /// Writes to stdout/stderr without Foundation buffering surprises, and reports progress
 /// (bytes, rate, ETA) on stderr when it is a terminal.

@@ -25,7 +25,7 @@ struct TextTable {
                 line += rightAligned.contains(i) ? pad + cell : (last ? cell : cell + pad)
                 if !last { line += "  " }
             }
-            while line.last == " " { line.removeLast() } // an empty last cell
+            while line.last == " " { line.removeLast() }  // an empty last cell
             return line
         }
     }

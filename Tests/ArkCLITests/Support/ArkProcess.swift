@@ -52,12 +52,15 @@ struct ArkProcess {
         let group = DispatchGroup()
         nonisolated(unsafe) var errData = Data()
         group.enter()
-        DispatchQueue.global().async { errData = readToEnd(err); group.leave() }
+        DispatchQueue.global().async {
+            errData = readToEnd(err); group.leave()
+        }
         let outData = readToEnd(out)
         group.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self), stdoutData: outData)
     }
 
     /// Starts `ark args...` without waiting (for kill tests and long-running commands).

@@ -11,14 +11,16 @@ enum DirectWrites {
         let repo = try Repository(path: store)
         let session = try WriteSession(repo)
         var ids: [String] = []
-        let sig = Commit.Signature(name: "Test User", email: "test@example.org", time: Int64(Date().timeIntervalSince1970), tzOffsetMinutes: 0)
+        let sig = Commit.Signature(
+            name: "Test User", email: "test@example.org", time: Int64(Date().timeIntervalSince1970), tzOffsetMinutes: 0)
         for item in items {
             var snapshot = Snapshot(session: session, root: item.dir)
             let (tree, _) = try snapshot.run()
             let head = item.repo.map { HeadRef(repo: $0, owner: repo.identity.endpointID) }
             let parent = try head.flatMap { try repo.index.head($0) }
-            let commit = Commit(tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig,
-                                message: item.repo == nil ? "unreachable" : "direct", node: repo.identity.endpointID)
+            let commit = Commit(
+                tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig,
+                message: item.repo == nil ? "unreachable" : "direct", node: repo.identity.endpointID)
             ids.append(try session.commit(commit, head: head, expected: parent, cause: "test").hex)
         }
         return ids

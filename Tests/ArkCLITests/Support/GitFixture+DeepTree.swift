@@ -55,7 +55,8 @@ extension GitFixture {
 
     /// `git commit-tree` with fixed dates; returns the new commit's id.
     func commitTree(_ tree: String, parents: [String] = [], message: String, time: Int = 1_700_000_000) throws -> String {
-        try text(["commit-tree", tree] + parents.flatMap { ["-p", $0] } + ["-m", message],
-                 env: ["GIT_AUTHOR_DATE": "\(time) +0000", "GIT_COMMITTER_DATE": "\(time) +0000"])
+        try text(
+            ["commit-tree", tree] + parents.flatMap { ["-p", $0] } + ["-m", message],
+            env: ["GIT_AUTHOR_DATE": "\(time) +0000", "GIT_COMMITTER_DATE": "\(time) +0000"])
     }
 }

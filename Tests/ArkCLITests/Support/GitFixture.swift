@@ -7,7 +7,7 @@ struct GitFixture {
     var env: [String: String] = [
         "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
         "GIT_AUTHOR_NAME": "Ann Author", "GIT_AUTHOR_EMAIL": "ann@example.org",
-        "GIT_COMMITTER_NAME": "Carl Committer", "GIT_COMMITTER_EMAIL": "carl@example.org",
+        "GIT_COMMITTER_NAME": "Carl Committer", "GIT_COMMITTER_EMAIL": "carl@example.org"
     ]
 
     init(_ path: String) throws {
@@ -30,8 +30,9 @@ struct GitFixture {
     @discardableResult
     func commitAll(_ message: String, time: Int, authorTZ: String = "+0000", committerTZ: String = "+0000") throws -> String {
         try run(["add", "-A"])
-        try run(["commit", "-q", "--allow-empty", "-m", message],
-                env: ["GIT_AUTHOR_DATE": "\(time) \(authorTZ)", "GIT_COMMITTER_DATE": "\(time + 60) \(committerTZ)"])
+        try run(
+            ["commit", "-q", "--allow-empty", "-m", message],
+            env: ["GIT_AUTHOR_DATE": "\(time) \(authorTZ)", "GIT_COMMITTER_DATE": "\(time + 60) \(committerTZ)"])
         return try text(["rev-parse", "HEAD"])
     }
 
@@ -55,12 +56,16 @@ struct GitFixture {
         p.standardOutput = out; p.standardError = err; p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
         try p.run()
         if let stdin {
-            DispatchQueue.global().async { inp.fileHandleForWriting.write(stdin); try? inp.fileHandleForWriting.close() }
+            DispatchQueue.global().async {
+                inp.fileHandleForWriting.write(stdin); try? inp.fileHandleForWriting.close()
+            }
         }
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errData = readToEnd(err); group.leave() }
+        DispatchQueue.global().async {
+            errData = readToEnd(err); group.leave()
+        }
         let data = readToEnd(out)
         group.wait()
         p.waitUntilExit()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Runs git with the built `git-remote-ark` first on PATH, no system configuration and a
 /// throwaway HOME, so `ark::` URLs reach this build's helper and nothing of the machine's setup.
@@ -36,8 +36,9 @@ struct GitRemote {
 
     init(env: [String: String] = [:]) throws {
         extraEnv = env
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binDirectory + "/git-remote-ark"),
-                     "git-remote-ark is not built next to \(ArkProcess.binary)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binDirectory + "/git-remote-ark"),
+            "git-remote-ark is not built next to \(ArkProcess.binary)")
         try "[protocol]\n\tallow = always\n".write(toFile: home.file("gitconfig"), atomically: true, encoding: .utf8)
     }
 
@@ -55,12 +56,15 @@ struct GitRemote {
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errData = readToEnd(err); group.leave() }
+        DispatchQueue.global().async {
+            errData = readToEnd(err); group.leave()
+        }
         let outData = readToEnd(out)
         group.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Runs git and requires success; returns trimmed stdout.

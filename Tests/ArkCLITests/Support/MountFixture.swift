@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// FUSE availability. With CI=true a missing /dev/fuse fails the mount tests instead of
 /// disabling them.
@@ -29,7 +29,9 @@ func sh(_ command: String, cwd: String = "/") throws -> (status: Int32, out: Str
     nonisolated(unsafe) var errData = Data()
     let g = DispatchGroup()
     g.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile(); g.leave()
+    }
     let o = out.fileHandleForReading.readDataToEndOfFile()
     g.wait()
     p.waitUntilExit()

@@ -1,12 +1,12 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A LAN of Linux network namespaces: one bridge in the host namespace and, per host, a
 /// namespace joined to it by a veth pair, with `10.<net>.0.<n>/24` and no default route (like
 /// machines on one switch). Names are unique per run; `remove()` deletes everything created.
 /// Needs root and `ip` (iproute2).
-final class NetworkLab: @unchecked Sendable { // mutated only by the test that owns it
+final class NetworkLab: @unchecked Sendable {  // mutated only by the test that owns it
     struct Host {
         var namespace: String
         var device: String
@@ -25,7 +25,7 @@ final class NetworkLab: @unchecked Sendable { // mutated only by the test that o
     let bridge: String
     private let net = Int.random(in: 1...250)
     private(set) var hosts: [Host] = []
-    private var created: [String] = [] // namespaces
+    private var created: [String] = []  // namespaces
 
     init() throws {
         tag = String(format: "%06x", UInt32.random(in: 0...0xFF_FFFF))

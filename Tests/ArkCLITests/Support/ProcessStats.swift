@@ -22,7 +22,8 @@ struct ProcessStats {
     func status(_ key: String) throws -> UInt64 {
         let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
-              let kb = UInt64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            let kb = UInt64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else {
             throw FixtureError("no \(key) in /proc/\(pid)/status")
         }
         return kb * 1024

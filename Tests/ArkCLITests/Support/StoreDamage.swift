@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// Damages a store on purpose, the way a failing disk would.
 enum StoreDamage {
     /// Flips the bits of `mask` in the byte at `offset` of the (read-only) pack `path`.
-    static func flipByte(at offset: UInt64, in path: String, mask: UInt8 = 0x01,
-                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func flipByte(
+        at offset: UInt64, in path: String, mask: UInt8 = 0x01,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         chmod(path, 0o644)
         let fd = open(path, O_RDWR)
         try #require(fd >= 0, "cannot open \(path)", sourceLocation: sourceLocation)
@@ -18,8 +20,10 @@ enum StoreDamage {
     }
 
     /// Swaps the `count` bytes at `a` with those at `b` in the (read-only) pack `path`.
-    static func swap(_ count: Int, at a: UInt64, with b: UInt64, in path: String,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func swap(
+        _ count: Int, at a: UInt64, with b: UInt64, in path: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         chmod(path, 0o644)
         let fd = open(path, O_RDWR)
         try #require(fd >= 0, "cannot open \(path)", sourceLocation: sourceLocation)

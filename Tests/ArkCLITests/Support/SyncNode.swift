@@ -1,11 +1,11 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// One node of a sync test: a directory with its own `ark.toml` and store (`./data`), and its
 /// daemon (`ark run`) as a real process, optionally inside a network namespace. The daemon's
 /// stdout and stderr go to `daemon.log` in the node's directory.
-final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the test that owns the node
+final class SyncNode: @unchecked Sendable {  // `daemon` is only touched by the test that owns the node
     struct Remote {
         var name: String
         var node: SyncNode
@@ -48,7 +48,9 @@ final class SyncNode: @unchecked Sendable { // `daemon` is only touched by the t
             let addrs = r.withAddress ? ", addrs = [\"\(r.node.host):\(r.node.port)\"]" : ""
             return "{ name = \"\(r.name)\", node_id = \"\(r.node.id)\"\(addrs) }"
         }
-        try dir.write("ark.toml", """
+        try dir.write(
+            "ark.toml",
+            """
             [net]
             listen = "\(listenHost ?? host):\(port)"
             discovery = \(namespace != nil)
@@ -167,15 +169,18 @@ extension SyncNode {
     func verify() throws -> Verification {
         let r = try ArkProcess.run(["verify", "--json"], cwd: dir.path)
         let json = (try? JSONSerialization.jsonObject(with: r.stdoutData)) as? [String: Any] ?? [:]
-        return Verification(ok: r.ok && json["ok"] as? Bool == true, commits: json["commits"] as? Int ?? -1,
-                            absentChunks: json["absent_chunks"] as? Int ?? -1)
+        return Verification(
+            ok: r.ok && json["ok"] as? Bool == true, commits: json["commits"] as? Int ?? -1,
+            absentChunks: json["absent_chunks"] as? Int ?? -1)
     }
 
     /// Waits up to `seconds` for `condition` and prints how long it took; when it never holds,
     /// fails the test (with the tail of the daemons' logs) instead of waiting on.
     @discardableResult
-    static func converge(_ what: String, _ nodes: [SyncNode], within seconds: Double = 30,
-                         _ condition: () throws -> Bool) throws -> Double {
+    static func converge(
+        _ what: String, _ nodes: [SyncNode], within seconds: Double = 30,
+        _ condition: () throws -> Bool
+    ) throws -> Double {
         let start = Date()
         let ok = try eventually(seconds, condition)
         let took = Date().timeIntervalSince(start)

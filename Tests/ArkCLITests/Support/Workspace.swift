@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Glibc
+import Testing
 
 /// A temporary working directory for end-to-end runs: `ark` runs in it (store `./data`), and
 /// helpers build source trees and compare exports.

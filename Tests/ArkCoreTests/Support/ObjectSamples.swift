@@ -11,7 +11,9 @@ enum ObjectSamples {
 
     /// Names that only v2 stores: Latin-1 bytes, a lone continuation byte, controls.
     static func byteName(_ rng: inout SeededRandom, _ i: Int) -> FileName {
-        let pool: [[UInt8]] = [[0x63, 0x61, 0x66, 0xe9], [0x80], [0xff, 0xfe], [0x6e, 0x0a, 0x6c], [0x1b, 0x5b, 0x33, 0x31, 0x6d], [0xc3, 0xa9]]
+        let pool: [[UInt8]] = [
+            [0x63, 0x61, 0x66, 0xe9], [0x80], [0xff, 0xfe], [0x6e, 0x0a, 0x6c], [0x1b, 0x5b, 0x33, 0x31, 0x6d], [0xc3, 0xa9]
+        ]
         return FileName(bytes: pool[Int(rng.next() % UInt64(pool.count))] + Array(String(i).utf8))
     }
 
@@ -36,17 +38,19 @@ enum ObjectSamples {
             }
             // Some entries keep the mode git wrote (never the canonical one).
             if i % 7 == 6 {
-                e.gitMode = switch e.kind {
-                case .file: "100664"
-                case .executable: "100775"
-                case .directory: "040000"
-                case .symlink: "120777"
-                case .submodule: "160755"
-                }
+                e.gitMode =
+                    switch e.kind {
+                    case .file: "100664"
+                    case .executable: "100775"
+                    case .directory: "040000"
+                    case .symlink: "120777"
+                    case .submodule: "160755"
+                    }
             }
             if i % 4 != 1 {
-                e.mtime = Tree.Timestamp(seconds: [0, -1, 1, 2_147_483_648, 4_102_444_800, Int64.min, Int64.max][Int(rng.next() % 7)],
-                                         nanoseconds: UInt32(rng.next() % 1_000_000_000))
+                e.mtime = Tree.Timestamp(
+                    seconds: [0, -1, 1, 2_147_483_648, 4_102_444_800, Int64.min, Int64.max][Int(rng.next() % 7)],
+                    nanoseconds: UInt32(rng.next() % 1_000_000_000))
             }
             entries.append(e)
         }
@@ -69,18 +73,23 @@ enum ObjectSamples {
     }
 
     static func manifest(_ rng: inout SeededRandom, entries n: Int, level: UInt8 = 0) -> Manifest {
-        Manifest(level: level, entries: (0..<n).map { _ in
-            Manifest.Entry(id: id(&rng), length: 1 + rng.next() % UInt64(ObjectLimits.maxChunkSize))
-        })
+        Manifest(
+            level: level,
+            entries: (0..<n).map { _ in
+                Manifest.Entry(id: id(&rng), length: 1 + rng.next() % UInt64(ObjectLimits.maxChunkSize))
+            })
     }
 
     static func commit(_ rng: inout SeededRandom, parents: Int, change: Bool, source: Bool, gitRaw: Bool = false) -> Commit {
-        let author = Commit.Signature(name: "Ann Author", email: "ann@example.org", time: Int64(bitPattern: rng.next() >> 2) - (1 << 60),
-                                      tzOffsetMinutes: Int16(Int(rng.next() % 2881) - 1440))
+        let author = Commit.Signature(
+            name: "Ann Author", email: "ann@example.org", time: Int64(bitPattern: rng.next() >> 2) - (1 << 60),
+            tzOffsetMinutes: Int16(Int(rng.next() % 2881) - 1440))
         let committer = Commit.Signature(name: "Çommitter", email: "", time: -5, tzOffsetMinutes: -1440)
-        return Commit(tree: id(&rng), parents: (0..<parents).map { _ in id(&rng) }, author: author, committer: committer,
-                      message: "subject\n\nbody with \0 NUL and ünïcode\n", changeID: change ? "kqwzxyvutsrlmnop" : nil,
-                      sourceID: source ? "0123abcdef" : nil, node: id(&rng),
-                      gitRaw: gitRaw ? Array("author A <a@x> 1 +1345\ncommitter C <c@x> 2 -0000\ngpgsig -----BEGIN-----\n x\n\nmsg".utf8) + [0xe9] : nil)
+        return Commit(
+            tree: id(&rng), parents: (0..<parents).map { _ in id(&rng) }, author: author, committer: committer,
+            message: "subject\n\nbody with \0 NUL and ünïcode\n", changeID: change ? "kqwzxyvutsrlmnop" : nil,
+            sourceID: source ? "0123abcdef" : nil, node: id(&rng),
+            gitRaw: gitRaw
+                ? Array("author A <a@x> 1 +1345\ncommitter C <c@x> 2 -0000\ngpgsig -----BEGIN-----\n x\n\nmsg".utf8) + [0xe9] : nil)
     }
 }

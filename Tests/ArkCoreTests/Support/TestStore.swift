@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArkCore
 
 /// A fresh store in a temporary directory, removed when dropped.
@@ -43,8 +44,9 @@ final class TestStore {
     func commit(tree: ObjectID, session: WriteSession, repoID: String = "repo", message: String = "m") throws -> ObjectID {
         let ref = HeadRef(repo: repoID, owner: repo.identity.endpointID)
         let parent = try repo.index.head(ref)
-        let c = Commit(tree: tree, parents: parent.map { [$0] } ?? [], author: Self.signature(), committer: Self.signature(),
-                       message: message, node: repo.identity.endpointID)
+        let c = Commit(
+            tree: tree, parents: parent.map { [$0] } ?? [], author: Self.signature(), committer: Self.signature(),
+            message: message, node: repo.identity.endpointID)
         return try session.commit(c, head: ref, expected: parent, cause: "test")
     }
 

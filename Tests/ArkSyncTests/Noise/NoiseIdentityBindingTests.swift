@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 func makeIdentity() throws -> NodeIdentity {
@@ -19,8 +20,10 @@ func makeIdentity() throws -> NodeIdentity {
     #expect(try responder.readMessage(m1).isEmpty)
     let m2 = try responder.writeMessage(payload: try ArkNoise.bindingPayload(for: bob))
     let bobPayload = try initiator.readMessage(m2)
-    #expect(try NoiseIdentityBinding.verify(payload: bobPayload, remoteStatic: initiator.remoteStatic,
-                                            expectedEndpoint: bob.endpointID) == bob.endpointID)
+    #expect(
+        try NoiseIdentityBinding.verify(
+            payload: bobPayload, remoteStatic: initiator.remoteStatic,
+            expectedEndpoint: bob.endpointID) == bob.endpointID)
     let m3 = try initiator.writeMessage(payload: try ArkNoise.bindingPayload(for: alice))
     let alicePayload = try responder.readMessage(m3)
     #expect(try NoiseIdentityBinding.verify(payload: alicePayload, remoteStatic: responder.remoteStatic) == alice.endpointID)
@@ -65,8 +68,9 @@ func makeIdentity() throws -> NodeIdentity {
     try NoiseIdentityBinding.verify(payload: ArkNoise.bindingPayload(for: alice), remoteStatic: aliceStatic)
 
     // Mallory claims alice's id over her own static, signed with her own key.
-    let claimed = NoiseIdentityBinding(endpointID: alice.endpointID,
-                                       signature: mallory.sign(NoiseIdentityBinding.domainTag + malloryStatic))
+    let claimed = NoiseIdentityBinding(
+        endpointID: alice.endpointID,
+        signature: mallory.sign(NoiseIdentityBinding.domainTag + malloryStatic))
     #expect(throws: NoiseError.self) { try NoiseIdentityBinding.verify(payload: claimed.encoded, remoteStatic: malloryStatic) }
 
     // Mallory replays alice's genuine binding on a handshake made with her own static.
@@ -82,8 +86,9 @@ func makeIdentity() throws -> NodeIdentity {
 
     // Wrong expected endpoint, flipped signature bit, bad lengths and versions.
     #expect(throws: NoiseError.self) {
-        try NoiseIdentityBinding.verify(payload: ArkNoise.bindingPayload(for: alice), remoteStatic: aliceStatic,
-                                        expectedEndpoint: mallory.endpointID)
+        try NoiseIdentityBinding.verify(
+            payload: ArkNoise.bindingPayload(for: alice), remoteStatic: aliceStatic,
+            expectedEndpoint: mallory.endpointID)
     }
     var flipped = try ArkNoise.bindingPayload(for: alice)
     flipped[40] ^= 0x01

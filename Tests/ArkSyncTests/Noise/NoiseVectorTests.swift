@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// The cacophony Noise test vectors (haskell-cryptography/cacophony, vectors/cacophony.txt at
@@ -125,8 +126,9 @@ func runVector(_ v: NoiseVectorFile.Vector) throws {
 @Test func tamperedHandshakeMessageIsRejected() throws {
     let responderStatic = NoiseCrypto.KeyPair.generate()
     let name = "Noise_XK_25519_ChaChaPoly_BLAKE2b"
-    var initiator = try NoiseHandshake(protocolName: name, initiator: true, localStatic: .generate(),
-                                       remoteStatic: responderStatic.publicKey)
+    var initiator = try NoiseHandshake(
+        protocolName: name, initiator: true, localStatic: .generate(),
+        remoteStatic: responderStatic.publicKey)
     var responder = try NoiseHandshake(protocolName: name, initiator: false, localStatic: responderStatic)
     var m1 = try initiator.writeMessage(payload: [1, 2, 3])
     m1[m1.count - 1] ^= 1
@@ -139,8 +141,9 @@ func runVector(_ v: NoiseVectorFile.Vector) throws {
 func truncatedHandshakeMessagesThrow(length: Int) throws {
     let responderStatic = NoiseCrypto.KeyPair.generate()
     let name = "Noise_XK_25519_ChaChaPoly_BLAKE2b"
-    var initiator = try NoiseHandshake(protocolName: name, initiator: true, localStatic: .generate(),
-                                       remoteStatic: responderStatic.publicKey)
+    var initiator = try NoiseHandshake(
+        protocolName: name, initiator: true, localStatic: .generate(),
+        remoteStatic: responderStatic.publicKey)
     var responder = try NoiseHandshake(protocolName: name, initiator: false, localStatic: responderStatic)
     let m1 = try initiator.writeMessage()
     #expect(m1.count == 48)
@@ -157,9 +160,11 @@ func truncatedHandshakeMessagesThrow(length: Int) throws {
 }
 
 @Test func unknownProtocolsAreRejected() {
-    for name in ["Noise_XK_448_ChaChaPoly_BLAKE2b", "Noise_ZZ_25519_ChaChaPoly_BLAKE2b", "Noise_XKpsk9_25519_ChaChaPoly_BLAKE2b", "garbage"] {
+    for name in ["Noise_XK_448_ChaChaPoly_BLAKE2b", "Noise_ZZ_25519_ChaChaPoly_BLAKE2b", "Noise_XKpsk9_25519_ChaChaPoly_BLAKE2b", "garbage"]
+    {
         #expect(throws: NoiseError.self, "\(name)") {
-            try NoiseHandshake(protocolName: name, initiator: true, localStatic: .generate(), remoteStatic: [UInt8](repeating: 9, count: 32))
+            try NoiseHandshake(
+                protocolName: name, initiator: true, localStatic: .generate(), remoteStatic: [UInt8](repeating: 9, count: 32))
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// A peer announcing a commit whose tree nests directories deeper than commit and import
@@ -18,7 +19,8 @@ import Testing
         let ref = HeadRef(repo: "r", owner: node.id)
         let parent = try node.repo.index.head(ref)
         let sig = Commit.Signature(name: "T", email: "t@example.org", time: 1_700_000_000, tzOffsetMinutes: 0)
-        let c = Commit(tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig, message: "depth \(depth)", node: node.id)
+        let c = Commit(
+            tree: tree, parents: parent.map { [$0] } ?? [], author: sig, committer: sig, message: "depth \(depth)", node: node.id)
         return try session.commit(c, head: ref, expected: parent, cause: "test")
     }
 

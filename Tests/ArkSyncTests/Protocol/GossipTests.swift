@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// Chunk ids of every file in the commit's root tree.
@@ -14,7 +15,9 @@ func bytes(_ n: Int, seed: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfN
 @Suite("Gossip of signed heads")
 struct GossipTests {
     /// Two started nodes sharing repo "r", connected.
-    func pair(fetch: SyncConfiguration.FetchPolicy = .full) async throws -> (SyncNode, SyncNode, LoopbackNet, (LoopbackConnection, LoopbackConnection)) {
+    func pair(fetch: SyncConfiguration.FetchPolicy = .full) async throws -> (
+        SyncNode, SyncNode, LoopbackNet, (LoopbackConnection, LoopbackConnection)
+    ) {
         let a = try SyncNode(), b = try SyncNode()
         a.start(SyncConfiguration(repos: [shared("r", [a, b], fetch: fetch)]))
         b.start(SyncConfiguration(repos: [shared("r", [a, b], fetch: fetch)]))
@@ -78,8 +81,9 @@ struct GossipTests {
         await net.settle()
         #expect(try b.head(of: a) == c2)
         // Exact replay, and a freshly signed rollback to the old head at an old sequence number.
-        let rollback = HeadAnnouncement.signed(by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1,
-                                               head: first.head, previous: nil, time: 42)
+        let rollback = HeadAnnouncement.signed(
+            by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1,
+            head: first.head, previous: nil, time: 42)
         await b.engine.handleNotification(SyncNotification.announce(first).encoded, from: link.1)
         await b.engine.handleNotification(SyncNotification.announce(rollback).encoded, from: link.1)
         await net.settle()
@@ -113,12 +117,15 @@ struct GossipTests {
     @Test func forgedAndNonMemberAnnouncementsAreDropped() async throws {
         let (a, b, net, link) = try await pair()
         let c = try a.commit(["f": bytes(10, seed: 1)])
-        var forged = HeadAnnouncement.signed(by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
+        var forged = HeadAnnouncement.signed(
+            by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
         forged.signature[0] ^= 1
         let outsider = try SyncNode()
-        let foreign = HeadAnnouncement.signed(by: outsider.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
+        let foreign = HeadAnnouncement.signed(
+            by: outsider.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
         // Correctly signed by a member, but for a repo B does not share with A.
-        let otherRepo = HeadAnnouncement.signed(by: a.repo.identity, repo: "other", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
+        let otherRepo = HeadAnnouncement.signed(
+            by: a.repo.identity, repo: "other", name: "", seq: 1, generation: 1, head: c, previous: nil, time: 1)
         for x in [forged, foreign, otherRepo] {
             await b.engine.handleNotification(SyncNotification.announce(x).encoded, from: link.1)
         }

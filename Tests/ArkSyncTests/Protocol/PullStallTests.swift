@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 @Suite("Pulls around stalling peers")
@@ -18,7 +19,7 @@ struct PullStallTests {
         await net.connect(a, c)
         let bc = await net.connect(b, c)
         await net.settle()
-        bc.1.faults.delay = 60 // c's requests to b: never answered within a deadline
+        bc.1.faults.delay = 60  // c's requests to b: never answered within a deadline
         return (a, b, c, net, bc.1)
     }
 
@@ -26,8 +27,9 @@ struct PullStallTests {
         let (a, b, c, net, cToB) = try await trio()
         let commit = try a.commit(["f": bytes(5000, seed: 3)])
         // b delivers a's signed announcement first, then answers nothing.
-        let ann = HeadAnnouncement.signed(by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: commit,
-                                          previous: nil, time: UInt64(Date().timeIntervalSince1970 * 1000))
+        let ann = HeadAnnouncement.signed(
+            by: a.repo.identity, repo: "r", name: "", seq: 1, generation: 1, head: commit,
+            previous: nil, time: UInt64(Date().timeIntervalSince1970 * 1000))
         let start = ContinuousClock.now
         await c.engine.handleNotification(SyncNotification.announce(ann).encoded, from: cToB)
         while try c.head(of: a) != commit, start.duration(to: .now) < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
@@ -47,8 +49,9 @@ struct PullStallTests {
         let (a, b, c, net, cToB) = try await trio()
         // b floods c with its own heads that nobody can serve; a's honest head still arrives at once.
         for i in 0..<5 {
-            let bogus = HeadAnnouncement.signed(by: b.repo.identity, repo: "r", name: "bogus-\(i)", seq: 1, generation: 1,
-                                                head: ObjectID(bytes: [UInt8](repeating: UInt8(i + 1), count: 32)), previous: nil, time: 0)
+            let bogus = HeadAnnouncement.signed(
+                by: b.repo.identity, repo: "r", name: "bogus-\(i)", seq: 1, generation: 1,
+                head: ObjectID(bytes: [UInt8](repeating: UInt8(i + 1), count: 32)), previous: nil, time: 0)
             await c.engine.handleNotification(SyncNotification.announce(bogus).encoded, from: cToB)
         }
         let commit = try a.commit(["f": bytes(3000, seed: 4)])

@@ -1,16 +1,19 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// Flips the first byte of every object in a get-objects response (a lying peer).
 @Sendable func corruptObjects(_ response: [UInt8]) -> [UInt8] {
     guard case .objects(let objects) = try? SyncResponse(decoding: response), !objects.isEmpty else { return response }
-    return SyncResponse.objects(objects.map { o in
-        var o = o
-        if !o.bytes.isEmpty { o.bytes[0] ^= 0xff }
-        return o
-    }).encoded
+    return SyncResponse.objects(
+        objects.map { o in
+            var o = o
+            if !o.bytes.isEmpty { o.bytes[0] ^= 0xff }
+            return o
+        }
+    ).encoded
 }
 
 @Suite("Reconciliation, access control and fetch")

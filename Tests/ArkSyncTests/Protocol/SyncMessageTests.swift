@@ -1,5 +1,6 @@
 import ArkCore
 import Testing
+
 @testable import ArkSync
 
 @Suite("Sync message codec")
@@ -8,7 +9,8 @@ struct SyncMessageTests {
 
     static func announcement() throws -> HeadAnnouncement {
         let node = try SyncNode()
-        return HeadAnnouncement.signed(by: node.repo.identity, repo: "r", name: "main", seq: 7, generation: 3, head: id, previous: id, time: 99)
+        return HeadAnnouncement.signed(
+            by: node.repo.identity, repo: "r", name: "main", seq: 7, generation: 3, head: id, previous: id, time: 99)
     }
 
     @Test func roundTrips() throws {
@@ -34,17 +36,18 @@ struct SyncMessageTests {
         for c in changed { #expect(!c.isSignatureValid) }
     }
 
-    @Test(arguments: [
-        ("trailing byte", SyncRequest.getHeads(repo: "r").encoded + [0]),
-        ("bad version", [2, 0x12, 1, 0x72]),
-        ("unknown type", [1, 0x7f]),
-        ("response type as request", [1, 0x21, 0]),
-        ("too many ids", [1, 0x11, 0x81, 0x08]),
-        ("truncated id", [1, 0x11, 1, 0, 0]),
-        ("non-minimal varint", [1, 0x12, 0x81, 0x00, 0x72]),
-        ("bad start flag", [1, 0x10, 1, 0x72, 2, 0]),
-        ("empty", []),
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            ("trailing byte", SyncRequest.getHeads(repo: "r").encoded + [0]),
+            ("bad version", [2, 0x12, 1, 0x72]),
+            ("unknown type", [1, 0x7f]),
+            ("response type as request", [1, 0x21, 0]),
+            ("too many ids", [1, 0x11, 0x81, 0x08]),
+            ("truncated id", [1, 0x11, 1, 0, 0]),
+            ("non-minimal varint", [1, 0x12, 0x81, 0x00, 0x72]),
+            ("bad start flag", [1, 0x10, 1, 0x72, 2, 0]),
+            ("empty", [])
+        ] as [(String, [UInt8])])
     func malformedRequestsAreRejected(_ name: String, _ bytes: [UInt8]) {
         #expect(throws: SyncError.self, "\(name)") { try SyncRequest(decoding: bytes) }
     }

@@ -1,5 +1,6 @@
 import ArkCore
 import Testing
+
 @testable import ArkSync
 
 private func varint(_ v: UInt64) -> [UInt8] {
@@ -19,7 +20,7 @@ private func bound(_ encodedGeneration: UInt64, _ prefix: [UInt8] = []) -> [UInt
         .init(upper: RBSRBound(generation: 5, prefix: [0xab]), mode: .skip),
         .init(upper: RBSRBound(generation: 5, prefix: [0xac, 0x01]), mode: .fingerprint(RBSRFingerprint(bytes: Array(0..<16)))),
         .init(upper: RBSRBound(generation: 900), mode: .idList(wantResponse: true, ids: ids)),
-        .init(upper: .infinity, mode: .idList(wantResponse: false, ids: [])),
+        .init(upper: .infinity, mode: .idList(wantResponse: false, ids: []))
     ])
     let bytes = message.encoded()
     #expect(try RBSRMessage(decoding: bytes) == message)
@@ -101,7 +102,8 @@ func hostileMessagesAreRejected(what: String, bytes: [UInt8]) throws {
     var config = RBSRConfig()
     config.maxRounds = 6
     var session = try RBSRSession(store: InMemoryRBSRItemStore(makeItems(1000, seed: 2)), config: config)
-    let liar = RBSRMessage(ranges: [.init(upper: .infinity, mode: .fingerprint(RBSRFingerprint(bytes: [UInt8](repeating: 7, count: 16))))]).encoded()
+    let liar = RBSRMessage(ranges: [.init(upper: .infinity, mode: .fingerprint(RBSRFingerprint(bytes: [UInt8](repeating: 7, count: 16))))])
+        .encoded()
     for _ in 0..<6 { #expect(try session.receive(liar) != nil) }
     #expect(throws: RBSRError.limitExceeded("more than 6 messages in one session")) { try session.receive(liar) }
 }

@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// 100,000 history-shaped items plus 1,000 extras at random generations; points computed once.
@@ -9,9 +10,10 @@ enum Fixture {
     static let base: [(RBSRItem, RistrettoPoint)] = pointed(makeItems(baseCount, seed: 42))
     static let extras: [(RBSRItem, RistrettoPoint)] = {
         var rng = SeededRandom(seed: 99)
-        return pointed(makeItems(1000, seed: 4242).map {
-            RBSRItem(generation: rng.next() % UInt64(baseCount / 3), id: $0.id)
-        })
+        return pointed(
+            makeItems(1000, seed: 4242).map {
+                RBSRItem(generation: rng.next() % UInt64(baseCount / 3), id: $0.id)
+            })
     }()
     static let baseStore: InMemoryRBSRItemStore = try! InMemoryRBSRItemStore(pointed: base)
 }
@@ -45,7 +47,8 @@ func reconcileAtHundredThousand(difference d: Int, direction: Direction) throws 
     }
     let r = try reconcile(a, b)
     expectExactDifference(r, a.sortedItems, b.sortedItems)
-    print("rbsr n=\(Fixture.baseCount) d=\(d) \(direction.rawValue): \(r.messages) messages (\(r.roundTrips) round trips), \(r.bytes) bytes")
+    print(
+        "rbsr n=\(Fixture.baseCount) d=\(d) \(direction.rawValue): \(r.messages) messages (\(r.roundTrips) round trips), \(r.bytes) bytes")
     switch d {
     case 0:
         #expect(r.messages == 2)
@@ -72,7 +75,9 @@ func emptyNodeReceivesEverything(emptyInitiates: Bool) throws {
     let (emptySide, fullSide) = emptyInitiates ? (r.a, r.b) : (r.b, r.a)
     #expect(emptySide.need == Set(full.sortedItems.map(\.id)))
     #expect(fullSide.need.isEmpty)
-    print("rbsr cold start n=\(Fixture.baseCount) (empty \(emptyInitiates ? "initiates" : "responds")): \(r.messages) messages, \(r.bytes) bytes")
+    print(
+        "rbsr cold start n=\(Fixture.baseCount) (empty \(emptyInitiates ? "initiates" : "responds")): \(r.messages) messages, \(r.bytes) bytes"
+    )
     // Dominated by the ids themselves: 32 bytes each plus framing.
     #expect(r.bytes < Fixture.baseCount * 32 * 11 / 10)
 }

@@ -1,5 +1,6 @@
 import ArkCore
 import Testing
+
 @testable import ArkSync
 
 /// Deterministic pseudo-random ids and generations for reconciliation tests (SplitMix64).

@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Synchronization
+
 @testable import ArkSync
 
 /// One end of an in-memory connection between two `PeerHandler`s: requests and notifications
@@ -28,7 +29,9 @@ final class LoopbackConnection: PeerConnection, Sendable {
     }
 
     /// Connects two handlers; returns (a's end, whose remote is b; b's end, whose remote is a).
-    static func pair(_ a: (id: ObjectID, handler: any PeerHandler), _ b: (id: ObjectID, handler: any PeerHandler)) -> (LoopbackConnection, LoopbackConnection) {
+    static func pair(_ a: (id: ObjectID, handler: any PeerHandler), _ b: (id: ObjectID, handler: any PeerHandler)) -> (
+        LoopbackConnection, LoopbackConnection
+    ) {
         let toB = LoopbackConnection(remote: b.id, remoteHandler: b.handler, localHandler: a.handler)
         let toA = LoopbackConnection(remote: a.id, remoteHandler: a.handler, localHandler: b.handler)
         toB.state.withLock { $0.partner = toA }

@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// A real store in a temporary directory with a sync engine, for protocol tests.

@@ -5,6 +5,7 @@ import NIOCore
 import NIOEmbedded
 import Synchronization
 import Testing
+
 @testable import ArkSync
 
 /// The admission rules of `ConnectionGate`, on embedded channels.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+
 @testable import ArkSync
 
 /// Whether this machine delivers IPv4 multicast over loopback (joined on lo, IP_MULTICAST_LOOP),
@@ -20,7 +21,8 @@ func multicastLoopbackWorks() async -> Bool {
         let probe = Probe(received.continuation)
         let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(probe) } }
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(probe) }
+            }
             .bind(host: "0.0.0.0", port: port).get()
         defer { channel.close(promise: nil) }
         let group = try SocketAddress(ipAddress: "239.255.42.98", port: port)
@@ -32,10 +34,11 @@ func multicastLoopbackWorks() async -> Bool {
         try await options.setIPMulticastIF(request.imr_interface).get()
         try await (channel as! SocketOptionProvider).setIPMulticastLoop(1).get()
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: group, data: ByteBuffer(bytes: [1]))).get()
-        return (try? await withTimeout(1) {
-            for await _ in received.stream { return true }
-            return false
-        }) ?? false
+        return
+            (try? await withTimeout(1) {
+                for await _ in received.stream { return true }
+                return false
+            }) ?? false
     } catch {
         print("multicast probe failed: \(error)")
         return false
@@ -43,7 +46,7 @@ func multicastLoopbackWorks() async -> Bool {
 }
 
 private let runDiscoveryTests: @Sendable () async -> Bool = {
-    if ProcessInfo.processInfo.environment["CI"] == "true" { return true } // must run (and fail) under CI
+    if ProcessInfo.processInfo.environment["CI"] == "true" { return true }  // must run (and fail) under CI
     let works = await multicastLoopbackWorks()
     if !works { print("LANDiscovery tests disabled: this machine does not deliver multicast on loopback") }
     return works
@@ -53,8 +56,9 @@ private let runDiscoveryTests: @Sendable () async -> Bool = {
     let multicastPort = Int.random(in: 40_000..<60_000)
 
     func discovery(_ identity: NodeIdentity, tcpPort: Int) async throws -> LANDiscovery {
-        let discovery = LANDiscovery(identity: identity, tcpPort: tcpPort, group: MultiThreadedEventLoopGroup.singleton,
-                                     configuration: .init(port: multicastPort, interfaceAddress: "127.0.0.1"))
+        let discovery = LANDiscovery(
+            identity: identity, tcpPort: tcpPort, group: MultiThreadedEventLoopGroup.singleton,
+            configuration: .init(port: multicastPort, interfaceAddress: "127.0.0.1"))
         try await discovery.start()
         return discovery
     }
@@ -67,7 +71,11 @@ private let runDiscoveryTests: @Sendable () async -> Bool = {
         let alice = try makeIdentity(), bob = try makeIdentity()
         let a = try await discovery(alice, tcpPort: 4101)
         let b = try await discovery(bob, tcpPort: 4102)
-        defer { Task { await a.stop(); await b.stop() } }
+        defer {
+            Task {
+                await a.stop(); await b.stop()
+            }
+        }
 
         // Alice started first, so Bob only learns of her by asking.
         let found = try await b.resolve(alice.endpointID, timeout: 2)
@@ -81,7 +89,12 @@ private let runDiscoveryTests: @Sendable () async -> Bool = {
         let client = try await TestNode.start()
         let serverDiscovery = try await discovery(server.identity, tcpPort: server.port)
         let clientDiscovery = try await discovery(client.identity, tcpPort: client.port)
-        defer { Task { await serverDiscovery.stop(); await clientDiscovery.stop(); await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await serverDiscovery.stop(); await clientDiscovery.stop(); await server.transport.shutdown();
+                await client.transport.shutdown()
+            }
+        }
 
         let connection = try await client.transport.connect(to: server.id, discovery: clientDiscovery, timeout: 2)
         #expect(connection.remote == server.id)
@@ -105,7 +118,11 @@ private let runDiscoveryTests: @Sendable () async -> Bool = {
         let alice = try makeIdentity(), bob = try makeIdentity(), carol = try makeIdentity(), mallory = try makeIdentity()
         let a = try await discovery(alice, tcpPort: 4104)
         let b = try await discovery(bob, tcpPort: 4105)
-        defer { Task { await a.stop(); await b.stop() } }
+        defer {
+            Task {
+                await a.stop(); await b.stop()
+            }
+        }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
 
         // Carol's id, Mallory's signature.

@@ -1,6 +1,7 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 /// `PeerTransport.traffic`: bytes counted on both ends agree exactly, totals survive
@@ -9,10 +10,16 @@ import Testing
     @Test func bothEndsCountTheSameBytesAcrossReconnects() async throws {
         let server = try await TestNode.start(respond: { body, _ in body })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         func balanced() -> Bool {
-            guard let c = client.transport.traffic.snapshot()[server.id], let s = server.transport.traffic.snapshot()[client.id] else { return false }
+            guard let c = client.transport.traffic.snapshot()[server.id], let s = server.transport.traffic.snapshot()[client.id] else {
+                return false
+            }
             return c.bytesOut == s.bytesIn && c.bytesIn == s.bytesOut
         }
 

@@ -2,6 +2,7 @@ import ArkCore
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ArkSync
 
 /// The response budget: a peer that grants no credit gets a budget's worth of responses built,
@@ -12,12 +13,18 @@ import Testing
         limits.responseBytesPerConnection = 1 << 20
         limits.responseReservation = 1 << 20
         let built = Atomic<Int>(0)
-        let server = try await TestNode.start(limits: limits, respond: { body, _ in
-            built.add(1, ordering: .relaxed)
-            return Array(repeating: body[0], count: 2 << 20)
-        })
+        let server = try await TestNode.start(
+            limits: limits,
+            respond: { body, _ in
+                built.add(1, ordering: .relaxed)
+                return Array(repeating: body[0], count: 2 << 20)
+            })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try #require(try await client.connect(to: server) as? MuxPeerConnection)
         await connection.holdCredit(true)
 
@@ -30,7 +37,7 @@ import Testing
             }
         }
         #expect(await eventually(within: 10) { built.load(ordering: .relaxed) >= 1 })
-        try await Task.sleep(for: .milliseconds(500)) // time for more, were the budget not holding them
+        try await Task.sleep(for: .milliseconds(500))  // time for more, were the budget not holding them
         #expect(built.load(ordering: .relaxed) == 1, "one 2 MiB response fills the 1 MiB budget; the other nine wait unbuilt")
         await connection.holdCredit(false)
         let done = try await results.value
@@ -40,14 +47,20 @@ import Testing
 
     @Test func unansweredRequestBytesOverTheCapDropTheConnection() async throws {
         var limits = TransportLimits()
-        limits.responseBytesPerConnection = 1 // the first request fills it; the rest wait
+        limits.responseBytesPerConnection = 1  // the first request fills it; the rest wait
         limits.maxBufferedRequestBytes = 64 << 10
-        let server = try await TestNode.start(limits: limits, respond: { body, _ in
-            try await Task.sleep(for: .seconds(30))
-            return body
-        })
+        let server = try await TestNode.start(
+            limits: limits,
+            respond: { body, _ in
+                try await Task.sleep(for: .seconds(30))
+                return body
+            })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let outcomes = await withTaskGroup(of: SyncError?.self) { group in
@@ -72,18 +85,26 @@ import Testing
         limits.responseBytesPerConnection = 1 << 20
         limits.responseReservation = 1 << 20
         let started = Atomic<Int>(0)
-        let server = try await TestNode.start(limits: limits, respond: { body, _ in
-            started.add(1, ordering: .relaxed)
-            try await Task.sleep(for: .seconds(3))
-            return body
-        })
+        let server = try await TestNode.start(
+            limits: limits,
+            respond: { body, _ in
+                started.add(1, ordering: .relaxed)
+                try await Task.sleep(for: .seconds(3))
+                return body
+            })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
-        for i in 0..<20 { // each times out after 50 ms, and the client resets its stream
+        for i in 0..<20 {  // each times out after 50 ms, and the client resets its stream
             _ = try? await connection.request([UInt8(i)], deadline: 0.05)
         }
-        #expect(started.load(ordering: .relaxed) == 1, "20 reset requests started \(started.load(ordering: .relaxed)) handlers within one handler's run")
+        #expect(
+            started.load(ordering: .relaxed) == 1,
+            "20 reset requests started \(started.load(ordering: .relaxed)) handlers within one handler's run")
         #expect(await eventually(within: 10) { started.load(ordering: .relaxed) == 1 && server.handler.snapshot().closed.isEmpty })
     }
 }

@@ -2,6 +2,7 @@ import ArkCore
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ArkSync
 
 @Suite struct PeerTransportFlowTests {
@@ -16,7 +17,11 @@ import Testing
             return body
         })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try #require(try await client.connect(to: server) as? MuxPeerConnection)
 
         await connection.holdCredit(true)
@@ -44,7 +49,11 @@ import Testing
         let big = Sodium.randomBytes(16 << 20)
         let server = try await TestNode.start(respond: { body, _ in body == [0xB1] ? big : body })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let started = ContinuousClock.now
@@ -65,7 +74,11 @@ import Testing
             return body + body
         })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -84,12 +97,18 @@ import Testing
     @Test func moreRequestsThanStreamSlotsQueueInsteadOfFailing() async throws {
         var limits = TransportLimits()
         limits.maxOpenStreams = 4
-        let server = try await TestNode.start(limits: limits, respond: { body, _ in
-            try await Task.sleep(for: .milliseconds(20))
-            return body
-        })
+        let server = try await TestNode.start(
+            limits: limits,
+            respond: { body, _ in
+                try await Task.sleep(for: .milliseconds(20))
+                return body
+            })
         let client = try await TestNode.start(limits: limits)
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let ok = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -105,7 +124,11 @@ import Testing
             return body
         })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let started = ContinuousClock.now
@@ -122,7 +145,11 @@ import Testing
             return body
         })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         let task = Task { try await connection.request([1], deadline: 30) }
@@ -135,7 +162,11 @@ import Testing
     @Test func oversizedRequestBodyIsRefusedLocally() async throws {
         let server = try await TestNode.start()
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         await expectSyncError({ if case .protocolViolation = $0 { true } else { false } }) {
@@ -152,7 +183,11 @@ import Testing
         var limits = TransportLimits()
         limits.maxResponseBody = 1 << 20
         let client = try await TestNode.start(limits: limits)
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         await expectSyncError({ $0 == .closed }) { _ = try await connection.request([0xB1], deadline: 10) }
@@ -164,7 +199,11 @@ import Testing
         limits.maxResponseBody = 1000
         let server = try await TestNode.start(limits: limits, respond: { _, _ in Array(repeating: 1, count: 1001) })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
         let connection = try await client.connect(to: server)
 
         await expectSyncError({ if case .remote(let m) = $0 { m.contains("exceeds") } else { false } }) {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+
 @testable import ArkSync
 
 /// Hostile bytes get the offending connection dropped; the victim keeps serving everyone else.
@@ -21,7 +22,7 @@ import Testing
         ("huge length", [0xFF, 0xFF] + Array(repeating: 0x41, count: 100)),
         ("plausible length, random message 1", [0x00, 0x30] + Sodium.randomBytes(48)),
         ("all-zero ephemeral key", [0x00, 0x30] + Array(repeating: 0, count: 48)),
-        ("empty message 1", [0x00, 0x00]),
+        ("empty message 1", [0x00, 0x00])
     ]
 
     @Test(arguments: beforeHandshake.indices)
@@ -49,15 +50,15 @@ import Testing
     /// The attacker's first (honest) request used stream 1, so forged streams start at 3.
     enum Injection: String, CaseIterable, Sendable {
         case rawGarbage, tamperedCiphertext, hugeFrameLength, unknownFrameType, dataOnUnopenedStream,
-             openWithVictimsParity, reusedStreamID, creditOverflow, tooManyStreams, errorOnOwnStream,
-             acceptAfterHandshake, emptyTransportMessage, oversizedRequestBody
+            openWithVictimsParity, reusedStreamID, creditOverflow, tooManyStreams, errorOnOwnStream,
+            acceptAfterHandshake, emptyTransportMessage, oversizedRequestBody
 
         /// Plaintext of one transport message (nil: not encrypted, see `raw`).
         var plaintext: [UInt8]? {
             func varint(_ v: UInt64) -> [UInt8] { var out: [UInt8] = []; RBSRVarint.append(v, to: &out); return out }
             switch self {
             case .rawGarbage, .emptyTransportMessage, .oversizedRequestBody: return nil
-            case .tamperedCiphertext: return [0x06, 0x00, 0x01, 0x2A] // a valid NOTIFY, bit-flipped below
+            case .tamperedCiphertext: return [0x06, 0x00, 0x01, 0x2A]  // a valid NOTIFY, bit-flipped below
             case .hugeFrameLength: return [0x02, 0x01] + varint(1 << 40) + [1, 2, 3]
             case .unknownFrameType: return [0x7F, 0x00, 0x00]
             case .dataOnUnopenedStream: return [0x02, 0x09, 0x01, 0xAA]
@@ -102,7 +103,11 @@ import Testing
     func hostileBytesAfterHandshakeDropTheConnection(_ injection: Injection) async throws {
         let victim = try await TestNode.start()
         let attacker = try await TestNode.start()
-        defer { Task { await victim.transport.shutdown(); await attacker.transport.shutdown() } }
+        defer {
+            Task {
+                await victim.transport.shutdown(); await attacker.transport.shutdown()
+            }
+        }
 
         let connection = try #require(try await attacker.connect(to: victim) as? MuxPeerConnection)
         #expect(try await connection.request([1], deadline: 5) == [1])
@@ -150,8 +155,10 @@ import Testing
         }
         let message2 = Array(wire.dropFirst(2))
         #expect(message2.count == Int(wire[0]) << 8 + Int(wire[1]))
-        #expect(try NoiseIdentityBinding.verify(payload: try handshake.readMessage(message2), remoteStatic: handshake.remoteStatic,
-                                                expectedEndpoint: listener.id) == listener.id)
+        #expect(
+            try NoiseIdentityBinding.verify(
+                payload: try handshake.readMessage(message2), remoteStatic: handshake.remoteStatic,
+                expectedEndpoint: listener.id) == listener.id)
         let staticKey = try ArkNoise.staticPublicKey(for: listener.id)
         #expect(!Data(wire).contains(Data(listener.id.bytes)))
         #expect(!Data(wire).contains(Data(staticKey)))

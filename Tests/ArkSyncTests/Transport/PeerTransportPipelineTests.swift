@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import Synchronization
 import Testing
+
 @testable import ArkSync
 
 /// The connection pipeline's stages and the ownership of request work.
@@ -10,16 +11,22 @@ import Testing
     @Test func handshakeHandlerLeavesThePipelineOnceOpen() async throws {
         let server = try await TestNode.start()
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         let connection = try #require(try await client.connect(to: server) as? MuxPeerConnection)
         let session = connection.session
         let stages = try await connection.eventLoop.submit { () -> [Bool] in
             guard let pipeline = session.context?.pipeline.syncOperations else { return [] }
-            return [(try? pipeline.handler(type: PeerHandshakeHandler.self)) != nil,
-                    (try? pipeline.handler(type: NoiseTransportCodec.self)) != nil,
-                    (try? pipeline.handler(type: NoiseFrameEncoder.self)) != nil,
-                    (try? pipeline.handler(type: PeerMultiplexer.self)) === session]
+            return [
+                (try? pipeline.handler(type: PeerHandshakeHandler.self)) != nil,
+                (try? pipeline.handler(type: NoiseTransportCodec.self)) != nil,
+                (try? pipeline.handler(type: NoiseFrameEncoder.self)) != nil,
+                (try? pipeline.handler(type: PeerMultiplexer.self)) === session
+            ]
         }.get()
         #expect(stages == [false, true, true, true])
         #expect(try await connection.request([1, 2, 3], deadline: 5) == [1, 2, 3])
@@ -39,7 +46,11 @@ import Testing
             return body
         })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         let connection = try await client.connect(to: server)
         let requests = Task {

@@ -1,13 +1,18 @@
 import ArkCore
 import Foundation
 import Testing
+
 @testable import ArkSync
 
 @Suite struct PeerTransportTests {
     @Test func handshakeAndRoundTrip() async throws {
         let server = try await TestNode.start(respond: { body, _ in Array("re:".utf8) + body })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         let connection = try await client.connect(to: server)
         #expect(connection.remote == server.id)
@@ -28,7 +33,11 @@ import Testing
     @Test func bothDirectionsCarryRequestsAndNotifications() async throws {
         let server = try await TestNode.start(respond: { body, _ in [0x53] + body })
         let client = try await TestNode.start(respond: { body, _ in [0x43] + body })
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         let outbound = try await client.connect(to: server)
         #expect(await eventually { server.handler.connection(to: client.id) != nil })
@@ -40,7 +49,7 @@ import Testing
 
         try await outbound.notify([7])
         try await inbound.notify([8])
-        try await inbound.notify(Array(repeating: 9, count: 100_000)) // spans several frames
+        try await inbound.notify(Array(repeating: 9, count: 100_000))  // spans several frames
         #expect(await eventually { server.handler.snapshot().notifications == [[7]] })
         #expect(await eventually { client.handler.snapshot().notifications.count == 2 })
         #expect(client.handler.snapshot().notifications == [[8], Array(repeating: 9, count: 100_000)])
@@ -50,7 +59,11 @@ import Testing
         struct Refused: Error, CustomStringConvertible { var description: String { "no such object" } }
         let server = try await TestNode.start(respond: { _, _ in throw Refused() })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         let connection = try await client.connect(to: server)
         await expectSyncError({ $0 == .remote("no such object") }) { _ = try await connection.request([1], deadline: 5) }
@@ -61,7 +74,11 @@ import Testing
     @Test func unauthorizedPeerIsRefusedBeforeAnyRequest() async throws {
         let server = try await TestNode.start(authorize: { _ in false })
         let client = try await TestNode.start()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         await expectSyncError({ if case .unauthorized = $0 { true } else { false } }) {
             let connection = try await client.connect(to: server)
@@ -92,7 +109,11 @@ import Testing
         let server = try await TestNode.start()
         let client = try await TestNode.start()
         let other = try makeIdentity()
-        defer { Task { await server.transport.shutdown(); await client.transport.shutdown() } }
+        defer {
+            Task {
+                await server.transport.shutdown(); await client.transport.shutdown()
+            }
+        }
 
         await expectSyncError({ if case .unauthorized = $0 { true } else { false } }) {
             _ = try await client.transport.connect(host: "127.0.0.1", port: server.port, expecting: other.endpointID)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+
 @testable import ArkSync
 
 /// Records everything a transport delivers; answers requests with `respond` (echo by default).
@@ -24,7 +25,9 @@ final class RecordingHandler: PeerHandler {
     }
 
     func connectionOpened(_ connection: any PeerConnection) async {
-        log.withLock { $0.opened.append(connection.remote); $0.connections.append(connection) }
+        log.withLock {
+            $0.opened.append(connection.remote); $0.connections.append(connection)
+        }
     }
 
     func connectionClosed(_ connection: any PeerConnection) async {
@@ -58,14 +61,18 @@ struct TestNode {
 
     var id: ObjectID { identity.endpointID }
 
-    static func start(authorize: @escaping @Sendable (ObjectID) -> Bool = { _ in true },
-                      limits: TransportLimits = .default,
-                      respond: @escaping @Sendable ([UInt8], any PeerConnection) async throws -> [UInt8] = { body, _ in body })
-        async throws -> TestNode {
+    static func start(
+        authorize: @escaping @Sendable (ObjectID) -> Bool = { _ in true },
+        limits: TransportLimits = .default,
+        respond: @escaping @Sendable ([UInt8], any PeerConnection) async throws -> [UInt8] = { body, _ in body }
+    )
+        async throws -> TestNode
+    {
         let identity = try makeIdentity()
         let handler = RecordingHandler(respond: respond)
-        let transport = PeerTransport(identity: identity, handler: handler, authorize: authorize,
-                                      group: MultiThreadedEventLoopGroup.singleton, limits: limits)
+        let transport = PeerTransport(
+            identity: identity, handler: handler, authorize: authorize,
+            group: MultiThreadedEventLoopGroup.singleton, limits: limits)
         let port = try await transport.listen(host: "127.0.0.1", port: 0)
         return TestNode(identity: identity, handler: handler, transport: transport, port: port)
     }
@@ -122,8 +129,10 @@ func sendRawUntilClosed(_ bytes: [UInt8], to port: Int, within seconds: Double =
     }
 }
 
-func expectSyncError(_ expected: (SyncError) -> Bool, _ body: () async throws -> Void,
-                     sourceLocation: SourceLocation = #_sourceLocation) async {
+func expectSyncError(
+    _ expected: (SyncError) -> Bool, _ body: () async throws -> Void,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async {
     do {
         try await body()
         Issue.record("expected an error", sourceLocation: sourceLocation)
