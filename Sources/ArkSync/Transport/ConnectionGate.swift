@@ -1,11 +1,8 @@
 import ArkCore
+import Glibc
 import Logging
 import NIOCore
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Admission of connections and of response work, shared by every session of one transport.
 ///

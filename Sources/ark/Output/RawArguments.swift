@@ -1,8 +1,5 @@
 import ArkCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The bytes the shell passed: `CommandLine.arguments` replaces bytes that are not UTF-8 with
 /// U+FFFD, which would lose a Latin-1 name typed in a `<rev>:path`.
