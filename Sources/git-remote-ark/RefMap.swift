@@ -63,6 +63,8 @@ struct RefMap {
         let name: String
         if ref.hasPrefix("refs/heads/") {
             name = String(ref.dropFirst(11))
+            // `tags/<t>` is the head a tag maps to: a branch of that name would overwrite it.
+            if name.hasPrefix("tags/") { return nil }
         } else if ref.hasPrefix("refs/tags/") {
             name = "tags/" + ref.dropFirst(10)
         } else {

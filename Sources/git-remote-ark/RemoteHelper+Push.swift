@@ -27,6 +27,11 @@ extension RemoteHelper {
                 out += "ok \(s.destination)\n"
             } catch let e as PushRejection {
                 out += "error \(s.destination) \(e.reason)\n"
+            } catch {
+                // Any other failure (an import that would not round-trip, a missing chunk, a
+                // head moved meanwhile) refuses this ref only: refs already moved stay reported.
+                let line = "\(error)".split(separator: "\n").first.map(String.init) ?? "failed"
+                out += "error \(s.destination) \(line)\n"
             }
         }
         send(out + "\n")
@@ -37,11 +42,22 @@ extension RemoteHelper {
 
     private func pushOne(_ s: PushSpec) throws {
         guard let name = RefMap.headName(forPush: s.destination) else {
-            throw PushRejection(reason: "only refs/heads/* and refs/tags/* map to ark heads")
+            throw PushRejection(
+                reason:
+                    "only refs/heads/<branch> and refs/tags/<tag> map to ark heads (not peers/*, a branch under tags/, or a name with '@' or ':')"
+            )
         }
         let repo = try repo()
         let node = repo.identity.endpointID
-        let ref = HeadRef(repo: location.repo, owner: node, name: name)
+        // `refs/heads/main` stands for the main head `<repo>` when the repo has no head named
+        // `main` (as `list` advertises it): a push there moves the main head.
+        var headName = name
+        if name == "main", try repo.index.head(HeadRef(repo: location.repo, owner: node, name: "main")) == nil,
+            try repo.index.head(HeadRef(repo: location.repo, owner: node)) != nil
+        {
+            headName = ""
+        }
+        let ref = HeadRef(repo: location.repo, owner: node, name: headName)
         let current = try repo.index.head(ref)
         let now = Int64(Date().timeIntervalSince1970)
         if s.source.isEmpty {

@@ -186,6 +186,36 @@ import Testing
         #expect(!(try ws.ok("log", "--oneline")).contains("proj/feature"))
     }
 
+    /// A repo with only its main head advertises `refs/heads/main` for it: a push there moves
+    /// the main head (fast-forward only), not a new head named `main`; a branch under `tags/`
+    /// is refused (it would overwrite the tag head of that name).
+    @Test func pushToTheStandInMainMovesTheMainHead() throws {
+        let ws = Workspace()
+        try ws.write("src/a.txt", Array("a\n".utf8))
+        _ = try ws.ok("commit", ws.dir.file("src"), "--repo", "proj", "-m", "first")
+        try ws.dir.write("ark.toml", "[store]\npath = \"data\"\n")
+        let git = try GitRemote(env: ["ARK_CONFIG": ws.dir.file("ark.toml")])
+        try git.ok(["clone", "-q", "ark::proj", "clone"], cwd: ws.path)
+        let clone = ws.dir.file("clone")
+        let first = try git.ok(["-C", clone, "rev-parse", "HEAD"], cwd: "/")
+        try "b\n".write(toFile: clone + "/b.txt", atomically: true, encoding: .utf8)
+        try git.ok(["-C", clone, "add", "b.txt"], cwd: "/")
+        try git.ok(["-C", clone, "commit", "-q", "-m", "second"], cwd: "/")
+        let second = try git.ok(["-C", clone, "rev-parse", "HEAD"], cwd: "/")
+        try git.ok(["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/main"], cwd: "/")
+        let log = try ws.ok("log", "--oneline")
+        #expect(!log.contains("proj/main"), "\(log)")
+        #expect(try git.ok(["ls-remote", "ark::proj", "HEAD"], cwd: ws.path).hasPrefix(second))
+        #expect(try ws.ok("cat", "proj:b.txt") == "b")
+        // The main head is fast-forward only, like any other.
+        let back = try git.run(["-C", clone, "push", "-q", "origin", "\(first):refs/heads/main"], cwd: "/")
+        #expect(!back.ok)
+        #expect(try git.ok(["ls-remote", "ark::proj", "HEAD"], cwd: ws.path).hasPrefix(second))
+        let tagBranch = try git.run(["-C", clone, "push", "-q", "origin", "HEAD:refs/heads/tags/v1"], cwd: "/")
+        #expect(!tagBranch.ok)
+        #expect(!(try ws.ok("log", "--oneline")).contains("tags/v1"))
+    }
+
     @Test func importRefusesACommitThatWouldNotRoundTrip() throws {
         let ws = Workspace()
         let g = try GitFixture(ws.dir.file("src"))

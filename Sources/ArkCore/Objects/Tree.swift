@@ -177,6 +177,18 @@ public struct Tree: Equatable, Sendable {
             return "git mode '\(g)' is not 1 to 7 octal digits"
         }
         if g == canonicalGitMode(kind) { return "git mode \(g) is the canonical one for a \(kind) (not stored)" }
+        // The type bits must name the entry's kind as git reads them (and as import classifies
+        // them), so a git tree written from this entry never contradicts its object's type.
+        let bits = UInt32(g, radix: 8)!
+        let matches: Bool =
+            switch kind {
+            case .file: bits & 0o170000 == 0o100000 && bits & 0o111 == 0
+            case .executable: bits & 0o170000 == 0o100000 && bits & 0o111 != 0
+            case .symlink: bits & 0o170000 == 0o120000
+            case .directory: bits & 0o170000 == 0o040000
+            case .submodule: bits & 0o170000 == 0o160000
+            }
+        if !matches { return "git mode \(g) does not denote a \(kind)" }
         return nil
     }
 }
