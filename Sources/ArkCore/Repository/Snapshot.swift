@@ -211,9 +211,16 @@ package struct Snapshot {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
-        let fd = Snapshot.withCPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        // O_NONBLOCK: a file replaced by a FIFO since the directory was read must not block
+        // the commit in open(2); what was opened is checked to be a regular file.
+        let fd = Snapshot.withCPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
         guard fd >= 0 else { skip(path, "cannot read: \(Errno.current)"); return nil }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            skip(path, "not a regular file any more (replaced during the commit)")
+            return nil
+        }
         var p = progress
         let callback = onProgress
         let shown = text ?? EntryPath(bytes: path).description
