@@ -75,6 +75,12 @@ import Testing
         #expect(withRaw.encoded() != plain.encoded())
         // Without git bytes the encoding is what it always was: flags 3, then the two tokens.
         #expect(try Commit(decoding: plain.encoded()).gitRaw == nil)
+        // Git bytes always start with the author line (the importer refuses anything else).
+        for bad in [[UInt8](), Array("encoding x\nauthor A <a@x> 1 +0000\n\nm".utf8)] {
+            var odd = plain
+            odd.gitRaw = bad
+            #expect(throws: ArkError.self) { try Commit(decoding: odd.encoded()) }
+        }
     }
 
     @Test func differentContentDifferentIDs() throws {

@@ -223,6 +223,9 @@ package final class GitImporter {
             }
             parents.append(id)
         }
+        guard g.raw.starts(with: Array("author ".utf8)) else {
+            throw ArkError(.unsupported, "git commit \(hex): a header between its parents and its author line cannot be kept")
+        }
         guard g.message.utf8.count <= ObjectLimits.maxMessageBytes, g.raw.count <= ObjectLimits.maxGitCommitBytes else {
             throw ArkError(.unsupported, "git commit \(hex): message longer than \(ObjectLimits.maxMessageBytes) bytes")
         }

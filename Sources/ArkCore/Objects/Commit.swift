@@ -89,6 +89,8 @@ extension Commit {
         let change = flags & 1 != 0 ? try token("change id") : nil
         let source = flags & 2 != 0 ? try token("source id") : nil
         let raw = flags & 4 != 0 ? Array(try r.data(max: ObjectLimits.maxGitCommitBytes, "git commit bytes")) : nil
+        // What follows a git commit's tree and parent lines starts with its author line.
+        if let raw, !raw.starts(with: Array("author ".utf8)) { throw r.fail("git commit bytes do not start with an author line") }
         let node = try r.id()
         try r.expectEnd()
         self.init(
