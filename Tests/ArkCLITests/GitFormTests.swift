@@ -36,6 +36,25 @@ import Testing
         }
     }
 
+    /// Directories sort as if their names ended in '/': "a" (a directory) after "a-c" and
+    /// "a.b", before "a0"; the git form's id is the one `git mktree` gives the same entries.
+    @Test func treeGitFormMatchesMktree() throws {
+        let dir = TempDir("ark-tree-order")
+        let g = try GitFixture(dir.file("repo"))
+        let zero = ObjectID(bytes: [UInt8](repeating: 0, count: 32))
+        let blob = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        let files = ["a-c", "a.b", "a0", "b", "ab.", "a!"], dirs = ["a", "ab", "b.d", "b-"]
+        let t = try Tree(
+            entries: files.map { Tree.Entry.file(FileName($0), manifest: zero, size: 0) }
+                + dirs.map { Tree.Entry.directory(FileName($0), tree: zero, size: 0) })
+        let form = t.gitForm { HexCodec.decode($0.kind == .directory ? tree : blob)! }
+        let input = (files.map { "100644 blob \(blob)\t\($0)\n" } + dirs.map { "040000 tree \(tree)\t\($0)\n" }).joined()
+        let expected = String(decoding: try g.run(["mktree", "--missing"], stdin: Data(input.utf8)), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(HexCodec.encode(GitSHA1.objectID(.tree, form)) == expected)
+        #expect(t.gitOrdered.map { $0.name.lossyString } == ["a!", "a-c", "a.b", "a", "a0", "ab.", "ab", "b", "b-", "b.d"])
+    }
+
     @Test func arkCommitGitFormIsFixed() throws {
         let zero = ObjectID(bytes: [UInt8](repeating: 0, count: 32))
         let c = Commit(

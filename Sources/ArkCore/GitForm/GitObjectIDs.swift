@@ -15,10 +15,19 @@ package final class GitObjectIDs {
     package func remember(_ arkID: ObjectID, _ gitID: [UInt8]) {
         if cache[arkID] == nil { unsaved.append((arkID, gitID)) }
         cache[arkID] = gitID
+        if !notStored.isEmpty { notStored.remove(arkID) }
     }
 
-    private func known(_ id: ObjectID) throws -> [UInt8]? {
+    /// Set once `preload` has read every stored id: an id not in `cache` is then not stored
+    /// (or stored since by another process, which computing it again agrees with).
+    private var preloaded = false
+    /// Ids a batched lookup (`lookUpStored`) found not stored, so `known` does not ask again.
+    private var notStored = Set<ObjectID>()
+
+    /// The git id of `id` if computed before (in memory or in the index), without computing it.
+    package func known(_ id: ObjectID) throws -> [UInt8]? {
         if let g = cache[id] { return g }
+        if preloaded || notStored.contains(id) { return nil }
         guard let g = try repo.index.gitID(of: id) else { return nil }
         cache[id] = g
         return g
@@ -29,6 +38,19 @@ package final class GitObjectIDs {
     package func preload(limit: Int = 1 << 20) throws {
         guard let all = try repo.index.allGitIDs(limit: limit) else { return }
         cache.merge(all) { current, _ in current }
+        preloaded = true
+    }
+
+    /// Looks up the stored ids of those of `arkIDs` not in memory in one read of the index, so the
+    /// questions that follow are answered from memory.
+    package func lookUpStored(_ arkIDs: [ObjectID]) throws {
+        guard !preloaded else { return }
+        let wanted = arkIDs.filter { cache[$0] == nil && !notStored.contains($0) }
+        guard !wanted.isEmpty else { return }
+        let found = try repo.index.gitIDs(of: wanted)
+        for id in wanted {
+            if let g = found[id] { cache[id] = g } else { notStored.insert(id) }
+        }
     }
 
     /// Writes the ids computed since the last flush to the index.
@@ -67,6 +89,7 @@ package final class GitObjectIDs {
     package func tree(_ id: ObjectID) throws -> [UInt8] {
         if let g = try known(id) { return g }
         let t = try repo.tree(id)
+        try lookUpStored(t.entries.compactMap(\.id))
         let g = GitSHA1.objectID(.tree, try t.gitForm(id: entry))
         remember(id, g)
         return g

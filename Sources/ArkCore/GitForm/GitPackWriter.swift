@@ -44,9 +44,8 @@ package final class GitPackWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Starts an object of `size` content bytes; feed them with `content`, then `endObject`.
-    package func beginObject(_ type: GitObjectType, size: UInt64) throws {
-        precondition(!deflating, "object not ended")
+    /// An object's type-and-size varint.
+    static func header(_ type: GitObjectType, size: UInt64) -> [UInt8] {
         var header: [UInt8] = []
         var s = size
         var byte = UInt8(type.rawValue << 4) | UInt8(s & 0x0f)
@@ -57,7 +56,21 @@ package final class GitPackWriter {
             s >>= 7
         }
         header.append(byte)
-        try emit(header)
+        return header
+    }
+
+    /// A whole object of `size` content bytes deflated beforehand (`GitDeflater`).
+    package func deflatedObject(_ type: GitObjectType, size: UInt64, _ deflated: [UInt8]) throws {
+        precondition(!deflating, "object not ended")
+        try emit(Self.header(type, size: size))
+        try emit(deflated)
+        objectsWritten += 1
+    }
+
+    /// Starts an object of `size` content bytes; feed them with `content`, then `endObject`.
+    package func beginObject(_ type: GitObjectType, size: UInt64) throws {
+        precondition(!deflating, "object not ended")
+        try emit(Self.header(type, size: size))
         if initialised {
             guard deflateReset(&stream) == Z_OK else { throw ArkError(.io, "zlib: cannot reset the deflate stream") }
         } else {
@@ -124,5 +137,45 @@ package final class GitPackWriter {
         try trailer.withUnsafeBytes { try sink($0) }
         bytesWritten += 20
         return trailer
+    }
+}
+
+/// Deflates whole objects into memory for a pack (level 1, as `GitPackWriter`), one zlib
+/// stream reset for each; used by one thread at a time.
+package final class GitDeflater: @unchecked Sendable {  // one thread at a time: owned by GitDeflateAhead's serial queue
+    private var stream = z_stream()
+    private var initialised = false
+
+    package init() {}
+
+    deinit { if initialised { deflateEnd(&stream) } }
+
+    package func deflate(_ input: [UInt8]) throws -> [UInt8] {
+        guard input.count < Int(UInt32.max / 2) else {
+            throw ArkError(.unsupported, "git pack: object of \(input.count) bytes to deflate at once")
+        }
+        if initialised {
+            guard deflateReset(&stream) == Z_OK else { throw ArkError(.io, "zlib: cannot reset the deflate stream") }
+        } else {
+            guard deflateInit_(&stream, 1, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw ArkError(.io, "zlib: cannot start a deflate stream")
+            }
+            initialised = true
+        }
+        let bound = Int(deflateBound(&stream, UInt(input.count)))
+        var rc: Int32 = 0
+        let out = try [UInt8](unsafeUninitializedCapacity: bound) { o, n in
+            n = 0
+            try input.withUnsafeBytes { i in
+                stream.next_in = UnsafeMutablePointer(mutating: i.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                stream.avail_in = UInt32(i.count)
+                stream.next_out = o.baseAddress
+                stream.avail_out = UInt32(bound)
+                rc = CZlib.deflate(&stream, Z_FINISH)
+                guard rc == Z_STREAM_END else { throw ArkError(.io, "zlib: deflate failed (\(rc))") }
+                n = bound - Int(stream.avail_out)
+            }
+        }
+        return out
     }
 }

@@ -50,6 +50,16 @@ extension Index {
 
     package func gitID(of arkID: ObjectID) throws -> [UInt8]? { try read { db in try Self.gitID(db, of: arkID) } }
 
+    /// The known git ids of `arkIDs`, in one read transaction (absent ids are left out).
+    package func gitIDs(of arkIDs: [ObjectID]) throws -> [ObjectID: [UInt8]] {
+        guard !arkIDs.isEmpty else { return [:] }
+        return try read { db in
+            var out: [ObjectID: [UInt8]] = [:]
+            for id in arkIDs { if let g = try Self.gitID(db, of: id) { out[id] = g } }
+            return out
+        }
+    }
+
     static func insertGitID(_ db: Database, _ arkID: ObjectID, _ gitID: [UInt8]) throws {
         let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO git_ids (ark_id, git_id) VALUES (?, ?)")
         try stmt.execute(arguments: [arkID, Data(gitID)])
