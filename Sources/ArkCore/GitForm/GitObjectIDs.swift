@@ -85,13 +85,33 @@ package final class GitObjectIDs {
         }
     }
 
-    /// The git tree id of a tree (subtrees first, recursively).
+    /// The git tree id of a tree, its subtrees' first (without recursion: trees nest up to
+    /// `ObjectLimits.maxTreeDepth` levels, too deep for the stack).
     package func tree(_ id: ObjectID) throws -> [UInt8] {
         if let g = try known(id) { return g }
-        let t = try repo.tree(id)
-        try lookUpStored(t.entries.compactMap(\.id))
-        let g = GitSHA1.objectID(.tree, try t.gitForm(id: entry))
-        remember(id, g)
+        var stack: [(id: ObjectID, tree: Tree?)] = [(id, nil)]
+        while var top = stack.popLast() {
+            if try known(top.id) != nil { continue }
+            let t: Tree
+            if let loaded = top.tree {
+                t = loaded
+            } else {
+                t = try repo.tree(top.id)
+                try lookUpStored(t.entries.compactMap(\.id))
+            }
+            var pending: [ObjectID] = []
+            for e in t.entries where e.kind == .directory {
+                if let sub = e.id, try known(sub) == nil { pending.append(sub) }
+            }
+            if !pending.isEmpty {
+                top.tree = t
+                stack.append(top)
+                stack += pending.map { (id: $0, tree: nil) }
+                continue
+            }
+            remember(top.id, GitSHA1.objectID(.tree, try t.gitForm(id: entry)))
+        }
+        guard let g = try known(id) else { throw ArkError(.corrupt, "git id of tree \(id) was not computed") }
         return g
     }
 
