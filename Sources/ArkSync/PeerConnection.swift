@@ -32,6 +32,9 @@ package protocol PeerHandler: Sendable {
 }
 
 package enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `error` itself when it is a SyncError, else a protocol violation naming it.
+    package init(wrapping error: any Error) { self = error as? SyncError ?? .protocolViolation("\(error)") }
+
     case closed
     case timeout
     /// The remote answered a request with an error (its one-line message).

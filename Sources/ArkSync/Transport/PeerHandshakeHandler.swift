@@ -118,10 +118,8 @@ final class PeerHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler
         let message = unwrapInboundIn(data)
         do {
             try handleMessage(message)
-        } catch let error as SyncError {
-            fail(error)
         } catch {
-            fail(.protocolViolation("\(error)"))
+            fail(SyncError(wrapping: error))
         }
     }
 

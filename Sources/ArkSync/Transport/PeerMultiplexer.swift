@@ -110,10 +110,8 @@ final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable {  // st
         if case .closed = phase { return }
         do {
             try handleFrames(try MuxFrame.decodeAll(plaintext))
-        } catch let error as SyncError {
-            fail(error)
         } catch {
-            fail(.protocolViolation("\(error)"))
+            fail(SyncError(wrapping: error))
         }
     }
 
@@ -121,10 +119,8 @@ final class PeerMultiplexer: ChannelInboundHandler, @unchecked Sendable {  // st
     func received(_ frames: [MuxFrame]) {
         do {
             try handleFrames(frames)
-        } catch let error as SyncError {
-            fail(error)
         } catch {
-            fail(.protocolViolation("\(error)"))
+            fail(SyncError(wrapping: error))
         }
     }
 
