@@ -21,9 +21,12 @@ package final class Repository: Sendable {
     let tagBackfill = TagBackfill()
 
     package var packDirectory: String { path + "/packs" }
+    /// Where packs are kept when they live off this disk (`[store.s3]`), else nil.
+    package let packStorage: (any PackStorage)?
 
-    /// Opens (creating if needed) the store at `path`.
-    package init(path: String) throws {
+    /// Opens (creating if needed) the store at `path`; with `packStorage`, pack files live there
+    /// and the local `packs/` directory is a bounded cache.
+    package init(path: String, packStorage: (any PackStorage)? = nil) throws {
         guard ObjectHasher.initialized else { throw ArkError(.io, "libsodium failed to initialize") }
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -38,6 +41,7 @@ package final class Repository: Sendable {
         }
         try Self.checkOwner(path)
         self.path = path
+        self.packStorage = packStorage
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
         // SQLite opens these by name and follows symlinks: none may be one.
         let indexPath = path + "/index.sqlite"
