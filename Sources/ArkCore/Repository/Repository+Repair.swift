@@ -1,0 +1,202 @@
+import Foundation
+import GRDB
+import Glibc
+
+/// How far `repairIndex` has got.
+package struct RepairProgress: Sendable {
+    package var packsDone = 0
+    package var packsTotal = 0
+    package var bytesDone: UInt64 = 0
+    package var bytesTotal: UInt64 = 0
+    package var objects = 0
+}
+
+/// What `repairIndex` found and restored.
+package struct RepairReport: Sendable {
+    /// Where the packs were read: the bucket's location or the local pack directory.
+    package var source = ""
+    package var packs = 0
+    /// Packs without a record directory whose headers were scanned instead.
+    package var packsScanned = 0
+    /// Packs that end in bytes that are not a record (a torn tail, or damage); their records
+    /// before those bytes were indexed.
+    package var incompletePacks: [String] = []
+    /// Objects newly recorded (objects the index already had keep their rows).
+    package var objects = 0
+    package var commits = 0
+    /// Commits left out of the graph because a parent is in no pack.
+    package var orphanCommits = 0
+    package var heads = 0
+    /// Heads of the state record whose commit is in no pack.
+    package var skippedHeads: [String] = []
+    /// The state record restored (`StoreState.sequence`), nil when none was found.
+    package var stateSequence: UInt64?
+    /// With no state record, tip commits (no child) became heads `recovered/<id>`.
+    package var recoveredTips = 0
+}
+
+extension Repository {
+    /// Rebuilds the index from the packs, for a store whose index was lost or damaged: every
+    /// record of every pack (the bucket's with `packStorage`, else the local pack files), the
+    /// commit graph from the commit objects, then heads and sync sequence numbers from the
+    /// newest state record (`StoreState`). Never removes anything: rows the index already has
+    /// stay, so it is safe on an index that is only partly lost. Holds the store lock
+    /// exclusively (no writer runs meanwhile).
+    package func repairIndex(onWait: () -> Void = {}, progress: (RepairProgress) -> Void = { _ in }) throws -> RepairReport {
+        let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
+        defer { withExtendedLifetime(lock) {} }
+        var report = RepairReport()
+        var state = RepairProgress()
+        let packList = try listPacks()
+        report.source = packStorage?.location ?? packDirectory
+        state.packsTotal = packList.count
+        state.bytesTotal = packList.reduce(0) { $0 + $1.size }
+        progress(state)
+        var commitIDs: [ObjectID] = []
+        for pack in packList {
+            let (records, complete, scanned) = try records(of: pack)
+            if scanned { report.packsScanned += 1 }
+            if !complete { report.incompletePacks.append(pack.name) }
+            let before = try index.objectCount().present
+            if !records.isEmpty {
+                try index.write { db in try Index.insert(db, records: records, remote: packStorage != nil) }
+            }
+            report.objects += try index.objectCount().present - before
+            commitIDs += records.filter { $0.kind == .commit }.map(\.id)
+            report.packs += 1
+            state.packsDone += 1
+            state.bytesDone += pack.size
+            state.objects += records.count
+            progress(state)
+        }
+        let graph = try restoreCommits(commitIDs)
+        report.commits = graph.inserted
+        report.orphanCommits = graph.orphans
+        try restoreState(&report, tips: graph.tips)
+        return report
+    }
+
+    struct PackListing {
+        var name: String
+        var size: UInt64
+        var hasDirectory: Bool
+    }
+
+    private func listPacks() throws -> [PackListing] {
+        if let storage = packStorage {
+            let entries = try storage.list(prefix: BucketLayout.packPrefix)
+            let keys = Set(entries.map(\.key))
+            return entries.filter { $0.key.hasSuffix(".pack") }.map {
+                let name = String($0.key.dropFirst(BucketLayout.packPrefix.count))
+                return PackListing(name: name, size: $0.size, hasDirectory: keys.contains(BucketLayout.directoryKey(name)))
+            }
+        }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []).sorted().compactMap { name in
+            guard name.hasSuffix(".pack") else { return nil }
+            var st = stat()
+            guard lstat(packDirectory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return PackListing(name: name, size: UInt64(st.st_size), hasDirectory: false)
+        }
+    }
+
+    /// The records of a pack: from its record directory when there is a valid one, else by
+    /// scanning its headers.
+    private func records(of pack: PackListing) throws -> (records: [PackWriter.Pending], complete: Bool, scanned: Bool) {
+        if let storage = packStorage {
+            if pack.hasDirectory, let bytes = try storage.get(key: BucketLayout.directoryKey(pack.name)),
+                let records = PackDirectory.decode(bytes, name: pack.name, packSize: pack.size)
+            {
+                return (records, true, false)
+            }
+            let key = BucketLayout.packKey(pack.name)
+            let scan = try PackScanner.scan(name: pack.name, size: pack.size) { offset, length in
+                try storage.read(key: key, offset: offset, length: length)
+            }
+            return (scan.records, scan.complete, true)
+        }
+        let file = try FileDescriptor(open: packDirectory + "/" + pack.name, flags: O_RDONLY)
+        let scan = try PackScanner.scan(name: pack.name, size: pack.size) { offset, length in
+            var bytes = [UInt8](repeating: 0, count: length)
+            try bytes.withUnsafeMutableBytes { try file.pread(into: $0, at: offset) }
+            return bytes
+        }
+        return (scan.records, scan.complete, true)
+    }
+
+    /// Records the commits among `ids` (read and verified) in the commit graph, parents first.
+    /// A commit whose parent is in no pack and not in the index is left out, with everything
+    /// above it. Returns how many were inserted and left out, and the tips (commits no other
+    /// commit names as parent).
+    private func restoreCommits(_ ids: [ObjectID]) throws -> (inserted: Int, orphans: Int, tips: [(ObjectID, Commit)]) {
+        var commits: [ObjectID: Commit] = [:]
+        for id in ids where try !index.hasCommit(id) { commits[id] = try commit(id) }
+        var done = Set<ObjectID>(), failed = Set<ObjectID>()
+        var order: [(ObjectID, Commit)] = []
+        for root in commits.keys.sorted() {
+            var stack: [(ObjectID, Bool)] = [(root, false)]
+            while let (c, expanded) = stack.popLast() {
+                if done.contains(c) || failed.contains(c) { continue }
+                guard let commit = commits[c] else {
+                    if try index.hasCommit(c) { done.insert(c) } else { failed.insert(c) }
+                    continue
+                }
+                if !expanded {
+                    stack.append((c, true))
+                    for p in commit.parents where !done.contains(p) && !failed.contains(p) { stack.append((p, false)) }
+                    continue
+                }
+                if commit.parents.allSatisfy({ done.contains($0) }) {
+                    done.insert(c)
+                    order.append((c, commit))
+                } else {
+                    failed.insert(c)
+                }
+            }
+        }
+        try index.write { db in for (id, c) in order { try Index.insertCommit(db, id: id, c) } }
+        let parents = Set(order.flatMap { $0.1.parents })
+        let tips = order.filter { !parents.contains($0.0) }
+        return (order.count, commits.count - order.count, tips)
+    }
+
+    /// Restores heads and sync sequence numbers from the newest state record; without one,
+    /// makes each tip commit a head `recovered/<id>` of its node, so nothing becomes
+    /// unreachable (and collectable) by accident.
+    private func restoreState(_ report: inout RepairReport, tips: [(ObjectID, Commit)]) throws {
+        let actor = identity.endpointID
+        let now = Int64(Date().timeIntervalSince1970)
+        if let state = try newestState() {
+            let result = try index.write { db in try Index.restore(db, state, actor: actor, time: now) }
+            report.heads = result.restored
+            report.skippedHeads = result.skipped
+            report.stateSequence = state.sequence
+            return
+        }
+        guard try index.heads().isEmpty else { return }
+        report.recoveredTips = try index.write { db in
+            var n = 0
+            for (id, c) in tips {
+                let ref = HeadRef(repo: "recovered", owner: c.node, name: id.hex)
+                try Index.setHead(
+                    db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip without a state record", time: now)
+                n += 1
+            }
+            return n
+        }
+        report.heads = report.recoveredTips
+    }
+
+    /// The newest `StoreState`: the highest `state/<sequence>` in the bucket, or `state.json`.
+    func newestState() throws -> StoreState? {
+        if let storage = packStorage {
+            let keys = try storage.list(prefix: BucketLayout.statePrefix).compactMap { e in
+                BucketLayout.stateSequence(e.key).map { ($0, e.key) }
+            }
+            guard let newest = keys.max(by: { $0.0 < $1.0 }), let bytes = try storage.get(key: newest.1) else { return nil }
+            return try StoreState(decoding: bytes, what: "\(newest.1) in \(storage.location)")
+        }
+        let path = BucketLayout.localStatePath(store: self.path)
+        guard let bytes = try FileDescriptor.readStoreFile(path, what: "state record") else { return nil }
+        return try StoreState(decoding: bytes, what: path)
+    }
+}
