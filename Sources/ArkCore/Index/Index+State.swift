@@ -128,7 +128,8 @@ extension Index {
 
     /// Restores `state` into this index (`ark repair index`): a head the index lacks is set to
     /// the recorded commit, which must be in the index (heads never point at missing history);
-    /// sync rows are kept where the index has a higher sequence number. Returns the heads set
+    /// sync rows are kept where the index has a higher sequence number. Sync rows alone never
+    /// make the index differ from the record in a way that matters: they only move forward. Returns the heads set
     /// and those skipped because their commit is missing.
     static func restore(_ db: Database, _ state: StoreState, actor: ObjectID, time: Int64) throws -> (restored: Int, skipped: [String]) {
         var restored = 0
@@ -164,8 +165,20 @@ extension Index {
                     """,
                 arguments: [a.repo, writer, a.name, a.seq, a.head.flatMap(ObjectID.init(hex:)), a.announcement, a.received ?? 0])
         }
-        try db.execute(
-            sql: "UPDATE store_state SET seq = MAX(seq, ?), dirty = 1 WHERE id = 0", arguments: [Int64(state.sequence)])
+        // The rebuilt index continues the one that wrote `state`: it takes over its id and
+        // sequence number (unless it has written further itself), and mirrors a new state only
+        // if its heads now differ from the record's.
+        let own = try Row.fetchOne(db, sql: "SELECT seq FROM store_state WHERE id = 0").map { UInt64($0[0] as Int64) } ?? 0
+        if own <= state.sequence {
+            let same =
+                try snapshot(db, sequence: state.sequence, index: state.index).heads.map { [$0.repo, $0.owner, $0.name, $0.commit] }
+                == state.heads.map { [$0.repo, $0.owner, $0.name, $0.commit] }
+            try db.execute(
+                sql: "UPDATE store_state SET seq = ?, index_id = ?, dirty = ? WHERE id = 0",
+                arguments: [Int64(state.sequence), state.index, same ? 0 : 1])
+        } else {
+            try db.execute(sql: "UPDATE store_state SET dirty = 1 WHERE id = 0")
+        }
         return (restored, skipped)
     }
 }

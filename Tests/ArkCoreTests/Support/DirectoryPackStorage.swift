@@ -18,6 +18,9 @@ final class DirectoryPackStorage: PackStorage {
     private let counts = Mutex(Counts())
     private let uploadsFail = Atomic<Bool>(false)
     private let putsFail = Atomic<Bool>(false)
+    /// Puts of state records are stored, then reported failed: a crash after the bucket took
+    /// the state but before the index transaction committed.
+    private let statePutsStoreThenFail = Atomic<Bool>(false)
 
     init(root: String) throws {
         self.root = root
@@ -28,6 +31,7 @@ final class DirectoryPackStorage: PackStorage {
     var calls: Counts { counts.withLock { $0 } }
     func failUploads(_ on: Bool) { uploadsFail.store(on, ordering: .relaxed) }
     func failPuts(_ on: Bool) { putsFail.store(on, ordering: .relaxed) }
+    func storeThenFailStatePuts(_ on: Bool) { statePutsStoreThenFail.store(on, ordering: .relaxed) }
 
     private func path(_ key: String) -> String { root + "/" + key }
 
@@ -49,6 +53,9 @@ final class DirectoryPackStorage: PackStorage {
         if putsFail.load(ordering: .relaxed) { throw ArkError(.io, "put of \(key) failed (test)") }
         try write(key, bytes)
         counts.withLock { $0.puts += 1 }
+        if key.hasPrefix("state/") && statePutsStoreThenFail.load(ordering: .relaxed) {
+            throw ArkError(.io, "connection reset after storing \(key) (test)")
+        }
     }
 
     func read(key: String, offset: UInt64, length: Int) throws -> [UInt8] {
