@@ -209,6 +209,27 @@ import Testing
 
     private func repairIndexIsIdempotent(_ repo: Repository) throws -> RepairReport { try repo.repairIndex() }
 
+    /// A file of a lazy repo: its chunk is known (a pull recorded it) but in no pack. Repair
+    /// records it known-but-absent again, so verify passes as it did before the loss.
+    @Test func repairIndexRecordsChunksNoPackHoldsAsAbsent() throws {
+        let store = try TestStore(bucket: true)
+        let chunk = ObjectHasher.hash(.chunk, Array("only a peer has these bytes".utf8))
+        try store.repo.index.insertAbsent([(chunk, .chunk, 27)])
+        let session = try WriteSession(store.repo)
+        let manifest = try session.putManifest([Manifest.Entry(id: chunk, length: 27)])
+        let tree = try session.put(.tree, try Tree(entries: [.file("lazy", manifest: manifest, size: 27)]).encoded())
+        let commit = try store.commit(tree: tree, session: session)
+        #expect(try store.repo.verify(roots: [commit], allObjects: true).absentChunks == 1)
+        let fresh = store.directory + "/fresh"
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: store.repo.path + "/node.key", toPath: fresh + "/node.key")
+        let repo = try Repository(path: fresh, packStorage: store.bucket)
+        let report = try repo.repairIndex()
+        #expect(report.absentChunks == 1)
+        let v = try repo.verify(roots: [commit], allObjects: true)
+        #expect(v.ok && v.absentChunks == 1, "\(v.problems)")
+    }
+
     @Test func repairIndexScansPacksWithoutDirectories() throws {
         let store = try TestStore(bucket: true)
         let bucket = try #require(store.bucket)

@@ -33,6 +33,9 @@ package struct RepairReport: Sendable {
     package var stateSequence: UInt64?
     /// With no state record, tip commits (no child) became heads `recovered/<id>`.
     package var recoveredTips = 0
+    /// Chunks reachable files name that no pack holds (a lazy repo's), recorded as known but
+    /// not stored, as the pull that first saw them had recorded them.
+    package var absentChunks = 0
 }
 
 extension Repository {
@@ -73,7 +76,53 @@ extension Repository {
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
         try restoreState(&report, tips: graph.tips)
+        report.absentChunks = try restoreAbsentChunks()
         return report
+    }
+
+    /// Walks every head's history and records the chunks its manifests name that are not in
+    /// the index as known but absent. Metadata that cannot be read is skipped: `verify`
+    /// reports it.
+    private func restoreAbsentChunks() throws -> Int {
+        var commits = try index.heads().map(\.commit)
+        var seen = Set<ObjectID>()
+        var trees: [ObjectID] = [], manifests: [ObjectID] = []
+        var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
+        var total = 0
+        func flush() throws {
+            guard !absent.isEmpty else { return }
+            try index.insertAbsent(absent)
+            total += absent.count
+            absent.removeAll()
+        }
+        while let c = commits.popLast() {
+            guard seen.insert(c).inserted, let commit = try? commit(c) else { continue }
+            trees.append(commit.tree)
+            commits += commit.parents
+        }
+        while let t = trees.popLast() {
+            guard seen.insert(t).inserted, let tree = try? tree(t) else { continue }
+            for e in tree.entries {
+                switch e.kind {
+                case .directory: trees.append(e.id!)
+                case .file, .executable: manifests.append(e.id!)
+                default: break
+                }
+            }
+        }
+        while let m = manifests.popLast() {
+            guard seen.insert(m).inserted, let man = try? manifest(m) else { continue }
+            if man.level > 0 {
+                for i in 0..<man.count { manifests.append(man.id(at: i)) }
+                continue
+            }
+            let entries = (0..<man.count).map { man.entry(at: $0) }.filter { seen.insert($0.id).inserted }
+            let known = try index.objects(entries.map(\.id))
+            for e in entries where known[e.id] == nil { absent.append((e.id, .chunk, Int(e.length))) }
+            if absent.count >= 4096 { try flush() }
+        }
+        try flush()
+        return total
     }
 
     struct PackListing {

@@ -26,7 +26,7 @@ struct RepairIndexCommand: ParsableCommand {
 
     struct Output: Encodable {
         var source: String
-        var packs, packsScanned, objects, commits, orphanCommits, heads, recoveredTips: Int
+        var packs, packsScanned, objects, commits, orphanCommits, heads, recoveredTips, absentChunks: Int
         var incompletePacks, skippedHeads: [String]
         var stateSequence: UInt64?
     }
@@ -42,13 +42,19 @@ struct RepairIndexCommand: ParsableCommand {
             Terminal.json(
                 Output(
                     source: r.source, packs: r.packs, packsScanned: r.packsScanned, objects: r.objects, commits: r.commits,
-                    orphanCommits: r.orphanCommits, heads: r.heads, recoveredTips: r.recoveredTips, incompletePacks: r.incompletePacks,
+                    orphanCommits: r.orphanCommits, heads: r.heads, recoveredTips: r.recoveredTips,
+                    absentChunks: r.absentChunks, incompletePacks: r.incompletePacks,
                     skippedHeads: r.skippedHeads, stateSequence: r.stateSequence))
         } else {
             for p in r.incompletePacks {
                 Terminal.out("warning: pack \(p) ends in bytes that are not a record; the records before them were indexed")
             }
             for h in r.skippedHeads { Terminal.out("warning: head \(h) names a commit in no pack; it was not restored") }
+            if r.absentChunks > 0 {
+                Terminal.out(
+                    "\(r.absentChunks) chunk(s) that files name are in no pack: recorded as known but not stored (fetched from peers on demand)"
+                )
+            }
             if r.orphanCommits > 0 { Terminal.out("warning: \(r.orphanCommits) commit(s) have a parent in no pack; left out of the graph") }
             let state =
                 if let s = r.stateSequence { "heads from state record \(s)" } else if r.recoveredTips > 0 {
