@@ -118,6 +118,11 @@ extension Index {
     /// The sequence number of the last state snapshot written.
     package func stateSequence() throws -> UInt64 { try stateIdentity().sequence }
 
+    /// Writes the state record again (the next sequence number) from what the index holds.
+    func rewriteState() throws {
+        try write { db in try db.execute(sql: "UPDATE store_state SET dirty = 1 WHERE id = 0") }
+    }
+
     /// The sequence number of the last state snapshot written and this index's id.
     package func stateIdentity() throws -> (sequence: UInt64, index: String) {
         try read { db in

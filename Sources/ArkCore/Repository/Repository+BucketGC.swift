@@ -7,17 +7,25 @@ extension Repository {
     static let keptStateRecords = 8
 
     /// Refuses to collect against an index that is behind the bucket: one that was lost and
-    /// recreated empty knows none of the packs, and gc would take them all for garbage.
+    /// recreated empty knows none of the packs, and gc would take them all for garbage. A
+    /// state record of this very index one step ahead (put, then the transaction did not
+    /// commit) is written again from the index first: gc is about to delete the packs it
+    /// names, so it must not stay the newest.
     func checkIndexIsCurrent() throws {
         guard let storage = packStorage else { return }
         let indexed = try index.stateIdentity()
-        for name in try storage.list(prefix: BucketLayout.statePrefix).compactMap({ BucketLayout.stateName($0.key) })
-        where name.sequence > indexed.sequence || (name.sequence == indexed.sequence && name.index != indexed.index) {
-            throw ArkError(
-                .invalidArgument,
-                "the index is behind the bucket (state record \(name.sequence) of another index, this one is at \(indexed.sequence)); run 'ark repair index' before gc, nothing was deleted",
-                context: storage.location)
+        let ahead = try storage.list(prefix: BucketLayout.statePrefix).compactMap { BucketLayout.stateName($0.key) }.filter {
+            $0.sequence > indexed.sequence || ($0.sequence == indexed.sequence && $0.index != indexed.index)
         }
+        guard let first = ahead.first else { return }
+        if ahead.allSatisfy({ $0.index == indexed.index && $0.sequence == indexed.sequence + 1 }) {
+            try index.rewriteState()
+            return
+        }
+        throw ArkError(
+            .invalidArgument,
+            "the index is behind the bucket (state record \(first.sequence) of another index, this one is at \(indexed.sequence)); run 'ark repair index' before gc, nothing was deleted",
+            context: storage.location)
     }
 
     /// Deletes packs (and record directories) in the bucket that the index does not name, and
