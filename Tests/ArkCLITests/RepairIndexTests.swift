@@ -44,6 +44,30 @@ import Testing
         #expect(try ws.ark("verify").ok)
     }
 
+    /// A commit killed while writing its pack leaves a torn pack; the index is lost after
+    /// that. Repair indexes what the torn pack holds up to the tear, restores the head the
+    /// killed commit never moved, and verify passes.
+    @Test func repairIndexCopesWithAPackTornByAKilledCommit() throws {
+        let ws = Workspace()
+        var rng = SeededRandom(seed: 19)
+        try ws.write("src/keep.bin", rng.bytes(1 << 20))
+        let first = try ws.ok("commit", "src", "--repo", "proj")
+        let before = GCTests.packs(ws)
+        try ws.write("src/huge.bin", rng.bytes(40 << 20))
+        let p = try ArkProcess.start(["commit", "src", "--repo", "proj"], cwd: ws.path)
+        let deadline = Date().addingTimeInterval(30)
+        while GCTests.packs(ws).subtracting(before).isEmpty && p.isRunning && Date() < deadline { usleep(2000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try #require(p.terminationReason == .uncaughtSignal, "the commit finished before it could be killed")
+        Self.removeIndex(ws)
+        let r = try ws.ark("repair", "index")
+        #expect(r.ok, "\(r.stdout) \(r.stderr)")
+        #expect(try ws.ok("log", "-n", "1", "--oneline").hasPrefix(String(first.prefix(12))))
+        let verify = try ws.ark("verify")
+        #expect(verify.ok, "\(verify.stdout) \(verify.stderr)")
+    }
+
     @Test func repairIndexSummarisesWhatItRestored() throws {
         let ws = Workspace()
         try ws.write("src/a.txt", Array("a\n".utf8))

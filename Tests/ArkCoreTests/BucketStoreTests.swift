@@ -235,6 +235,25 @@ import Testing
         #expect(v.ok && v.absentChunks == 1, "\(v.problems)")
     }
 
+    @Test func repairIndexLeavesOutADamagedCommitAndNamesIt() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 22)
+        let (first, _) = try Self.commitFile(store, rng.bytes(1 << 20))
+        let (second, _) = try Self.commitFile(store, rng.bytes(1 << 20), name: "g")
+        let loc = try #require(try store.repo.index.object(second)?.location)
+        try bucket.flip("packs/" + (try #require(try store.repo.index.packName(loc.pack))), at: loc.offset + 3)
+        let fresh = store.directory + "/fresh"
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: store.repo.path + "/node.key", toPath: fresh + "/node.key")
+        let repo = try Repository(path: fresh, packStorage: bucket)
+        let report = try repo.repairIndex()
+        #expect(report.damagedCommits.count == 1 && report.damagedCommits[0].hasPrefix(second.short), "\(report.damagedCommits)")
+        #expect(report.skippedHeads.count == 1, "the head names the damaged commit")
+        #expect(try repo.index.hasCommit(first))
+        #expect(try repo.verify(roots: [first], allObjects: false).ok)
+    }
+
     @Test func repairIndexScansPacksWithoutDirectories() throws {
         let store = try TestStore(bucket: true)
         let bucket = try #require(store.bucket)

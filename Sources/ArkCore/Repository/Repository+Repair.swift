@@ -18,14 +18,16 @@ package struct RepairReport: Sendable {
     package var packs = 0
     /// Packs without a record directory whose headers were scanned instead.
     package var packsScanned = 0
-    /// Packs that end in bytes that are not a record (a torn tail, or damage); their records
-    /// before those bytes were indexed.
+    /// Packs that end in bytes that are not a record (the torn tail of a local pack whose
+    /// writer was killed, or damage); their records before those bytes were indexed.
     package var incompletePacks: [String] = []
     /// Objects newly recorded (objects the index already had keep their rows).
     package var objects = 0
     package var commits = 0
-    /// Commits left out of the graph because a parent is in no pack.
+    /// Commits left out of the graph because a parent is in no pack (or is damaged).
     package var orphanCommits = 0
+    /// Commit objects that do not verify or decode (`<short id>: <error>`).
+    package var damagedCommits: [String] = []
     package var heads = 0
     /// Heads of the state record whose commit is in no pack.
     package var skippedHeads: [String] = []
@@ -75,6 +77,7 @@ extension Repository {
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
+        report.damagedCommits = graph.damaged
         try restoreState(&report, tips: graph.tips)
         report.absentChunks = try restoreAbsentChunks()
         return report
@@ -176,9 +179,18 @@ extension Repository {
     /// A commit whose parent is in no pack and not in the index is left out, with everything
     /// above it. Returns how many were inserted and left out, and the tips (commits no other
     /// commit names as parent).
-    private func restoreCommits(_ ids: [ObjectID]) throws -> (inserted: Int, orphans: Int, tips: [(ObjectID, Commit)]) {
+    private func restoreCommits(_ ids: [ObjectID]) throws -> (
+        inserted: Int, orphans: Int, tips: [(ObjectID, Commit)], damaged: [String]
+    ) {
         var commits: [ObjectID: Commit] = [:]
-        for id in ids where try !index.hasCommit(id) { commits[id] = try commit(id) }
+        var damaged: [String] = []
+        for id in ids where try !index.hasCommit(id) {
+            // A commit object that does not verify or decode stays out of the graph (and so
+            // does everything above it); verify names it.
+            do { commits[id] = try commit(id) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                damaged.append("\(id.short): \(e.message)")
+            }
+        }
         var done = Set<ObjectID>(), failed = Set<ObjectID>()
         var order: [(ObjectID, Commit)] = []
         for root in commits.keys.sorted() {
@@ -205,7 +217,7 @@ extension Repository {
         try index.write { db in for (id, c) in order { try Index.insertCommit(db, id: id, c) } }
         let parents = Set(order.flatMap { $0.1.parents })
         let tips = order.filter { !parents.contains($0.0) }
-        return (order.count, commits.count - order.count, tips)
+        return (order.count, commits.count - order.count, tips, damaged)
     }
 
     /// Restores heads and sync sequence numbers from the newest state record; without one,

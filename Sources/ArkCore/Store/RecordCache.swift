@@ -106,7 +106,13 @@ final class RecordCache: Sendable {
                 entries.append((dir + "/" + name, Int64(st.st_size), st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
             }
         }
-        scan(directory) { !$0.contains(".tmp") }
+        scan(directory) { name in
+            guard name.contains(".tmp") else { return true }
+            // Left by a process that died while writing it: gone after ten minutes.
+            var st = stat()
+            if lstat(directory + "/" + name, &st) == 0, time(nil) - st.st_mtim.tv_sec > 600 { unlink(directory + "/" + name) }
+            return false
+        }
         scan(packDirectory) { remote.contains($0) }
         var total = entries.reduce(0) { $0 + $1.bytes }
         let target = limit / 4 * 3

@@ -27,7 +27,7 @@ struct RepairIndexCommand: ParsableCommand {
     struct Output: Encodable {
         var source: String
         var packs, packsScanned, objects, commits, orphanCommits, heads, recoveredTips, absentChunks: Int
-        var incompletePacks, skippedHeads: [String]
+        var incompletePacks, skippedHeads, damagedCommits: [String]
         var stateSequence: UInt64?
     }
 
@@ -44,11 +44,12 @@ struct RepairIndexCommand: ParsableCommand {
                     source: r.source, packs: r.packs, packsScanned: r.packsScanned, objects: r.objects, commits: r.commits,
                     orphanCommits: r.orphanCommits, heads: r.heads, recoveredTips: r.recoveredTips,
                     absentChunks: r.absentChunks, incompletePacks: r.incompletePacks,
-                    skippedHeads: r.skippedHeads, stateSequence: r.stateSequence))
+                    skippedHeads: r.skippedHeads, damagedCommits: r.damagedCommits, stateSequence: r.stateSequence))
         } else {
             for p in r.incompletePacks {
                 Terminal.out("warning: pack \(p) ends in bytes that are not a record; the records before them were indexed")
             }
+            for c in r.damagedCommits { Terminal.out("warning: commit \(c); left out of the graph") }
             for h in r.skippedHeads { Terminal.out("warning: head \(h) names a commit in no pack; it was not restored") }
             if r.absentChunks > 0 {
                 Terminal.out(
@@ -62,6 +63,14 @@ struct RepairIndexCommand: ParsableCommand {
                 } else { "no state record" }
             Terminal.out(
                 "read \(r.packs) packs from \(r.source) (\(r.packsScanned) scanned): \(r.objects) objects and \(r.commits) commits recorded, \(r.heads) heads restored (\(state)); run 'ark verify' to check the data"
+            )
+        }
+        // Damage found on the way: the index holds everything else; name the first problem.
+        if let first = r.damagedCommits.first {
+            let more = r.damagedCommits.count - 1
+            throw ArkError(
+                .corrupt,
+                "repair index rebuilt what the packs hold, but found a damaged commit \(first)\(more > 0 ? " and \(more) more" : ""); run 'ark verify'"
             )
         }
     }
