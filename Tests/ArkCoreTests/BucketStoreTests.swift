@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ArkCore
@@ -139,6 +140,32 @@ import Testing
         store.repo.trimLocalCache()
         let results = store.repo.readChunks(Array(chunks.prefix(4)))
         for (i, r) in results.enumerated() { #expect(try r.get().count == Int(try store.repo.index.object(chunks[i])!.rawLength)) }
+    }
+
+    /// Many threads read (and the cache trims) at once: every read is served, verified.
+    @Test func concurrentReadsWhileTheCacheTrims() throws {
+        let store = try TestStore(bucket: true, cacheLimit: 2 << 20)
+        var rng = SeededRandom(seed: 23)
+        let data = rng.bytes(8 << 20)
+        let (_, manifest) = try Self.commitFile(store, data)
+        store.repo.trimLocalCache()
+        let chunks = try Self.chunkIDs(store.repo, manifest)
+        let failures = Mutex<[String]>([])
+        let repo = store.repo
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            do {
+                for i in 0..<chunks.count * 2 {
+                    let id = chunks[(i * 7 + t) % chunks.count]
+                    _ = try repo.readChunk(id, range: 0..<100)
+                }
+                var out: [UInt8] = []
+                try FileReader(repo: repo, manifest: manifest).stream { out += $0 }
+                if out != data { failures.withLock { $0.append("thread \(t): streamed bytes differ") } }
+            } catch {
+                failures.withLock { $0.append("thread \(t): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
     }
 
     @Test func aFlippedByteInTheBucketIsCorruptNamingThePack() throws {

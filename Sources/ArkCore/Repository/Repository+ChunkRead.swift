@@ -188,9 +188,11 @@ extension Repository {
             let fetched = Mutex<[Int: Result<[UInt8], Error>]>([:])
             let group = DispatchGroup()
             for i in rest {
-                DispatchQueue.global().async(group: group) {
+                group.enter()
+                runRead {
                     let r = Result { try self.readChunk(ids[i]) }
                     fetched.withLock { $0[i] = r }
+                    group.leave()
                 }
             }
             group.wait()

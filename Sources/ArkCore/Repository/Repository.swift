@@ -27,6 +27,9 @@ package final class Repository: Sendable {
     /// Records fetched from the bucket and local copies of uploaded packs, kept within
     /// `cacheLimit` (used only with `packStorage`).
     let recordCache: RecordCache
+    /// Threads for reads that wait on the bucket (several ranged reads in flight: a global
+    /// dispatch queue runs one thread per core); nil without `packStorage`.
+    let bucketPool: BlockingPool?
 
     /// Opens (creating if needed) the store at `path`; with `packStorage`, pack files live there
     /// and the local `packs/` directory and `cache/` are a cache bounded by `cacheLimit` bytes
@@ -48,6 +51,8 @@ package final class Repository: Sendable {
         self.path = path
         self.packStorage = packStorage
         self.recordCache = RecordCache(store: path, limit: cacheLimit)
+        self.bucketPool = packStorage.map { _ in BlockingPool(threadCount: 16, name: "ark-bucket") }
+        bucketPool?.start()
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
         // SQLite opens these by name and follows symlinks: none may be one.
         let indexPath = path + "/index.sqlite"
@@ -60,6 +65,14 @@ package final class Repository: Sendable {
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
         self.directReads = DirectPackReader(directory: path + "/packs")
+    }
+
+    deinit { _ = bucketPool?.shutdown(timeout: 5) }
+
+    /// Runs a job that reads chunks on another thread: on `bucketPool` when reads may wait on
+    /// the bucket, else on a global queue.
+    func runRead(_ job: @escaping @Sendable () -> Void) {
+        if let bucketPool { bucketPool.submit(job) } else { DispatchQueue.global().async(execute: job) }
     }
 
     /// As root, refuses a store directory owned by another user: its owner could plant names

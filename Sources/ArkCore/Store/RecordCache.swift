@@ -14,10 +14,15 @@ final class RecordCache: Sendable {
     let directory: String
     let packDirectory: String
     let limit: Int64
-    /// Bytes in the cache as this process last counted them plus what it added since; nil
-    /// until first counted (a directory scan).
-    private let usage = Mutex<Int64?>(nil)
-    private let trimming = Mutex<Bool>(false)
+    private struct Accounting {
+        /// Bytes in the cache as this process last counted them plus what it added since; nil
+        /// until first counted (a directory scan).
+        var usage: Int64?
+        var trimming = false
+        /// Added while a trim was scanning: counted on top of what the scan found.
+        var addedDuringTrim: Int64 = 0
+    }
+    private let accounting = Mutex(Accounting())
 
     init(store: String, limit: Int64) {
         directory = store + "/cache"
@@ -78,9 +83,10 @@ final class RecordCache: Sendable {
     /// Counts `bytes` new in the cache (a fetched record, or a pack just uploaded) and trims
     /// when over the limit.
     func added(_ bytes: Int64, remotePacks: () throws -> Set<String>) {
-        let over = usage.withLock { u -> Bool in
-            guard let current = u else { return true }
-            u = current + bytes
+        let over = accounting.withLock { a -> Bool in
+            if a.trimming { a.addedDuringTrim += bytes }
+            guard let current = a.usage else { return true }
+            a.usage = current + bytes
             return current + bytes > limit
         }
         if over { trim(remotePacks: remotePacks) }
@@ -88,16 +94,36 @@ final class RecordCache: Sendable {
 
     /// Deletes least recently used entries until the cache holds at most three quarters of
     /// the limit: cached records, and local files of packs the bucket holds (`remotePacks`,
-    /// from the index: a pack not yet confirmed there is never touched).
+    /// from the index: a pack not yet confirmed there is never touched). One trim runs at a
+    /// time; bytes added meanwhile are counted, and trimmed by another pass if they exceed it.
     @discardableResult
     func trim(remotePacks: () throws -> Set<String>) -> (files: Int, bytes: Int64) {
-        guard
-            trimming.withLock({ busy in
-                if busy { return false }; busy = true; return true
-            })
-        else { return (0, 0) }
-        defer { trimming.withLock { $0 = false } }
-        guard let remote = try? remotePacks() else { return (0, 0) }
+        let start = accounting.withLock { a -> Bool in
+            if a.trimming { return false }
+            a.trimming = true
+            a.addedDuringTrim = 0
+            return true
+        }
+        guard start else { return (0, 0) }
+        var removed = (files: 0, bytes: Int64(0))
+        while true {
+            let total = (try? remotePacks()).map { trimPass($0, &removed) }
+            let again = accounting.withLock { a -> Bool in
+                guard let total else { a.trimming = false; return false }
+                a.usage = total + a.addedDuringTrim
+                if a.usage! > limit && a.addedDuringTrim > 0 {
+                    a.addedDuringTrim = 0
+                    return true
+                }
+                a.trimming = false
+                return false
+            }
+            if !again { return removed }
+        }
+    }
+
+    /// One scan and deletion; returns the bytes left.
+    private func trimPass(_ remote: Set<String>, _ removed: inout (files: Int, bytes: Int64)) -> Int64 {
         var entries: [(path: String, bytes: Int64, used: Int)] = []
         func scan(_ dir: String, _ include: (String) -> Bool) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where include(name) {
@@ -116,7 +142,6 @@ final class RecordCache: Sendable {
         scan(packDirectory) { remote.contains($0) }
         var total = entries.reduce(0) { $0 + $1.bytes }
         let target = limit / 4 * 3
-        var removed = (files: 0, bytes: Int64(0))
         if total > limit {
             for e in entries.sorted(by: { $0.used < $1.used }) where total > target {
                 guard unlink(e.path) == 0 else { continue }
@@ -125,8 +150,7 @@ final class RecordCache: Sendable {
                 removed.bytes += e.bytes
             }
         }
-        usage.withLock { $0 = total }
-        return removed
+        return total
     }
 
     /// Bytes held now (a directory scan).
