@@ -1,6 +1,8 @@
+import Dispatch
 import Foundation
 import GRDB
 import Glibc
+import Synchronization
 
 /// How far `repairIndex` has got.
 package struct RepairProgress: Sendable {
@@ -58,21 +60,33 @@ extension Repository {
         state.bytesTotal = packList.reduce(0) { $0 + $1.size }
         progress(state)
         var commitIDs: [ObjectID] = []
-        for pack in packList {
-            let (records, complete, scanned) = try records(of: pack)
-            if scanned { report.packsScanned += 1 }
-            if !complete { report.incompletePacks.append(pack.name) }
-            let before = try index.objectCount().present
-            if !records.isEmpty {
-                try index.write { db in try Index.insert(db, records: records, remote: packStorage != nil) }
+        // Packs' records are fetched up to 16 at a time (ranged reads wait on the bucket), then
+        // recorded in order.
+        for batch in stride(from: 0, to: packList.count, by: 64).map({ Array(packList[$0..<min($0 + 64, packList.count)]) }) {
+            let listed = concurrently(batch) { try self.records(of: $0) }
+            for (pack, result) in zip(batch, listed) {
+                let (records, complete, scanned) = try result.get()
+                if scanned { report.packsScanned += 1 }
+                if !complete { report.incompletePacks.append(pack.name) }
+                if !records.isEmpty {
+                    report.objects += try index.write { db in
+                        func count() throws -> Int {
+                            try Int.fetchOne(
+                                db, sql: "SELECT count(*) FROM objects WHERE pack = (SELECT id FROM packs WHERE name = ?)",
+                                arguments: [pack.name]) ?? 0
+                        }
+                        let before = try count()
+                        try Index.insert(db, records: records, remote: packStorage != nil)
+                        return try count() - before
+                    }
+                }
+                commitIDs += records.filter { $0.kind == .commit }.map(\.id)
+                report.packs += 1
+                state.packsDone += 1
+                state.bytesDone += pack.size
+                state.objects += records.count
+                progress(state)
             }
-            report.objects += try index.objectCount().present - before
-            commitIDs += records.filter { $0.kind == .commit }.map(\.id)
-            report.packs += 1
-            state.packsDone += 1
-            state.bytesDone += pack.size
-            state.objects += records.count
-            progress(state)
         }
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
@@ -126,6 +140,24 @@ extension Repository {
         }
         try flush()
         return total
+    }
+
+    /// `body` for every item, on the bucket pool when there is one (reads that wait on the
+    /// bucket overlap), else in order on this thread; results in the items' order.
+    func concurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) throws -> R) -> [Result<R, Error>] {
+        guard let bucketPool, items.count > 1 else { return items.map { item in Result { try body(item) } } }
+        let results = Mutex<[Result<R, Error>?]>(Array(repeating: nil, count: items.count))
+        let group = DispatchGroup()
+        for (i, item) in items.enumerated() {
+            group.enter()
+            bucketPool.submit {
+                let r = Result { try body(item) }
+                results.withLock { $0[i] = r }
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.withLock { $0 }.map { $0! }
     }
 
     struct PackListing {
@@ -184,10 +216,11 @@ extension Repository {
     ) {
         var commits: [ObjectID: Commit] = [:]
         var damaged: [String] = []
-        for id in ids where try !index.hasCommit(id) {
+        let wanted = try ids.filter { try !index.hasCommit($0) }
+        for (id, result) in zip(wanted, concurrently(wanted) { try self.commit($0) }) {
             // A commit object that does not verify or decode stays out of the graph (and so
             // does everything above it); verify names it.
-            do { commits[id] = try commit(id) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+            do { commits[id] = try result.get() } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
                 damaged.append("\(id.short): \(e.message)")
             }
         }
