@@ -97,51 +97,6 @@ extension Repository {
         return report
     }
 
-    /// Walks every head's history and records the chunks its manifests name that are not in
-    /// the index as known but absent. Metadata that cannot be read is skipped: `verify`
-    /// reports it.
-    private func restoreAbsentChunks() throws -> Int {
-        var commits = try index.heads().map(\.commit)
-        var seen = Set<ObjectID>()
-        var trees: [ObjectID] = [], manifests: [ObjectID] = []
-        var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
-        var total = 0
-        func flush() throws {
-            guard !absent.isEmpty else { return }
-            try index.insertAbsent(absent)
-            total += absent.count
-            absent.removeAll()
-        }
-        while let c = commits.popLast() {
-            guard seen.insert(c).inserted, let commit = try? commit(c) else { continue }
-            trees.append(commit.tree)
-            commits += commit.parents
-        }
-        while let t = trees.popLast() {
-            guard seen.insert(t).inserted, let tree = try? tree(t) else { continue }
-            for e in tree.entries {
-                switch e.kind {
-                case .directory: trees.append(e.id!)
-                case .file, .executable: manifests.append(e.id!)
-                default: break
-                }
-            }
-        }
-        while let m = manifests.popLast() {
-            guard seen.insert(m).inserted, let man = try? manifest(m) else { continue }
-            if man.level > 0 {
-                for i in 0..<man.count { manifests.append(man.id(at: i)) }
-                continue
-            }
-            let entries = (0..<man.count).map { man.entry(at: $0) }.filter { seen.insert($0.id).inserted }
-            let known = try index.objects(entries.map(\.id))
-            for e in entries where known[e.id] == nil { absent.append((e.id, .chunk, Int(e.length))) }
-            if absent.count >= 4096 { try flush() }
-        }
-        try flush()
-        return total
-    }
-
     /// `body` for every item, on the bucket pool when there is one (reads that wait on the
     /// bucket overlap), else in order on this thread; results in the items' order.
     func concurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) throws -> R) -> [Result<R, Error>] {
