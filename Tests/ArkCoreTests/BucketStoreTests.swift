@@ -77,6 +77,26 @@ import Testing
         #expect(try store.repo.verify(roots: [first], allObjects: true).ok)
     }
 
+    /// A session whose upload failed publishes what it wrote when it next publishes: the
+    /// chunks it counts as stored are never left out of the index.
+    @Test func aSessionRetriesWhatAFailedUploadLeftUnpublished() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 24)
+        let data = rng.bytes(2 << 20)
+        let session = try WriteSession(store.repo)
+        let file = try store.putFile(data, in: session)
+        bucket.failUploads(true)
+        #expect(throws: ArkError.self) { try session.checkpoint() }
+        #expect(try store.repo.index.objectCount().present == 0)
+        bucket.failUploads(false)
+        let tree = try session.put(.tree, try Tree(entries: [.file("f", manifest: file.manifest, size: file.size)]).encoded())
+        let commit = try store.commit(tree: tree, session: session)
+        let v = try store.repo.verify(roots: [commit], allObjects: true)
+        #expect(v.ok && v.chunks > 0, "\(v.problems)")
+        #expect(try Self.contents(store.repo, file.manifest) == data)
+    }
+
     /// The bucket took a state record but the index transaction never committed (a crash, or
     /// an error after the put): the state is one commit ahead, and every pack it needs is
     /// there. The next commit writes the same sequence number over it; recovery from either

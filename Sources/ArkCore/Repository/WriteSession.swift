@@ -40,6 +40,10 @@ package final class WriteSession {
     private var pendingTags: [(ObjectID, [UInt8])] = []
     let tagger: BlockTagger
     private lazy var treeBases = TreeDeltaBases(repo: repo)
+    /// Synced records no index transaction has recorded yet, and packs not yet confirmed by
+    /// the bucket (`syncAndUpload`).
+    private var unpublished: [PackWriter.Pending] = []
+    private var notUploaded: [PackWriter.SyncedPack] = []
 
     package init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
@@ -218,6 +222,7 @@ package final class WriteSession {
             try Index.setDeltaBases(db, bases)
             try Index.insertTags(db, tags)
         }
+        unpublished.removeAll()
         statEntries.removeAll()
         keptChunks.removeAll()
         pendingTags.removeAll()
@@ -233,8 +238,14 @@ package final class WriteSession {
     private func syncAndUpload() throws -> (records: [PackWriter.Pending], packs: [PackWriter.SyncedPack]) {
         let (records, packs) = try writer.syncPacks()
         unsyncedBytes = 0
-        try repo.upload(packs, records: records)
-        return (records, packs)
+        // Kept until an index transaction has recorded them: after a failed upload or index
+        // write, the next publish of this session uploads and records them again (both are
+        // idempotent), so nothing it already counts as stored (`known`) goes unpublished.
+        unpublished += records
+        notUploaded += packs
+        try repo.upload(notUploaded, records: unpublished)
+        defer { notUploaded.removeAll() }
+        return (unpublished, notUploaded)
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -271,6 +282,7 @@ package final class WriteSession {
             try Index.insertTags(db, tags)
             try body(db)
         }
+        unpublished.removeAll()
         statEntries.removeAll()
         keptChunks.removeAll()
         pendingTags.removeAll()
