@@ -130,6 +130,7 @@ final class RemoteHelper {
         }
         let started = Date()
         let pack = GitFetchPack(ids: GitObjectIDs(repo: repo))
+        pack.deltas = ProcessInfo.processInfo.environment["ARK_GIT_DELTAS"] != "0"
         let showProgress = progress
         let result = try pack.fetch(wants: wants, gitDir: gitDir, fill: { try self.fetchFromPeers($0) }) { done, total in
             if showProgress { FileHandle.standardError.write(Data("ark: sending objects: \(done)/\(total)\r".utf8)) }

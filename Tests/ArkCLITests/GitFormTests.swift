@@ -36,6 +36,40 @@ import Testing
         }
     }
 
+    /// Deltas (`GitDelta`, sent as REF_DELTA): git rebuilds each object from its base, whatever
+    /// changed (an insertion, a change at either end, a copy longer than one instruction holds),
+    /// with bases before and after their deltas in the pack; a delta that would not pay is nil.
+    @Test(arguments: ["insert in the middle", "change at the start", "append", "copy beyond 16 MiB"])
+    func deltasAreReadByIndexPack(_ label: String) throws {
+        let size = label == "copy beyond 16 MiB" ? 17 << 20 : 300_000
+        let base = (0..<size).map { UInt8(truncatingIfNeeded: ($0 * 7) % 251) }
+        let target: [UInt8]
+        switch label {
+        case "insert in the middle": target = Array(base[..<1000]) + Array("inserted line\n".utf8) + Array(base[1000...])
+        case "change at the start": target = [0xff, 0xfe] + Array(base[2...])
+        case "append": target = base + Array("tail".utf8)
+        default: target = Array(base[..<10]) + [7] + Array(base[10...])
+        }
+        let dir = TempDir("ark-delta")
+        let g = try GitFixture(dir.file("repo"))
+        let delta = try #require(GitDelta.encode(base: base, target: target), "\(label): no delta")
+        #expect(delta.count < 64, "\(label): delta of \(delta.count) bytes")
+        let baseID = GitSHA1.objectID(.blob, base), targetID = GitSHA1.objectID(.blob, target)
+        for baseFirst in [true, false] {
+            var pack: [UInt8] = []
+            let writer = try GitPackWriter(count: 2) { pack += $0 }
+            let deflated = try GitDeflater().deflate(delta)
+            if baseFirst { try writer.object(.blob, base) }
+            try writer.deflatedDelta(base: baseID, size: UInt64(delta.count), deflated)
+            if !baseFirst { try writer.object(.blob, base) }
+            try writer.finish()
+            try g.run(["index-pack", "--stdin"], stdin: Data(pack))
+            #expect(try g.run(["cat-file", "blob", HexCodec.encode(targetID)]) == Data(target), "\(label)")
+        }
+        #expect(GitDelta.encode(base: base, target: base.reversed()) == nil)
+        #expect(GitDelta.encode(base: [], target: target) == nil)
+    }
+
     /// Directories sort as if their names ended in '/': "a" (a directory) after "a-c" and
     /// "a.b", before "a0"; the git form's id is the one `git mktree` gives the same entries.
     @Test func treeGitFormMatchesMktree() throws {

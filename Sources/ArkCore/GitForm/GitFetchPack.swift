@@ -1,6 +1,7 @@
 /// What a git fetch from ark sends, and the pack that carries it: the commits from the wanted
 /// ones down to those the local git repository already has, and their trees and blobs that it
-/// lacks, each in its git form (so git computes the same ids).
+/// lacks, each in its git form (so git computes the same ids), most trees and blobs as deltas
+/// against their previous version in the same pack (`GitDeflateAhead`).
 package final class GitFetchPack {
     package enum Item: Sendable {
         case commit(ObjectID)
@@ -20,6 +21,9 @@ package final class GitFetchPack {
     private var forms: [ObjectID: [UInt8]] = [:]
     private var formBytes = 0
     package var formCacheLimit = 256 << 20
+    /// Whether trees and blobs may be sent as deltas (`ARK_GIT_DELTAS=0` in git-remote-ark's
+    /// environment turns them off, to compare).
+    package var deltas = true
     private let ahead: GitDeflateAhead
 
     package init(ids: GitObjectIDs) {
@@ -85,10 +89,15 @@ package final class GitFetchPack {
             if boundary, try has(g) { continue }
             items.append(.tree(t))
             let read = try tree ?? readTree(t)
+            // Path keys for deltas: a directory by its names, a file by its directory's and its own.
+            var names = Hasher()
+            names.combine(read.entries.count)
+            for e in read.entries { names.combine(e.name) }
+            let shape = names.finalize()
             if formBytes < formCacheLimit {
                 let f = try form ?? read.gitForm(id: ids.entry)
                 formBytes += f.count
-                ahead.tree(t, form: f)
+                ahead.tree(t, form: f, git: g, key: deltas ? shape : nil)
             }
             for e in read.entries {
                 switch e.kind {
@@ -103,7 +112,10 @@ package final class GitFetchPack {
                     items.append(.blob(manifest: e.id!))
                     if formBytes < formCacheLimit {
                         formBytes += Int(clamping: e.size)
-                        ahead.blob(manifest: e.id!)
+                        var path = Hasher()
+                        path.combine(shape)
+                        path.combine(e.name)
+                        ahead.blob(manifest: e.id!, git: b, key: deltas ? path.finalize() : nil)
                     }
                 case .symlink:
                     let bytes = Tree.symlinkBlob(e)
@@ -139,7 +151,7 @@ package final class GitFetchPack {
                 }
             case .tree(let id):
                 if let f = ahead.take(id), let r = try f.wait() {
-                    try pack.deflatedObject(.tree, size: r.size, r.deflated)
+                    try write(r, .tree, to: pack)
                 } else {
                     try pack.object(.tree, try repo.tree(id).gitForm(id: ids.entry))
                 }
@@ -148,7 +160,7 @@ package final class GitFetchPack {
             case .blob(let manifest):
                 if let f = ahead.take(manifest), let r = try f.wait() {
                     // A file of at most one chunk (most are), deflated during the walk.
-                    try pack.deflatedObject(.blob, size: r.size, r.deflated)
+                    try write(r, .blob, to: pack)
                 } else if !ahead.wasHanded(manifest), let bytes = try blobs.next().wait() {
                     // Past the bound: read ahead here.
                     try pack.object(.blob, bytes)
@@ -163,5 +175,13 @@ package final class GitFetchPack {
         }
         try pack.finish()
         progress(items.count)
+    }
+
+    private func write(_ r: GitDeflateAhead.Object, _ type: GitObjectType, to pack: GitPackWriter) throws {
+        if let base = r.deltaBase {
+            try pack.deflatedDelta(base: base, size: r.size, r.deflated)
+        } else {
+            try pack.deflatedObject(type, size: r.size, r.deflated)
+        }
     }
 }
