@@ -70,6 +70,39 @@ import Testing
         #expect(GitDelta.encode(base: [], target: target) == nil)
     }
 
+    /// A directory's next version's git form is its previous form with the changed ids
+    /// replaced: equal to the form built whole, for changed files and subdirectories, a
+    /// changed mode (built whole), a renamed entry (another shape) and entries out of order.
+    @Test func treeFormsReuseThePreviousVersion() throws {
+        func id(_ n: UInt8) -> ObjectID { ObjectID(bytes: [UInt8](repeating: n, count: 32)) }
+        func git(_ e: Tree.Entry) -> [UInt8] { [UInt8](repeating: e.id.map { UInt8(truncatingIfNeeded: $0.w0) } ?? 9, count: 20) }
+        func tree(_ a: UInt8, _ d: UInt8, exec: Bool = false, name: String = "b.txt") throws -> Tree {
+            try Tree(entries: [
+                .file(FileName("a.txt"), manifest: id(a), size: 1, executable: exec),
+                .file(FileName(name), manifest: id(2), size: 1), .directory(FileName("d"), tree: id(d), size: 0),
+                .file(FileName("e.c"), manifest: id(3), size: 1)
+            ])
+        }
+        var forms = GitTreeForms()
+        var reused = 0
+        for t in [
+            try tree(1, 5), try tree(4, 5), try tree(4, 6), try tree(7, 8, exec: true), try tree(7, 8, name: "c.txt"),
+            try tree(1, 1, exec: true)
+        ] {
+            let shape = GitFetchPack.shape(t)
+            let (form, previous) = try forms.form(t, shape: shape, id: git)
+            #expect(form == t.gitForm(id: git))
+            if previous != nil { reused += 1 }
+        }
+        #expect(reused == 3)
+        // "d" (a directory) sorts after "d.c" in git's order: such a tree is built whole.
+        let unordered = try Tree(entries: [
+            .directory(FileName("d"), tree: id(1), size: 0), .file(FileName("d.c"), manifest: id(2), size: 1)
+        ])
+        #expect(!GitTreeForms.inGitOrder(unordered.entries))
+        #expect(try forms.form(unordered, shape: GitFetchPack.shape(unordered), id: git).form == unordered.gitForm(id: git))
+    }
+
     /// Directories sort as if their names ended in '/': "a" (a directory) after "a-c" and
     /// "a.b", before "a0"; the git form's id is the one `git mktree` gives the same entries.
     @Test func treeGitFormMatchesMktree() throws {

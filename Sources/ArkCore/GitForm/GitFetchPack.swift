@@ -70,6 +70,7 @@ package final class GitFetchPack {
         // Root trees are popped oldest first, so a tree's delta base (its older version) was
         // usually read just before it.
         var seenGit = Set<[UInt8]>()
+        var treeForms = GitTreeForms()
         while let t = trees.popLast() {
             guard seen.insert(t).inserted else { continue }
             // A known id is checked before the tree is read: a fetch skips what git has unread.
@@ -89,17 +90,18 @@ package final class GitFetchPack {
             if boundary, try has(g) { continue }
             items.append(.tree(t))
             let read = try tree ?? readTree(t)
-            // Path keys for deltas: a directory by its names, a file by its directory's and its own.
-            var names = Hasher()
-            names.combine(read.entries.count)
-            for e in read.entries { names.combine(e.name) }
-            let shape = names.finalize()
+            let shape = Self.shape(read)
+            // Only trees walked below are kept as previous versions (their entries are in `seen`).
+            var previous: [Tree.Entry]?
             if formBytes < formCacheLimit {
-                let f = try form ?? read.gitForm(id: ids.entry)
+                let f: [UInt8]
+                if let form { f = form } else { (f, previous) = try treeForms.form(read, shape: shape, id: ids.entry) }
                 formBytes += f.count
                 ahead.tree(t, form: f, git: g, key: deltas ? shape : nil)
             }
-            for e in read.entries {
+            for (i, e) in read.entries.enumerated() {
+                // An entry as it was in the previous version of this directory was walked then.
+                if let previous, e.id != nil, previous[i].id == e.id { continue }
                 switch e.kind {
                 case .directory:
                     if !seen.contains(e.id!) { trees.append(e.id!) }
@@ -128,6 +130,14 @@ package final class GitFetchPack {
             }
         }
         return items
+    }
+
+    /// A tree's path key for deltas and form reuse: its entry names (a file's key adds its name).
+    package static func shape(_ tree: Tree) -> Int {
+        var names = Hasher()
+        names.combine(tree.entries.count)
+        for e in tree.entries { names.combine(e.name) }
+        return names.finalize()
     }
 
     /// Writes `items` as a pack to `sink`; `progress` is told how many objects are written.
