@@ -95,12 +95,21 @@ import Testing
             if previous != nil { reused += 1 }
         }
         #expect(reused == 3)
-        // "d" (a directory) sorts after "d.c" in git's order: such a tree is built whole.
-        let unordered = try Tree(entries: [
-            .directory(FileName("d"), tree: id(1), size: 0), .file(FileName("d.c"), manifest: id(2), size: 1)
-        ])
-        #expect(!GitTreeForms.inGitOrder(unordered.entries))
-        #expect(try forms.form(unordered, shape: GitFetchPack.shape(unordered), id: git).form == unordered.gitForm(id: git))
+        // "d" (a directory) sorts after "d-x" and "d.c" in git's order, before them in stored order.
+        func unordered(_ n: UInt8, _ m: UInt8) throws -> Tree {
+            try Tree(entries: [
+                .directory(FileName("d"), tree: id(n), size: 0), .file(FileName("d-x"), manifest: id(m), size: 1),
+                .file(FileName("d.c"), manifest: id(2), size: 1), .file(FileName("z"), manifest: id(m), size: 1)
+            ])
+        }
+        #expect(!GitTreeForms.inGitOrder(try unordered(1, 2).entries))
+        reused = 0
+        for t in [try unordered(1, 2), try unordered(3, 2), try unordered(3, 4), try unordered(5, 6)] {
+            let (form, previous) = try forms.form(t, shape: GitFetchPack.shape(t), id: git)
+            #expect(form == t.gitForm(id: git))
+            if previous != nil { reused += 1 }
+        }
+        #expect(reused == 3)
     }
 
     /// Directories sort as if their names ended in '/': "a" (a directory) after "a-c" and

@@ -2,13 +2,13 @@
 /// usually differs from the one before in an entry id or two, so its form is the previous
 /// version's bytes with those ids replaced, instead of one git-id lookup and three appends per
 /// entry. A version is matched by its names' hash (`shape`), then checked entry by entry: the
-/// same count, names, kinds, git modes and targets, and git's order equal to the stored order;
-/// anything else is built whole. The last version of each shape is kept, within `limit` bytes.
+/// same count, names, kinds, git modes and targets (so the same git order, which may differ
+/// from the stored order); anything else is built whole. The last version of each shape is kept, within `limit` bytes.
 package struct GitTreeForms {
     private struct Version {
         var entries: [Tree.Entry]
         var form: [UInt8]
-        /// Where each entry's 20-byte id starts in `form` (stored order is git's order here).
+        /// Where each entry's 20-byte id starts in `form`, by the entry's index in stored order.
         var idOffsets: [Int]
     }
 
@@ -25,7 +25,7 @@ package struct GitTreeForms {
         form: [UInt8], previous: [Tree.Entry]?
     ) {
         let entries = tree.entries
-        guard Self.inGitOrder(entries) else { return (try tree.gitForm(id: id), nil) }
+        // Same names and kinds (checked below) give the same git order, so the offsets hold.
         if let p = last[shape], p.entries.count == entries.count {
             var form = p.form
             var matched = true
@@ -52,7 +52,14 @@ package struct GitTreeForms {
             }
         }
         let form = try tree.gitForm(id: id)
-        if let offsets = Self.idOffsets(form, count: entries.count) {
+        if var offsets = Self.idOffsets(form, count: entries.count) {
+            if !Self.inGitOrder(entries) {
+                // The form is in git's order: map each entry (stored order) to its place there.
+                let order = entries.indices.sorted { Tree.gitPrecedes(entries[$0], entries[$1]) }
+                var byEntry = offsets
+                for (k, i) in order.enumerated() { byEntry[i] = offsets[k] }
+                offsets = byEntry
+            }
             remember(shape, Version(entries: entries, form: form, idOffsets: offsets))
         }
         return (form, nil)
