@@ -78,11 +78,12 @@ let package = Package(
             ],
             linkerSettings: [.unsafeFlags(arkLinkerFlags, .when(platforms: [.linux]))]
         ),
-        // git's remote helper for `ark::` URLs: the protocol loop; git forms and packs are in ArkCore.
+        // git's remote helper for `ark::` URLs: the protocol loop; git forms and packs are in ArkCore,
+        // fetching a lazy repo's chunks from peers in ArkSync.
         .executableTarget(
             name: "git-remote-ark",
             dependencies: [
-                "ArkCore",
+                "ArkCore", "ArkSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark for git-remote-ark (issue 20): the import benchmark's generated history (N commits,
 # default 5000, built by scripts/bench-import.sh's generator), imported into ark, then in one
-# run: `git clone ark::<repo>` against `git clone --no-local` of the original, `git fetch` of
-# one new commit, and the peak memory of each (/usr/bin/time -v). Prints a markdown table.
+# run: `git clone ark::<repo>` against `git clone --no-local` of the original (and the helper
+# with deltas off, ARK_GIT_DELTAS=0), `git fetch` of one new commit, and the peak memory of each
+# (/usr/bin/time -v). Prints a markdown table and the size of the pack each clone received.
 # Usage: scripts/bench-git-remote.sh [commits] [directory holding ark and git-remote-ark]
 set -euo pipefail
 N=${1:-5000}
@@ -40,6 +41,12 @@ measure() { # name, command...
 measure clone-native git clone -q --no-local src native
 measure clone-ark git clone -q "$URL" viaark
 [ "$(git -C viaark rev-parse origin/main)" = "$(git -C src rev-parse main)" ] || { echo "ids differ" >&2; exit 1; }
+# The same helper sending every object whole (no deltas), for a before/after in one run.
+measure clone-ark-whole env ARK_GIT_DELTAS=0 git clone -q "$URL" viaark-whole
+[ "$(git -C viaark-whole rev-parse origin/main)" = "$(git -C src rev-parse main)" ] || { echo "ids differ (whole)" >&2; exit 1; }
+packs() { du -sb "$1/.git/objects/pack" | awk '{ printf "%.0f MB", $1 / 1e6 }'; }
+PACKS="pack received: native $(packs native), ark $(packs viaark), ark without deltas $(packs viaark-whole)"
+rm -rf viaark-whole
 # One new commit in the source, imported, then fetched into each clone.
 echo new > src/new-file.txt; git -C src add new-file.txt; git -C src -c user.name=B -c user.email=b@x commit -q -m "new file"
 "$ARK" import src --repo bench > /dev/null
@@ -55,4 +62,6 @@ echo
 echo "| operation | wall | peak RSS |"
 echo "|---|---|---|"
 awk '{ printf "| %s | %.2f s | %.0f MB |\n", $1, $2, $3 / 1024 }' results
-awk '$1 == "clone-native" {n = $2} $1 == "clone-ark" {a = $2} END { printf "\nclone ark / native: %.2fx\n", a / n }' results
+awk '$1 == "clone-native" {n = $2} $1 == "clone-ark" {a = $2} $1 == "clone-ark-whole" {w = $2}
+    END { printf "\nclone ark / native: %.2fx (without deltas: %.2fx)\n", a / n, w / n }' results
+echo "$PACKS"

@@ -12,6 +12,8 @@ struct HelperLocation {
     var configFile: String?
     /// Names of the remotes in the configuration, by node id (for peers' ref names).
     var peerNames: [ObjectID: String] = [:]
+    /// The repo's remotes and the addresses configured for them (to fetch chunks a lazy repo lacks).
+    var remotes: [(node: ObjectID, addresses: [(host: String, port: Int)])] = []
 
     init(
         url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -54,13 +56,24 @@ struct HelperLocation {
         }
         storePath = (path as NSString).standardizingPath
         for item in root["repos"]?.array ?? [] {
+            let isThisRepo = item.table?["id"]?.string == repo
             for remote in item.table?["remotes"]?.array ?? [] {
-                guard let t = remote.table, let n = t["name"]?.string, let hex = t["node_id"]?.string,
-                    let id = ObjectID(hex: hex)
-                else { continue }
-                peerNames[id] = n
+                guard let t = remote.table, let hex = t["node_id"]?.string, let id = ObjectID(hex: hex) else { continue }
+                if let n = t["name"]?.string { peerNames[id] = n }
+                if isThisRepo {
+                    let addrs = (t["addrs"]?.array ?? []).compactMap { $0.string.flatMap(Self.hostPort) }
+                    remotes.append((id, addrs))
+                }
             }
         }
+    }
+
+    /// "host:port" or "[ipv6]:port", as `ark.toml`'s `addrs`.
+    static func hostPort(_ s: String) -> (host: String, port: Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
     }
 
     /// As `ark.toml`'s repo ids: letters, digits, '.', '_', '-', not starting with '.' or '-'.

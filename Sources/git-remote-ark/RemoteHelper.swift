@@ -11,6 +11,8 @@ final class RemoteHelper {
     let gitDir: String
     var logger: Logger
     var progress = false
+    /// git's verbosity (`option verbosity`): 0 with -q, 1 by default.
+    var verbosity = 1
     private var openedRepo: Repository?
     /// Commits advertised by `list`, by git id (hex).
     var advertised: [String: ObjectID] = [:]
@@ -73,6 +75,7 @@ final class RemoteHelper {
         switch parts[0] {
         case "verbosity":
             let v = Int(parts[1]) ?? 1
+            verbosity = v
             logger.logLevel = v >= 3 ? .trace : v >= 2 ? .debug : v >= 1 ? .notice : .error
             return "ok"
         case "progress": progress = parts[1] == "true"; return "ok"
@@ -94,6 +97,7 @@ final class RemoteHelper {
             throw HelperError("repo '\(location.repo)' has no heads in the ark store at \(location.storePath)")
         }
         let ids = GitObjectIDs(repo: repo)
+        try fillForIDs(of: map.refs.map(\.commit) + (map.headCommit.map { [$0] } ?? []), ids: ids)
         var out = ""
         for r in map.refs {
             let hex = HexCodec.encode(try ids.commit(r.commit))
@@ -126,8 +130,9 @@ final class RemoteHelper {
         }
         let started = Date()
         let pack = GitFetchPack(ids: GitObjectIDs(repo: repo))
+        pack.deltas = ProcessInfo.processInfo.environment["ARK_GIT_DELTAS"] != "0"
         let showProgress = progress
-        let result = try pack.fetch(wants: wants, gitDir: gitDir) { done, total in
+        let result = try pack.fetch(wants: wants, gitDir: gitDir, fill: { try self.fetchFromPeers($0) }) { done, total in
             if showProgress { FileHandle.standardError.write(Data("ark: sending objects: \(done)/\(total)\r".utf8)) }
         }
         if showProgress && result.objects > 0 { FileHandle.standardError.write(Data("\n".utf8)) }

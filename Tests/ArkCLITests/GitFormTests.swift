@@ -36,6 +36,82 @@ import Testing
         }
     }
 
+    /// Deltas (`GitDelta`, sent as REF_DELTA): git rebuilds each object from its base, whatever
+    /// changed (an insertion, a change at either end, a copy longer than one instruction holds),
+    /// with bases before and after their deltas in the pack; a delta that would not pay is nil.
+    @Test(arguments: ["insert in the middle", "change at the start", "append", "copy beyond 16 MiB"])
+    func deltasAreReadByIndexPack(_ label: String) throws {
+        let size = label == "copy beyond 16 MiB" ? 17 << 20 : 300_000
+        let base = (0..<size).map { UInt8(truncatingIfNeeded: ($0 * 7) % 251) }
+        let target: [UInt8]
+        switch label {
+        case "insert in the middle": target = Array(base[..<1000]) + Array("inserted line\n".utf8) + Array(base[1000...])
+        case "change at the start": target = [0xff, 0xfe] + Array(base[2...])
+        case "append": target = base + Array("tail".utf8)
+        default: target = Array(base[..<10]) + [7] + Array(base[10...])
+        }
+        let dir = TempDir("ark-delta")
+        let g = try GitFixture(dir.file("repo"))
+        let delta = try #require(GitDelta.encode(base: base, target: target), "\(label): no delta")
+        #expect(delta.count < 64, "\(label): delta of \(delta.count) bytes")
+        let baseID = GitSHA1.objectID(.blob, base), targetID = GitSHA1.objectID(.blob, target)
+        for baseFirst in [true, false] {
+            var pack: [UInt8] = []
+            let writer = try GitPackWriter(count: 2) { pack += $0 }
+            let deflated = try GitDeflater().deflate(delta)
+            if baseFirst { try writer.object(.blob, base) }
+            try writer.deflatedDelta(base: baseID, size: UInt64(delta.count), deflated)
+            if !baseFirst { try writer.object(.blob, base) }
+            try writer.finish()
+            try g.run(["index-pack", "--stdin"], stdin: Data(pack))
+            #expect(try g.run(["cat-file", "blob", HexCodec.encode(targetID)]) == Data(target), "\(label)")
+        }
+        #expect(GitDelta.encode(base: base, target: base.reversed()) == nil)
+        #expect(GitDelta.encode(base: [], target: target) == nil)
+    }
+
+    /// A directory's next version's git form is its previous form with the changed ids
+    /// replaced: equal to the form built whole, for changed files and subdirectories, a
+    /// changed mode (built whole), a renamed entry (another shape) and entries out of order.
+    @Test func treeFormsReuseThePreviousVersion() throws {
+        func id(_ n: UInt8) -> ObjectID { ObjectID(bytes: [UInt8](repeating: n, count: 32)) }
+        func git(_ e: Tree.Entry) -> [UInt8] { [UInt8](repeating: e.id.map { UInt8(truncatingIfNeeded: $0.w0) } ?? 9, count: 20) }
+        func tree(_ a: UInt8, _ d: UInt8, exec: Bool = false, name: String = "b.txt") throws -> Tree {
+            try Tree(entries: [
+                .file(FileName("a.txt"), manifest: id(a), size: 1, executable: exec),
+                .file(FileName(name), manifest: id(2), size: 1), .directory(FileName("d"), tree: id(d), size: 0),
+                .file(FileName("e.c"), manifest: id(3), size: 1)
+            ])
+        }
+        var forms = GitTreeForms()
+        var reused = 0
+        for t in [
+            try tree(1, 5), try tree(4, 5), try tree(4, 6), try tree(7, 8, exec: true), try tree(7, 8, name: "c.txt"),
+            try tree(1, 1, exec: true)
+        ] {
+            let shape = GitFetchPack.shape(t)
+            let (form, previous) = try forms.form(t, shape: shape, id: git)
+            #expect(form == t.gitForm(id: git))
+            if previous != nil { reused += 1 }
+        }
+        #expect(reused == 3)
+        // "d" (a directory) sorts after "d-x" and "d.c" in git's order, before them in stored order.
+        func unordered(_ n: UInt8, _ m: UInt8) throws -> Tree {
+            try Tree(entries: [
+                .directory(FileName("d"), tree: id(n), size: 0), .file(FileName("d-x"), manifest: id(m), size: 1),
+                .file(FileName("d.c"), manifest: id(2), size: 1), .file(FileName("z"), manifest: id(m), size: 1)
+            ])
+        }
+        #expect(!GitTreeForms.inGitOrder(try unordered(1, 2).entries))
+        reused = 0
+        for t in [try unordered(1, 2), try unordered(3, 2), try unordered(3, 4), try unordered(5, 6)] {
+            let (form, previous) = try forms.form(t, shape: GitFetchPack.shape(t), id: git)
+            #expect(form == t.gitForm(id: git))
+            if previous != nil { reused += 1 }
+        }
+        #expect(reused == 3)
+    }
+
     /// Directories sort as if their names ended in '/': "a" (a directory) after "a-c" and
     /// "a.b", before "a0"; the git form's id is the one `git mktree` gives the same entries.
     @Test func treeGitFormMatchesMktree() throws {

@@ -41,6 +41,7 @@ import Testing
         var tz: Int64 = 0
         var messageLength: UInt64? = nil
         var flags: UInt8 = 0
+        var message = "msg"
         var tokens: [String] = []
         /// Bytes after the tokens (the git bytes of flag bit 2).
         var after: [UInt8] = []
@@ -51,13 +52,22 @@ import Testing
         w.id(someID)
         w.bytes += p.parents
         for _ in 0..<2 { w.string("n"); w.string("e"); w.svarint(1); w.svarint(p.tz) }
-        if let n = p.messageLength { w.varint(n) } else { w.string("msg") }
+        if let n = p.messageLength { w.varint(n) } else { w.string(p.message) }
         w.u8(p.flags)
         for t in p.tokens { w.string(t) }
         w.bytes += p.after
         w.id(someID)
         return w.bytes
     }
+
+    /// The git bytes of flag bit 2, length first; a Latin-1 message is written as Latin-1 bytes.
+    static func gitBytes(_ raw: String) -> [UInt8] {
+        let bytes = raw.contains("encoding ISO-8859-1") ? raw.unicodeScalars.map { UInt8($0.value) } : Array(raw.utf8)
+        return TreeV2CodecTests.varint(UInt64(bytes.count)) + bytes
+    }
+
+    /// Git bytes that say what `commit()` says in ark fields.
+    static let agreeingGitBytes = "author n <e> 1 +0000\ncommitter n <e>   1 +0000\ngpgsig x\n y\n\nmsg"
 
     static let validTree = tree(["a", "b"])
     static let validManifest = manifest(total: 10, ends: [4, 10])
@@ -143,6 +153,31 @@ import Testing
         add("uppercase change id", .commit, commit(CommitParts(flags: 1, tokens: ["ABC"])))
         add("empty change id", .commit, commit(CommitParts(flags: 1, tokens: [""])))
         add("source id too long", .commit, commit(CommitParts(flags: 2, tokens: [String(repeating: "a", count: 65)])))
+        // Git bytes that say something other than the ark fields (author and committer "n <e> 1 +0000", message "msg").
+        for (label, raw) in [
+            ("git author name disagrees", "author m <e> 1 +0000\ncommitter n <e> 1 +0000\n\nmsg"),
+            ("git author email disagrees", "author n <f> 1 +0000\ncommitter n <e> 1 +0000\n\nmsg"),
+            ("git author time disagrees", "author n <e> 2 +0000\ncommitter n <e> 1 +0000\n\nmsg"),
+            ("git author zone disagrees", "author n <e> 1 +0100\ncommitter n <e> 1 +0000\n\nmsg"),
+            ("git committer disagrees", "author n <e> 1 +0000\ncommitter n <e> 1 -0030\n\nmsg"),
+            ("git later author line disagrees", "author n <e> 1 +0000\ncommitter n <e> 1 +0000\nauthor x <e> 1 +0000\n\nmsg"),
+            ("git message disagrees", "author n <e> 1 +0000\ncommitter n <e> 1 +0000\n\nmsg!"),
+            ("git message missing", "author n <e> 1 +0000\ncommitter n <e> 1 +0000\n"),
+            ("git message in Latin-1 disagrees", "author n <e> 1 +0000\ncommitter n <e> 1 +0000\nencoding ISO-8859-1\n\nms\u{e9}"),
+            ("git change id the ark fields lack", "author n <e> 1 +0000\ncommitter n <e> 1 +0000\nchange-id kkkk\n\nmsg"),
+            ("git bytes without a committer", "author n <e> 1 +0000\n\nmsg"),
+            ("git author without an email", "author n 1 +0000\ncommitter n <e> 1 +0000\n\nmsg"),
+            ("git author with a bad zone", "author n <e> 1 +99\ncommitter n <e> 1 +0000\n\nmsg")
+        ] {
+            add(label, .commit, commit(CommitParts(flags: 4, after: gitBytes(raw))))
+        }
+        // Canonically equal is not equal: a decomposed "é" in the git bytes against a composed one.
+        add(
+            "git message differs only in normalization", .commit,
+            commit(
+                CommitParts(
+                    flags: 4, message: "caf\u{e9}", after: gitBytes("author n <e> 1 +0000\ncommitter n <e> 1 +0000\n\ncafe\u{301}"))))
+        add("change id the git bytes lack", .commit, commit(CommitParts(flags: 5, tokens: ["kkkk"], after: gitBytes(agreeingGitBytes))))
         return c
     }
 
@@ -152,6 +187,16 @@ import Testing
         let c = try Commit(decoding: Self.validCommit)
         #expect(c.message == "msg")
         _ = try Commit(decoding: Self.commit(CommitParts(tz: 1440, flags: 3, tokens: ["abc", "0f"])))
+        // Git bytes that agree with the ark fields, odd spacing, an unknown header and a Latin-1 message included.
+        let withGit = try Commit(decoding: Self.commit(CommitParts(flags: 4, after: Self.gitBytes(Self.agreeingGitBytes))))
+        #expect(withGit.gitRaw?.count == Self.agreeingGitBytes.utf8.count)
+        let latin1 = "author n <e> 1 +0000\ncommitter n <e> 1 +0000\nencoding ISO-8859-1\n\nm\u{e9}"
+        _ = try Commit(decoding: Self.commit(CommitParts(flags: 4, message: "m\u{e9}", after: Self.gitBytes(latin1))))
+        _ = try Commit(
+            decoding: Self.commit(
+                CommitParts(
+                    flags: 5, tokens: ["kkkk"], after: Self.gitBytes("author n <e> 1 +0000\ncommitter n <e> 1 +0000\nchange-id kkkk\n\nmsg")
+                )))
     }
 
     @Test(arguments: cases)

@@ -67,7 +67,13 @@ import Testing
         var rng = SeededRandom(seed: 77)
         let plain = ObjectSamples.commit(&rng, parents: 2, change: true, source: true)
         var withRaw = plain
-        withRaw.gitRaw = Array("author A <a@x> 1 +1345\nencoding ISO-8859-1\n\nCaf".utf8) + [0xe9]
+        withRaw.author = Commit.Signature(name: "A", email: "a@x", time: 1, tzOffsetMinutes: 13 * 60 + 45)
+        withRaw.committer = Commit.Signature(name: "C", email: "c@x", time: 2, tzOffsetMinutes: 0)
+        withRaw.message = "Caf\u{e9}"
+        withRaw.gitRaw =
+            Array("author A <a@x> 1 +1345\ncommitter C  <c@x> 2 -0000\nchange-id \(plain.changeID!)\nencoding ISO-8859-1\n\nCaf".utf8) + [
+                0xe9
+            ]
         let decoded = try Commit(decoding: withRaw.encoded())
         #expect(decoded == withRaw)
         #expect(decoded.gitRaw == withRaw.gitRaw)

@@ -10,14 +10,24 @@ extension GitFetchPack {
         package var commits = 0
     }
 
-    /// Sends what `gitDir` lacks of `wants` into it.
-    package func fetch(wants: [ObjectID], gitDir: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+    /// Sends what `gitDir` lacks of `wants` into it. `fill` is given the chunks this node lacks
+    /// of the files in the commits to send (a lazy repo), before anything is read or sent; it
+    /// must store them or throw.
+    package func fetch(
+        wants: [ObjectID], gitDir: String, fill: (([(id: ObjectID, length: UInt64)]) throws -> Void)? = nil,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> Result {
         let probe = try GitObjectProbe(gitDir: gitDir)
         // The commits the repository has, in one `git rev-list --all` (a clone: none), rather
         // than one question per commit.
         var local = Set<[UInt8]>()
         for line in try GitProcess.output(gitDir: gitDir, ["rev-list", "--all"]).split(separator: 0x0a) {
             if let raw = HexCodec.decode(String(decoding: line, as: UTF8.self)) { local.insert(raw) }
+        }
+        if let fill {
+            var absent = try GitAbsentChunks(repo: repo)
+            try absent.walk(wants, stop: { local.contains(try ids.commit($0)) }, skip: { _ in false })
+            if !absent.chunks.isEmpty { try fill(absent.chunks) }
         }
         // A clone asks for (nearly) every object's git id: read them all at once.
         if local.isEmpty { try ids.preload() }

@@ -1,6 +1,7 @@
 /// What a git fetch from ark sends, and the pack that carries it: the commits from the wanted
 /// ones down to those the local git repository already has, and their trees and blobs that it
-/// lacks, each in its git form (so git computes the same ids).
+/// lacks, each in its git form (so git computes the same ids), most trees and blobs as deltas
+/// against their previous version in the same pack (`GitDeflateAhead`).
 package final class GitFetchPack {
     package enum Item: Sendable {
         case commit(ObjectID)
@@ -20,6 +21,9 @@ package final class GitFetchPack {
     private var forms: [ObjectID: [UInt8]] = [:]
     private var formBytes = 0
     package var formCacheLimit = 256 << 20
+    /// Whether trees and blobs may be sent as deltas (`ARK_GIT_DELTAS=0` in git-remote-ark's
+    /// environment turns them off, to compare).
+    package var deltas = true
     private let ahead: GitDeflateAhead
 
     package init(ids: GitObjectIDs) {
@@ -66,6 +70,7 @@ package final class GitFetchPack {
         // Root trees are popped oldest first, so a tree's delta base (its older version) was
         // usually read just before it.
         var seenGit = Set<[UInt8]>()
+        var treeForms = GitTreeForms()
         while let t = trees.popLast() {
             guard seen.insert(t).inserted else { continue }
             // A known id is checked before the tree is read: a fetch skips what git has unread.
@@ -85,12 +90,18 @@ package final class GitFetchPack {
             if boundary, try has(g) { continue }
             items.append(.tree(t))
             let read = try tree ?? readTree(t)
+            let shape = Self.shape(read)
+            // Only trees walked below are kept as previous versions (their entries are in `seen`).
+            var previous: [Tree.Entry]?
             if formBytes < formCacheLimit {
-                let f = try form ?? read.gitForm(id: ids.entry)
+                let f: [UInt8]
+                if let form { f = form } else { (f, previous) = try treeForms.form(read, shape: shape, id: ids.entry) }
                 formBytes += f.count
-                ahead.tree(t, form: f)
+                ahead.tree(t, form: f, git: g, key: deltas ? shape : nil)
             }
-            for e in read.entries {
+            for (i, e) in read.entries.enumerated() {
+                // An entry as it was in the previous version of this directory was walked then.
+                if let previous, e.id != nil, previous[i].id == e.id { continue }
                 switch e.kind {
                 case .directory:
                     if !seen.contains(e.id!) { trees.append(e.id!) }
@@ -103,7 +114,10 @@ package final class GitFetchPack {
                     items.append(.blob(manifest: e.id!))
                     if formBytes < formCacheLimit {
                         formBytes += Int(clamping: e.size)
-                        ahead.blob(manifest: e.id!)
+                        var path = Hasher()
+                        path.combine(shape)
+                        path.combine(e.name)
+                        ahead.blob(manifest: e.id!, git: b, key: deltas ? path.finalize() : nil)
                     }
                 case .symlink:
                     let bytes = Tree.symlinkBlob(e)
@@ -116,6 +130,14 @@ package final class GitFetchPack {
             }
         }
         return items
+    }
+
+    /// A tree's path key for deltas and form reuse: its entry names (a file's key adds its name).
+    package static func shape(_ tree: Tree) -> Int {
+        var names = Hasher()
+        names.combine(tree.entries.count)
+        for e in tree.entries { names.combine(e.name) }
+        return names.finalize()
     }
 
     /// Writes `items` as a pack to `sink`; `progress` is told how many objects are written.
@@ -139,7 +161,7 @@ package final class GitFetchPack {
                 }
             case .tree(let id):
                 if let f = ahead.take(id), let r = try f.wait() {
-                    try pack.deflatedObject(.tree, size: r.size, r.deflated)
+                    try write(r, .tree, to: pack)
                 } else {
                     try pack.object(.tree, try repo.tree(id).gitForm(id: ids.entry))
                 }
@@ -148,7 +170,7 @@ package final class GitFetchPack {
             case .blob(let manifest):
                 if let f = ahead.take(manifest), let r = try f.wait() {
                     // A file of at most one chunk (most are), deflated during the walk.
-                    try pack.deflatedObject(.blob, size: r.size, r.deflated)
+                    try write(r, .blob, to: pack)
                 } else if !ahead.wasHanded(manifest), let bytes = try blobs.next().wait() {
                     // Past the bound: read ahead here.
                     try pack.object(.blob, bytes)
@@ -163,5 +185,13 @@ package final class GitFetchPack {
         }
         try pack.finish()
         progress(items.count)
+    }
+
+    private func write(_ r: GitDeflateAhead.Object, _ type: GitObjectType, to pack: GitPackWriter) throws {
+        if let base = r.deltaBase {
+            try pack.deflatedDelta(base: base, size: r.size, r.deflated)
+        } else {
+            try pack.deflatedObject(type, size: r.size, r.deflated)
+        }
     }
 }

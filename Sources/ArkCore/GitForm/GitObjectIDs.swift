@@ -130,7 +130,14 @@ package final class GitObjectIDs {
             }
             if missing { continue }
             stack.removeLast()
-            remember(top, GitSHA1.objectID(.commit, c.gitForm(tree: try tree(c.tree), parents: parents)))
+            let g = GitSHA1.objectID(.commit, c.gitForm(tree: try tree(c.tree), parents: parents))
+            // An imported commit names the git commit it came from: its git form must be that one.
+            if c.gitRaw != nil, let source = c.sourceID, source.utf8.count == 40, source != HexCodec.encode(g) {
+                throw ArkError(
+                    .corrupt,
+                    "commit \(top): its git form hashes to \(HexCodec.encode(g)), not to git commit \(source) it was imported from")
+            }
+            remember(top, g)
         }
         return cache[id]!
     }

@@ -1,8 +1,9 @@
 import CZlib
 
-/// Writes a git pack file (version 2, no deltas) to a sink: the 12-byte header, each object as
-/// its type-and-size varint and its zlib-deflated content, and the SHA-1 of everything before
-/// as the trailer. Content can be fed in pieces, so a large blob streams through bounded memory.
+/// Writes a git pack file (version 2) to a sink: the 12-byte header, each object as its
+/// type-and-size varint and its zlib-deflated content (a `REF_DELTA` object: the delta's size,
+/// its base's id, the deflated delta), and the SHA-1 of everything before as the trailer.
+/// Content can be fed in pieces, so a large blob streams through bounded memory.
 package final class GitPackWriter {
     private let sink: (UnsafeRawBufferPointer) throws -> Void
     private var hash = GitSHA1()
@@ -45,10 +46,15 @@ package final class GitPackWriter {
     }
 
     /// An object's type-and-size varint.
-    static func header(_ type: GitObjectType, size: UInt64) -> [UInt8] {
+    static func header(_ type: GitObjectType, size: UInt64) -> [UInt8] { header(type: type.rawValue, size: size) }
+
+    /// The pack type of an object sent as a delta against an object named by its id.
+    static let refDelta: UInt8 = 7
+
+    static func header(type: UInt8, size: UInt64) -> [UInt8] {
         var header: [UInt8] = []
         var s = size
-        var byte = UInt8(type.rawValue << 4) | UInt8(s & 0x0f)
+        var byte = UInt8(type << 4) | UInt8(s & 0x0f)
         s >>= 4
         while s > 0 {
             header.append(byte | 0x80)
@@ -63,6 +69,16 @@ package final class GitPackWriter {
     package func deflatedObject(_ type: GitObjectType, size: UInt64, _ deflated: [UInt8]) throws {
         precondition(!deflating, "object not ended")
         try emit(Self.header(type, size: size))
+        try emit(deflated)
+        objectsWritten += 1
+    }
+
+    /// An object sent as a delta (`GitDelta`) of `size` bytes, deflated beforehand, against the
+    /// object with git id `base`, which the same pack carries.
+    package func deflatedDelta(base: [UInt8], size: UInt64, _ deflated: [UInt8]) throws {
+        precondition(!deflating, "object not ended")
+        try emit(Self.header(type: Self.refDelta, size: size))
+        try emit(base)
         try emit(deflated)
         objectsWritten += 1
     }

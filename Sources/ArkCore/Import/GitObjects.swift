@@ -23,49 +23,27 @@ struct GitTreeEntry {
 extension GitCommit {
     init(parsing bytes: [UInt8], id: String) throws {
         func fail(_ why: String) -> ArkError { ArkError(.malformed, "git commit \(id): \(why)") }
+        // The tree line first, then the parent lines, as git itself reads them; what follows is `raw`.
         var i = 0
-        var tree: String?, parents: [String] = [], author: Commit.Signature?, committer: Commit.Signature?
-        var changeID: String?, encoding: String?
-        var rawStart = 0, inTreeAndParents = true
+        var tree: String?, parents: [String] = []
         while i < bytes.count {
             let nl = bytes[i...].firstIndex(of: 0x0a) ?? bytes.count
             let line = bytes[i..<nl]
-            let lineStart = i
-            i = nl + 1
-            if inTreeAndParents {
-                let isTree = line.starts(with: Array("tree ".utf8)) && lineStart == 0
-                let isParent = line.starts(with: Array("parent ".utf8))
-                if isTree || isParent { rawStart = min(i, bytes.count) } else { inTreeAndParents = false }
+            if i == 0, line.starts(with: Array("tree ".utf8)) {
+                tree = String(decoding: line.dropFirst(5), as: UTF8.self)
+            } else if tree != nil, line.starts(with: Array("parent ".utf8)) {
+                parents.append(String(decoding: line.dropFirst(7), as: UTF8.self))
+            } else {
+                break
             }
-            if line.isEmpty { break }
-            if line.first == 0x20 { continue }  // continuation of a multi-line header (gpgsig, mergetag)
-            let sp = line.firstIndex(of: 0x20) ?? line.endIndex
-            let key = String(decoding: line[line.startIndex..<sp], as: UTF8.self)
-            let value = sp < line.endIndex ? Array(line[(sp + 1)...]) : []
-            switch key {
-            case "tree": tree = String(decoding: value, as: UTF8.self)
-            case "parent": parents.append(String(decoding: value, as: UTF8.self))
-            case "author": author = try GitCommit.signature(value, fail)
-            case "committer": committer = try GitCommit.signature(value, fail)
-            case "encoding": encoding = String(decoding: value, as: UTF8.self).lowercased()
-            case "change-id":
-                let v = String(decoding: value, as: UTF8.self)
-                if !v.isEmpty, v.count <= 64, v.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) { changeID = v }
-            default: break
-            }
+            i = min(nl + 1, bytes.count)
         }
         guard let tree else { throw fail("no tree") }
-        guard let author, let committer else { throw fail("no author or committer") }
-        let body = i < bytes.count ? Array(bytes[i...]) : []
-        let message: String
-        if let encoding, !["utf-8", "utf8"].contains(encoding), encoding.contains("8859-1") || encoding.contains("latin1") {
-            message = String(body.map { Character(Unicode.Scalar($0)) })
-        } else {
-            message = String(decoding: body, as: UTF8.self)
-        }
+        let raw = Array(bytes[i...])
+        let fields = try GitCommitFields(raw: raw, fail)
         self.init(
-            tree: tree, parents: parents, author: author, committer: committer, changeID: changeID, message: message,
-            raw: Array(bytes[rawStart...]))
+            tree: tree, parents: parents, author: fields.author, committer: fields.committer, changeID: fields.changeID,
+            message: fields.message, raw: raw)
     }
 
     /// `Name <email> 1700000000 +0130`.
@@ -86,6 +64,63 @@ extension GitCommit {
             tz = (sign == "-" ? -1 : 1) * (hh * 60 + mm)
         }
         return Commit.Signature(name: String(decoding: name, as: UTF8.self), email: email, time: time, tzOffsetMinutes: tz)
+    }
+}
+
+/// What a git commit's bytes after its tree and parent lines (`Commit.gitRaw`) say in ark's
+/// terms. The one parse both `ark import` and the commit decoder use, so a stored commit's ark
+/// fields and its git form cannot disagree.
+struct GitCommitFields {
+    var author: Commit.Signature
+    var committer: Commit.Signature
+    /// jj's `change-id` header, when present and well formed.
+    var changeID: String?
+    /// The message, decoded by the `encoding` header (Latin-1) or as UTF-8.
+    var message: String
+
+    init(raw bytes: [UInt8], _ fail: (String) -> ArkError) throws {
+        var i = 0
+        var author: Commit.Signature?, committer: Commit.Signature?, changeID: String?, encoding: String?
+        while i < bytes.count {
+            let nl = bytes[i...].firstIndex(of: 0x0a) ?? bytes.count
+            let line = bytes[i..<nl]
+            i = nl + 1
+            if line.isEmpty { break }
+            if line.first == 0x20 { continue }  // continuation of a multi-line header (gpgsig, mergetag)
+            let sp = line.firstIndex(of: 0x20) ?? line.endIndex
+            let key = String(decoding: line[line.startIndex..<sp], as: UTF8.self)
+            let value = sp < line.endIndex ? Array(line[(sp + 1)...]) : []
+            switch key {
+            case "author": author = try GitCommit.signature(value, fail)
+            case "committer": committer = try GitCommit.signature(value, fail)
+            case "encoding": encoding = String(decoding: value, as: UTF8.self).lowercased()
+            case "change-id":
+                let v = String(decoding: value, as: UTF8.self)
+                if !v.isEmpty, v.count <= 64, v.utf8.allSatisfy({ $0 >= 0x6b && $0 <= 0x7a }) { changeID = v }
+            default: break
+            }
+        }
+        guard let author, let committer else { throw fail("no author or committer") }
+        let body = i < bytes.count ? Array(bytes[i...]) : []
+        if let encoding, !["utf-8", "utf8"].contains(encoding), encoding.contains("8859-1") || encoding.contains("latin1") {
+            message = String(body.map { Character(Unicode.Scalar($0)) })
+        } else {
+            message = String(decoding: body, as: UTF8.self)
+        }
+        self.author = author; self.committer = committer; self.changeID = changeID
+    }
+
+    /// Whether `commit`'s ark fields say exactly this, byte for byte; else the first field that differs.
+    func disagreement(with commit: Commit) -> String? {
+        func same(_ a: Commit.Signature, _ b: Commit.Signature) -> Bool {
+            a.name.utf8.elementsEqual(b.name.utf8) && a.email.utf8.elementsEqual(b.email.utf8) && a.time == b.time
+                && a.tzOffsetMinutes == b.tzOffsetMinutes
+        }
+        if !same(author, commit.author) { return "author" }
+        if !same(committer, commit.committer) { return "committer" }
+        if !message.utf8.elementsEqual(commit.message.utf8) { return "message" }
+        if changeID != commit.changeID { return "change id" }
+        return nil
     }
 }
 

@@ -27,7 +27,8 @@ public struct Commit: Equatable, Sendable {
     /// For a commit imported from git: the git commit object's bytes after its `tree` and
     /// `parent` lines, exactly (author and committer lines, every other header in order, the
     /// blank line and the message), so its git form, and id, come back bit for bit. See
-    /// `Commit+GitForm.swift`. nil for commits made by ark.
+    /// `Commit+GitForm.swift`. nil for commits made by ark. The decoder refuses git bytes whose
+    /// author, committer, message or change id differ from the ark fields (`GitCommitFields`).
     public var gitRaw: [UInt8]?
 
     public init(
@@ -96,5 +97,10 @@ extension Commit {
         self.init(
             tree: tree, parents: parents, author: sigs[0], committer: sigs[1], message: message,
             changeID: change, sourceID: source, node: node, gitRaw: raw)
+        // `ark log` and git must show the same commit: the git bytes say what the ark fields say.
+        if let raw {
+            let fields = try GitCommitFields(raw: raw) { r.fail("git commit bytes: \($0)") }
+            if let field = fields.disagreement(with: self) { throw r.fail("git commit bytes disagree with its \(field)") }
+        }
     }
 }

@@ -65,6 +65,10 @@ package final class SyncEngine: PeerHandler, Sendable {
         /// identifier is unique while anything holds it, so a late `markLearned` of a closed
         /// connection finds it gone instead of marking a later connection at the same address.
         var open: Set<ObjectIdentifier> = []
+        /// Every open connection per peer, newest last: a node may hold two at once (its daemon
+        /// and a command such as git-remote-ark or `ark prefetch` dialing with the same identity);
+        /// when the one in `connections` closes, the other takes its place.
+        var openByRemote: [ObjectID: [any PeerConnection]] = [:]
         /// Refusals of announcements beyond `maxHeadsPerWriter`, per "repo/writer", and when
         /// they were last logged (one line per writer and minute).
         var headLimitRefused: [String: Int] = [:]
@@ -153,6 +157,7 @@ package final class SyncEngine: PeerHandler, Sendable {
         state.withLock { s in
             s.connections[connection.remote] = connection
             s.open.insert(ObjectIdentifier(connection))
+            s.openByRemote[connection.remote, default: []].append(connection)
         }
         spawn("reconciliation with \(connection.remote.short)") { [self] in
             try await self.catchUp(repos: shared.map(\.id), with: connection)
@@ -161,7 +166,10 @@ package final class SyncEngine: PeerHandler, Sendable {
 
     package func connectionClosed(_ connection: any PeerConnection) async {
         state.withLock { s in
-            if s.connections[connection.remote] === connection { s.connections[connection.remote] = nil }
+            var others = s.openByRemote.removeValue(forKey: connection.remote) ?? []
+            others.removeAll { $0 === connection }
+            if !others.isEmpty { s.openByRemote[connection.remote] = others }
+            if s.connections[connection.remote] === connection { s.connections[connection.remote] = others.last }
             let prefix = Self.sessionPrefix(connection)
             for key in s.responders.keys where key.hasPrefix(prefix) { s.responders[key] = nil }
             s.learned = s.learned.filter { !$0.hasPrefix(prefix) }

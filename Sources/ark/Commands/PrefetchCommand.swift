@@ -55,7 +55,7 @@ struct PrefetchCommand: ParsableCommand {
             let work = missing
             let tracker = service.tracker
             Task { [work] in
-                await Self.fetchAll(work, fetcher: fetcher, tracker: tracker) { ok, length in
+                await fetcher.fetchAll(work, tracker: tracker) { ok, length in
                     let now = result.withLock { r in
                         if ok { r.fetched += 1; r.bytes += length } else { r.failed += 1 }
                         return r
@@ -78,24 +78,5 @@ struct PrefetchCommand: ParsableCommand {
                     + (out.failed > 0 ? ", \(out.failed) failed" : ""))
         }
         if out.failed > 0 { throw ArkError(.missing, "\(out.failed) chunks could not be fetched from any peer") }
-    }
-
-    /// Fetches with four requests in flight, once a peer is connected (or after 10 s).
-    static func fetchAll(
-        _ work: [(ObjectID, UInt64)], fetcher: ChunkFetcher, tracker: ConnectionTracker,
-        report: @escaping @Sendable (Bool, UInt64) -> Void
-    ) async {
-        await tracker.waitForAnyConnection(timeout: 10)
-        await withTaskGroup(of: Void.self) { group in
-            var next = 0
-            func add() {
-                guard next < work.count else { return }
-                let (id, length) = work[next]
-                next += 1
-                group.addTask { report((try? await fetcher.fetch(id, preferring: nil)) != nil, length) }
-            }
-            for _ in 0..<4 { add() }
-            while await group.next() != nil { add() }
-        }
     }
 }

@@ -85,11 +85,19 @@ enum ObjectSamples {
             name: "Ann Author", email: "ann@example.org", time: Int64(bitPattern: rng.next() >> 2) - (1 << 60),
             tzOffsetMinutes: Int16(Int(rng.next() % 2881) - 1440))
         let committer = Commit.Signature(name: "Çommitter", email: "", time: -5, tzOffsetMinutes: -1440)
-        return Commit(
+        var c = Commit(
             tree: id(&rng), parents: (0..<parents).map { _ in id(&rng) }, author: author, committer: committer,
             message: "subject\n\nbody with \0 NUL and ünïcode\n", changeID: change ? "kqwzxyvutsrlmnop" : nil,
-            sourceID: source ? "0123abcdef" : nil, node: id(&rng),
-            gitRaw: gitRaw
-                ? Array("author A <a@x> 1 +1345\ncommitter C <c@x> 2 -0000\ngpgsig -----BEGIN-----\n x\n\nmsg".utf8) + [0xe9] : nil)
+            sourceID: source ? "0123abcdef" : nil, node: id(&rng))
+        if gitRaw { c.gitRaw = gitBytes(c) }
+        return c
+    }
+
+    /// Git bytes (`Commit.gitRaw`) that say what `c`'s ark fields say, with a gpgsig header.
+    static func gitBytes(_ c: Commit) -> [UInt8] {
+        var raw = "author \(Commit.gitSignature(c.author))\ncommitter \(Commit.gitSignature(c.committer))\n"
+        raw += "gpgsig -----BEGIN-----\n x\n -----END-----\n"
+        if let change = c.changeID { raw += "change-id \(change)\n" }
+        return Array((raw + "\n" + c.message).utf8)
     }
 }

@@ -1,28 +1,27 @@
 import ArkCore
-import ArkSync
 import Foundation
 import Synchronization
 
 /// Forwards everything to the sync engine and tracks which peers are connected, so each
 /// dialer sleeps until its peer's connection closes instead of checking on a timer.
-final class ConnectionTracker: PeerHandler, Sendable {
+package final class ConnectionTracker: PeerHandler, Sendable {
     private struct State {
         var open: [ObjectID: Int] = [:]
         var waiters: [ObjectID: [CheckedContinuation<Void, Never>]] = [:]
         var anyWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    let engine: SyncEngine
+    package let engine: SyncEngine
     private let state = Mutex(State())
 
-    init(engine: SyncEngine) { self.engine = engine }
+    package init(engine: SyncEngine) { self.engine = engine }
 
-    func isConnected(_ node: ObjectID) -> Bool { state.withLock { ($0.open[node] ?? 0) > 0 } }
+    package func isConnected(_ node: ObjectID) -> Bool { state.withLock { ($0.open[node] ?? 0) > 0 } }
 
-    var hasConnection: Bool { state.withLock { $0.open.values.contains { $0 > 0 } } }
+    package var hasConnection: Bool { state.withLock { $0.open.values.contains { $0 > 0 } } }
 
     /// Returns once `node` has no open connection (at once if it has none now).
-    func waitUntilDisconnected(_ node: ObjectID) async {
+    package func waitUntilDisconnected(_ node: ObjectID) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { s -> Bool in
                 if (s.open[node] ?? 0) == 0 { return true }
@@ -34,7 +33,7 @@ final class ConnectionTracker: PeerHandler, Sendable {
     }
 
     /// Returns once any peer is connected, or after `timeout` seconds.
-    func waitForAnyConnection(timeout: Double) async {
+    package func waitForAnyConnection(timeout: Double) async {
         guard !hasConnection else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(nanoseconds: UInt64(max(0, timeout) * 1e9)) }
@@ -67,7 +66,7 @@ final class ConnectionTracker: PeerHandler, Sendable {
     }
 
     /// Wakes every waiter (shutdown).
-    func releaseAll() {
+    package func releaseAll() {
         let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             defer { s.waiters.removeAll() }
             return s.waiters.values.flatMap { $0 }
@@ -75,14 +74,14 @@ final class ConnectionTracker: PeerHandler, Sendable {
         for c in all { c.resume() }
     }
 
-    func connectionOpened(_ connection: any PeerConnection) async {
+    package func connectionOpened(_ connection: any PeerConnection) async {
         // The engine first: whoever is woken (a prefetch, a mount read) fetches through it.
         await engine.connectionOpened(connection)
         state.withLock { $0.open[connection.remote, default: 0] += 1 }
         wakeAnyWaiters()
     }
 
-    func connectionClosed(_ connection: any PeerConnection) async {
+    package func connectionClosed(_ connection: any PeerConnection) async {
         await engine.connectionClosed(connection)
         let wake = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             let n = max((s.open[connection.remote] ?? 1) - 1, 0)
@@ -93,11 +92,11 @@ final class ConnectionTracker: PeerHandler, Sendable {
         for c in wake { c.resume() }
     }
 
-    func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
+    package func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {
         try await engine.handleRequest(body, from: connection)
     }
 
-    func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
+    package func handleNotification(_ body: [UInt8], from connection: any PeerConnection) async {
         await engine.handleNotification(body, from: connection)
     }
 }
