@@ -34,9 +34,12 @@ package final class Filesystem: Sendable {
     let cache: ChunkCache
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
-    private let trees = Mutex<[ObjectID: CachedTree]>([:])
+    private let trees = Mutex(TreeCache())
     private let treeLoads = SingleFlight<ObjectID, CachedTree>()
     static let maxTrees = 4096
+    /// And at most this many entries in them (~40 MB): 4,096 trees of a 1,000,000-file tree
+    /// (194 entries each) held ~120 MB.
+    static let maxTreeEntries = 262_144
     /// Chunk loads (`ChunkCache`): 4 threads that may block on the disk or a peer.
     let loadPool = BlockingPool(threadCount: 4, name: "ark-load")
     /// Loads ahead of a directory walk: subdirectories' trees (`prefetchSubtrees`) and the
@@ -54,6 +57,12 @@ package final class Filesystem: Sendable {
     struct CachedTree: Sendable {
         var tree: Tree
         var subdirectories: Int
+    }
+
+    /// The decoded trees kept, and how many entries they hold.
+    struct TreeCache {
+        var byID: [ObjectID: CachedTree] = [:]
+        var entries = 0
     }
     static let hiddenBrowser = ".ark"
 
@@ -91,14 +100,18 @@ package final class Filesystem: Sendable {
     func tree(_ id: ObjectID) throws -> Tree { try cachedTree(id).tree }
 
     func cachedTree(_ id: ObjectID) throws -> CachedTree {
-        if let t = trees.withLock({ $0[id] }) { return t }
+        if let t = trees.withLock({ $0.byID[id] }) { return t }
         return try treeLoads.run(id) {
-            if let t = trees.withLock({ $0[id] }) { return t }
+            if let t = trees.withLock({ $0.byID[id] }) { return t }
             let t = try source.tree(id)
             let c = CachedTree(
                 tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
-            trees.withLock {
-                if $0.count >= Self.maxTrees { $0.removeAll(keepingCapacity: true) }; $0[id] = c
+            trees.withLock { cache in
+                if cache.byID.count >= Self.maxTrees || cache.entries + t.entries.count > Self.maxTreeEntries {
+                    cache.byID.removeAll(keepingCapacity: true)
+                    cache.entries = 0
+                }
+                if cache.byID.updateValue(c, forKey: id) == nil { cache.entries += t.entries.count }
             }
             return c
         }
@@ -148,10 +161,10 @@ package final class Filesystem: Sendable {
     /// of reading it again.
     func prefetchSubtrees(of node: Node) {
         guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
-            let tree = trees.withLock({ $0[id]?.tree })
+            let tree = trees.withLock({ $0.byID[id]?.tree })
         else { return }
         let ids = trees.withLock { cached in
-            Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached[$0] == nil }.prefix(256))
+            Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached.byID[$0] == nil }.prefix(256))
         }
         for sub in ids where !treeLoads.isRunning(sub) {
             aheadPool.submit { [self] in _ = try? cachedTree(sub) }

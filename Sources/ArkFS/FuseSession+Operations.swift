@@ -52,6 +52,11 @@ extension FuseSession {
         ops.statfs = { req, _ in FuseSession.from(req).statfs(FuseRequest(raw: req!)) }
         ops.access = { req, _, mask in fuse_reply_err(req, mask & W_OK != 0 ? EROFS : 0) }
         ops.getxattr = { req, ino, name, size in
+            // Only user.* names can have a value here. Any other namespace (security.selinux,
+            // which `ls -l` asks of every entry it lists) is not supported: EOPNOTSUPP, which ls
+            // remembers per device and stops asking, where ENODATA would cost one request per
+            // entry. (ENOSYS would make the kernel stop sending getxattr at all, user.ark.* too.)
+            guard strncmp(name!, "user.", 5) == 0 else { _ = fuse_reply_err(req, EOPNOTSUPP); return }
             FuseSession.from(req).getxattr(FuseRequest(raw: req!), UInt64(ino), String(cString: name!), size)
         }
         ops.listxattr = { req, _, size in

@@ -20,8 +20,15 @@ package struct FileChunkStream {
     private var current: ChunkBatch?
     private var currentIndex = 0
 
+    /// A regular file's size (fstat) is the size hint: a small file gets a buffer its size, not
+    /// a full one. Committing many small files with a full (8 MiB) buffer each left the heap
+    /// fragmented: each freed buffer was carved up by small allocations before the next file's
+    /// buffer was taken, so the heap grew by a few touched pages per file (716 MB of
+    /// anonymous memory after 200,000 files of 256 B to 2.2 KB).
     package init(fd: Int32, path: String, chunker: Chunker) {
-        self.init(path: path, chunker: chunker) { buf in
+        var st = stat()
+        let hint = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : nil
+        self.init(path: path, chunker: chunker, sizeHint: hint) { buf in
             try syscall("read \(path)") { read(fd, buf.baseAddress!, buf.count) }
         }
     }

@@ -15,9 +15,14 @@ final class TreeDeltaBases {
     /// Chains stay short so reading a tree resolves at most this many bases.
     static let maxDepth = 16
     static let maxRemembered = 4096
+    /// And at most this many bytes of them: one commit of a tree with thousands of large
+    /// directories writes thousands of distinct shapes, and their bytes made the commit's
+    /// memory grow with the tree (60 MB at 1,000,000 files in 5,141 directories).
+    static let maxRememberedBytes = 8 << 20
 
     private let repo: Repository
     private var recent: [UInt64: Base] = [:]
+    private var recentBytes = 0
     private(set) var unpublished: [(shape: UInt64, id: ObjectID, depth: Int)] = []
 
     init(repo: Repository) { self.repo = repo }
@@ -52,8 +57,11 @@ final class TreeDeltaBases {
     func published() { unpublished.removeAll(keepingCapacity: true) }
 
     private func remember(_ shape: UInt64, _ base: Base) {
-        if recent.count >= Self.maxRemembered { recent.removeAll(keepingCapacity: true) }
-        recent[shape] = base
+        if recent.count >= Self.maxRemembered || recentBytes + base.bytes.count > Self.maxRememberedBytes {
+            recent.removeAll(keepingCapacity: true)
+            recentBytes = 0
+        }
+        recentBytes += base.bytes.count - (recent.updateValue(base, forKey: shape)?.bytes.count ?? 0)
     }
 }
 
