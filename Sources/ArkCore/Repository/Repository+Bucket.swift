@@ -9,7 +9,7 @@ import Synchronization
 /// - `packs/<hex>.dir`: its record directory (`PackDirectory`), uploaded right after it, so
 ///   `repair index` need not scan the pack's record headers with many ranged reads.
 /// - `state/<sequence>-<index id>`: `StoreState` (heads, sync sequence numbers), put inside every index
-///   transaction that changes them, before it commits; the newest is the store's state.
+///   transaction that changes a head, before it commits; the newest is the store's state.
 ///
 /// Packs and their directories are uploaded and confirmed before the index learns of their
 /// objects, so metadata implies data holds with the bucket as the data.
@@ -51,7 +51,8 @@ package enum BucketLayout {
     /// beside the index (replaced atomically and made durable). Refuses to write a sequence
     /// number below one already written: that index is behind its state (it was lost and
     /// recreated), and its state would shadow the real one, so `repair index` must run first.
-    /// (Equal is fine: a write whose transaction then failed to commit.)
+    /// (Equal is fine: a write whose transaction then failed to commit.) Checked once per
+    /// process, at the first write, not on every write.
     static func stateMirror(store: String, storage: (any PackStorage)?) -> StateMirror {
         @Sendable func behind(_ written: UInt64, _ next: StoreState, _ place: String) -> ArkError {
             ArkError(
@@ -71,12 +72,16 @@ package enum BucketLayout {
                 try storage.put(key: stateKey(state), bytes: state.encoded())
             }
         }
+        let checked = StateMirrorCheck()
         return { state in
             let path = localStatePath(store: store)
-            if let old = try? FileDescriptor.readStoreFile(path, what: "state record"),
-                let written = try? StoreState(decoding: old, what: path), supersedes((written.sequence, written.index), state)
-            {
-                throw behind(written.sequence, state, path)
+            if !checked.done.load(ordering: .acquiring) {
+                if let old = try? FileDescriptor.readStoreFile(path, what: "state record"),
+                    let written = try? StoreState(decoding: old, what: path), supersedes((written.sequence, written.index), state)
+                {
+                    throw behind(written.sequence, state, path)
+                }
+                checked.done.store(true, ordering: .releasing)
             }
             try FileDescriptor.replaceStoreFile(path, state.encoded())
             try FileDescriptor.syncDirectory(store)

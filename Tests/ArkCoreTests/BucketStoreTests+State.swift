@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@testable import ArkCore
+
+/// What the state record (`StoreState`) is written for: head changes only; sync rows ride
+/// along; a repair moves own sequence numbers past any signed after the record.
+extension BucketStoreTests {
+    static func announcement(repo: String, writer: ObjectID, seq: UInt64, head: ObjectID) -> StoredAnnouncement {
+        StoredAnnouncement(repo: repo, writer: writer, name: "main", seq: seq, head: head, bytes: Array("signed \(seq)".utf8))
+    }
+
+    @Test(arguments: [false, true])
+    func peerAnnouncementsDoNotWriteTheStateRecord(bucket withBucket: Bool) throws {
+        let store = try TestStore(bucket: withBucket)
+        var rng = SeededRandom(seed: 31)
+        let (commit, _) = try Self.commitFile(store, rng.bytes(1 << 16))
+        let sequence = try store.repo.index.stateSequence()
+        let stateKeys = try store.bucket?.keys("state/")
+        let peer = ObjectID(bytes: rng.bytes(32))
+        for seq in 1...20 as ClosedRange<UInt64> {
+            #expect(
+                try store.repo.index.recordSeen(Self.announcement(repo: "repo", writer: peer, seq: seq, head: commit), time: 0) == .recorded
+            )
+            try store.repo.index.recordOwn(Self.announcement(repo: "repo", writer: peer, seq: seq, head: commit))
+        }
+        #expect(try store.repo.index.stateSequence() == sequence, "no state record for sync rows alone")
+        #expect(try store.bucket?.keys("state/") == stateKeys)
+        // The next head change writes them along.
+        try Self.commitFile(store, rng.bytes(1 << 16), name: "g")
+        #expect(try store.repo.index.stateSequence() == sequence + 1)
+        let state = try #require(try store.repo.newestState())
+        #expect(state.seen.map(\.seq) == [20] && state.own.map(\.seq) == [20])
+    }
+
+    @Test func repairMovesOwnSequenceNumbersPastTheStateRecord() throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 32)
+        let (commit, _) = try Self.commitFile(store, rng.bytes(1 << 16))
+        let me = store.repo.identity.endpointID
+        try store.repo.index.recordOwn(Self.announcement(repo: "repo", writer: me, seq: 5, head: commit))
+        try Self.commitFile(store, rng.bytes(1 << 16), name: "g")  // state record with own seq 5
+        try store.repo.index.recordOwn(Self.announcement(repo: "repo", writer: me, seq: 9, head: commit))  // not mirrored
+        for suffix in ["", "-wal", "-shm"] { unlink(store.repo.path + "/index.sqlite" + suffix) }
+        let repo = try Repository(path: store.repo.path)
+        _ = try repo.repairIndex()
+        let own = try #require(try repo.index.ownAnnouncement(repo: "repo", name: "main"))
+        #expect(own.seq == 5 + UInt64(Index.ownSequenceMargin), "past the 9 signed after the record")
+        #expect(try repo.newestState()?.own.map(\.seq) == [Int64(own.seq)], "the moved numbers are mirrored")
+    }
+}
