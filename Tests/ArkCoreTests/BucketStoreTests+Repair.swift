@@ -77,6 +77,13 @@ extension BucketStoreTests {
         #expect(report.skippedHeads.count == 1, "the head names the damaged commit")
         #expect(try repo.index.hasCommit(first))
         #expect(try repo.verify(roots: [first], allObjects: false).ok)
+        // The surviving history keeps a head, so gc does not collect it.
+        #expect(report.recoveredTips == 1)
+        let owner = repo.identity.endpointID
+        #expect(try repo.index.head(HeadRef(repo: "recovered", owner: owner, name: first.hex)) == first)
+        _ = try repo.gc()
+        #expect(try repo.index.hasCommit(first))
+        #expect(try repo.verify(roots: [first], allObjects: false).ok)
     }
 
     @Test func repairIndexScansPacksWithoutDirectories() throws {

@@ -35,7 +35,8 @@ package struct RepairReport: Sendable {
     package var skippedHeads: [String] = []
     /// The state record restored (`StoreState.sequence`), nil when none was found.
     package var stateSequence: UInt64?
-    /// With no state record, tip commits (no child) became heads `recovered/<id>`.
+    /// Tip commits no restored head reaches (all of them without a state record) that became
+    /// heads `recovered/<id>`.
     package var recoveredTips = 0
     /// Chunks reachable files name that no pack holds (a lazy repo's), recorded as known but
     /// not stored, as the pull that first saw them had recorded them.
@@ -92,7 +93,7 @@ extension Repository {
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
         report.damagedCommits = graph.damaged
-        try restoreState(&report, tips: graph.tips)
+        try restoreState(&report)
         report.absentChunks = try restoreAbsentChunks()
         return report
     }
@@ -208,10 +209,12 @@ extension Repository {
         return (order.count, commits.count - order.count, tips, damaged)
     }
 
-    /// Restores heads and sync sequence numbers from the newest state record; without one,
-    /// makes each tip commit a head `recovered/<id>` of its node, so nothing becomes
-    /// unreachable (and collectable) by accident.
-    private func restoreState(_ report: inout RepairReport, tips: [(ObjectID, Commit)]) throws {
+    /// Restores heads and sync sequence numbers from the newest state record, then makes each
+    /// commit of the graph that no head reaches and no such commit names as parent (a tip the
+    /// record did not name: its head was skipped, the record is older than the commit, or there
+    /// is no record) a head `recovered/<id>` of its node, so nothing becomes unreachable (and
+    /// collectable) by accident.
+    private func restoreState(_ report: inout RepairReport) throws {
         let actor = identity.endpointID
         let now = Int64(Date().timeIntervalSince1970)
         if let state = try newestState() {
@@ -219,20 +222,37 @@ extension Repository {
             report.heads = result.restored
             report.skippedHeads = result.skipped
             report.stateSequence = state.sequence
-            return
         }
-        guard try index.heads().isEmpty else { return }
         report.recoveredTips = try index.write { db in
             var n = 0
-            for (id, c) in tips {
-                let ref = HeadRef(repo: "recovered", owner: c.node, name: id.hex)
-                try Index.setHead(
-                    db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip without a state record", time: now)
+            for (id, node) in try Self.unreachedTips(db) {
+                let ref = HeadRef(repo: "recovered", owner: node, name: id.hex)
+                guard try Index.head(db, ref) == nil else { continue }
+                try Index.setHead(db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip no head reaches", time: now)
                 n += 1
             }
             return n
         }
-        report.heads = report.recoveredTips
+        report.heads += report.recoveredTips
+    }
+
+    /// Commits of the index's graph that no head reaches and that no other such commit names
+    /// as parent, with the node that made each.
+    static func unreachedTips(_ db: Database) throws -> [(ObjectID, ObjectID)] {
+        var parents: [ObjectID: [ObjectID]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT child, parent FROM commit_parents") {
+            parents[row[0] as ObjectID, default: []].append(row[1])
+        }
+        var reached = Set<ObjectID>()
+        var stack = try ObjectID.fetchAll(db, sql: "SELECT commit_id FROM heads")
+        while let c = stack.popLast() {
+            guard reached.insert(c).inserted else { continue }
+            stack += parents[c] ?? []
+        }
+        let rest = try Row.fetchAll(db, sql: "SELECT id, node FROM commits").map { ($0[0] as ObjectID, $0[1] as ObjectID) }
+            .filter { !reached.contains($0.0) }
+        let named = Set(rest.flatMap { parents[$0.0] ?? [] })
+        return rest.filter { !named.contains($0.0) }.sorted { $0.0 < $1.0 }
     }
 
     /// The newest `StoreState`: the highest `state/<sequence>` in the bucket, or `state.json`.

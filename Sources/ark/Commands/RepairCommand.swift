@@ -58,9 +58,8 @@ struct RepairIndexCommand: ParsableCommand {
             }
             if r.orphanCommits > 0 { Terminal.out("warning: \(r.orphanCommits) commit(s) have a parent in no pack; left out of the graph") }
             let state =
-                if let s = r.stateSequence { "heads from state record \(s)" } else if r.recoveredTips > 0 {
-                    "no state record: \(r.recoveredTips) tip commit(s) kept as heads recovered/<id>"
-                } else { "no state record" }
+                (r.stateSequence.map { "heads from state record \($0)" } ?? "no state record")
+                + (r.recoveredTips > 0 ? "; \(r.recoveredTips) tip commit(s) no head reaches kept as heads recovered/<id>" : "")
             Terminal.out(
                 "read \(r.packs) packs from \(r.source) (\(r.packsScanned) scanned): \(r.objects) objects and \(r.commits) commits recorded, \(r.heads) heads restored (\(state)); run 'ark verify' to check the data"
             )
