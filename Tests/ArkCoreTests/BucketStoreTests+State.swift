@@ -49,3 +49,34 @@ extension BucketStoreTests {
         #expect(try repo.newestState()?.own.map(\.seq) == [Int64(own.seq)], "the moved numbers are mirrored")
     }
 }
+
+/// gc of a local store checks `state.json` as gc in a bucket checks the state records.
+extension BucketStoreTests {
+    @Test func localGCRewritesAStateFileOneStepAhead() throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 33)
+        let (commit, manifest) = try Self.commitFile(store, rng.bytes(1 << 16))
+        let sequence = try store.repo.index.stateSequence()
+        // Written, then the transaction did not commit: it names a commit the index lacks.
+        var ahead = try #require(try store.repo.newestState())
+        ahead.sequence += 1
+        ahead.heads[0].commit = ObjectID(bytes: rng.bytes(32)).hex
+        let path = BucketLayout.localStatePath(store: store.repo.path)
+        try FileDescriptor.replaceStoreFile(path, ahead.encoded())
+        _ = try store.repo.gc()
+        let state = try #require(try store.repo.newestState())
+        #expect(state.sequence == sequence + 1 && state.heads.map(\.commit) == [commit.hex], "written again from the index")
+        #expect(try Self.contents(store.repo, manifest) == (try Self.contents(Repository(path: store.repo.path), manifest)))
+    }
+
+    @Test func localGCRefusesAnIndexBehindItsStateFile() throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 34)
+        try Self.commitFile(store, rng.bytes(1 << 16))
+        let packs = try Self.localPackFiles(store)
+        for suffix in ["", "-wal", "-shm"] { unlink(store.repo.path + "/index.sqlite" + suffix) }
+        let repo = try Repository(path: store.repo.path)
+        #expect(throws: ArkError.self) { try repo.gc() }
+        #expect(try Self.localPackFiles(store) == packs, "nothing was deleted")
+    }
+}

@@ -36,7 +36,7 @@ extension Repository {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
-        if packStorage != nil { try checkIndexIsCurrent() }
+        try checkIndexIsCurrent()
         let live = try withDeltaBases(try reachable())
         report.reachableObjects = live.count
 
