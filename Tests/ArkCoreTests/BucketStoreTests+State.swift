@@ -80,3 +80,28 @@ extension BucketStoreTests {
         #expect(try Self.localPackFiles(store) == packs, "nothing was deleted")
     }
 }
+
+/// Trimming the cache frees the space of the local pack copies it unlinks.
+extension BucketStoreTests {
+    /// Descriptors of this process open on files under `directory` that were deleted.
+    static func deletedOpenFiles(under directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd) else { return nil }
+            return target.hasPrefix(directory + "/") && target.hasSuffix(" (deleted)") ? target : nil
+        }
+    }
+
+    @Test func trimClosesDescriptorsOfThePacksItUnlinks() throws {
+        let store = try TestStore(bucket: true, cacheLimit: 1)
+        var rng = SeededRandom(seed: 35)
+        let data = rng.bytes(2 << 20)
+        let repo = store.repo
+        let (_, manifest) = try Self.commitFile(store, data)
+        #expect(try Self.contents(repo, manifest) == data)  // opens the local pack copies
+        _ = repo.readChunks(try Self.chunkIDs(repo, manifest))
+        repo.trimLocalCache()
+        #expect(try Self.localPackFiles(store).isEmpty)
+        #expect(try Self.deletedOpenFiles(under: repo.packDirectory).isEmpty, "no descriptor keeps an unlinked pack's blocks")
+        #expect(try Self.contents(repo, manifest) == data, "read from the bucket instead")
+    }
+}

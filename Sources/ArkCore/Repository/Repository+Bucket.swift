@@ -156,7 +156,13 @@ extension Repository {
     /// After packs were uploaded and published: their local copies count toward the cache.
     func cacheUploaded(_ packs: [PackWriter.SyncedPack]) {
         guard packStorage != nil, !packs.isEmpty else { return }
-        recordCache.added(Int64(packs.reduce(0) { $0 + $1.size }), remotePacks: { try index.remotePackNames() })
+        recordCache.added(Int64(packs.reduce(0) { $0 + $1.size }), remote: remoteForCache)
+    }
+
+    /// The bucket's packs for the record cache; a local copy it unlinks loses its descriptors
+    /// here, so its space is freed at once.
+    var remoteForCache: RecordCache.Remote {
+        RecordCache.Remote(packs: { try self.index.remotePacks() }, unlinked: { self.dropDescriptors($0) })
     }
 
     /// Deletes least recently used cached records and local copies of uploaded packs until the
@@ -164,7 +170,7 @@ extension Repository {
     @discardableResult
     package func trimLocalCache() -> (files: Int, bytes: Int64) {
         guard packStorage != nil else { return (0, 0) }
-        return recordCache.trim(remotePacks: { try index.remotePackNames() })
+        return recordCache.trim(remote: remoteForCache)
     }
 
     /// Where the stored bytes of a record came from, for messages and for dropping a bad
@@ -219,6 +225,6 @@ extension Repository {
 
     /// Keeps verified bytes read from the bucket in the local cache.
     func cacheFetched(_ id: ObjectID, _ stored: [UInt8]) {
-        recordCache.store(id, stored, remotePacks: { try index.remotePackNames() })
+        recordCache.store(id, stored, remote: remoteForCache)
     }
 }
