@@ -105,3 +105,24 @@ extension BucketStoreTests {
         #expect(try Self.contents(repo, manifest) == data, "read from the bucket instead")
     }
 }
+
+/// Chunks fetched from peers on demand are a local cache in a bucket store too.
+extension BucketStoreTests {
+    @Test func onDemandChunksStayLocalInABucketStore() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 36)
+        try Self.commitFile(store, rng.bytes(1 << 16))
+        let keys = try bucket.keys("")
+        let ids = try CacheEvictionTests.cached(store, count: 3, size: 1 << 14, seed: 37)
+        #expect(try bucket.keys("") == keys, "nothing uploaded")
+        for id in ids {
+            let loc = try #require(try store.repo.index.object(id)?.location)
+            #expect(try store.repo.index.packInfo(loc.pack)?.remote == false)
+            #expect(ObjectHasher.hash(.chunk, try store.repo.readChunk(id)) == id)
+        }
+        let evicted = try store.repo.evictCache(downTo: 0)
+        #expect(evicted.chunks == 3)
+        #expect(try store.repo.index.object(ids[0])?.isPresent == false, "evictable as in a local store")
+    }
+}
