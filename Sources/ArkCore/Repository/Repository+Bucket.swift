@@ -95,14 +95,20 @@ private final class StateMirrorCheck: Sendable {
 }
 
 /// A pack's record directory: for each record, the 48-byte header (`PackFormat`) and the
-/// offset of its stored bytes (u64 big-endian), after an 8-byte magic and the pack's size.
+/// offset of its stored bytes (u64 big-endian), after an 8-byte magic and the pack's size, and
+/// last a BLAKE2b-256 checksum of everything before it (personalization `ark.packdir.v2`), so
+/// a damaged directory is not taken for the pack's records (`repair index` scans the pack
+/// instead). Directories of the first format (`ARKDIR01`, no checksum) are still read.
 package enum PackDirectory {
-    static let magic: [UInt8] = Array("ARKDIR01".utf8)
+    static let magic: [UInt8] = Array("ARKDIR02".utf8)
+    static let magicV1: [UInt8] = Array("ARKDIR01".utf8)
     static let entrySize = 8 + PackFormat.recordHeaderSize
+    static let checksumSize = 32
+    static let personal = "ark.packdir.v2"
 
     static func encode(_ records: [PackWriter.Pending], packSize: UInt64) -> [UInt8] {
         var out = magic
-        out.reserveCapacity(16 + records.count * entrySize)
+        out.reserveCapacity(16 + records.count * entrySize + checksumSize)
         withUnsafeBytes(of: packSize.bigEndian) { out.append(contentsOf: $0) }
         for r in records {
             withUnsafeBytes(of: r.location.offset.bigEndian) { out.append(contentsOf: $0) }
@@ -110,20 +116,31 @@ package enum PackDirectory {
                 kind: r.kind, compression: r.location.compression, rawLength: r.location.rawLength,
                 storedLength: r.location.storedLength, id: r.id)
         }
+        out += ObjectHasher.checksum(personal, out)
         return out
     }
 
     /// The records of pack `name` listed in `bytes`; nil when they are not a directory of a
-    /// pack of `packSize` bytes whose records all fit in it.
+    /// pack of `packSize` bytes whose records all fit in it, or its checksum does not match.
     static func decode(_ bytes: [UInt8], name: String, packSize: UInt64) -> [PackWriter.Pending]? {
-        guard bytes.count >= 16, (bytes.count - 16) % entrySize == 0, Array(bytes[0..<8]) == magic,
-            readU64(bytes, 8) == packSize
-        else { return nil }
+        guard bytes.count >= 16 else { return nil }
+        let head = Array(bytes[0..<8])
+        let body: [UInt8]
+        if head == magic {
+            guard bytes.count >= 16 + checksumSize else { return nil }
+            body = Array(bytes[..<(bytes.count - checksumSize)])
+            guard ObjectHasher.checksum(personal, body) == Array(bytes[(bytes.count - checksumSize)...]) else { return nil }
+        } else if head == magicV1 {
+            body = bytes
+        } else {
+            return nil
+        }
+        guard (body.count - 16) % entrySize == 0, readU64(body, 8) == packSize else { return nil }
         var out: [PackWriter.Pending] = []
         var at = 16
-        while at < bytes.count {
-            let offset = readU64(bytes, at)
-            guard let r = PackScanner.parseHeader(bytes[(at + 8)..<(at + entrySize)], dataOffset: offset, packName: name),
+        while at < body.count {
+            let offset = readU64(body, at)
+            guard let r = PackScanner.parseHeader(body[(at + 8)..<(at + entrySize)], dataOffset: offset, packName: name),
                 offset >= UInt64(PackFormat.fileMagic.count + PackFormat.recordHeaderSize),
                 offset + UInt64(r.location.storedLength) <= packSize
             else { return nil }

@@ -38,6 +38,9 @@ package struct RepairReport: Sendable {
     /// Tip commits no restored head reaches (all of them without a state record) that became
     /// heads `recovered/<id>`.
     package var recoveredTips = 0
+    /// Records of local packs the index did not know that do not verify (hash, decompression
+    /// or delta base): recorded as known but not stored, never as present.
+    package var damagedRecords: [String] = []
     /// Chunks reachable files name that no pack holds (a lazy repo's), recorded as known but
     /// not stored, as the pull that first saw them had recorded them.
     package var absentChunks = 0
@@ -61,6 +64,8 @@ extension Repository {
         state.bytesTotal = packList.reduce(0) { $0 + $1.size }
         progress(state)
         var commitIDs: [ObjectID] = []
+        // Local records the index did not know: read back and verified before anything trusts them.
+        var unverified: [ObjectID] = []
         // Packs' records are fetched up to 16 at a time (ranged reads wait on the bucket), then
         // recorded in order.
         for batch in stride(from: 0, to: packList.count, by: 64).map({ Array(packList[$0..<min($0 + 64, packList.count)]) }) {
@@ -77,6 +82,9 @@ extension Repository {
                                 arguments: [pack.name]) ?? 0
                         }
                         let before = try count()
+                        if packStorage == nil {
+                            for r in records where try Index.object(db, r.id)?.isPresent != true { unverified.append(r.id) }
+                        }
                         try Index.insert(db, records: records, remote: packStorage != nil)
                         return try count() - before
                     }
@@ -89,6 +97,7 @@ extension Repository {
                 progress(state)
             }
         }
+        report.damagedRecords = try markDamaged(unverified)
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
@@ -96,6 +105,25 @@ extension Repository {
         try restoreState(&report)
         report.absentChunks = try restoreAbsentChunks()
         return report
+    }
+
+    /// Reads and verifies the records of `ids` (hash, decompression, delta base); those that
+    /// fail are made known but not stored. Returns them (`<short id>: <error>`).
+    private func markDamaged(_ ids: [ObjectID]) throws -> [String] {
+        var damaged: [(ObjectID, String)] = []
+        for id in ids {
+            guard let o = try index.object(id), let loc = o.location else { continue }
+            do { _ = try readRecord(id, kind: o.kind, at: loc) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                damaged.append((id, "\(id.short): \(e.message)"))
+            }
+        }
+        guard !damaged.isEmpty else { return [] }
+        try index.write { db in
+            for (id, _) in damaged {
+                try db.execute(sql: "UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL WHERE id = ?", arguments: [id])
+            }
+        }
+        return damaged.map(\.1)
     }
 
     /// `body` for every item, on the bucket pool when there is one (reads that wait on the

@@ -27,7 +27,7 @@ struct RepairIndexCommand: ParsableCommand {
     struct Output: Encodable {
         var source: String
         var packs, packsScanned, objects, commits, orphanCommits, heads, recoveredTips, absentChunks: Int
-        var incompletePacks, skippedHeads, damagedCommits: [String]
+        var incompletePacks, skippedHeads, damagedCommits, damagedRecords: [String]
         var stateSequence: UInt64?
     }
 
@@ -44,11 +44,13 @@ struct RepairIndexCommand: ParsableCommand {
                     source: r.source, packs: r.packs, packsScanned: r.packsScanned, objects: r.objects, commits: r.commits,
                     orphanCommits: r.orphanCommits, heads: r.heads, recoveredTips: r.recoveredTips,
                     absentChunks: r.absentChunks, incompletePacks: r.incompletePacks,
-                    skippedHeads: r.skippedHeads, damagedCommits: r.damagedCommits, stateSequence: r.stateSequence))
+                    skippedHeads: r.skippedHeads, damagedCommits: r.damagedCommits, damagedRecords: r.damagedRecords,
+                    stateSequence: r.stateSequence))
         } else {
             for p in r.incompletePacks {
                 Terminal.out("warning: pack \(p) ends in bytes that are not a record; the records before them were indexed")
             }
+            for d in r.damagedRecords { Terminal.out("warning: record \(d); recorded as not stored") }
             for c in r.damagedCommits { Terminal.out("warning: commit \(c); left out of the graph") }
             for h in r.skippedHeads { Terminal.out("warning: head \(h) names a commit in no pack; it was not restored") }
             if r.absentChunks > 0 {
