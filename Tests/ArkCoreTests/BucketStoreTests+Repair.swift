@@ -77,6 +77,34 @@ extension BucketStoreTests {
         #expect(report.skippedHeads.count == 1, "the head names the damaged commit")
         #expect(try repo.index.hasCommit(first))
         #expect(try repo.verify(roots: [first], allObjects: false).ok)
+        // The surviving history keeps a head, so gc does not collect it.
+        #expect(report.recoveredTips == 1)
+        let owner = repo.identity.endpointID
+        #expect(try repo.index.head(HeadRef(repo: "recovered", owner: owner, name: first.hex)) == first)
+        _ = try repo.gc()
+        #expect(try repo.index.hasCommit(first))
+        #expect(try repo.verify(roots: [first], allObjects: false).ok)
+    }
+
+    /// A record directory with a changed id in a header: its checksum fails, the pack is
+    /// scanned instead, and no wrong id gets into the index.
+    @Test func repairIndexScansPacksWhoseDirectoryIsDamaged() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 23)
+        let data = rng.bytes(2 << 20)
+        let (commit, manifest) = try Self.commitFile(store, data)
+        let dirs = try bucket.keys("packs/").filter { $0.hasSuffix(".dir") }
+        for key in dirs { try bucket.flip(key, at: UInt64(16 + PackDirectory.entrySize - 1)) }
+        let fresh = store.directory + "/fresh"
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: store.repo.path + "/node.key", toPath: fresh + "/node.key")
+        let repo = try Repository(path: fresh, packStorage: bucket)
+        let report = try repo.repairIndex()
+        #expect(report.packsScanned == dirs.count && report.packs == dirs.count)
+        #expect(try repo.index.objectCount().present == (try store.repo.index.objectCount().present))
+        #expect(try Self.contents(repo, manifest) == data)
+        #expect(try repo.verify(roots: [commit], allObjects: true).ok)
     }
 
     @Test func repairIndexScansPacksWithoutDirectories() throws {
@@ -110,5 +138,29 @@ extension BucketStoreTests {
         #expect(try repo.index.heads().map(\.commit) == [commit])
         #expect(try Self.contents(repo, manifest) == data)
         #expect(try repo.verify(roots: [commit], allObjects: true).ok)
+    }
+
+    /// A local pack the lost index knew nothing of is read back: a record whose bytes do not
+    /// verify is recorded as not stored, never as present.
+    @Test func repairIndexVerifiesLocalRecordsItDidNotKnow() throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 24)
+        let (commit, manifest) = try Self.commitFile(store, rng.bytes(2 << 20))
+        let chunk = try Self.chunkIDs(store.repo, manifest)[1]
+        let loc = try #require(try store.repo.index.object(chunk)?.location)
+        let name = try #require(try store.repo.index.packName(loc.pack))
+        let fd = open(store.repo.packDirectory + "/" + name, O_RDWR)
+        try #require(fd >= 0)
+        var byte: UInt8 = 0
+        _ = pread(fd, &byte, 1, off_t(loc.offset) + 5)
+        byte ^= 0x5a
+        _ = pwrite(fd, &byte, 1, off_t(loc.offset) + 5)
+        close(fd)
+        for suffix in ["", "-wal", "-shm"] { unlink(store.repo.path + "/index.sqlite" + suffix) }
+        let repo = try Repository(path: store.repo.path)
+        let report = try repo.repairIndex()
+        #expect(report.damagedRecords.count == 1 && report.damagedRecords[0].hasPrefix(chunk.short), "\(report.damagedRecords)")
+        #expect(try repo.index.object(chunk)?.isPresent == false, "known, not stored")
+        #expect(try repo.index.heads().map(\.commit) == [commit])
     }
 }

@@ -278,9 +278,14 @@ import Testing
         let store2 = TestStoreView(repo: repo)
         #expect(throws: ArkError.self) { try store2.commitEmptyTree() }
         #expect(try bucket.keys("state/") == keys.filter { $0.hasPrefix("state/") })
-        _ = try repo.repairIndex()
+        // The refused commit's pack was uploaded before its index transaction failed: the repair
+        // finds that commit, which no head reaches, and keeps it as a recovered head.
+        let report = try repo.repairIndex()
+        #expect(report.recoveredTips == 1)
         _ = try repo.gc()
-        #expect(try bucket.keys("packs/") == keys.filter { $0.hasPrefix("packs/") })
+        let after = Set(try bucket.keys("packs/"))
+        #expect(after.isSuperset(of: keys.filter { $0.hasPrefix("packs/") }), "\(after) vs \(keys)")
+        #expect(after.count == keys.filter { $0.hasPrefix("packs/") }.count + 2)
     }
 }
 

@@ -87,3 +87,39 @@ import Testing
         #expect { _ = try fresh.tree(delta) } throws: { ($0 as? ArkError)?.code == .corrupt }
     }
 }
+
+extension TreeDeltaTests {
+    /// In a bucket store whose local packs were evicted, a cached copy of a delta record with
+    /// the right size but another base id must not make gc drop (and delete) the real base.
+    @Test func gcInABucketReadsDeltaBasesPastTheCache() throws {
+        let store = try TestStore(bucket: true, cacheLimit: 1)
+        let old: ObjectID, new: ObjectID
+        do {
+            let session = try WriteSession(store.repo)
+            old = try session.put(.tree, try Self.tree(store, version: 1).encoded())
+            new = try session.put(.tree, try Self.tree(store, version: 2).encoded())
+            let commit = Commit(
+                tree: new, parents: [], author: TestStore.signature(), committer: TestStore.signature(),
+                message: "only the new tree", node: store.repo.identity.endpointID)
+            _ = try session.commit(commit, head: HeadRef(repo: "r", owner: store.repo.identity.endpointID), expected: nil, cause: "test")
+        }
+        #expect(try Self.compression(store, new) == .zstdDelta)
+        store.repo.trimLocalCache()
+        // A bad cached copy of the delta record: right size, another base id.
+        let loc = try #require(try store.repo.index.object(new)?.location)
+        var bad = [UInt8](repeating: 0x5a, count: loc.storedLength)
+        bad.replaceSubrange(0..<ObjectID.byteCount, with: ObjectHasher.hash(.tree, Array("elsewhere".utf8)).bytes)
+        mkdir(store.repo.recordCache.directory, 0o755)
+        try Data(bad).write(to: URL(fileURLWithPath: store.repo.recordCache.directory + "/" + new.hex))
+        // A repository with no descriptors open on the unlinked local packs.
+        let repo = try Repository(path: store.repo.path, packStorage: store.bucket, cacheLimit: 1)
+        // gc's mark reads (and so repairs) the cached copy first; the base lookup on its own
+        // must not take the cached copy's word either.
+        #expect(try repo.withDeltaBases([new]).contains(old), "the base named by the bucket's copy")
+        _ = try repo.gc()
+        #expect(try repo.index.object(old)?.isPresent == true, "the real base is kept")
+        unlink(repo.recordCache.directory + "/" + new.hex)
+        let fresh = try Repository(path: store.repo.path, packStorage: store.bucket)
+        #expect(try fresh.tree(new) == (try Self.tree(store, version: 2)))
+    }
+}

@@ -27,4 +27,19 @@ public enum ObjectHasher {
     public static func hash(_ kind: ObjectKind, _ data: [UInt8]) -> ObjectID {
         data.withUnsafeBytes { hash(kind, $0) }
     }
+
+    /// BLAKE2b-256 of `data` with `personal` (at most 16 bytes, zero-padded) as the
+    /// personalization: checksums of store files that are not objects, in hash domains apart
+    /// from every object kind's.
+    package static func checksum(_ personal: String, _ data: [UInt8]) -> [UInt8] {
+        precondition(initialized, "libsodium failed to initialize")
+        var p = Array(personal.utf8)
+        precondition(p.count <= 16, "a BLAKE2b personalization is at most 16 bytes")
+        p += [UInt8](repeating: 0, count: 16 - p.count)
+        var out = [UInt8](repeating: 0, count: 32)
+        _ = data.withUnsafeBufferPointer { d in
+            crypto_generichash_blake2b_salt_personal(&out, 32, d.baseAddress, UInt64(d.count), nil, 0, nil, p)
+        }
+        return out
+    }
 }

@@ -121,8 +121,15 @@ extension Index {
     }
 
     /// Names of the packs kept in the bucket.
-    func remotePackNames() throws -> Set<String> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM packs WHERE remote = 1")) }
+    func remotePackNames() throws -> Set<String> { Set(try remotePacks().keys) }
+
+    /// The packs kept in the bucket: name -> pack id.
+    func remotePacks() throws -> [String: Int64] {
+        try read { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT name, id FROM packs WHERE remote = 1").map { ($0[0] as String, $0[1] as Int64) },
+                uniquingKeysWith: { a, _ in a })
+        }
     }
 }
 

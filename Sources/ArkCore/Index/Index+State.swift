@@ -10,7 +10,11 @@ package typealias StateMirror = @Sendable (StoreState) throws -> Void
 /// accepted announcement of each peer head, its rollback protection). Everything else in the
 /// index is derivable from the packs (objects, commits) or a cache (tags, stat cache, git ids).
 /// Written as JSON to `state/<sequence>` in the bucket, or `<store>/state.json` for a local
-/// store, every time it changes; `ark repair index` restores the newest.
+/// store, inside every index transaction that changes a head; sync rows ride along in each
+/// record but do not cause one (a peer announcement must not cost an fsync or a bucket PUT
+/// under the write lock). `ark repair index` restores the newest, and moves this node's own
+/// sequence numbers `ownSequenceMargin` ahead, so that its announcements after the repair are
+/// above any it made after that record was written.
 package struct StoreState: Codable, Sendable, Equatable {
     package struct HeadRow: Codable, Sendable, Equatable {
         package var repo: String
@@ -84,6 +88,19 @@ extension Index {
             }
         }
     }
+
+    /// Sync rows no longer mark the state changed: only heads do (see `StoreState`).
+    static func migrateStateHeadsOnly(_ db: Database) throws {
+        for table in ["sync_own", "sync_seen"] {
+            for event in ["insert", "update", "delete"] { try db.execute(sql: "DROP TRIGGER IF EXISTS \(table)_\(event)_state") }
+        }
+    }
+
+    /// How far `restore` moves this node's own announcement sequence numbers past the state
+    /// record's: sync rows are mirrored only along with head changes, so the lost index may have
+    /// signed announcements above the record's numbers (one per head update of a synced repo
+    /// since the last head change here, far fewer than this). Sequence numbers are 64-bit.
+    static let ownSequenceMargin: Int64 = 1_000_000
 
     /// Inside a write transaction: when the mirrored state changed, hands a snapshot with the
     /// next sequence number to `mirror`, then records it as written.
@@ -160,6 +177,8 @@ extension Index {
                     WHERE excluded.seq > sync_own.seq
                     """, arguments: [a.repo, a.name, a.seq, a.head.flatMap(ObjectID.init(hex:)), a.announcement])
         }
+        // Announcements signed after `state` was written are not in it: go past them.
+        try db.execute(sql: "UPDATE sync_own SET seq = seq + ?", arguments: [Self.ownSequenceMargin])
         for a in state.seen {
             guard let writer = a.writer.flatMap(ObjectID.init(hex:)) else { continue }
             try db.execute(
@@ -172,12 +191,16 @@ extension Index {
         }
         // The rebuilt index continues the one that wrote `state`: it takes over its id and
         // sequence number (unless it has written further itself), and mirrors a new state only
-        // if its heads now differ from the record's.
+        // if its heads or sync rows now differ from the record's.
         let own = try Row.fetchOne(db, sql: "SELECT seq FROM store_state WHERE id = 0").map { UInt64($0[0] as Int64) } ?? 0
         if own <= state.sequence {
+            let now = try snapshot(db, sequence: state.sequence, index: state.index)
+            func rows(_ a: [StoreState.AnnouncementRow]) -> [[String]] {
+                a.map { [$0.repo, $0.writer ?? "", $0.name, String($0.seq), $0.head ?? ""] }
+            }
             let same =
-                try snapshot(db, sequence: state.sequence, index: state.index).heads.map { [$0.repo, $0.owner, $0.name, $0.commit] }
-                == state.heads.map { [$0.repo, $0.owner, $0.name, $0.commit] }
+                now.heads.map { [$0.repo, $0.owner, $0.name, $0.commit] } == state.heads.map { [$0.repo, $0.owner, $0.name, $0.commit] }
+                && rows(now.own) == rows(state.own) && rows(now.seen) == rows(state.seen)
             try db.execute(
                 sql: "UPDATE store_state SET seq = ?, index_id = ?, dirty = ? WHERE id = 0",
                 arguments: [Int64(state.sequence), state.index, same ? 0 : 1])

@@ -167,6 +167,7 @@ package final class Index: Sendable {
                     """)
         }
         m.registerMigration("remote-v1") { db in try Self.migrateRemote(db) }
+        m.registerMigration("remote-v2") { db in try Self.migrateStateHeadsOnly(db) }
         return m
     }
 

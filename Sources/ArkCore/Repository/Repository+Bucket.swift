@@ -9,7 +9,7 @@ import Synchronization
 /// - `packs/<hex>.dir`: its record directory (`PackDirectory`), uploaded right after it, so
 ///   `repair index` need not scan the pack's record headers with many ranged reads.
 /// - `state/<sequence>-<index id>`: `StoreState` (heads, sync sequence numbers), put inside every index
-///   transaction that changes them, before it commits; the newest is the store's state.
+///   transaction that changes a head, before it commits; the newest is the store's state.
 ///
 /// Packs and their directories are uploaded and confirmed before the index learns of their
 /// objects, so metadata implies data holds with the bucket as the data.
@@ -51,7 +51,8 @@ package enum BucketLayout {
     /// beside the index (replaced atomically and made durable). Refuses to write a sequence
     /// number below one already written: that index is behind its state (it was lost and
     /// recreated), and its state would shadow the real one, so `repair index` must run first.
-    /// (Equal is fine: a write whose transaction then failed to commit.)
+    /// (Equal is fine: a write whose transaction then failed to commit.) Checked once per
+    /// process, at the first write, not on every write.
     static func stateMirror(store: String, storage: (any PackStorage)?) -> StateMirror {
         @Sendable func behind(_ written: UInt64, _ next: StoreState, _ place: String) -> ArkError {
             ArkError(
@@ -71,12 +72,16 @@ package enum BucketLayout {
                 try storage.put(key: stateKey(state), bytes: state.encoded())
             }
         }
+        let checked = StateMirrorCheck()
         return { state in
             let path = localStatePath(store: store)
-            if let old = try? FileDescriptor.readStoreFile(path, what: "state record"),
-                let written = try? StoreState(decoding: old, what: path), supersedes((written.sequence, written.index), state)
-            {
-                throw behind(written.sequence, state, path)
+            if !checked.done.load(ordering: .acquiring) {
+                if let old = try? FileDescriptor.readStoreFile(path, what: "state record"),
+                    let written = try? StoreState(decoding: old, what: path), supersedes((written.sequence, written.index), state)
+                {
+                    throw behind(written.sequence, state, path)
+                }
+                checked.done.store(true, ordering: .releasing)
             }
             try FileDescriptor.replaceStoreFile(path, state.encoded())
             try FileDescriptor.syncDirectory(store)
@@ -90,14 +95,20 @@ private final class StateMirrorCheck: Sendable {
 }
 
 /// A pack's record directory: for each record, the 48-byte header (`PackFormat`) and the
-/// offset of its stored bytes (u64 big-endian), after an 8-byte magic and the pack's size.
+/// offset of its stored bytes (u64 big-endian), after an 8-byte magic and the pack's size, and
+/// last a BLAKE2b-256 checksum of everything before it (personalization `ark.packdir.v2`), so
+/// a damaged directory is not taken for the pack's records (`repair index` scans the pack
+/// instead). Directories of the first format (`ARKDIR01`, no checksum) are still read.
 package enum PackDirectory {
-    static let magic: [UInt8] = Array("ARKDIR01".utf8)
+    static let magic: [UInt8] = Array("ARKDIR02".utf8)
+    static let magicV1: [UInt8] = Array("ARKDIR01".utf8)
     static let entrySize = 8 + PackFormat.recordHeaderSize
+    static let checksumSize = 32
+    static let personal = "ark.packdir.v2"
 
     static func encode(_ records: [PackWriter.Pending], packSize: UInt64) -> [UInt8] {
         var out = magic
-        out.reserveCapacity(16 + records.count * entrySize)
+        out.reserveCapacity(16 + records.count * entrySize + checksumSize)
         withUnsafeBytes(of: packSize.bigEndian) { out.append(contentsOf: $0) }
         for r in records {
             withUnsafeBytes(of: r.location.offset.bigEndian) { out.append(contentsOf: $0) }
@@ -105,20 +116,31 @@ package enum PackDirectory {
                 kind: r.kind, compression: r.location.compression, rawLength: r.location.rawLength,
                 storedLength: r.location.storedLength, id: r.id)
         }
+        out += ObjectHasher.checksum(personal, out)
         return out
     }
 
     /// The records of pack `name` listed in `bytes`; nil when they are not a directory of a
-    /// pack of `packSize` bytes whose records all fit in it.
+    /// pack of `packSize` bytes whose records all fit in it, or its checksum does not match.
     static func decode(_ bytes: [UInt8], name: String, packSize: UInt64) -> [PackWriter.Pending]? {
-        guard bytes.count >= 16, (bytes.count - 16) % entrySize == 0, Array(bytes[0..<8]) == magic,
-            readU64(bytes, 8) == packSize
-        else { return nil }
+        guard bytes.count >= 16 else { return nil }
+        let head = Array(bytes[0..<8])
+        let body: [UInt8]
+        if head == magic {
+            guard bytes.count >= 16 + checksumSize else { return nil }
+            body = Array(bytes[..<(bytes.count - checksumSize)])
+            guard ObjectHasher.checksum(personal, body) == Array(bytes[(bytes.count - checksumSize)...]) else { return nil }
+        } else if head == magicV1 {
+            body = bytes
+        } else {
+            return nil
+        }
+        guard (body.count - 16) % entrySize == 0, readU64(body, 8) == packSize else { return nil }
         var out: [PackWriter.Pending] = []
         var at = 16
-        while at < bytes.count {
-            let offset = readU64(bytes, at)
-            guard let r = PackScanner.parseHeader(bytes[(at + 8)..<(at + entrySize)], dataOffset: offset, packName: name),
+        while at < body.count {
+            let offset = readU64(body, at)
+            guard let r = PackScanner.parseHeader(body[(at + 8)..<(at + entrySize)], dataOffset: offset, packName: name),
                 offset >= UInt64(PackFormat.fileMagic.count + PackFormat.recordHeaderSize),
                 offset + UInt64(r.location.storedLength) <= packSize
             else { return nil }
@@ -151,7 +173,13 @@ extension Repository {
     /// After packs were uploaded and published: their local copies count toward the cache.
     func cacheUploaded(_ packs: [PackWriter.SyncedPack]) {
         guard packStorage != nil, !packs.isEmpty else { return }
-        recordCache.added(Int64(packs.reduce(0) { $0 + $1.size }), remotePacks: { try index.remotePackNames() })
+        recordCache.added(Int64(packs.reduce(0) { $0 + $1.size }), remote: remoteForCache)
+    }
+
+    /// The bucket's packs for the record cache; a local copy it unlinks loses its descriptors
+    /// here, so its space is freed at once.
+    var remoteForCache: RecordCache.Remote {
+        RecordCache.Remote(packs: { try self.index.remotePacks() }, unlinked: { self.dropDescriptors($0) })
     }
 
     /// Deletes least recently used cached records and local copies of uploaded packs until the
@@ -159,7 +187,7 @@ extension Repository {
     @discardableResult
     package func trimLocalCache() -> (files: Int, bytes: Int64) {
         guard packStorage != nil else { return (0, 0) }
-        return recordCache.trim(remotePacks: { try index.remotePackNames() })
+        return recordCache.trim(remote: remoteForCache)
     }
 
     /// Where the stored bytes of a record came from, for messages and for dropping a bad
@@ -214,6 +242,6 @@ extension Repository {
 
     /// Keeps verified bytes read from the bucket in the local cache.
     func cacheFetched(_ id: ObjectID, _ stored: [UInt8]) {
-        recordCache.store(id, stored, remotePacks: { try index.remotePackNames() })
+        recordCache.store(id, stored, remote: remoteForCache)
     }
 }

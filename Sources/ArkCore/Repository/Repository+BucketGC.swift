@@ -6,15 +6,26 @@ extension Repository {
     /// How many state records gc keeps (the newest; older ones are superseded).
     static let keptStateRecords = 8
 
-    /// Refuses to collect against an index that is behind the bucket: one that was lost and
-    /// recreated empty knows none of the packs, and gc would take them all for garbage. A
-    /// state record of this very index one step ahead (put, then the transaction did not
-    /// commit) is written again from the index first: gc is about to delete the packs it
-    /// names, so it must not stay the newest.
+    /// Refuses to collect against an index that is behind the store's state (the bucket's
+    /// state records, or `state.json` of a local store): one that was lost and recreated empty
+    /// knows none of the packs, and gc would take them all for garbage. A state record of this
+    /// very index one step ahead (written, then the transaction did not commit) is written
+    /// again from the index first: gc is about to delete the packs it names, so it must not
+    /// stay the newest.
     func checkIndexIsCurrent() throws {
-        guard let storage = packStorage else { return }
         let indexed = try index.stateIdentity()
-        let ahead = try storage.list(prefix: BucketLayout.statePrefix).compactMap { BucketLayout.stateName($0.key) }.filter {
+        let written: [(sequence: UInt64, index: String)]
+        let place: String
+        if let storage = packStorage {
+            written = try storage.list(prefix: BucketLayout.statePrefix).compactMap { BucketLayout.stateName($0.key) }
+            place = storage.location
+        } else {
+            place = BucketLayout.localStatePath(store: path)
+            guard let bytes = try FileDescriptor.readStoreFile(place, what: "state record") else { return }
+            let state = try StoreState(decoding: bytes, what: place)
+            written = [(state.sequence, state.index)]
+        }
+        let ahead = written.filter {
             $0.sequence > indexed.sequence || ($0.sequence == indexed.sequence && $0.index != indexed.index)
         }
         guard let first = ahead.first else { return }
@@ -24,8 +35,8 @@ extension Repository {
         }
         throw ArkError(
             .invalidArgument,
-            "the index is behind the bucket (state record \(first.sequence) of another index, this one is at \(indexed.sequence)); run 'ark repair index' before gc, nothing was deleted",
-            context: storage.location)
+            "the index is behind the store's state (state record \(first.sequence) of another index, this one is at \(indexed.sequence)); run 'ark repair index' before gc, nothing was deleted",
+            context: place)
     }
 
     /// Deletes packs (and record directories) in the bucket that the index does not name, and

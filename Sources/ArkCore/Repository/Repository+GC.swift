@@ -36,7 +36,7 @@ extension Repository {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
-        if packStorage != nil { try checkIndexIsCurrent() }
+        try checkIndexIsCurrent()
         let live = try withDeltaBases(try reachable())
         report.reachableObjects = live.count
 
@@ -128,14 +128,17 @@ extension Repository {
     }
 
     /// `live` plus the delta bases its delta objects need, transitively: a base stays as long
-    /// as something stored against it does, even when no head reaches it any more.
+    /// as something stored against it does, even when no head reaches it any more. The base id
+    /// is read from the local pack or the bucket, never from the record cache: a cached copy is
+    /// not verified until it is decoded, and a wrong base id here would let gc delete the real
+    /// base.
     func withDeltaBases(_ live: Set<ObjectID>) throws -> Set<ObjectID> {
         var out = live
         var frontier = try index.deltaObjects().filter { live.contains($0.id) }
         while !frontier.isEmpty {
             var next: [IndexedObject] = []
             for o in frontier {
-                let stored = try storedRecord(o.id, kind: o.kind, at: o.location!).bytes
+                let stored = try storedRecord(o.id, kind: o.kind, at: o.location!, skipCache: true).bytes
                 guard stored.count > ObjectID.byteCount else { throw ArkError(.corrupt, "\(o.kind) \(o.id) has a truncated delta record") }
                 let base = ObjectID(bytes: stored[0..<ObjectID.byteCount])
                 guard out.insert(base).inserted else { continue }

@@ -35,8 +35,12 @@ package struct RepairReport: Sendable {
     package var skippedHeads: [String] = []
     /// The state record restored (`StoreState.sequence`), nil when none was found.
     package var stateSequence: UInt64?
-    /// With no state record, tip commits (no child) became heads `recovered/<id>`.
+    /// Tip commits no restored head reaches (all of them without a state record) that became
+    /// heads `recovered/<id>`.
     package var recoveredTips = 0
+    /// Records of local packs the index did not know that do not verify (hash, decompression
+    /// or delta base): recorded as known but not stored, never as present.
+    package var damagedRecords: [String] = []
     /// Chunks reachable files name that no pack holds (a lazy repo's), recorded as known but
     /// not stored, as the pull that first saw them had recorded them.
     package var absentChunks = 0
@@ -60,6 +64,8 @@ extension Repository {
         state.bytesTotal = packList.reduce(0) { $0 + $1.size }
         progress(state)
         var commitIDs: [ObjectID] = []
+        // Local records the index did not know: read back and verified before anything trusts them.
+        var unverified: [ObjectID] = []
         // Packs' records are fetched up to 16 at a time (ranged reads wait on the bucket), then
         // recorded in order.
         for batch in stride(from: 0, to: packList.count, by: 64).map({ Array(packList[$0..<min($0 + 64, packList.count)]) }) {
@@ -76,6 +82,9 @@ extension Repository {
                                 arguments: [pack.name]) ?? 0
                         }
                         let before = try count()
+                        if packStorage == nil {
+                            for r in records where try Index.object(db, r.id)?.isPresent != true { unverified.append(r.id) }
+                        }
                         try Index.insert(db, records: records, remote: packStorage != nil)
                         return try count() - before
                     }
@@ -88,13 +97,33 @@ extension Repository {
                 progress(state)
             }
         }
+        report.damagedRecords = try markDamaged(unverified)
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
         report.damagedCommits = graph.damaged
-        try restoreState(&report, tips: graph.tips)
+        try restoreState(&report)
         report.absentChunks = try restoreAbsentChunks()
         return report
+    }
+
+    /// Reads and verifies the records of `ids` (hash, decompression, delta base); those that
+    /// fail are made known but not stored. Returns them (`<short id>: <error>`).
+    private func markDamaged(_ ids: [ObjectID]) throws -> [String] {
+        var damaged: [(ObjectID, String)] = []
+        for id in ids {
+            guard let o = try index.object(id), let loc = o.location else { continue }
+            do { _ = try readRecord(id, kind: o.kind, at: loc) } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                damaged.append((id, "\(id.short): \(e.message)"))
+            }
+        }
+        guard !damaged.isEmpty else { return [] }
+        try index.write { db in
+            for (id, _) in damaged {
+                try db.execute(sql: "UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL WHERE id = ?", arguments: [id])
+            }
+        }
+        return damaged.map(\.1)
     }
 
     /// `body` for every item, on the bucket pool when there is one (reads that wait on the
@@ -208,10 +237,12 @@ extension Repository {
         return (order.count, commits.count - order.count, tips, damaged)
     }
 
-    /// Restores heads and sync sequence numbers from the newest state record; without one,
-    /// makes each tip commit a head `recovered/<id>` of its node, so nothing becomes
-    /// unreachable (and collectable) by accident.
-    private func restoreState(_ report: inout RepairReport, tips: [(ObjectID, Commit)]) throws {
+    /// Restores heads and sync sequence numbers from the newest state record, then makes each
+    /// commit of the graph that no head reaches and no such commit names as parent (a tip the
+    /// record did not name: its head was skipped, the record is older than the commit, or there
+    /// is no record) a head `recovered/<id>` of its node, so nothing becomes unreachable (and
+    /// collectable) by accident.
+    private func restoreState(_ report: inout RepairReport) throws {
         let actor = identity.endpointID
         let now = Int64(Date().timeIntervalSince1970)
         if let state = try newestState() {
@@ -219,20 +250,37 @@ extension Repository {
             report.heads = result.restored
             report.skippedHeads = result.skipped
             report.stateSequence = state.sequence
-            return
         }
-        guard try index.heads().isEmpty else { return }
         report.recoveredTips = try index.write { db in
             var n = 0
-            for (id, c) in tips {
-                let ref = HeadRef(repo: "recovered", owner: c.node, name: id.hex)
-                try Index.setHead(
-                    db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip without a state record", time: now)
+            for (id, node) in try Self.unreachedTips(db) {
+                let ref = HeadRef(repo: "recovered", owner: node, name: id.hex)
+                guard try Index.head(db, ref) == nil else { continue }
+                try Index.setHead(db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip no head reaches", time: now)
                 n += 1
             }
             return n
         }
-        report.heads = report.recoveredTips
+        report.heads += report.recoveredTips
+    }
+
+    /// Commits of the index's graph that no head reaches and that no other such commit names
+    /// as parent, with the node that made each.
+    static func unreachedTips(_ db: Database) throws -> [(ObjectID, ObjectID)] {
+        var parents: [ObjectID: [ObjectID]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT child, parent FROM commit_parents") {
+            parents[row[0] as ObjectID, default: []].append(row[1])
+        }
+        var reached = Set<ObjectID>()
+        var stack = try ObjectID.fetchAll(db, sql: "SELECT commit_id FROM heads")
+        while let c = stack.popLast() {
+            guard reached.insert(c).inserted else { continue }
+            stack += parents[c] ?? []
+        }
+        let rest = try Row.fetchAll(db, sql: "SELECT id, node FROM commits").map { ($0[0] as ObjectID, $0[1] as ObjectID) }
+            .filter { !reached.contains($0.0) }
+        let named = Set(rest.flatMap { parents[$0.0] ?? [] })
+        return rest.filter { !named.contains($0.0) }.sorted { $0.0 < $1.0 }
     }
 
     /// The newest `StoreState`: the highest `state/<sequence>` in the bucket, or `state.json`.

@@ -20,8 +20,11 @@ extension WriteSession {
     }
 
     /// Stores a chunk fetched on demand as an evictable cache entry (`[store] cache_limit`), if
-    /// it hashes to `id`; durable before the index records it, like every other object.
+    /// it hashes to `id`; durable before the index records it, like every other object. With a
+    /// bucket it stays local (a pack of its own, `remote = 0`, never uploaded): it is a cache of
+    /// a peer's data, as in a store without a bucket.
     package func putCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+        if repo.packStorage != nil { return try putLocalCachedChunk(id, bytes) }
         keepsCachedChunks = false
         defer { keepsCachedChunks = true }
         guard try putVerified(id, .chunk, bytes) else { return false }
@@ -34,6 +37,23 @@ extension WriteSession {
             {
                 try Index.insertCached(db, id, bytes: bytes.count, time: now)
             }
+        }
+        return true
+    }
+
+    private func putLocalCachedChunk(_ id: ObjectID, _ bytes: [UInt8]) throws -> Bool {
+        guard ObjectHasher.hash(.chunk, bytes) == id else { return false }
+        if try repo.index.object(id)?.isPresent == true { return true }
+        let local = PackWriter(directory: repo.packDirectory, sealsOnSync: true)
+        let compressed = compressors.with { c in bytes.withUnsafeBytes { c.compressIfSmaller($0) } }
+        try bytes.withUnsafeBytes { try local.append(id: id, kind: .chunk, raw: $0, compressed: compressed) }
+        let (records, _) = try local.syncPacks()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try repo.index.write { db in
+            // Another writer stored it meanwhile: that copy stays (gc removes the unused pack).
+            guard try Index.object(db, id)?.isPresent != true else { return }
+            try Index.insert(db, records: records, remote: false)
+            try Index.insertCached(db, id, bytes: bytes.count, time: now)
         }
         return true
     }

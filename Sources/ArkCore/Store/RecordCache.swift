@@ -11,6 +11,14 @@ import Synchronization
 /// fsync for the same reason. The index never points at these files, so any of them may go
 /// at any moment (another process trimming): a reader that finds one gone fetches again.
 final class RecordCache: Sendable {
+    /// The packs the bucket holds (name -> pack id, from the index), and what to do once the
+    /// local copy of one of them is unlinked (close the descriptors readers keep open on it,
+    /// else its blocks stay allocated).
+    struct Remote {
+        var packs: () throws -> [String: Int64]
+        var unlinked: (Int64) -> Void
+    }
+
     let directory: String
     let packDirectory: String
     let limit: Int64
@@ -58,7 +66,7 @@ final class RecordCache: Sendable {
 
     /// Keeps `bytes` (verified just now) as the stored bytes of `id`, then trims the cache if
     /// it grew over the limit. Failing to cache is not an error: the read already succeeded.
-    func store(_ id: ObjectID, _ bytes: [UInt8], remotePacks: () throws -> Set<String>) {
+    func store(_ id: ObjectID, _ bytes: [UInt8], remote: Remote) {
         mkdir(directory, 0o755)
         let final = path(id)
         let tmp = final + ".tmp\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -75,21 +83,21 @@ final class RecordCache: Sendable {
         }
         close(fd)
         guard written, rename(tmp, final) == 0 else { unlink(tmp); return }
-        added(Int64(bytes.count), remotePacks: remotePacks)
+        added(Int64(bytes.count), remote: remote)
     }
 
     func drop(_ id: ObjectID) { unlink(path(id)) }
 
     /// Counts `bytes` new in the cache (a fetched record, or a pack just uploaded) and trims
     /// when over the limit.
-    func added(_ bytes: Int64, remotePacks: () throws -> Set<String>) {
+    func added(_ bytes: Int64, remote: Remote) {
         let over = accounting.withLock { a -> Bool in
             if a.trimming { a.addedDuringTrim += bytes }
             guard let current = a.usage else { return true }
             a.usage = current + bytes
             return current + bytes > limit
         }
-        if over { trim(remotePacks: remotePacks) }
+        if over { trim(remote: remote) }
     }
 
     /// Deletes least recently used entries until the cache holds at most three quarters of
@@ -97,7 +105,7 @@ final class RecordCache: Sendable {
     /// from the index: a pack not yet confirmed there is never touched). One trim runs at a
     /// time; bytes added meanwhile are counted, and trimmed by another pass if they exceed it.
     @discardableResult
-    func trim(remotePacks: () throws -> Set<String>) -> (files: Int, bytes: Int64) {
+    func trim(remote: Remote) -> (files: Int, bytes: Int64) {
         let start = accounting.withLock { a -> Bool in
             if a.trimming { return false }
             a.trimming = true
@@ -107,7 +115,7 @@ final class RecordCache: Sendable {
         guard start else { return (0, 0) }
         var removed = (files: 0, bytes: Int64(0))
         while true {
-            let total = (try? remotePacks()).map { trimPass($0, &removed) }
+            let total = (try? remote.packs()).map { trimPass($0, remote.unlinked, &removed) }
             let again = accounting.withLock { a -> Bool in
                 guard let total else { a.trimming = false; return false }
                 a.usage = total + a.addedDuringTrim
@@ -123,13 +131,17 @@ final class RecordCache: Sendable {
     }
 
     /// One scan and deletion; returns the bytes left.
-    private func trimPass(_ remote: Set<String>, _ removed: inout (files: Int, bytes: Int64)) -> Int64 {
-        var entries: [(path: String, bytes: Int64, used: Int)] = []
+    private func trimPass(_ remote: [String: Int64], _ unlinked: (Int64) -> Void, _ removed: inout (files: Int, bytes: Int64)) -> Int64 {
+        var entries: [(path: String, bytes: Int64, used: Int, pack: Int64?)] = []
         func scan(_ dir: String, _ include: (String) -> Bool) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where include(name) {
                 var st = stat()
                 guard lstat(dir + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-                entries.append((dir + "/" + name, Int64(st.st_size), st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
+                entries.append(
+                    (
+                        dir + "/" + name, Int64(st.st_size), st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec,
+                        dir == packDirectory ? remote[name] : nil
+                    ))
             }
         }
         scan(directory) { name in
@@ -139,12 +151,13 @@ final class RecordCache: Sendable {
             if lstat(directory + "/" + name, &st) == 0, time(nil) - st.st_mtim.tv_sec > 600 { unlink(directory + "/" + name) }
             return false
         }
-        scan(packDirectory) { remote.contains($0) }
+        scan(packDirectory) { remote[$0] != nil }
         var total = entries.reduce(0) { $0 + $1.bytes }
         let target = limit / 4 * 3
         if total > limit {
             for e in entries.sorted(by: { $0.used < $1.used }) where total > target {
                 guard unlink(e.path) == 0 else { continue }
+                if let pack = e.pack { unlinked(pack) }
                 total -= e.bytes
                 removed.files += 1
                 removed.bytes += e.bytes

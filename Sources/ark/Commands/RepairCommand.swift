@@ -27,7 +27,7 @@ struct RepairIndexCommand: ParsableCommand {
     struct Output: Encodable {
         var source: String
         var packs, packsScanned, objects, commits, orphanCommits, heads, recoveredTips, absentChunks: Int
-        var incompletePacks, skippedHeads, damagedCommits: [String]
+        var incompletePacks, skippedHeads, damagedCommits, damagedRecords: [String]
         var stateSequence: UInt64?
     }
 
@@ -44,11 +44,13 @@ struct RepairIndexCommand: ParsableCommand {
                     source: r.source, packs: r.packs, packsScanned: r.packsScanned, objects: r.objects, commits: r.commits,
                     orphanCommits: r.orphanCommits, heads: r.heads, recoveredTips: r.recoveredTips,
                     absentChunks: r.absentChunks, incompletePacks: r.incompletePacks,
-                    skippedHeads: r.skippedHeads, damagedCommits: r.damagedCommits, stateSequence: r.stateSequence))
+                    skippedHeads: r.skippedHeads, damagedCommits: r.damagedCommits, damagedRecords: r.damagedRecords,
+                    stateSequence: r.stateSequence))
         } else {
             for p in r.incompletePacks {
                 Terminal.out("warning: pack \(p) ends in bytes that are not a record; the records before them were indexed")
             }
+            for d in r.damagedRecords { Terminal.out("warning: record \(d); recorded as not stored") }
             for c in r.damagedCommits { Terminal.out("warning: commit \(c); left out of the graph") }
             for h in r.skippedHeads { Terminal.out("warning: head \(h) names a commit in no pack; it was not restored") }
             if r.absentChunks > 0 {
@@ -58,9 +60,8 @@ struct RepairIndexCommand: ParsableCommand {
             }
             if r.orphanCommits > 0 { Terminal.out("warning: \(r.orphanCommits) commit(s) have a parent in no pack; left out of the graph") }
             let state =
-                if let s = r.stateSequence { "heads from state record \(s)" } else if r.recoveredTips > 0 {
-                    "no state record: \(r.recoveredTips) tip commit(s) kept as heads recovered/<id>"
-                } else { "no state record" }
+                (r.stateSequence.map { "heads from state record \($0)" } ?? "no state record")
+                + (r.recoveredTips > 0 ? "; \(r.recoveredTips) tip commit(s) no head reaches kept as heads recovered/<id>" : "")
             Terminal.out(
                 "read \(r.packs) packs from \(r.source) (\(r.packsScanned) scanned): \(r.objects) objects and \(r.commits) commits recorded, \(r.heads) heads restored (\(state)); run 'ark verify' to check the data"
             )
