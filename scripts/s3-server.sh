@@ -46,9 +46,8 @@ start_memcached() {
   echo $! >"$pidfile"
 }
 
-# Writes the configuration and rings once (the rings take ~1 s to build).
+# Writes the configuration, and the rings once (they take ~1 s to build).
 configure() {
-  [ -f "$DIR/etc/object.ring.gz" ] && return 0
   mkdir -p "$DIR/etc" "$DIR/srv/sdb1" "$DIR/run" "$DIR/log"
   local user; user=$(id -un)
   local common="[DEFAULT]
@@ -56,7 +55,7 @@ devices = $DIR/srv
 mount_check = false
 swift_dir = $DIR/etc
 user = $user
-workers = 1
+workers = 0
 log_name = ark-s3
 log_facility = LOG_LOCAL1
 log_level = WARNING"
@@ -110,6 +109,7 @@ use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
 EOF
+  [ -f "$DIR/etc/object.ring.gz" ] && return 0
   (
     cd "$DIR/etc"
     local ring port
@@ -130,17 +130,16 @@ start_one() { # name: starts swift-<name>-server unless its pid is alive
   echo $! >"$pidfile"
 }
 
-stop_one() { # name: stops the process group it started, waits up to 5 s
-  local pidfile="$DIR/run/$1.pid" pid i
+stop_one() { # name: stops the server it started (and any child it forked), waits up to 5 s
+  local pidfile="$DIR/run/$1.pid" pid children i
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
+    children=$(pgrep -P "$pid" || true)
+    kill "$pid" $children 2>/dev/null || true
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 "$pid" $children 2>/dev/null || true
   fi
-  # Swift servers fork a worker; it exits when its parent does, but make sure the port is free.
-  pkill -9 -P "$pid" 2>/dev/null || true
   rm -f "$pidfile"
 }
 
