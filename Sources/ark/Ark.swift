@@ -18,7 +18,7 @@ struct Ark: ParsableCommand {
         version: "ark 0.3.0",
         subcommands: [
             IdCommand.self, CommitCommand.self, LogCommand.self, ShowCommand.self, LsCommand.self,
-            CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self,
+            CatCommand.self, ExportCommand.self, DiffCommand.self, VerifyCommand.self, GCCommand.self, RepairCommand.self,
             OplogCommand.self, ImportCommand.self, MountCommand.self, UnmountCommand.self, RunCommand.self,
             PrefetchCommand.self,
             StatusCommand.self

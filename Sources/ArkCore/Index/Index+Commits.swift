@@ -138,3 +138,10 @@ extension Index {
         }
     }
 }
+
+extension Index {
+    /// The root tree of every commit in the graph.
+    func commitTrees() throws -> [ObjectID] {
+        try read { db in try ObjectID.fetchAll(db, sql: "SELECT tree FROM commits") }
+    }
+}

@@ -48,8 +48,9 @@ extension Index {
         try read { db in try String.fetchOne(db, sql: "SELECT name FROM packs WHERE id = ?", arguments: [pack]) }
     }
 
-    /// Records durable pack records as present objects (inside a write transaction).
-    static func insert(_ db: Database, records: [PackWriter.Pending]) throws {
+    /// Records durable pack records as present objects (inside a write transaction). `remote`:
+    /// their packs are confirmed in the bucket (`PackStorage`), so the local files are a cache.
+    static func insert(_ db: Database, records: [PackWriter.Pending], remote: Bool = false) throws {
         var packIDs: [String: Int64] = [:]
         let upsert = try db.cachedStatement(
             sql: """
@@ -63,6 +64,7 @@ extension Index {
                 pack = p
             } else {
                 try db.execute(sql: "INSERT OR IGNORE INTO packs (name) VALUES (?)", arguments: [r.packName])
+                if remote { try db.execute(sql: "UPDATE packs SET remote = 1 WHERE name = ?", arguments: [r.packName]) }
                 pack = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [r.packName])!
                 packIDs[r.packName] = pack
             }
@@ -108,6 +110,19 @@ extension Index {
 
     package func packs() throws -> [(id: Int64, name: String)] {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, name FROM packs ORDER BY id").map { ($0[0], $0[1]) } }
+    }
+
+    /// The name of `pack` and whether it is kept in the bucket.
+    func packInfo(_ pack: Int64) throws -> (name: String, remote: Bool)? {
+        try read { db in
+            let stmt = try db.cachedStatement(sql: "SELECT name, remote FROM packs WHERE id = ?")
+            return try Row.fetchOne(stmt, arguments: [pack]).map { ($0[0], $0[1]) }
+        }
+    }
+
+    /// Names of the packs kept in the bucket.
+    func remotePackNames() throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM packs WHERE remote = 1")) }
     }
 }
 

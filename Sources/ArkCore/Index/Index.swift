@@ -7,9 +7,14 @@ import GRDB
 package final class Index: Sendable {
     let pool: DatabasePool
     package let path: String
+    /// Receives a snapshot of the state packs cannot restore (heads, sync sequence numbers)
+    /// inside every write transaction that changed it, before the transaction commits
+    /// (`StoreState`); a throw rolls the transaction back.
+    let stateMirror: StateMirror?
 
-    package init(path: String) throws {
+    package init(path: String, stateMirror: StateMirror? = nil) throws {
         self.path = path
+        self.stateMirror = stateMirror
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.journalMode = .wal
@@ -161,6 +166,7 @@ package final class Index: Sendable {
                     CREATE INDEX git_ids_git ON git_ids(git_id);
                     """)
         }
+        m.registerMigration("remote-v1") { db in try Self.migrateRemote(db) }
         return m
     }
 
@@ -169,7 +175,13 @@ package final class Index: Sendable {
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let e as DatabaseError { throw Self.wrap(e) }
+        do {
+            return try pool.write { db in
+                let result = try body(db)
+                if let stateMirror { try Self.mirrorState(db, stateMirror) }
+                return result
+            }
+        } catch let e as DatabaseError { throw Self.wrap(e) }
     }
 
     /// SQLite's errors as ArkErrors: a database another process holds locked past the busy

@@ -45,7 +45,7 @@ package struct FileReader: Sendable {
         do {
             try forEachChunkEntry { e, _ in
                 let f = ChunkFuture()
-                DispatchQueue.global().async {
+                repo.runRead {
                     f.run {
                         let bytes = try repo.readChunk(e.id)
                         // The manifest is verified too, but its lengths must agree with the chunks.

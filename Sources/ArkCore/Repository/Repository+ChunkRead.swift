@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// Reading chunks through their block tags (`BlockTagger`): a range of a chunk costs the
 /// blocks that cover it, each checked by its tag, instead of reading and hashing the whole
 /// chunk. Chunks without tags, and any tag mismatch, take the full path: the whole chunk is
@@ -179,7 +182,24 @@ extension Repository {
             }
             start = end
         }
-        for i in ids.indices where out[i] == nil { out[i] = Result { try readChunk(ids[i]) } }
+        let rest = ids.indices.filter { out[$0] == nil }
+        if packStorage != nil, rest.count > 1 {
+            // Chunks in the bucket: one ranged read each, all in flight at once.
+            let fetched = Mutex<[Int: Result<[UInt8], Error>]>([:])
+            let group = DispatchGroup()
+            for i in rest {
+                group.enter()
+                runRead {
+                    let r = Result { try self.readChunk(ids[i]) }
+                    fetched.withLock { $0[i] = r }
+                    group.leave()
+                }
+            }
+            group.wait()
+            for (i, r) in fetched.withLock({ $0 }) { out[i] = r }
+        } else {
+            for i in rest { out[i] = Result { try readChunk(ids[i]) } }
+        }
         return out.map { $0! }
     }
 }

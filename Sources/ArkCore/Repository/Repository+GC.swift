@@ -9,6 +9,9 @@ package struct GCReport: Sendable {
     package var packsRewritten = 0
     package var packsDeleted = 0
     package var bytesFreed: UInt64 = 0
+    /// Objects deleted from the bucket (`PackStorage`): packs, their record directories and
+    /// superseded state records.
+    package var bucketObjectsDeleted = 0
     /// Live objects whose stored bytes did not verify. Their packs were kept (the damaged
     /// bytes are the only copy here); everything else in those packs was still moved.
     package var damaged: [GCDamage] = []
@@ -33,6 +36,7 @@ extension Repository {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
+        if packStorage != nil { try checkIndexIsCurrent() }
         let live = try withDeltaBases(try reachable())
         report.reachableObjects = live.count
 
@@ -40,7 +44,7 @@ extension Repository {
         var byPack: [Int64: [IndexedObject]] = [:]
         for o in all { byPack[o.location!.pack, default: []].append(o) }
         let packNames = Dictionary(uniqueKeysWithValues: try index.packs().map { ($0.id, $0.name) })
-        let writer = PackWriter(directory: packDirectory)
+        let writer = PackWriter(directory: packDirectory, sealsOnSync: packStorage != nil)
         var oldPacks: [Int64] = []
         for (pack, objects) in byPack.sorted(by: { $0.key < $1.key }) {
             let dead = objects.filter { !live.contains($0.id) }
@@ -66,13 +70,15 @@ extension Repository {
                 oldPacks.append(pack)
             }
         }
-        let moved = try writer.sync()
+        let (moved, movedPacks) = try writer.syncPacks()
+        // Rewritten packs are in the bucket before the index points at them.
+        try upload(movedPacks, records: moved)
         try index.write { db in
             // Point moved objects at their new pack (their rows are replaced), then drop what
             // is dead. Damaged objects keep their rows, in the packs kept for them.
             let unset = try db.cachedStatement(sql: "UPDATE objects SET pack = NULL WHERE id = ?")
             for r in moved { try unset.execute(arguments: [r.id]) }
-            try Index.insert(db, records: moved)
+            try Index.insert(db, records: moved, remote: packStorage != nil)
             let dead = try ObjectID.fetchAll(db, sql: "SELECT id FROM objects")
                 .filter { !live.contains($0) }
             let del = try db.cachedStatement(sql: "DELETE FROM objects WHERE id = ?")
@@ -95,7 +101,18 @@ extension Repository {
             }
         }
         report.packsRewritten = oldPacks.count
-        for p in oldPacks { if let n = packNames[p] { unlink(packDirectory + "/" + n); dropDescriptors(p) } }
+        // The index no longer points into the old packs: now they may go, here and in the bucket.
+        for p in oldPacks {
+            guard let n = packNames[p] else { continue }
+            unlink(packDirectory + "/" + n)
+            dropDescriptors(p)
+            if let storage = packStorage {
+                try storage.delete(key: BucketLayout.packKey(n))
+                try storage.delete(key: BucketLayout.directoryKey(n))
+                report.bucketObjectsDeleted += 2
+            }
+        }
+        cacheUploaded(movedPacks)
         // Pack files the index does not know: left by a writer that was killed before
         // publishing. No writer runs now (exclusive lock), so they are garbage.
         let known = Set(try index.packs().map(\.name))
@@ -106,6 +123,7 @@ extension Repository {
             report.packsDeleted += 1
         }
         try FileDescriptor.syncDirectory(packDirectory)
+        if packStorage != nil { try collectBucket(&report) }
         return report
     }
 
@@ -117,7 +135,7 @@ extension Repository {
         while !frontier.isEmpty {
             var next: [IndexedObject] = []
             for o in frontier {
-                let stored = try storedBytes(at: o.location!)
+                let stored = try storedRecord(o.id, kind: o.kind, at: o.location!).bytes
                 guard stored.count > ObjectID.byteCount else { throw ArkError(.corrupt, "\(o.kind) \(o.id) has a truncated delta record") }
                 let base = ObjectID(bytes: stored[0..<ObjectID.byteCount])
                 guard out.insert(base).inserted else { continue }
@@ -126,13 +144,6 @@ extension Repository {
             frontier = next
         }
         return out
-    }
-
-    private func storedBytes(at loc: ObjectLocation) throws -> [UInt8] {
-        let file = try packs.file(loc.pack) { try index.packName(loc.pack) }
-        var stored = [UInt8](repeating: 0, count: loc.storedLength)
-        try stored.withUnsafeMutableBytes { try file.pread(into: $0, at: loc.offset) }
-        return stored
     }
 
     /// Ids of every commit, tree, manifest and chunk reachable from any head. Reads only

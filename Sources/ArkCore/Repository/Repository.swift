@@ -24,9 +24,17 @@ package final class Repository: Sendable {
     /// Where packs are kept when they live off this disk (`[store.s3]`), else nil.
     package let packStorage: (any PackStorage)?
 
+    /// Records fetched from the bucket and local copies of uploaded packs, kept within
+    /// `cacheLimit` (used only with `packStorage`).
+    let recordCache: RecordCache
+    /// Threads for reads that wait on the bucket (several ranged reads in flight: a global
+    /// dispatch queue runs one thread per core); nil without `packStorage`.
+    let bucketPool: BlockingPool?
+
     /// Opens (creating if needed) the store at `path`; with `packStorage`, pack files live there
-    /// and the local `packs/` directory is a bounded cache.
-    package init(path: String, packStorage: (any PackStorage)? = nil) throws {
+    /// and the local `packs/` directory and `cache/` are a cache bounded by `cacheLimit` bytes
+    /// (`[store] cache_limit`).
+    package init(path: String, packStorage: (any PackStorage)? = nil, cacheLimit: Int64 = 10 << 30) throws {
         guard ObjectHasher.initialized else { throw ArkError(.io, "libsodium failed to initialize") }
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -42,6 +50,9 @@ package final class Repository: Sendable {
         try Self.checkOwner(path)
         self.path = path
         self.packStorage = packStorage
+        self.recordCache = RecordCache(store: path, limit: cacheLimit)
+        self.bucketPool = packStorage.map { _ in BlockingPool(threadCount: 16, name: "ark-bucket") }
+        bucketPool?.start()
         let setup = try StoreLock(store: path, mode: .exclusive, file: "setup.lock")
         // SQLite opens these by name and follows symlinks: none may be one.
         let indexPath = path + "/index.sqlite"
@@ -49,11 +60,19 @@ package final class Repository: Sendable {
         for suffix in ["-wal", "-shm", "-journal"] {
             try FileDescriptor.prepareStoreFile(indexPath + suffix, what: "index file", create: false)
         }
-        self.index = try Index(path: indexPath)
+        self.index = try Index(path: indexPath, stateMirror: BucketLayout.stateMirror(store: path, storage: packStorage))
         (self.identity, self.blockTagger) = try StoreKeys.open(store: path, index: index, logger: logger)
         withExtendedLifetime(setup) {}
         self.packs = PackFiles(directory: path + "/packs")
         self.directReads = DirectPackReader(directory: path + "/packs")
+    }
+
+    deinit { _ = bucketPool?.shutdown(timeout: 5) }
+
+    /// Runs a job that reads chunks on another thread: on `bucketPool` when reads may wait on
+    /// the bucket, else on a global queue.
+    func runRead(_ job: @escaping @Sendable () -> Void) {
+        if let bucketPool { bucketPool.submit(job) } else { DispatchQueue.global().async(execute: job) }
     }
 
     /// As root, refuses a store directory owned by another user: its owner could plant names
@@ -101,19 +120,30 @@ package final class Repository: Sendable {
     /// The verified bytes of the record at `loc` and the stored bytes they were decoded from,
     /// read once: gc copies exactly the stored bytes it verified.
     func readRecord(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, depth: Int = 0) throws -> (raw: [UInt8], stored: [UInt8]) {
-        let file: FileDescriptor
-        do { file = try packs.file(loc.pack) { try index.packName(loc.pack) } } catch let e as ArkError {
-            throw ArkError(e.code, "\(kind) \(id) cannot be read: \(e.message)", context: e.context)
+        let fetched = try storedRecord(id, kind: kind, at: loc)
+        do {
+            let raw = try decodeRecord(id, kind: kind, at: loc, stored: fetched.bytes, source: fetched.source, depth: depth)
+            if case .bucket = fetched.source { cacheFetched(id, fetched.bytes) }
+            return (raw, fetched.bytes)
+        } catch let e as ArkError where e.code == .corrupt && fetched.source == .cache {
+            // The cache is not trusted either: drop the bad copy and read the bucket's.
+            recordCache.drop(id)
+            let again = try storedRecord(id, kind: kind, at: loc, skipCache: true)
+            let raw = try decodeRecord(id, kind: kind, at: loc, stored: again.bytes, source: again.source, depth: depth)
+            if case .bucket = again.source { cacheFetched(id, again.bytes) }
+            return (raw, again.bytes)
         }
-        var readError: ArkError?
-        let stored = [UInt8](unsafeUninitializedCapacity: loc.storedLength) { buf, n in
-            do { try file.pread(into: UnsafeMutableRawBufferPointer(buf), at: loc.offset); n = buf.count } catch let e as ArkError {
-                readError = e; n = 0
-            } catch { readError = ArkError(.io, "\(error)"); n = 0 }
-        }
-        if let e = readError {
-            packs.drop(loc.pack)
-            throw ArkError(.corrupt, "\(kind) \(id) cannot be read", context: "\(file.path) offset \(loc.offset): \(e.message)")
+    }
+
+    /// Decompresses (or undeltas) stored record bytes and checks they hash to `id`.
+    private func decodeRecord(
+        _ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, stored: [UInt8], source: RecordSource, depth: Int
+    ) throws -> [UInt8] {
+        let place: String
+        switch source {
+        case .local(let path): place = "\(path) offset \(loc.offset)"
+        case .cache: place = "\(recordCache.directory)/\(id.hex)"
+        case .bucket(let key): place = "\(key) offset \(loc.offset) in \(packStorage?.location ?? "the bucket")"
         }
         let raw: [UInt8]
         switch loc.compression {
@@ -121,13 +151,11 @@ package final class Repository: Sendable {
         case .zstd:
             do { raw = try stored.withUnsafeBytes { try Zstd.decompress($0, rawLength: loc.rawLength) } } catch let e as ArkError {
                 dropDescriptors(loc.pack)
-                throw ArkError(.corrupt, "\(kind) \(id) is corrupt (\(e.message))", context: "\(file.path) offset \(loc.offset)")
+                throw ArkError(.corrupt, "\(kind) \(id) is corrupt (\(e.message))", context: place)
             }
         case .zstdDelta:
             do {
-                raw = try undelta(
-                    id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth,
-                    context: "\(file.path) offset \(loc.offset)")
+                raw = try undelta(id, kind: kind, stored: stored, rawLength: loc.rawLength, depth: depth, context: place)
             } catch {
                 dropDescriptors(loc.pack)
                 throw error
@@ -136,10 +164,9 @@ package final class Repository: Sendable {
         let actual = ObjectHasher.hash(kind, raw)
         guard actual == id, raw.count == loc.rawLength else {
             dropDescriptors(loc.pack)
-            throw ArkError(
-                .corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: "\(file.path) offset \(loc.offset)")
+            throw ArkError(.corrupt, "\(kind) \(id) is corrupt: stored bytes hash to \(actual.short)", context: place)
         }
-        return (raw, stored)
+        return raw
     }
 
     /// Forgets the open descriptors of `pack` after its bytes did not check out, so a retry

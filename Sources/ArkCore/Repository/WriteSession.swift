@@ -40,12 +40,19 @@ package final class WriteSession {
     private var pendingTags: [(ObjectID, [UInt8])] = []
     let tagger: BlockTagger
     private lazy var treeBases = TreeDeltaBases(repo: repo)
+    /// Synced records no index transaction has recorded yet, and packs not yet confirmed by
+    /// the bucket (`syncAndUpload`).
+    private var unpublished: [PackWriter.Pending] = []
+    private var notUploaded: [PackWriter.SyncedPack] = []
 
     package init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
-        self.writer = PackWriter(directory: repo.packDirectory)
+        self.writer = PackWriter(directory: repo.packDirectory, sealsOnSync: repo.packStorage != nil)
         self.tagger = repo.blockTagger
+        // Packs in a bucket: smaller ones, so the local copy of a pack being written stays well
+        // below the cache and uploads start sooner.
+        if repo.packStorage != nil { checkpointBytes = 64 << 20 }
     }
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
@@ -204,24 +211,41 @@ package final class WriteSession {
 
     /// fsyncs what was written and publishes it to the index as present objects.
     package func checkpoint() throws {
-        let records = try writer.sync()
-        unsyncedBytes = 0
+        let (records, packs) = try syncAndUpload()
         guard !records.isEmpty || !statEntries.isEmpty || !keptChunks.isEmpty else { return }
         let stats = statEntries
         let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
         try repo.index.write { db in
-            try Index.insert(db, records: records)
+            try Index.insert(db, records: records, remote: repo.packStorage != nil)
             try Index.updateStatCache(db, stats)
             if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
             try Index.setDeltaBases(db, bases)
             try Index.insertTags(db, tags)
         }
+        unpublished.removeAll()
         statEntries.removeAll()
         keptChunks.removeAll()
         pendingTags.removeAll()
         treeBases.published()
         // Everything known so far is in the index now, where `isKnown` finds it.
         known.removeAll()
+        repo.cacheUploaded(packs)
+    }
+
+    /// fsyncs what was written and, with a bucket, uploads the packs (and their record
+    /// directories) and waits for the bucket to confirm them: only then may the index learn of
+    /// the records. Packs are sealed at every sync then, so an uploaded pack never changes.
+    private func syncAndUpload() throws -> (records: [PackWriter.Pending], packs: [PackWriter.SyncedPack]) {
+        let (records, packs) = try writer.syncPacks()
+        unsyncedBytes = 0
+        // Kept until an index transaction has recorded them: after a failed upload or index
+        // write, the next publish of this session uploads and records them again (both are
+        // idempotent), so nothing it already counts as stored (`known`) goes unpublished.
+        unpublished += records
+        notUploaded += packs
+        try repo.upload(notUploaded, records: unpublished)
+        defer { notUploaded.removeAll() }
+        return (unpublished, notUploaded)
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -247,23 +271,24 @@ package final class WriteSession {
     /// fsyncs everything written so far, then publishes it in one index transaction that also
     /// runs `body`, so rows written by `body` may point at those objects (metadata implies data).
     func publish(_ body: (Database) throws -> Void) throws {
-        let records = try writer.sync()
-        unsyncedBytes = 0
+        let (records, packs) = try syncAndUpload()
         let stats = statEntries
         let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
         try repo.index.write { db in
-            try Index.insert(db, records: records)
+            try Index.insert(db, records: records, remote: repo.packStorage != nil)
             try Index.updateStatCache(db, stats)
             if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
             try Index.setDeltaBases(db, bases)
             try Index.insertTags(db, tags)
             try body(db)
         }
+        unpublished.removeAll()
         statEntries.removeAll()
         keptChunks.removeAll()
         pendingTags.removeAll()
         treeBases.published()
         // Everything known so far is in the index now, where `isKnown` finds it.
         known.removeAll()
+        repo.cacheUploaded(packs)
     }
 }

@@ -22,8 +22,17 @@ final class PackWriter {
     private var writebackFrom: UInt64 = 0
     static let directWriteMinimum = 1 << 20
     static let writebackStep: UInt64 = 8 << 20
+    /// Closes the pack at every `sync()`, so the next record starts a new one: a pack that was
+    /// uploaded (`PackStorage`) is never appended to again.
+    let sealsOnSync: Bool
+    /// Sizes of the packs written to since the last `sync()`.
+    private var touched: [String: UInt64] = [:]
 
-    init(directory: String) { self.directory = directory; buffer.reserveCapacity(8 << 20) }
+    init(directory: String, sealsOnSync: Bool = false) {
+        self.directory = directory
+        self.sealsOnSync = sealsOnSync
+        buffer.reserveCapacity(8 << 20)
+    }
 
     var pendingCount: Int { pending.count }
 
@@ -119,7 +128,7 @@ final class PackWriter {
     }
 
     private func roll() throws {
-        if file != nil { try drain(); try file!.syncData() }
+        if file != nil { try drain(); try file!.syncData(); touched[name] = size }
         var rnd = SystemRandomNumberGenerator()
         name = HexCodec.encode((0..<12).map { _ in UInt8.random(in: 0...255, using: &rnd) }) + ".pack"
         file = try FileDescriptor(open: directory + "/" + name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
@@ -132,10 +141,29 @@ final class PackWriter {
     /// Writes and fsyncs everything appended so far (and the directory entry of a new pack),
     /// then hands back the now-durable records for the index.
     func sync() throws -> [Pending] {
+        try syncPacks().records
+    }
+
+    /// A pack file made durable by `syncPacks()`: its name and size.
+    struct SyncedPack: Equatable {
+        var name: String
+        var size: UInt64
+    }
+
+    /// `sync()`, also naming the packs the records are in (with their sizes now). With
+    /// `sealsOnSync`, those packs are closed and never written again.
+    func syncPacks() throws -> (records: [Pending], packs: [SyncedPack]) {
         try drain()
-        if let file { try file.syncData() }
+        if let file {
+            try file.syncData()
+            if !pending.isEmpty || touched[name] != nil { touched[name] = size }
+        }
         if createdSinceSync { try FileDescriptor.syncDirectory(directory); createdSinceSync = false }
-        defer { pending.removeAll(keepingCapacity: true) }
-        return pending
+        if sealsOnSync { file = nil }
+        defer { pending.removeAll(keepingCapacity: true); touched.removeAll() }
+        let names = Set(pending.map(\.packName))
+        return (
+            pending, touched.filter { names.contains($0.key) }.map { SyncedPack(name: $0.key, size: $0.value) }.sorted { $0.name < $1.name }
+        )
     }
 }

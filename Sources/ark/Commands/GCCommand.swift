@@ -11,7 +11,7 @@ struct GCCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     struct Output: Encodable {
-        var reachableObjects, removedObjects, removedCommits, packsRewritten, packsDeleted: Int
+        var reachableObjects, removedObjects, removedCommits, packsRewritten, packsDeleted, bucketObjectsDeleted: Int
         var bytesFreed: UInt64
         var damaged: [Damage]
     }
@@ -27,12 +27,14 @@ struct GCCommand: ParsableCommand {
             Terminal.json(
                 Output(
                     reachableObjects: r.reachableObjects, removedObjects: r.removedObjects, removedCommits: r.removedCommits,
-                    packsRewritten: r.packsRewritten, packsDeleted: r.packsDeleted, bytesFreed: r.bytesFreed,
+                    packsRewritten: r.packsRewritten, packsDeleted: r.packsDeleted,
+                    bucketObjectsDeleted: r.bucketObjectsDeleted, bytesFreed: r.bytesFreed,
                     damaged: r.damaged.map { Damage(id: $0.id.hex, kind: $0.kind.description, pack: $0.pack, error: $0.error.description) })
             )
         } else {
             Terminal.out(
                 "removed \(r.removedObjects) objects and \(r.removedCommits) commits, freed \(Format.bytes(r.bytesFreed)); \(r.reachableObjects) objects kept"
+                    + (r.bucketObjectsDeleted > 0 ? "; deleted \(r.bucketObjectsDeleted) objects from the bucket" : "")
             )
         }
         // Damaged live objects: their packs stay (the only copy here); gc did everything else.

@@ -8,13 +8,18 @@ final class TestStore {
     let directory: String
     let repo: Repository
 
-    init() throws {
+    /// With `bucket`, the store's packs live in a `DirectoryPackStorage` under the temporary
+    /// directory (`bucket/`), with a local cache of `cacheLimit` bytes.
+    let bucket: DirectoryPackStorage?
+
+    init(bucket withBucket: Bool = false, cacheLimit: Int64 = 10 << 30) throws {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array("\(base)/ark-core-test-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard let p else { throw ArkError(.io, "mkdtemp failed") }
         directory = String(cString: p)
-        repo = try Repository(path: directory + "/store")
+        bucket = withBucket ? try DirectoryPackStorage(root: directory + "/bucket") : nil
+        repo = try Repository(path: directory + "/store", packStorage: bucket, cacheLimit: cacheLimit)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

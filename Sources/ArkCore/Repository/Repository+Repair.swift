@@ -1,0 +1,251 @@
+import Dispatch
+import Foundation
+import GRDB
+import Glibc
+import Synchronization
+
+/// How far `repairIndex` has got.
+package struct RepairProgress: Sendable {
+    package var packsDone = 0
+    package var packsTotal = 0
+    package var bytesDone: UInt64 = 0
+    package var bytesTotal: UInt64 = 0
+    package var objects = 0
+}
+
+/// What `repairIndex` found and restored.
+package struct RepairReport: Sendable {
+    /// Where the packs were read: the bucket's location or the local pack directory.
+    package var source = ""
+    package var packs = 0
+    /// Packs without a record directory whose headers were scanned instead.
+    package var packsScanned = 0
+    /// Packs that end in bytes that are not a record (the torn tail of a local pack whose
+    /// writer was killed, or damage); their records before those bytes were indexed.
+    package var incompletePacks: [String] = []
+    /// Objects newly recorded (objects the index already had keep their rows).
+    package var objects = 0
+    package var commits = 0
+    /// Commits left out of the graph because a parent is in no pack (or is damaged).
+    package var orphanCommits = 0
+    /// Commit objects that do not verify or decode (`<short id>: <error>`).
+    package var damagedCommits: [String] = []
+    package var heads = 0
+    /// Heads of the state record whose commit is in no pack.
+    package var skippedHeads: [String] = []
+    /// The state record restored (`StoreState.sequence`), nil when none was found.
+    package var stateSequence: UInt64?
+    /// With no state record, tip commits (no child) became heads `recovered/<id>`.
+    package var recoveredTips = 0
+    /// Chunks reachable files name that no pack holds (a lazy repo's), recorded as known but
+    /// not stored, as the pull that first saw them had recorded them.
+    package var absentChunks = 0
+}
+
+extension Repository {
+    /// Rebuilds the index from the packs, for a store whose index was lost or damaged: every
+    /// record of every pack (the bucket's with `packStorage`, else the local pack files), the
+    /// commit graph from the commit objects, then heads and sync sequence numbers from the
+    /// newest state record (`StoreState`). Never removes anything: rows the index already has
+    /// stay, so it is safe on an index that is only partly lost. Holds the store lock
+    /// exclusively (no writer runs meanwhile).
+    package func repairIndex(onWait: () -> Void = {}, progress: (RepairProgress) -> Void = { _ in }) throws -> RepairReport {
+        let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
+        defer { withExtendedLifetime(lock) {} }
+        var report = RepairReport()
+        var state = RepairProgress()
+        let packList = try listPacks()
+        report.source = packStorage?.location ?? packDirectory
+        state.packsTotal = packList.count
+        state.bytesTotal = packList.reduce(0) { $0 + $1.size }
+        progress(state)
+        var commitIDs: [ObjectID] = []
+        // Packs' records are fetched up to 16 at a time (ranged reads wait on the bucket), then
+        // recorded in order.
+        for batch in stride(from: 0, to: packList.count, by: 64).map({ Array(packList[$0..<min($0 + 64, packList.count)]) }) {
+            let listed = concurrently(batch) { try self.records(of: $0) }
+            for (pack, result) in zip(batch, listed) {
+                let (records, complete, scanned) = try result.get()
+                if scanned { report.packsScanned += 1 }
+                if !complete { report.incompletePacks.append(pack.name) }
+                if !records.isEmpty {
+                    report.objects += try index.write { db in
+                        func count() throws -> Int {
+                            try Int.fetchOne(
+                                db, sql: "SELECT count(*) FROM objects WHERE pack = (SELECT id FROM packs WHERE name = ?)",
+                                arguments: [pack.name]) ?? 0
+                        }
+                        let before = try count()
+                        try Index.insert(db, records: records, remote: packStorage != nil)
+                        return try count() - before
+                    }
+                }
+                commitIDs += records.filter { $0.kind == .commit }.map(\.id)
+                report.packs += 1
+                state.packsDone += 1
+                state.bytesDone += pack.size
+                state.objects += records.count
+                progress(state)
+            }
+        }
+        let graph = try restoreCommits(commitIDs)
+        report.commits = graph.inserted
+        report.orphanCommits = graph.orphans
+        report.damagedCommits = graph.damaged
+        try restoreState(&report, tips: graph.tips)
+        report.absentChunks = try restoreAbsentChunks()
+        return report
+    }
+
+    /// `body` for every item, on the bucket pool when there is one (reads that wait on the
+    /// bucket overlap), else in order on this thread; results in the items' order.
+    func concurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) throws -> R) -> [Result<R, Error>] {
+        guard let bucketPool, items.count > 1 else { return items.map { item in Result { try body(item) } } }
+        let results = Mutex<[Result<R, Error>?]>(Array(repeating: nil, count: items.count))
+        let group = DispatchGroup()
+        for (i, item) in items.enumerated() {
+            group.enter()
+            bucketPool.submit {
+                let r = Result { try body(item) }
+                results.withLock { $0[i] = r }
+                group.leave()
+            }
+        }
+        group.wait()
+        return results.withLock { $0 }.map { $0! }
+    }
+
+    struct PackListing {
+        var name: String
+        var size: UInt64
+        var hasDirectory: Bool
+    }
+
+    private func listPacks() throws -> [PackListing] {
+        if let storage = packStorage {
+            let entries = try storage.list(prefix: BucketLayout.packPrefix)
+            let keys = Set(entries.map(\.key))
+            return entries.filter { $0.key.hasSuffix(".pack") }.map {
+                let name = String($0.key.dropFirst(BucketLayout.packPrefix.count))
+                return PackListing(name: name, size: $0.size, hasDirectory: keys.contains(BucketLayout.directoryKey(name)))
+            }
+        }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: packDirectory)) ?? []).sorted().compactMap { name in
+            guard name.hasSuffix(".pack") else { return nil }
+            var st = stat()
+            guard lstat(packDirectory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return PackListing(name: name, size: UInt64(st.st_size), hasDirectory: false)
+        }
+    }
+
+    /// The records of a pack: from its record directory when there is a valid one, else by
+    /// scanning its headers.
+    private func records(of pack: PackListing) throws -> (records: [PackWriter.Pending], complete: Bool, scanned: Bool) {
+        if let storage = packStorage {
+            if pack.hasDirectory, let bytes = try storage.get(key: BucketLayout.directoryKey(pack.name)),
+                let records = PackDirectory.decode(bytes, name: pack.name, packSize: pack.size)
+            {
+                return (records, true, false)
+            }
+            let key = BucketLayout.packKey(pack.name)
+            let scan = try PackScanner.scan(name: pack.name, size: pack.size) { offset, length in
+                try storage.read(key: key, offset: offset, length: length)
+            }
+            return (scan.records, scan.complete, true)
+        }
+        let file = try FileDescriptor(open: packDirectory + "/" + pack.name, flags: O_RDONLY)
+        let scan = try PackScanner.scan(name: pack.name, size: pack.size) { offset, length in
+            var bytes = [UInt8](repeating: 0, count: length)
+            try bytes.withUnsafeMutableBytes { try file.pread(into: $0, at: offset) }
+            return bytes
+        }
+        return (scan.records, scan.complete, true)
+    }
+
+    /// Records the commits among `ids` (read and verified) in the commit graph, parents first.
+    /// A commit whose parent is in no pack and not in the index is left out, with everything
+    /// above it. Returns how many were inserted and left out, and the tips (commits no other
+    /// commit names as parent).
+    private func restoreCommits(_ ids: [ObjectID]) throws -> (
+        inserted: Int, orphans: Int, tips: [(ObjectID, Commit)], damaged: [String]
+    ) {
+        var commits: [ObjectID: Commit] = [:]
+        var damaged: [String] = []
+        let wanted = try ids.filter { try !index.hasCommit($0) }
+        for (id, result) in zip(wanted, concurrently(wanted) { try self.commit($0) }) {
+            // A commit object that does not verify or decode stays out of the graph (and so
+            // does everything above it); verify names it.
+            do { commits[id] = try result.get() } catch let e as ArkError where e.code == .corrupt || e.code == .missing {
+                damaged.append("\(id.short): \(e.message)")
+            }
+        }
+        var done = Set<ObjectID>(), failed = Set<ObjectID>()
+        var order: [(ObjectID, Commit)] = []
+        for root in commits.keys.sorted() {
+            var stack: [(ObjectID, Bool)] = [(root, false)]
+            while let (c, expanded) = stack.popLast() {
+                if done.contains(c) || failed.contains(c) { continue }
+                guard let commit = commits[c] else {
+                    if try index.hasCommit(c) { done.insert(c) } else { failed.insert(c) }
+                    continue
+                }
+                if !expanded {
+                    stack.append((c, true))
+                    for p in commit.parents where !done.contains(p) && !failed.contains(p) { stack.append((p, false)) }
+                    continue
+                }
+                if commit.parents.allSatisfy({ done.contains($0) }) {
+                    done.insert(c)
+                    order.append((c, commit))
+                } else {
+                    failed.insert(c)
+                }
+            }
+        }
+        try index.write { db in for (id, c) in order { try Index.insertCommit(db, id: id, c) } }
+        let parents = Set(order.flatMap { $0.1.parents })
+        let tips = order.filter { !parents.contains($0.0) }
+        return (order.count, commits.count - order.count, tips, damaged)
+    }
+
+    /// Restores heads and sync sequence numbers from the newest state record; without one,
+    /// makes each tip commit a head `recovered/<id>` of its node, so nothing becomes
+    /// unreachable (and collectable) by accident.
+    private func restoreState(_ report: inout RepairReport, tips: [(ObjectID, Commit)]) throws {
+        let actor = identity.endpointID
+        let now = Int64(Date().timeIntervalSince1970)
+        if let state = try newestState() {
+            let result = try index.write { db in try Index.restore(db, state, actor: actor, time: now) }
+            report.heads = result.restored
+            report.skippedHeads = result.skipped
+            report.stateSequence = state.sequence
+            return
+        }
+        guard try index.heads().isEmpty else { return }
+        report.recoveredTips = try index.write { db in
+            var n = 0
+            for (id, c) in tips {
+                let ref = HeadRef(repo: "recovered", owner: c.node, name: id.hex)
+                try Index.setHead(
+                    db, ref, to: id, expected: nil, actor: actor, cause: "repair index: tip without a state record", time: now)
+                n += 1
+            }
+            return n
+        }
+        report.heads = report.recoveredTips
+    }
+
+    /// The newest `StoreState`: the highest `state/<sequence>` in the bucket, or `state.json`.
+    func newestState() throws -> StoreState? {
+        if let storage = packStorage {
+            let keys = try storage.list(prefix: BucketLayout.statePrefix).compactMap { e in
+                BucketLayout.stateSequence(e.key).map { ($0, e.key) }
+            }
+            guard let newest = keys.max(by: { $0.0 < $1.0 }), let bytes = try storage.get(key: newest.1) else { return nil }
+            return try StoreState(decoding: bytes, what: "\(newest.1) in \(storage.location)")
+        }
+        let path = BucketLayout.localStatePath(store: self.path)
+        guard let bytes = try FileDescriptor.readStoreFile(path, what: "state record") else { return nil }
+        return try StoreState(decoding: bytes, what: path)
+    }
+}
