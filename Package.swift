@@ -124,7 +124,7 @@ let package = Package(
             name: "ArkS3Tests",
             dependencies: ["ArkS3", "ArkCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore", "ArkS3", .product(name: "GRDB", package: "GRDB.swift")]),
         // The filesystem without a kernel: an in-memory ObjectSource drives lookup, listing, reads and the cache.
         .testTarget(name: "ArkFSTests", dependencies: ["ArkFS", "ArkCore"]),
         .testTarget(

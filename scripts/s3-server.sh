@@ -42,7 +42,7 @@ healthy() { curl -sf -m 2 "$ENDPOINT/healthcheck" >/dev/null 2>&1; }
 start_memcached() {
   local pidfile="$DIR/run/memcached.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
-  nohup memcached -l 127.0.0.1 -p "$MEMCACHE_PORT" -U 0 -m 64 -u "$(id -un)" >>"$DIR/log/memcached.log" 2>&1 &
+  setsid nohup memcached -l 127.0.0.1 -p "$MEMCACHE_PORT" -U 0 -m 64 -u "$(id -un)" </dev/null >>"$DIR/log/memcached.log" 2>&1 &
   echo $! >"$pidfile"
 }
 
@@ -126,7 +126,7 @@ EOF
 start_one() { # name: starts swift-<name>-server unless its pid is alive
   local name=$1 pidfile="$DIR/run/$1.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
-  nohup "swift-$name-server" "$DIR/etc/$name-server.conf" -v >>"$DIR/log/$name.log" 2>&1 &
+  setsid nohup "swift-$name-server" "$DIR/etc/$name-server.conf" -v </dev/null >>"$DIR/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
 }
 

@@ -16,6 +16,7 @@ package final class S3Client: Sendable {
     let http: HTTPClient
     let signer: SigV4Signer
     let logger = Logger(label: "ark.s3")
+    let breaker = S3Breaker()
 
     package init(configuration: S3Configuration, http: HTTPClient) {
         self.configuration = configuration
@@ -40,7 +41,10 @@ package final class S3Client: Sendable {
         headers extra: [(name: String, value: String)] = [],
         body: ByteBuffer? = nil, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
     ) throws -> Response {
-        let policy = policy ?? configuration.retry
+        var policy = policy ?? configuration.retry
+        // While the server is known to be unreachable, one attempt per call: a mount's many reads
+        // then fail (EIO) at once instead of each waiting out its backoff.
+        if breaker.isOpen { policy.maxAttempts = 1 }
         let target = "\(configuration.bucket)/\(key ?? "")"
         let payloadHash = body.map { Self.sha256Hex($0) } ?? SigV4Signer.emptyPayloadHash
         var attempt = 0
@@ -50,6 +54,7 @@ package final class S3Client: Sendable {
             do {
                 let response = try attemptOnce(
                     method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash, policy: policy)
+                breaker.reached()
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 let doc = S3XML(response.text)
                 failure = .server(status: response.status, code: doc.first("Code"), message: doc.first("Message"))
@@ -57,6 +62,7 @@ package final class S3Client: Sendable {
                 failure = error
             }
             guard failure.isTransient, attempt < policy.maxAttempts else {
+                if case .transport = failure { breaker.gaveUp() }
                 throw ArkError.s3(
                     operation: operation, target: target, failure: failure, attempts: attempt, location: configuration.location)
             }
@@ -139,4 +145,22 @@ package final class S3Client: Sendable {
 
 extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+/// Remembers that the server could not be reached: after a call gave up on transport failures,
+/// calls in the next `window` make one attempt each, until one gets an answer.
+final class S3Breaker: @unchecked Sendable {  // @unchecked: `openedAt` is read and written under `lock`
+    private let lock = NSLock()
+    private var openedAt: ContinuousClock.Instant?
+    let window: Duration = .seconds(10)
+
+    var isOpen: Bool {
+        lock.withLock {
+            guard let openedAt else { return false }
+            return ContinuousClock.now - openedAt < window
+        }
+    }
+
+    func gaveUp() { lock.withLock { openedAt = .now } }
+    func reached() { lock.withLock { openedAt = nil } }
 }

@@ -18,7 +18,8 @@ struct StoreOptions: ParsableArguments {
     /// the bucket is checked first (endpoint, bucket, credentials), before anything is written.
     func open() throws -> StoreContext {
         let cfg = try loadConfig()
-        return StoreContext(config: cfg, repo: try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg)))
+        return StoreContext(
+            config: cfg, repo: try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg), cacheLimit: cfg.cacheLimit))
     }
 
     /// The bucket `[store.s3]` names, checked; nil without `[store.s3]`.

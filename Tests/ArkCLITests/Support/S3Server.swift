@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// The S3 server scripts/s3-server.sh starts, as the CLI tests reach it: the variables the script
 /// prints. Unset, the S3 suites skip locally and fail in CI.
@@ -39,13 +40,16 @@ enum S3Server {
         """
     }
 
-    /// Runs scripts/s3-server.sh `argument` (proxy-stop, proxy-start).
+    /// Runs scripts/s3-server.sh `argument` (proxy-stop, proxy-start) and waits for it with
+    /// waitpid: the servers it starts outlive it, which Foundation's Process does not wait well for.
     static func script(_ argument: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [repoRoot + "/scripts/s3-server.sh", argument]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
+        let argv = ["/bin/bash", repoRoot + "/scripts/s3-server.sh", argument]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/bash", nil, nil, &cArgs, environ)
+        guard rc == 0 else { throw NotRunning() }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 }
