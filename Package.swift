@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries found by pkg-config; each module map has a shim.h that includes the headers.
@@ -65,10 +67,23 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // An S3-compatible bucket as a node's pack storage: SigV4, the HTTP client, PackStorage over it.
+        .target(
+            name: "ArkS3",
+            dependencies: [
+                "ArkCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "ark",
             dependencies: [
-                "ArkCore", "ArkFS", "ArkSync", "CArkMalloc",
+                "ArkCore", "ArkFS", "ArkSync", "ArkS3", "CArkMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -83,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "git-remote-ark",
             dependencies: [
-                "ArkCore", "ArkSync",
+                "ArkCore", "ArkSync", "ArkS3",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -106,7 +121,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "ArkS3Tests",
+            dependencies: ["ArkS3", "ArkCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(name: "ArkCLITests", dependencies: ["ArkCore", "ArkS3", .product(name: "GRDB", package: "GRDB.swift")]),
         // The filesystem without a kernel: an in-memory ObjectSource drives lookup, listing, reads and the cache.
         .testTarget(name: "ArkFSTests", dependencies: ["ArkFS", "ArkCore"]),
         .testTarget(

@@ -4,6 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 swift build
+# The real S3 server the ArkS3 and S3 store suites talk to (stopped when this script exits).
+if s3env=$(scripts/s3-server.sh start); then
+  eval "$s3env"
+  trap 'scripts/s3-server.sh stop' EXIT
+else
+  echo "the S3 test server did not start (see .build/s3-server/log); the S3 suites will fail" >&2
+fi
 status=0
 swift test --no-parallel 2>&1 | tee .build/test.log || status=$?
 if [ "$status" -ne 0 ]; then

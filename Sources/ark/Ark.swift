@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArkCore
+import ArkS3
 import CArkMalloc
 import Foundation
 import Logging
@@ -40,6 +41,7 @@ struct Ark: ParsableCommand {
         DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()
+            defer { S3HTTP.shutdown() }
             try command.run()
         } catch let e as ArkError {
             Terminal.err("ark: " + Terminal.escaped("\(e)"))

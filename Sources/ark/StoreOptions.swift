@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArkCore
+import ArkS3
 import Foundation
 
 /// `--config` on every command, and the store it leads to.
@@ -13,10 +14,20 @@ struct StoreOptions: ParsableArguments {
         return try ArkConfig.load(path: config ?? fromEnvironment)
     }
 
-    /// Loads the configuration and opens (or creates) the store it names.
+    /// Loads the configuration and opens (or creates) the store it names. With `[store.s3]`,
+    /// the bucket is checked first (endpoint, bucket, credentials), before anything is written.
     func open() throws -> StoreContext {
         let cfg = try loadConfig()
-        return StoreContext(config: cfg, repo: try Repository(path: cfg.storePath))
+        return StoreContext(
+            config: cfg, repo: try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg), cacheLimit: cfg.cacheLimit))
+    }
+
+    /// The bucket `[store.s3]` names, checked; nil without `[store.s3]`.
+    static func packStorage(_ cfg: ArkConfig) throws -> (any PackStorage)? {
+        guard let s3 = cfg.s3 else { return nil }
+        let storage = S3PackStorage(configuration: try s3.configuration())
+        try storage.checkBucket()
+        return storage
     }
 }
 

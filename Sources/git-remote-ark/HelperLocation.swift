@@ -1,4 +1,5 @@
 import ArkCore
+import ArkS3
 import Foundation
 import TOMLKit
 
@@ -14,6 +15,8 @@ struct HelperLocation {
     var peerNames: [ObjectID: String] = [:]
     /// The repo's remotes and the addresses configured for them (to fetch chunks a lazy repo lacks).
     var remotes: [(node: ObjectID, addresses: [(host: String, port: Int)])] = []
+    /// `[store.s3]`: the bucket that holds the packs (checked by `ark` itself; read loosely here).
+    var s3: S3Configuration?
 
     init(
         url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -55,6 +58,18 @@ struct HelperLocation {
             path = p.hasPrefix("/") ? p : directory + "/" + p
         }
         storePath = (path as NSString).standardizingPath
+        if let t = root["store"]?.table?["s3"]?.table {
+            guard let e = t["endpoint"]?.string, let url = URL(string: e), let bucket = t["bucket"]?.string else {
+                throw HelperError("\(name): [store.s3] needs endpoint and bucket (run `ark id` for the full check)")
+            }
+            let addressing = t["addressing"]?.string.flatMap(S3Addressing.init(rawValue:))
+            do {
+                s3 = S3Configuration(
+                    endpoint: url, bucket: bucket, prefix: t["prefix"]?.string ?? "", region: t["region"]?.string ?? "us-east-1",
+                    addressing: addressing ?? ((url.host ?? "").hasSuffix("amazonaws.com") ? .virtual : .path),
+                    credentials: try S3Configuration.credentialsFromEnvironment(environment))
+            } catch let e as ArkError { throw HelperError("\(name): \(e.message)") }
+        }
         for item in root["repos"]?.array ?? [] {
             let isThisRepo = item.table?["id"]?.string == repo
             for remote in item.table?["remotes"]?.array ?? [] {
@@ -91,7 +106,10 @@ struct HelperLocation {
             throw HelperError(
                 "no ark store at \(storePath)" + (configFile.map { " (from \($0))" } ?? " (no ark.toml here; set ARK_CONFIG)"))
         }
-        return try Repository(path: storePath)
+        guard let s3 else { return try Repository(path: storePath) }
+        let storage = S3PackStorage(configuration: s3)
+        try storage.checkBucket()
+        return try Repository(path: storePath, packStorage: storage)
     }
 }
 

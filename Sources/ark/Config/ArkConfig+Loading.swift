@@ -45,7 +45,8 @@ extension ArkConfig {
 
         if let store = root["store"] {
             let t = try p.table(store, "store")
-            try p.allowOnly(t, ["path", "cache_limit"], path: "store")
+            try p.allowOnly(t, ["path", "cache_limit", "s3"], path: "store")
+            if let v = t["s3"] { config.s3 = try parseS3(v, p) }
             if let v = t["cache_limit"] {
                 guard let n = v.int ?? v.string.flatMap(parseSize) else {
                     throw p.error("store.cache_limit", "must be a size such as \"10GiB\" or a number of bytes")
@@ -211,7 +212,7 @@ extension ArkConfig {
 
     /// Helpers that turn type and key problems into `ConfigError`s, finding the line of a key
     /// in the text where the TOML parser does not report one.
-    private struct Parser {
+    struct Parser {
         let text: String
         let file: String
 

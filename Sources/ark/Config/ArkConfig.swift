@@ -32,6 +32,8 @@ struct ArkConfig: Sendable {
     /// `[store] cache_limit`: bytes of chunks fetched on demand (for mounts of lazy repos) kept
     /// on disk; least recently used ones beyond it are evicted.
     var cacheLimit: Int64 = 10 << 30
+    /// `[store.s3]`: pack files live in this bucket (see ArkConfig+S3.swift).
+    var s3: S3Settings?
     var repos: [Repo] = []
     var enumerateThreshold = 8
     /// `[sync] max_heads_per_writer`: head names one peer may have per repo here.

@@ -7,8 +7,8 @@ import Foundation
 enum DirectWrites {
     /// In one write session (one pack), snapshots each directory and commits it: moving head
     /// `repo` when given, else as a commit no head reaches. Returns the commit ids (hex).
-    static func commit(store: String, _ items: [(dir: String, repo: String?)]) throws -> [String] {
-        let repo = try Repository(path: store)
+    static func commit(store: String, packStorage: (any PackStorage)? = nil, _ items: [(dir: String, repo: String?)]) throws -> [String] {
+        let repo = try Repository(path: store, packStorage: packStorage)
         let session = try WriteSession(repo)
         var ids: [String] = []
         let sig = Commit.Signature(

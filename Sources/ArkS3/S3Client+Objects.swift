@@ -1,0 +1,81 @@
+import ArkCore
+import NIOCore
+import NIOHTTP1
+
+/// Single-object operations: PUT, GET (whole or a byte range), HEAD, DELETE, ListObjectsV2.
+extension S3Client {
+    /// Stores `bytes` as `key` (the payload's SHA-256 is signed, so the server checks it).
+    package func putObject(key: String, bytes: ByteBuffer) throws {
+        _ = try send(.PUT, key: key, body: bytes, operation: "PUT")
+    }
+
+    /// The whole object, or nil when there is no such key.
+    package func getObject(key: String) throws -> ByteBuffer? {
+        let response = try send(.GET, key: key, operation: "GET", accept: [404])
+        if response.status == 404 {
+            let code = S3XML(response.text).first("Code")
+            guard code == nil || code == "NoSuchKey" else {
+                throw ArkError.s3(
+                    operation: "GET", target: "\(configuration.bucket)/\(key)",
+                    failure: .server(status: 404, code: code, message: S3XML(response.text).first("Message")), attempts: 1,
+                    location: configuration.location)
+            }
+            return nil
+        }
+        return response.body ?? ByteBuffer()
+    }
+
+    /// `length` bytes from `offset` (fewer only at the end of the object). Throws `.missing`
+    /// when there is no such key.
+    package func getRange(key: String, offset: UInt64, length: Int) throws -> ByteBuffer {
+        if length == 0 { return ByteBuffer() }
+        let last = offset + UInt64(length) - 1
+        let response = try send(.GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], operation: "GET", accept: [416])
+        if response.status == 416 { return ByteBuffer() }  // the range starts at or past the end
+        var body = response.body ?? ByteBuffer()
+        if response.status == 200 {
+            // A server that ignored Range sent the whole object: keep the part asked for.
+            let start = Int(min(offset, UInt64(body.readableBytes)))
+            body = body.getSlice(at: body.readerIndex + start, length: min(length, body.readableBytes - start)) ?? ByteBuffer()
+        }
+        return body
+    }
+
+    /// The object's size, or nil when there is no such key.
+    package func headObject(key: String) throws -> UInt64? {
+        let response = try send(.HEAD, key: key, operation: "HEAD", accept: [404])
+        if response.status == 404 { return nil }
+        guard let length = response.headers.first(name: "Content-Length").flatMap(UInt64.init) else {
+            throw ArkError(.io, "S3 HEAD \(configuration.bucket)/\(key) answered without a Content-Length", context: configuration.location)
+        }
+        return length
+    }
+
+    /// Deletes `key`; a key that does not exist is not an error.
+    package func deleteObject(key: String) throws {
+        _ = try send(.DELETE, key: key, operation: "DELETE", accept: [404])
+    }
+
+    /// One page of ListObjectsV2 under `prefix` (full keys, bucket-relative).
+    package func listPage(prefix: String, continuationToken: String? = nil, maxKeys: Int = 1000, policy: S3RetryPolicy? = nil)
+        throws -> S3ListPage
+    {
+        var query: [(name: String, value: String)] = [("list-type", "2"), ("max-keys", String(maxKeys))]
+        if !prefix.isEmpty { query.append(("prefix", prefix)) }
+        if let continuationToken { query.append(("continuation-token", continuationToken)) }
+        let response = try send(.GET, key: nil, query: query, operation: "LIST", policy: policy)
+        return S3ListPage(xml: response.text)
+    }
+
+    /// Every object under `prefix`, in key order, across as many pages as it takes.
+    package func listAll(prefix: String, pageSize: Int = 1000) throws -> [(key: String, size: UInt64)] {
+        var out: [(key: String, size: UInt64)] = []
+        var token: String?
+        repeat {
+            let page = try listPage(prefix: prefix, continuationToken: token, maxKeys: pageSize)
+            out += page.objects
+            token = page.nextContinuationToken
+        } while token != nil
+        return out
+    }
+}

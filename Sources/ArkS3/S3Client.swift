@@ -1,0 +1,166 @@
+import ArkCore
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// An S3 client over async-http-client whose calls block their thread until the server has
+/// answered (the callers are BlockingPool, FUSE and command threads, never an event loop: the
+/// request runs on the client's event loops and the caller waits on its future). Every call
+/// retries transient failures per `S3RetryPolicy` and throws an `ArkError` naming the
+/// operation, the key and S3's error code and message when it gives up.
+package final class S3Client: Sendable {
+    package let configuration: S3Configuration
+    let http: HTTPClient
+    let signer: SigV4Signer
+    let logger = Logger(label: "ark.s3")
+    let breaker = S3Breaker()
+
+    package init(configuration: S3Configuration, http: HTTPClient) {
+        self.configuration = configuration
+        self.http = http
+        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+    }
+
+    /// An answer with a 2xx status (or one the caller accepted).
+    package struct Response: Sendable {
+        package var status: Int
+        package var headers: HTTPHeaders
+        package var body: ByteBuffer?
+
+        package var bytes: [UInt8] { body.map { Array($0.readableBytesView) } ?? [] }
+        package var text: String { body.map { String(buffer: $0) } ?? "" }
+    }
+
+    /// One S3 request with retries. `key` nil addresses the bucket itself. Statuses in `accept`
+    /// are returned as answers rather than thrown (a 404 for HEAD or GET of a missing key).
+    package func send(
+        _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
+        headers extra: [(name: String, value: String)] = [],
+        body: ByteBuffer? = nil, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
+    ) throws -> Response {
+        var policy = policy ?? configuration.retry
+        // While the server is known to be unreachable, one attempt per call: a mount's many reads
+        // then fail (EIO) at once instead of each waiting out its backoff.
+        if breaker.isOpen { policy.maxAttempts = 1 }
+        let target = "\(configuration.bucket)/\(key ?? "")"
+        let payloadHash = body.map { Self.sha256Hex($0) } ?? SigV4Signer.emptyPayloadHash
+        var attempt = 0
+        while true {
+            attempt += 1
+            let failure: S3Failure
+            do {
+                let response = try attemptOnce(
+                    method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash, policy: policy)
+                breaker.reached()
+                if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
+                let doc = S3XML(response.text)
+                failure = .server(status: response.status, code: doc.first("Code"), message: doc.first("Message"))
+            } catch let error as S3Failure {
+                failure = error
+            }
+            guard failure.isTransient, attempt < policy.maxAttempts else {
+                if case .transport = failure { breaker.gaveUp() }
+                throw ArkError.s3(
+                    operation: operation, target: target, failure: failure, attempts: attempt, location: configuration.location)
+            }
+            let pause = policy.delay(after: attempt)
+            logger.debug("S3 \(operation) \(target): \(failure.summary); retrying in \(pause)")
+            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+        }
+    }
+
+    /// Signs and sends one attempt; a transport failure becomes `S3Failure.transport`.
+    private func attemptOnce(
+        _ method: HTTPMethod, key: String?, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
+        body: ByteBuffer?, payloadHash: String, policy: S3RetryPolicy
+    ) throws -> Response {
+        let (url, host, path) = address(key: key, query: query)
+        let toSign = SigV4Request(
+            method: method.rawValue, path: path, query: query, headers: [("Host", host)] + extra, payloadHash: payloadHash)
+        var headers = HTTPHeaders()
+        for (name, value) in signer.sign(toSign, at: Date()) { headers.add(name: name, value: value) }
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .byteBuffer($0) })
+        } catch {
+            throw ArkError(.config, "S3 endpoint \(configuration.endpointText) gives an invalid URL for \(path): \(error)")
+        }
+        let deadline = NIODeadline.now() + .nanoseconds(policy.requestTimeout.nanoseconds)
+        do {
+            let response = try http.execute(request: request, deadline: deadline).wait()
+            return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
+        } catch {
+            throw S3Failure.transport(Self.describe(error, endpoint: configuration.endpointText, timeout: policy.requestTimeout))
+        }
+    }
+
+    /// The URL to send, the Host header and the path to sign, for path-style or virtual-hosted addressing.
+    func address(key: String?, query: [(name: String, value: String)]) -> (url: String, host: String, path: String) {
+        let endpoint = configuration.endpoint
+        let scheme = endpoint.scheme ?? "http"
+        var host = endpoint.host ?? "localhost"
+        if let port = endpoint.port { host += ":\(port)" }
+        var path: String
+        switch configuration.addressing {
+        case .path: path = "/\(configuration.bucket)" + (key.map { "/\($0)" } ?? "")
+        case .virtual:
+            host = "\(configuration.bucket).\(host)"
+            path = "/" + (key ?? "")
+        }
+        if key == nil && configuration.addressing == .path { path += "/" }
+        let queryText = SigV4Signer.canonicalQuery(query)
+        let url = "\(scheme)://\(host)\(SigV4Signer.encodePath(path))" + (queryText.isEmpty ? "" : "?\(queryText)")
+        return (url, host, path)
+    }
+
+    static func sha256Hex(_ buffer: ByteBuffer) -> String {
+        buffer.withUnsafeReadableBytes { SHA256.hash(data: $0).lowerHex }
+    }
+
+    /// One line for a failure with no usable answer: refused, name not found, timed out, reset.
+    static func describe(_ error: any Error, endpoint: String, timeout: Duration) -> String {
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded: return "no answer from \(endpoint) within \(timeout)"
+            case .connectTimeout: return "connecting to \(endpoint) timed out"
+            case .readTimeout: return "\(endpoint) stopped sending (read timeout)"
+            case .remoteConnectionClosed: return "\(endpoint) closed the connection"
+            default: return "\(endpoint): \(e)"
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("connection refused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") {
+            return "connection refused by \(endpoint)"
+        }
+        if text.contains("dns") || text.contains("DNS") || text.contains("resolve") || text.contains("NXDOMAIN") {
+            return "cannot resolve the host of \(endpoint)"
+        }
+        if text.contains("reset") { return "\(endpoint) reset the connection" }
+        return "\(endpoint): \(text)"
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+/// Remembers that the server could not be reached: after a call gave up on transport failures,
+/// calls in the next `window` make one attempt each, until one gets an answer.
+final class S3Breaker: @unchecked Sendable {  // @unchecked: `openedAt` is read and written under `lock`
+    private let lock = NSLock()
+    private var openedAt: ContinuousClock.Instant?
+    let window: Duration = .seconds(10)
+
+    var isOpen: Bool {
+        lock.withLock {
+            guard let openedAt else { return false }
+            return ContinuousClock.now - openedAt < window
+        }
+    }
+
+    func gaveUp() { lock.withLock { openedAt = .now } }
+    func reached() { lock.withLock { openedAt = nil } }
+}

@@ -1,0 +1,95 @@
+import ArkCore
+import Foundation
+
+/// How the bucket is named in a URL: `http://host/bucket/key` (path style, the default for a
+/// custom endpoint) or `http://bucket.host/key` (virtual-hosted, what AWS prefers).
+package enum S3Addressing: String, Sendable, CaseIterable {
+    case path
+    case virtual
+}
+
+/// Retries and deadlines: a transient failure (5xx, throttling, timeout, refused or reset
+/// connection) is tried again after `baseDelay * 2^n` (capped at `maxDelay`, with full jitter),
+/// at most `maxAttempts` times in all; each attempt must finish within `requestTimeout`.
+package struct S3RetryPolicy: Sendable, Equatable {
+    package var maxAttempts: Int
+    package var baseDelay: Duration
+    package var maxDelay: Duration
+    package var requestTimeout: Duration
+    package var connectTimeout: Duration
+
+    package init(
+        maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(5),
+        requestTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(5)
+    ) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The pause before attempt `attempt + 1` (attempt counts from 1): uniform in [0, cap].
+    package func delay(after attempt: Int) -> Duration {
+        let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
+        let nanos = cap.components.seconds * 1_000_000_000 + cap.components.attoseconds / 1_000_000_000
+        return .nanoseconds(Int64.random(in: (nanos / 2)...max(nanos / 2, nanos)))
+    }
+}
+
+/// Where the bucket is and how to reach it.
+package struct S3Configuration: Sendable, Equatable {
+    /// `http://127.0.0.1:8480` or `https://s3.eu-central-1.amazonaws.com`: scheme, host, optional port.
+    package var endpoint: URL
+    package var bucket: String
+    /// Prepended to every key; empty or ending in `/`.
+    package var prefix: String
+    package var region: String
+    package var addressing: S3Addressing
+    package var credentials: S3Credentials
+    package var retry: S3RetryPolicy
+    /// Files larger than this go up in parts of this size (at least 5 MiB, S3's minimum part).
+    package var partSize: Int
+    /// Parts uploaded at once (each holds one part in memory).
+    package var uploadConcurrency: Int
+
+    package init(
+        endpoint: URL, bucket: String, prefix: String = "", region: String = "us-east-1", addressing: S3Addressing = .path,
+        credentials: S3Credentials, retry: S3RetryPolicy = S3RetryPolicy(), partSize: Int = 16 << 20, uploadConcurrency: Int = 4
+    ) {
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.region = region
+        self.addressing = addressing
+        self.credentials = credentials
+        self.retry = retry
+        self.partSize = max(5 << 20, partSize)
+        self.uploadConcurrency = max(1, uploadConcurrency)
+    }
+
+    /// `s3://bucket/prefix at http://127.0.0.1:8480`.
+    package var location: String {
+        "s3://\(bucket)/\(prefix) at \(endpointText)"
+    }
+
+    package var endpointText: String {
+        var text = "\(endpoint.scheme ?? "http")://\(endpoint.host ?? "")"
+        if let port = endpoint.port { text += ":\(port)" }
+        return text
+    }
+
+    /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    package static func credentialsFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> S3Credentials
+    {
+        let key = env["AWS_ACCESS_KEY_ID"] ?? ""
+        let secret = env["AWS_SECRET_ACCESS_KEY"] ?? ""
+        if key.isEmpty || secret.isEmpty {
+            let missing = key.isEmpty ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"
+            throw ArkError(.config, "[store.s3] needs credentials: \(missing) is not set in the environment")
+        }
+        let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        return S3Credentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)
+    }
+}

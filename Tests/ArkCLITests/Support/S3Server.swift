@@ -1,0 +1,55 @@
+import Foundation
+import Glibc
+
+/// The S3 server scripts/s3-server.sh starts, as the CLI tests reach it: the variables the script
+/// prints. Unset, the S3 suites skip locally and fail in CI.
+enum S3Server {
+    static let env = ProcessInfo.processInfo.environment
+    static let endpoint = env["ARK_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    static let bucket = env["ARK_TEST_S3_BUCKET"] ?? "ark-test"
+    static let enabled = endpoint != nil || env["CI"] == "true"
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    struct NotRunning: Error, CustomStringConvertible {
+        var description: String {
+            "ARK_TEST_S3_ENDPOINT is not set: run `eval \"$(scripts/s3-server.sh start)\"` (CI=true requires the server)"
+        }
+    }
+
+    static func requireEndpoint() throws -> String {
+        guard let endpoint else { throw NotRunning() }
+        return endpoint
+    }
+
+    /// An ark.toml with `[store.s3]` under a fresh prefix (plus `extra` lines in [store.s3]).
+    static func config(
+        endpoint: String? = nil, bucket: String? = nil, prefix: String = "cli-\(UUID().uuidString.prefix(8))/", extra: String = ""
+    )
+        throws -> String
+    {
+        """
+        [store]
+        path = "data"
+
+        [store.s3]
+        endpoint = "\(try endpoint ?? requireEndpoint())"
+        bucket = "\(bucket ?? Self.bucket)"
+        prefix = "\(prefix)"
+        \(extra)
+        """
+    }
+
+    /// Runs scripts/s3-server.sh `argument` (proxy-stop, proxy-start) and waits for it with
+    /// waitpid: the servers it starts outlive it, which Foundation's Process does not wait well for.
+    static func script(_ argument: String) throws {
+        let argv = ["/bin/bash", repoRoot + "/scripts/s3-server.sh", argument]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/bash", nil, nil, &cArgs, environ)
+        guard rc == 0 else { throw NotRunning() }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+}

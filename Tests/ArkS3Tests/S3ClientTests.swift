@@ -1,0 +1,193 @@
+import ArkCore
+import Foundation
+import NIOCore
+import Testing
+
+@testable import ArkS3
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// S3Client and S3PackStorage against the real server from scripts/s3-server.sh.
+@Suite(.serialized, .enabled(if: S3TestServer.enabled, "ARK_TEST_S3_ENDPOINT is not set (run scripts/s3-server.sh start)"))
+struct S3ClientTests {
+    @Test func putGetHeadDelete() throws {
+        let storage = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration()))
+        let data = S3TestServer.bytes(100_000, seed: 1)
+        try storage.put(key: "heads/a b+c", bytes: data)
+        #expect(try storage.get(key: "heads/a b+c") == data)
+        #expect(try storage.size(key: "heads/a b+c") == 100_000)
+        try storage.delete(key: "heads/a b+c")
+        #expect(try storage.get(key: "heads/a b+c") == nil)
+        #expect(try storage.size(key: "heads/a b+c") == nil)
+        try storage.delete(key: "heads/a b+c")  // deleting what is gone is not an error
+    }
+
+    @Test func rangedReads() throws {
+        let storage = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration()))
+        let data = S3TestServer.bytes(70_000, seed: 2)
+        try storage.put(key: "p", bytes: data)
+        #expect(try storage.read(key: "p", offset: 1000, length: 4096) == Array(data[1000..<5096]))
+        #expect(try storage.read(key: "p", offset: 0, length: 1) == [data[0]])
+        #expect(try storage.read(key: "p", offset: 69_000, length: 4096) == Array(data[69_000...]))  // short at the end
+        #expect(try storage.read(key: "p", offset: 70_000, length: 10) == [])
+        let missing = #expect(throws: ArkError.self) { try storage.read(key: "nope", offset: 0, length: 10) }
+        #expect(missing?.code == .missing)
+        #expect(missing?.message.contains("nope") == true)
+        #expect(missing?.message.contains("NoSuchKey") == true)
+    }
+
+    @Test func listPaginatesInKeyOrder() throws {
+        let config = try S3TestServer.configuration()
+        let client = S3TestServer.client(config)
+        let storage = S3PackStorage(client: client)
+        let keys = (0..<25).map { String(format: "packs/%02d", $0) }
+        for key in keys.shuffled() { try storage.put(key: key, bytes: [UInt8(key.suffix(2))!]) }
+        try storage.put(key: "other/x", bytes: [1, 2])
+        let firstPage = try client.listPage(prefix: config.prefix + "packs/", maxKeys: 10)
+        #expect(firstPage.objects.count == 10)
+        #expect(firstPage.nextContinuationToken != nil)
+        let paged = try client.listAll(prefix: config.prefix + "packs/", pageSize: 10)
+        #expect(paged.map(\.key) == keys.map { config.prefix + $0 })
+        let listed = try storage.list(prefix: "packs/")
+        #expect(listed == keys.map { PackStorageEntry(key: $0, size: 1) })
+        #expect(try storage.list(prefix: "").count == 26)
+    }
+
+    /// A file over the part size goes up in parts (three here, the last short) and reads back whole.
+    @Test func multipartUploadOfAFile() throws {
+        let storage = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(partSize: 5 << 20)))
+        let data = S3TestServer.bytes((10 << 20) + 12_345, seed: 3)
+        let path = NSTemporaryDirectory() + "ark-s3-mp-\(UUID().uuidString)"
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(data + [9, 9, 9])))
+        try storage.upload(key: "packs/big", fromFile: path, length: UInt64(data.count))  // not the 3 trailing bytes
+        #expect(try storage.size(key: "packs/big") == UInt64(data.count))
+        #expect(try storage.get(key: "packs/big") == data)
+        #expect(try storage.read(key: "packs/big", offset: (5 << 20) - 10, length: 20) == Array(data[((5 << 20) - 10)..<((5 << 20) + 10)]))
+        // Small files go up in one PUT.
+        try storage.upload(key: "packs/small", fromFile: path, length: 1000)
+        #expect(try storage.get(key: "packs/small") == Array(data[..<1000]))
+    }
+
+    @Test func errorsNameTheOperationKeyAndS3Code() throws {
+        let badBucket = S3TestServer.client(try S3TestServer.configuration(bucket: "no-such-bucket-ark"))
+        let e1 = #expect(throws: ArkError.self) { try badBucket.putObject(key: "k", bytes: ByteBuffer(string: "x")) }
+        #expect(e1?.message.contains("PUT no-such-bucket-ark/") == true)
+        #expect(e1?.message.contains("NoSuchBucket") == true)
+        let badSecret = S3TestServer.client(try S3TestServer.configuration(secret: "wrong"))
+        let e2 = #expect(throws: ArkError.self) { _ = try badSecret.getObject(key: "k") }
+        #expect(e2?.message.contains("SignatureDoesNotMatch") == true)
+        #expect(e2?.message.contains("after") == false)  // a 4xx is not retried
+    }
+
+    @Test func bucketCheckSaysWhichIsWrong() throws {
+        let fast = S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(50), requestTimeout: .seconds(5))
+        try S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration())).checkBucket()
+        let noBucket = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(bucket: "missing-ark-bucket")))
+        let e1 = #expect(throws: ArkError.self) { try noBucket.checkBucket() }
+        #expect(e1?.message.contains("bucket 'missing-ark-bucket' does not exist") == true)
+        let badSecret = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(secret: "wrong")))
+        let e2 = #expect(throws: ArkError.self) { try badSecret.checkBucket() }
+        #expect(e2?.message.contains("credentials refused") == true)
+        #expect(e2?.message.contains("SignatureDoesNotMatch") == true)
+        let closed = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(endpoint: "http://127.0.0.1:1", retry: fast)))
+        let e3 = #expect(throws: ArkError.self) { try closed.checkBucket() }
+        #expect(e3?.message.contains("endpoint http://127.0.0.1:1 is unreachable") == true)
+        #expect(e3?.message.contains("connection refused") == true)
+        #expect(e3?.code == .config)
+    }
+
+    /// A closed port: every attempt is refused, the call gives up after its attempts with a clear error.
+    @Test func refusedConnectionsGiveUpAfterTheRetries() throws {
+        let policy = S3RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(100), maxDelay: .milliseconds(400), requestTimeout: .seconds(5))
+        let storage = S3PackStorage(
+            client: S3TestServer.client(try S3TestServer.configuration(endpoint: "http://127.0.0.1:1", retry: policy)))
+        let start = ContinuousClock.now
+        let e = #expect(throws: ArkError.self) { _ = try storage.read(key: "packs/x", offset: 0, length: 10) }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(e?.message.contains("S3 GET") == true)
+        #expect(e?.message.contains("packs/x") == true)
+        #expect(e?.message.contains("after 4 attempts") == true)
+        #expect(e?.message.contains("connection refused") == true)
+    }
+
+    /// A server that accepts the connection and never answers: each attempt ends at its deadline.
+    @Test func silentServerHitsTheDeadline() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(fd, 16) == 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = UInt16(bigEndian: addr.sin_port)
+        let policy = S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(100), requestTimeout: .milliseconds(700))
+        let storage = S3PackStorage(
+            client: S3TestServer.client(try S3TestServer.configuration(endpoint: "http://127.0.0.1:\(port)", retry: policy)))
+        let start = ContinuousClock.now
+        let e = #expect(throws: ArkError.self) { _ = try storage.get(key: "heads/x") }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(e?.message.contains("after 2 attempts") == true)
+    }
+
+    /// The S3 front end frozen mid-way (SIGSTOP: connections open, nothing answers): calls end at
+    /// their deadline with a clear error, and a reader that is still retrying gets its bytes once
+    /// the server is back (SIGCONT).
+    @Test func readsWorkAgainWhenTheServerIsBack() throws {
+        let storage = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration()))
+        let prefix = storage.client.configuration.prefix
+        let data = S3TestServer.bytes(50_000, seed: 4)
+        try storage.put(key: "packs/r", bytes: data)
+        let pidText = try String(contentsOfFile: S3TestServer.repoRoot.path + "/.build/s3-server/run/proxy.pid", encoding: .utf8)
+        let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, SIGSTOP) == 0)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+        let quickPolicy = S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(50), requestTimeout: .seconds(1))
+        let quick = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(prefix: prefix, retry: quickPolicy)))
+        let start = ContinuousClock.now
+        let e = #expect(throws: ArkError.self) { _ = try quick.read(key: "packs/r", offset: 0, length: 100) }
+        #expect(ContinuousClock.now - start < .seconds(6))
+        #expect(e?.message.contains("after 2 attempts") == true)
+        #expect(e?.code == .io)
+        let patientPolicy = S3RetryPolicy(
+            maxAttempts: 40, baseDelay: .milliseconds(100), maxDelay: .milliseconds(300), requestTimeout: .seconds(1))
+        let patient = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration(prefix: prefix, retry: patientPolicy)))
+        let result = ResultBox()
+        let reader = Thread { result.set(Result { try patient.read(key: "packs/r", offset: 10, length: 1000) }) }
+        reader.start()
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(kill(pid, SIGCONT) == 0)
+        resumed = true
+        #expect(try result.wait(timeout: 60).get() == Array(data[10..<1010]))
+    }
+}
+
+/// A result handed from a thread to the test.
+final class ResultBox: @unchecked Sendable {  // @unchecked: `value` is guarded by `condition`
+    private let condition = NSCondition()
+    private var value: Result<[UInt8], any Error>?
+
+    func set(_ v: Result<[UInt8], any Error>) {
+        condition.lock()
+        value = v
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait(timeout: TimeInterval) throws -> Result<[UInt8], any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        let until = Date(timeIntervalSinceNow: timeout)
+        while value == nil { if !condition.wait(until: until) { break } }
+        guard let value else { throw ArkError(.timeout, "no result within \(timeout) s") }
+        return value
+    }
+}
