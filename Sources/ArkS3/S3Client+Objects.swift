@@ -30,7 +30,8 @@ extension S3Client {
     package func getRange(key: String, offset: UInt64, length: Int) throws -> ByteBuffer {
         if length == 0 { return ByteBuffer() }
         let last = offset + UInt64(length) - 1
-        let response = try send(.GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], operation: "GET", accept: [416])
+        let response = try send(
+            .GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], expecting: length, operation: "GET", accept: [416])
         if response.status == 416 { return ByteBuffer() }  // the range starts at or past the end
         var body = response.body ?? ByteBuffer()
         if response.status == 200 {

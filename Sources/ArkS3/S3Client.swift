@@ -36,10 +36,13 @@ package final class S3Client: Sendable {
 
     /// One S3 request with retries. `key` nil addresses the bucket itself. Statuses in `accept`
     /// are returned as answers rather than thrown (a 404 for HEAD or GET of a missing key).
+    /// `expecting` is the size of the answer's body when known (a ranged read): like an upload's
+    /// body, it lengthens the call's deadline (`S3RetryPolicy.deadline(forBytes:)`), after which
+    /// the call throws whatever attempt it was on.
     package func send(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
         headers extra: [(name: String, value: String)] = [],
-        body: ByteBuffer? = nil, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
+        body: ByteBuffer? = nil, expecting: Int = 0, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
     ) throws -> Response {
         var policy = policy ?? configuration.retry
         // While the server is known to be unreachable, one attempt per call: a mount's many reads
@@ -47,13 +50,17 @@ package final class S3Client: Sendable {
         if breaker.isOpen { policy.maxAttempts = 1 }
         let target = "\(configuration.bucket)/\(key ?? "")"
         let payloadHash = body.map { Self.sha256Hex($0) } ?? SigV4Signer.emptyPayloadHash
+        let bytes = max(body?.readableBytes ?? 0, expecting)
+        let budget = policy.deadline(forBytes: bytes)
+        let until = ContinuousClock.now + budget
         var attempt = 0
         while true {
             attempt += 1
             let failure: S3Failure
+            let timeout = min(policy.attemptTimeout(forBytes: bytes), until - ContinuousClock.now)
             do {
                 let response = try attemptOnce(
-                    method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash, policy: policy)
+                    method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash, timeout: timeout)
                 breaker.reached()
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 let doc = S3XML(response.text)
@@ -61,21 +68,24 @@ package final class S3Client: Sendable {
             } catch let error as S3Failure {
                 failure = error
             }
-            guard failure.isTransient, attempt < policy.maxAttempts else {
+            let pause = policy.delay(after: attempt)
+            // No time left for the pause and another attempt worth making (at least a tenth of a second).
+            let outOfTime = ContinuousClock.now + pause + .milliseconds(100) >= until
+            guard failure.isTransient, attempt < policy.maxAttempts, !outOfTime else {
                 if case .transport = failure { breaker.gaveUp() }
                 throw ArkError.s3(
-                    operation: operation, target: target, failure: failure, attempts: attempt, location: configuration.location)
+                    operation: operation, target: target, failure: failure, attempts: attempt,
+                    deadline: failure.isTransient && attempt < policy.maxAttempts ? budget : nil, location: configuration.location)
             }
-            let pause = policy.delay(after: attempt)
             logger.debug("S3 \(operation) \(target): \(failure.summary); retrying in \(pause)")
-            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: pause.inSeconds)
         }
     }
 
-    /// Signs and sends one attempt; a transport failure becomes `S3Failure.transport`.
+    /// Signs and sends one attempt, which must end within `timeout`; a transport failure becomes `S3Failure.transport`.
     private func attemptOnce(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
-        body: ByteBuffer?, payloadHash: String, policy: S3RetryPolicy
+        body: ByteBuffer?, payloadHash: String, timeout: Duration
     ) throws -> Response {
         let (url, host, path) = address(key: key, query: query)
         let toSign = SigV4Request(
@@ -88,12 +98,12 @@ package final class S3Client: Sendable {
         } catch {
             throw ArkError(.config, "S3 endpoint \(configuration.endpointText) gives an invalid URL for \(path): \(error)")
         }
-        let deadline = NIODeadline.now() + .nanoseconds(policy.requestTimeout.nanoseconds)
+        let deadline = NIODeadline.now() + .nanoseconds(max(0, timeout.nanoseconds))
         do {
             let response = try http.execute(request: request, deadline: deadline).wait()
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
-            throw S3Failure.transport(Self.describe(error, endpoint: configuration.endpointText, timeout: policy.requestTimeout))
+            throw S3Failure.transport(Self.describe(error, endpoint: configuration.endpointText, timeout: timeout))
         }
     }
 
@@ -124,7 +134,7 @@ package final class S3Client: Sendable {
     static func describe(_ error: any Error, endpoint: String, timeout: Duration) -> String {
         if let e = error as? HTTPClientError {
             switch e {
-            case .deadlineExceeded: return "no answer from \(endpoint) within \(timeout)"
+            case .deadlineExceeded: return "no answer from \(endpoint) within \(timeout.shortText)"
             case .connectTimeout: return "connecting to \(endpoint) timed out"
             case .readTimeout: return "\(endpoint) stopped sending (read timeout)"
             case .remoteConnectionClosed: return "\(endpoint) closed the connection"
@@ -145,6 +155,14 @@ package final class S3Client: Sendable {
 
 extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// `30 s`, `1.5 s`, `700 ms`.
+    var shortText: String {
+        let s = inSeconds
+        if s < 1 { return "\(Int((s * 1000).rounded())) ms" }
+        let tenths = (s * 10).rounded() / 10
+        return tenths == tenths.rounded() ? "\(Int(tenths)) s" : "\(tenths) s"
+    }
 }
 
 /// Remembers that the server could not be reached: after a call gave up on transport failures,

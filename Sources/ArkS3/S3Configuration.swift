@@ -10,24 +10,43 @@ package enum S3Addressing: String, Sendable, CaseIterable {
 
 /// Retries and deadlines: a transient failure (5xx, throttling, timeout, refused or reset
 /// connection) is tried again after `baseDelay * 2^n` (capped at `maxDelay`, with full jitter),
-/// at most `maxAttempts` times in all; each attempt must finish within `requestTimeout`.
+/// at most `maxAttempts` times in all; each attempt must finish within `requestTimeout`, and the
+/// whole call (every attempt and pause together) within `callDeadline`. A request that moves
+/// `n` bytes (an upload's body, a ranged read) gets `n / minimumRate` seconds more on both.
 package struct S3RetryPolicy: Sendable, Equatable {
     package var maxAttempts: Int
     package var baseDelay: Duration
     package var maxDelay: Duration
     package var requestTimeout: Duration
     package var connectTimeout: Duration
+    package var callDeadline: Duration
+    /// Bytes per second a large transfer may be as slow as before its time runs out.
+    package var minimumRate: Int
 
     package init(
         maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(5),
-        requestTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(5)
+        requestTimeout: Duration = .seconds(20), connectTimeout: Duration = .seconds(5), callDeadline: Duration = .seconds(30),
+        minimumRate: Int = 512 << 10
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
+        self.callDeadline = callDeadline
+        self.minimumRate = max(1, minimumRate)
     }
+
+    /// The time a request moving `bytes` bytes gets beyond a small request's.
+    package func allowance(forBytes bytes: Int) -> Duration {
+        .nanoseconds(Int64(Double(max(0, bytes)) / Double(minimumRate) * 1e9))
+    }
+
+    /// How long one call moving `bytes` bytes may take, all attempts together.
+    package func deadline(forBytes bytes: Int) -> Duration { callDeadline + allowance(forBytes: bytes) }
+
+    /// How long one attempt moving `bytes` bytes may take.
+    package func attemptTimeout(forBytes bytes: Int) -> Duration { requestTimeout + allowance(forBytes: bytes) }
 
     /// The pause before attempt `attempt + 1` (attempt counts from 1): uniform in [0, cap].
     package func delay(after attempt: Int) -> Duration {

@@ -50,17 +50,21 @@ package enum S3Failure: Error, Sendable, Equatable {
 }
 
 extension ArkError {
-    /// `S3 GET bucket/key failed after 5 attempts: NoSuchBucket: ...` as an `ArkError` (`.missing`
-    /// for a key that does not exist, `.timeout` for a transport failure that outlived its
-    /// retries, `.io` otherwise).
-    static func s3(operation: String, target: String, failure: S3Failure, attempts: Int, location: String) -> ArkError {
+    /// `S3 GET bucket/key failed after 5 attempts: NoSuchBucket: ...` or `S3 GET bucket/key gave up
+    /// at its 30 s deadline after 2 attempts: no answer from ...` as an `ArkError` (`.missing` for a
+    /// key that does not exist, `.io` otherwise: EIO through the mount).
+    /// `deadline`: the call stopped because its time (this long) ran out, not its attempts.
+    static func s3(
+        operation: String, target: String, failure: S3Failure, attempts: Int, deadline: Duration? = nil, location: String
+    ) -> ArkError {
         let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+        let verb = deadline.map { "gave up at its \($0.shortText) deadline" } ?? "failed"
         let code: ArkError.Code
         switch failure {
         case .server(let status, let s3code, _) where status == 404 && (s3code == nil || s3code == "NoSuchKey"): code = .missing
         case .transport: code = .io
         default: code = .io
         }
-        return ArkError(code, "S3 \(operation) \(target) failed\(tries): \(failure.summary)", context: location)
+        return ArkError(code, "S3 \(operation) \(target) \(verb)\(tries): \(failure.summary)", context: location)
     }
 }

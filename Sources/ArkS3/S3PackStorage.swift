@@ -71,7 +71,7 @@ enum S3BucketCheck {
     static func explain(_ error: ArkError, configuration c: S3Configuration) -> String {
         let m = error.message
         var detail = m
-        if let failed = m.range(of: "failed"), let colon = m[failed.upperBound...].range(of: ": ") {
+        if let failed = m.range(of: "failed") ?? m.range(of: "deadline"), let colon = m[failed.upperBound...].range(of: ": ") {
             detail = String(m[colon.upperBound...])
         }
         if m.contains("NoSuchBucket") {
