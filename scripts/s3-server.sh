@@ -32,7 +32,17 @@ export AWS_SECRET_ACCESS_KEY='$SECRET_KEY'
 export AWS_DEFAULT_REGION=us-east-1
 export ARK_TEST_S3_ENDPOINT=$ENDPOINT
 export ARK_TEST_S3_BUCKET=$BUCKET
+export ARK_S3_DIR='$DIR'
 EOF
+}
+
+# 0 when the pid in pidfile $1 is alive and is the process that file names: its command line
+# contains $2. Pid files outlive a reboot or a cached .build, and pids are reused.
+ours() {
+  local pidfile=$1 pattern=$2 pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern"
 }
 
 # 0 when the proxy answers its health check.
@@ -41,7 +51,7 @@ healthy() { curl -sf -m 2 "$ENDPOINT/healthcheck" >/dev/null 2>&1; }
 # tempauth keeps its tokens (and the proxy its account and container info) in memcached.
 start_memcached() {
   local pidfile="$DIR/run/memcached.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  if ours "$pidfile" "-p $MEMCACHE_PORT"; then return 0; fi
   setsid nohup memcached -l 127.0.0.1 -p "$MEMCACHE_PORT" -U 0 -m 64 -u "$(id -un)" </dev/null >>"$DIR/log/memcached.log" 2>&1 &
   echo $! >"$pidfile"
 }
@@ -109,7 +119,9 @@ use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
 EOF
-  [ -f "$DIR/etc/object.ring.gz" ] && return 0
+  local stamp="$OBJ_PORT $CONT_PORT $ACCT_PORT"
+  if [ -f "$DIR/etc/object.ring.gz" ] && [ -f "$DIR/etc/container.ring.gz" ] && [ -f "$DIR/etc/account.ring.gz" ] &&
+    [ "$(cat "$DIR/etc/ports" 2>/dev/null)" = "$stamp" ]; then return 0; fi
   (
     cd "$DIR/etc"
     local ring port
@@ -118,23 +130,29 @@ EOF
       rm -f "$ring.builder"
       swift-ring-builder "$ring.builder" create 6 1 1 >/dev/null
       swift-ring-builder "$ring.builder" add "r1z1-127.0.0.1:$port/sdb1" 1 >/dev/null
-      swift-ring-builder "$ring.builder" rebalance >/dev/null || true
+      # Exit status 1 is a warning (nothing to move); 2 is an error.
+      swift-ring-builder "$ring.builder" rebalance >/dev/null || [ $? -eq 1 ]
     done
   )
+  echo "$stamp" >"$DIR/etc/ports"
 }
 
 start_one() { # name: starts swift-<name>-server unless its pid is alive
   local name=$1 pidfile="$DIR/run/$1.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  if ours "$pidfile" "$DIR/etc/$name-server.conf"; then return 0; fi
   setsid nohup "swift-$name-server" "$DIR/etc/$name-server.conf" -v </dev/null >>"$DIR/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
+}
+
+pattern_of() { # name: what the command line of the server of that name contains
+  if [ "$1" = memcached ]; then echo "-p $MEMCACHE_PORT"; else echo "$DIR/etc/$1-server.conf"; fi
 }
 
 stop_one() { # name: stops the server it started (and any child it forked), waits up to 5 s
   local pidfile="$DIR/run/$1.pid" pid children i
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
+  if ours "$pidfile" "$(pattern_of "$1")"; then
     children=$(pgrep -P "$pid" || true)
     kill "$pid" $children 2>/dev/null || true
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -147,19 +165,21 @@ listening() { (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 # Waits until the storage servers accept connections and the proxy answers its health check.
 wait_healthy() {
-  local i
-  for i in $(seq 600); do
-    if listening "$OBJ_PORT" && listening "$CONT_PORT" && listening "$ACCT_PORT" && healthy; then return 0; fi
-    sleep 0.1
+  local end=$((SECONDS + 120))
+  while [ "$SECONDS" -lt "$end" ]; do
+    if listening "$MEMCACHE_PORT" && listening "$OBJ_PORT" && listening "$CONT_PORT" && listening "$ACCT_PORT" && healthy; then
+      return 0
+    fi
+    sleep 0.2
   done
-  echo "s3-server: the proxy did not answer on $ENDPOINT within 60 s (see $DIR/log/proxy.log)" >&2
+  echo "s3-server: the proxy did not answer on $ENDPOINT within 120 s (see $DIR/log/proxy.log)" >&2
   return 1
 }
 
 # Creates the bucket through Swift's own API (a container in the tempauth account): no S3 client needed.
 make_bucket() {
   local headers token url
-  headers=$(curl -sf -m 5 -D - -o /dev/null -H "X-Auth-User: $ACCESS_KEY" -H "X-Auth-Key: $SECRET_KEY" "$ENDPOINT/auth/v1.0")
+  headers=$(curl -sf -m 15 --retry 5 --retry-all-errors --retry-delay 1 -D - -o /dev/null -H "X-Auth-User: $ACCESS_KEY" -H "X-Auth-Key: $SECRET_KEY" "$ENDPOINT/auth/v1.0")
   token=$(printf '%s' "$headers" | tr -d '\r' | sed -n 's/^[Xx]-[Aa]uth-[Tt]oken: //p')
   url=$(printf '%s' "$headers" | tr -d '\r' | sed -n 's/^[Xx]-[Ss]torage-[Uu]rl: //p')
   curl -sf -m 10 --retry 5 --retry-all-errors --retry-delay 1 -X PUT -H "X-Auth-Token: $token" "$url/$BUCKET" -o /dev/null
@@ -170,6 +190,18 @@ case "${1:-}" in
     if ! command -v swift-proxy-server >/dev/null || ! command -v memcached >/dev/null; then
       source scripts/deps.sh
       ark_install_debs $SWIFT_DEBS
+    fi
+    mkdir -p "$DIR/run"
+    if ! ours "$DIR/run/proxy.pid" "$(pattern_of proxy)"; then
+      # Not running: stop what a previous run may have left, then the ports must be free.
+      for s in proxy object container account memcached; do stop_one $s; done
+      for p in $PORT $OBJ_PORT $CONT_PORT $ACCT_PORT $MEMCACHE_PORT; do
+        if listening "$p"; then
+          echo "s3-server: port $p on 127.0.0.1 is in use by another process (choose others with ARK_S3_PORT)" >&2
+          exit 1
+        fi
+      done
+      rm -rf "$DIR/srv/sdb1"
     fi
     configure
     start_memcached

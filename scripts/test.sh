@@ -5,9 +5,10 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 swift build
 # The real S3 server the ArkS3 and S3 store suites talk to (stopped when this script exits).
+# The trap comes first: a start that fails half-way must not leave servers behind.
+trap 'scripts/s3-server.sh stop' EXIT
 if s3env=$(scripts/s3-server.sh start); then
   eval "$s3env"
-  trap 'scripts/s3-server.sh stop' EXIT
 else
   echo "the S3 test server did not start (see .build/s3-server/log); the S3 suites will fail" >&2
 fi

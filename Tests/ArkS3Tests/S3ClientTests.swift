@@ -145,8 +145,12 @@ struct S3ClientTests {
         let prefix = storage.client.configuration.prefix
         let data = S3TestServer.bytes(50_000, seed: 4)
         try storage.put(key: "packs/r", bytes: data)
-        let pidText = try String(contentsOfFile: S3TestServer.repoRoot.path + "/.build/s3-server/run/proxy.pid", encoding: .utf8)
+        let serverDir = ProcessInfo.processInfo.environment["ARK_S3_DIR"] ?? S3TestServer.repoRoot.path + "/.build/s3-server"
+        let pidText = try String(contentsOfFile: serverDir + "/run/proxy.pid", encoding: .utf8)
         let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Only ever stop the test server's proxy, never whatever process now has a stale pid.
+        let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        try #require(cmdline.contains(serverDir + "/etc/proxy-server.conf"), "pid \(pid) is not the test proxy: \(cmdline)")
         #expect(kill(pid, SIGSTOP) == 0)
         var resumed = false
         defer { if !resumed { kill(pid, SIGCONT) } }

@@ -46,7 +46,11 @@ extension ArkConfig {
         guard let url = URL(string: e), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.user == nil
         else {
-            throw p.error("store.s3.endpoint", "'\(e)' is not an http:// or https:// URL of a host (and optional port), with no path")
+            // Credentials written into the URL are not repeated on stderr.
+            let parsed = URL(string: e)
+            let shown =
+                parsed?.user == nil && parsed?.password == nil ? "'\(e)'" : "the value (it carries credentials: use AWS_* variables)"
+            throw p.error("store.s3.endpoint", "\(shown) is not an http:// or https:// URL of a host (and optional port), with no path")
         }
         guard let bv = t["bucket"] else { throw p.error("store.s3.bucket", "is required", search: "[store.s3]") }
         let bucket = try p.string(bv, "store.s3.bucket")

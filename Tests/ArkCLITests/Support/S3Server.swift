@@ -51,5 +51,13 @@ enum S3Server {
         guard rc == 0 else { throw NotRunning() }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // A proxy that did not come back would fail every later S3 test with a misleading error.
+        guard status == 0 else { throw ScriptFailed(argument: argument, status: status) }
+    }
+
+    struct ScriptFailed: Error, CustomStringConvertible {
+        var argument: String
+        var status: Int32
+        var description: String { "scripts/s3-server.sh \(argument) failed (wait status \(status))" }
     }
 }
