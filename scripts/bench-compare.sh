@@ -50,28 +50,7 @@ wait_listening() { local i; for i in $(seq 1 2000); do [ -s "$1/data/listen_addr
 # --- data: the tree generator of scripts/bench.sh, and an incompressible file ------------------
 echo "generating ${SIZE_MB} MiB file and $NFILES files..." >&2
 mkdir -p "$W/big"; head -c $((SIZE_MB << 20)) /dev/urandom > "$W/big/big.bin"
-python3 - "$W/tree" "$NFILES" <<'EOF'
-import os, sys
-dest, n = sys.argv[1], int(sys.argv[2])
-srcs = []
-for top in ("/usr/include", "/usr/share"):
-    for d, dirs, files in os.walk(top):
-        dirs.sort()
-        for f in sorted(files):
-            p = os.path.join(d, f)
-            if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) > 0:
-                srcs.append(p)
-for i in range(n):
-    src = srcs[i % len(srcs)]
-    with open(src, "rb") as fh:
-        data = fh.read(64 << 10)
-    if i >= len(srcs):
-        data += b"\n/* copy %d */\n" % i
-    sub = os.path.join(dest, "d%03d" % (i // 200))
-    os.makedirs(sub, exist_ok=True)
-    with open(os.path.join(sub, "%05d-%s" % (i, os.path.basename(src))), "wb") as out:
-        out.write(data)
-EOF
+python3 scripts/make-tree.py "$W/tree" "$NFILES"
 warm() { find "$@" -type f -exec cat {} + > /dev/null; }
 
 declare -A R   # R[<figure>.<old|new>] = space-separated values, one per round
