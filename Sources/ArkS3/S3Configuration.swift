@@ -37,6 +37,14 @@ package struct S3RetryPolicy: Sendable, Equatable {
         self.minimumRate = max(1, minimumRate)
     }
 
+    /// The policy of `[store.s3] timeout`: a small request's call ends within `deadline` (all
+    /// attempts and pauses), each attempt within two thirds of it (20 s of 30 s), connecting
+    /// within 5 s or the deadline if shorter; large transfers keep their size allowance.
+    package init(deadline: Duration) {
+        let attempt = deadline * 2 / 3
+        self.init(requestTimeout: attempt, connectTimeout: min(.seconds(5), attempt), callDeadline: deadline)
+    }
+
     /// The time a request moving `bytes` bytes gets beyond a small request's.
     package func allowance(forBytes bytes: Int) -> Duration {
         .nanoseconds(Int64(Double(max(0, bytes)) / Double(minimumRate) * 1e9))

@@ -16,10 +16,19 @@ struct StoreOptions: ParsableArguments {
 
     /// Loads the configuration and opens (or creates) the store it names. With `[store.s3]`,
     /// the bucket is checked first (endpoint, bucket, credentials), before anything is written.
+    /// A store that kept its packs locally and now has a bucket uploads them first
+    /// (`Repository.adoptLocalPacks`), with a progress line on a TTY.
     func open() throws -> StoreContext {
         let cfg = try loadConfig()
-        return StoreContext(
-            config: cfg, repo: try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg), cacheLimit: cfg.cacheLimit))
+        let repo = try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg), cacheLimit: cfg.cacheLimit)
+        if repo.packStorage != nil {
+            let bar = ProgressLine("uploading local packs to the bucket")
+            try repo.adoptLocalPacks { p in
+                bar.update(done: p.bytesDone, total: p.bytesTotal, extra: "\(p.packsDone)/\(p.packsTotal) packs")
+            }
+            bar.finish()
+        }
+        return StoreContext(config: cfg, repo: repo)
     }
 
     /// The bucket `[store.s3]` names, checked; nil without `[store.s3]`.

@@ -67,12 +67,23 @@ struct S3ConfigTests {
     @Test(arguments: [
         ("colour = \"blue\"", "store.s3.colour: unknown key"),
         ("addressing = \"sideways\"", "store.s3.addressing: must be \"path\" or \"virtual\""),
-        ("region = \"Not A Region\"", "store.s3.region")
+        ("region = \"Not A Region\"", "store.s3.region"),
+        ("timeout = 0", "store.s3.timeout: must be a positive number of seconds"),
+        ("timeout = -5", "store.s3.timeout: must be a positive number of seconds"),
+        ("timeout = \"fast\"", "store.s3.timeout: must be a number of seconds, not string"),
+        ("timeout = nan", "store.s3.timeout: must be a positive number of seconds")
     ])
     func badKeys(line: String, message: String) throws {
         let (r, _) = try runID(try S3Server.config(extra: line))
         expectOneLineError(r, [message])
         #expect(r.status == 2)
+    }
+
+    @Test(arguments: ["timeout = 3", "timeout = 0.5", "timeout = 120"])
+    func aTimeoutInSecondsIsAccepted(line: String) throws {
+        let (r, created) = try runID(try S3Server.config(extra: line))
+        #expect(r.ok, "\(r.stderr)")
+        #expect(created)
     }
 
     @Test func badEndpointAndBucketValues() throws {

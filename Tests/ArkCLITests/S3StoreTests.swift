@@ -10,10 +10,10 @@ import Testing
 @Suite(.serialized, .enabled(if: S3Server.enabled, "ARK_TEST_S3_ENDPOINT is not set (run scripts/s3-server.sh start)"))
 struct S3StoreTests {
     /// A workspace whose ark.toml puts the packs in the bucket under a fresh prefix.
-    static func workspace(cacheLimit: String = "64MiB") throws -> (Workspace, prefix: String) {
+    static func workspace(cacheLimit: String = "64MiB", s3Extra: String = "") throws -> (Workspace, prefix: String) {
         let ws = Workspace()
         let prefix = "e2e-\(UUID().uuidString.prefix(8))/"
-        let toml = try S3Server.config(prefix: prefix).replacingOccurrences(
+        let toml = try S3Server.config(prefix: prefix, extra: s3Extra).replacingOccurrences(
             of: "path = \"data\"", with: "path = \"data\"\ncache_limit = \"\(cacheLimit)\"")
         try ws.write("ark.toml", Array((toml + "\n[net]\ndiscovery = false\n").utf8))
         return (ws, prefix)
@@ -146,6 +146,84 @@ struct S3StoreTests {
         back = true
         let again = try sh("cmp '\(mp)/data.bin' '\(ws.dir.file("src/data.bin"))'")
         #expect(again.status == 0, "\(again.out) \(again.err)")
+    }
+
+    /// The S3 front end frozen while the mount reads (SIGSTOP: connections are accepted and
+    /// nothing answers): the reading process gets EIO within `[store.s3] timeout` plus the
+    /// transfer allowance, never hangs; after SIGCONT the same mount reads the right bytes.
+    @Test(.enabled(if: FuseSupport.shouldRun))
+    func serverFrozenMidReadGivesEIOThenRecovers() throws {
+        try FuseSupport.require()
+        let (ws, _) = try Self.workspace(cacheLimit: "16MiB", s3Extra: "timeout = 3")
+        try ws.mkdir("src")
+        var rng = SeededRandom(seed: 1804)
+        try ws.write("src/data.bin", rng.bytes(40 << 20))
+        _ = try ws.ok("commit", "src", "--repo", "proj")
+        try Self.loseLocalStore(ws)
+        #expect(try ws.ark("repair", "index").ok)
+        let mp = ws.dir.file("mnt")
+        try ws.mkdir("mnt")
+        let m = try ws.ark("mount", "--daemon", "proj", mp)
+        try #require(m.ok, "\(m.stderr)")
+        defer { _ = try? ws.ark("unmount", mp) }
+        #expect(try sh("head -c 1000000 '\(mp)/data.bin' > /dev/null").status == 0)
+        let pid = try S3Server.proxyPid()
+        #expect(kill(pid, SIGSTOP) == 0)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+        let start = Date()
+        // `timeout` bounds the subprocess itself: a hang is a failure, not a stuck test run.
+        let r = try sh("timeout 90 cat '\(mp)/data.bin' > /dev/null")
+        let took = Date().timeIntervalSince(start)
+        #expect(r.status != 0 && r.err.contains("Input/output error"), "\(r.status) \(r.err)")
+        // 3 s per call plus 2 s per MiB ranged; the default 30 s deadline would exceed this.
+        #expect(took < 25, "EIO after \(took) s")
+        #expect(kill(pid, SIGCONT) == 0)
+        resumed = true
+        let again = try sh("timeout 90 cmp '\(mp)/data.bin' '\(ws.dir.file("src/data.bin"))'")
+        #expect(again.status == 0, "\(again.out) \(again.err)")
+        #expect(try sh("timeout 30 ls '\(mp)'").out.contains("data.bin"))
+    }
+
+    /// A store that kept its packs locally and then gets `[store.s3]`: the next command uploads
+    /// its history (packs, record directories, a state record of its heads), a second run sends
+    /// nothing, and the bucket alone then recovers every head with `repair index`.
+    @Test func localHistoryGoesToTheBucketWhenS3IsAdded() throws {
+        let (ws, prefix) = try Self.workspace()
+        let withBucket = try String(contentsOfFile: ws.dir.file("ark.toml"), encoding: .utf8)
+        try ws.write("ark.toml", Array("[store]\npath = \"data\"\n\n[net]\ndiscovery = false\n".utf8))
+        var rng = SeededRandom(seed: 1805)
+        try ws.mkdir("src")
+        try ws.write("src/a.bin", rng.bytes(3 << 20))
+        _ = try ws.ok("commit", "src", "--repo", "media")
+        try ws.write("src/b.txt", Array("second commit\n".utf8))
+        _ = try ws.ok("commit", "src", "--repo", "media")
+        try ws.mkdir("notes")
+        try ws.write("notes/n.txt", Array("notes\n".utf8))
+        _ = try ws.ok("commit", "notes", "--repo", "notes")
+        let heads = try ws.ok("log", "--oneline")
+        let want = try ws.ark("cat", "media:a.bin").stdoutData
+        #expect(want.count == 3 << 20)
+
+        try ws.write("ark.toml", Array(withBucket.utf8))
+        let bucket = try Self.bucket(prefix: prefix)
+        #expect(try bucket.list(prefix: "").isEmpty)
+        #expect(try ws.ok("log", "--oneline") == heads)
+        let listed = try bucket.list(prefix: "")
+        let packs = listed.filter { $0.key.hasSuffix(".pack") }
+        #expect(!packs.isEmpty && packs.reduce(0) { $0 + $1.size } > 3 << 20, "\(listed.map(\.key))")
+        #expect(listed.filter { $0.key.hasSuffix(".dir") }.count == packs.count)
+        #expect(listed.contains { $0.key.hasPrefix("state/") }, "\(listed.map(\.key))")
+        _ = try ws.ok("log", "--oneline")
+        #expect(try bucket.list(prefix: "") == listed, "a second run uploads nothing")
+
+        try Self.loseLocalStore(ws)
+        let r = try ws.ark("repair", "index")
+        #expect(r.ok, "\(r.stdout) \(r.stderr)")
+        #expect(try ws.ok("log", "--oneline") == heads)
+        let v = try ws.ark("verify")
+        #expect(v.ok, "\(v.stdout) \(v.stderr)")
+        #expect(try ws.ark("cat", "media:a.bin").stdoutData == want)
     }
 
     /// gc deletes the packs of a commit no head reaches from the bucket, and nothing else.

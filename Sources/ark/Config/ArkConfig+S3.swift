@@ -13,17 +13,21 @@ struct S3Settings: Sendable, Equatable {
     var prefix: String = ""
     var region: String = "us-east-1"
     var addressing: S3Addressing = .path
+    /// Seconds a small request may take, all retries together (`timeout`); nil: the default (30).
+    var timeout: Double?
 
     /// The client configuration, with credentials read from the environment now.
     func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Configuration {
-        S3Configuration(
+        var c = S3Configuration(
             endpoint: endpoint, bucket: bucket, prefix: prefix, region: region, addressing: addressing,
             credentials: try S3Configuration.credentialsFromEnvironment(environment))
+        if let timeout { c.retry = S3RetryPolicy(deadline: .milliseconds(Int64((timeout * 1000).rounded()))) }
+        return c
     }
 }
 
 extension ArkConfig {
-    static let s3Keys: Set<String> = ["endpoint", "bucket", "prefix", "region", "addressing"]
+    static let s3Keys: Set<String> = ["endpoint", "bucket", "prefix", "region", "addressing", "timeout"]
     /// Keys someone might try for credentials; each is rejected with a pointer to the environment.
     static let s3CredentialKeys: Set<String> = [
         "access_key_id", "secret_access_key", "session_token", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
@@ -82,6 +86,15 @@ extension ArkConfig {
                 throw p.error("store.s3.addressing", "must be \"path\" or \"virtual\", not \"\(a)\"")
             }
             settings.addressing = mode
+        }
+        if let v = t["timeout"] {
+            guard let seconds = v.double ?? v.int.map(Double.init) else {
+                throw p.error("store.s3.timeout", "must be a number of seconds, not \(v.type)")
+            }
+            guard seconds.isFinite, seconds >= 0.1, seconds <= 86_400 else {
+                throw p.error("store.s3.timeout", "must be a positive number of seconds (0.1 to 86400), not \(seconds)")
+            }
+            settings.timeout = seconds
         }
         return settings
     }

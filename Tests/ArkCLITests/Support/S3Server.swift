@@ -55,6 +55,23 @@ enum S3Server {
         guard status == 0 else { throw ScriptFailed(argument: argument, status: status) }
     }
 
+    /// The pid of the test server's S3 proxy (the directory is `ARK_S3_DIR`, else the script's
+    /// default), checked against its command line: only ever that process is stopped.
+    static func proxyPid() throws -> pid_t {
+        let dir = env["ARK_S3_DIR"] ?? repoRoot + "/.build/s3-server"
+        let text = try String(contentsOfFile: dir + "/run/proxy.pid", encoding: .utf8)
+        guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw NotRunning() }
+        let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        guard cmdline.contains(dir + "/etc/proxy-server.conf") else { throw NotTheProxy(pid: pid, cmdline: cmdline) }
+        return pid
+    }
+
+    struct NotTheProxy: Error, CustomStringConvertible {
+        var pid: pid_t
+        var cmdline: String
+        var description: String { "pid \(pid) is not the test server's S3 proxy: \(cmdline)" }
+    }
+
     struct ScriptFailed: Error, CustomStringConvertible {
         var argument: String
         var status: Int32
