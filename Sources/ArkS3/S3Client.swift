@@ -45,10 +45,22 @@ package final class S3Client: Sendable {
         body: ByteBuffer? = nil, expecting: Int = 0, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
     ) throws -> Response {
         var policy = policy ?? configuration.retry
-        // While the server is known to be unreachable, one attempt per call: a mount's many reads
-        // then fail (EIO) at once instead of each waiting out its backoff.
-        if breaker.isOpen { policy.maxAttempts = 1 }
         let target = "\(configuration.bucket)/\(key ?? "")"
+        // While the server is known to be unreachable, one call at a time makes one attempt (it
+        // finds out whether the server is back) and the others wait for its outcome: a mount's
+        // many reads then fail (EIO) together instead of each waiting out an attempt or a
+        // backoff in turn, and all go ahead as soon as the server answers again.
+        let admission = breaker.admit(waitingAtMost: policy.attemptTimeout(forBytes: max(body?.readableBytes ?? 0, expecting)))
+        switch admission {
+        case .normal: break
+        case .probe: policy.maxAttempts = 1
+        case .reject(let since):
+            throw ArkError.s3(
+                operation: operation, target: target,
+                failure: .transport("\(configuration.endpointText) has not answered for \(since.shortText) (another call just tried it)"),
+                attempts: 0, location: configuration.location)
+        }
+        defer { if case .probe = admission { breaker.probeEnded() } }
         let payloadHash = body.map { Self.sha256Hex($0) } ?? SigV4Signer.emptyPayloadHash
         let bytes = max(body?.readableBytes ?? 0, expecting)
         let budget = policy.deadline(forBytes: bytes)
@@ -166,19 +178,69 @@ extension Duration {
 }
 
 /// Remembers that the server could not be reached: after a call gave up on transport failures,
-/// calls in the next `window` make one attempt each, until one gets an answer.
-final class S3Breaker: @unchecked Sendable {  // @unchecked: `openedAt` is read and written under `lock`
-    private let lock = NSLock()
+/// for the next `window` one call at a time (the probe) makes a single attempt; calls made
+/// meanwhile wait for its outcome and go ahead if it got an answer, else fail at once.
+final class S3Breaker: @unchecked Sendable {  // @unchecked: its state is read and written under `condition`
+    private let condition = NSCondition()
     private var openedAt: ContinuousClock.Instant?
+    private var probing = false
+    /// Counts finished probes, so a waiter knows the probe it waited for has ended.
+    private var probes = 0
     let window: Duration = .seconds(10)
 
-    var isOpen: Bool {
-        lock.withLock {
-            guard let openedAt else { return false }
-            return ContinuousClock.now - openedAt < window
-        }
+    enum Admission: Equatable {
+        /// The server is not known to be down: the policy's attempts.
+        case normal
+        /// Down: this call makes one attempt to find out whether it is back.
+        case probe
+        /// Down, and the probe this call waited for found it still down (it gave up this long ago).
+        case reject(since: Duration)
     }
 
-    func gaveUp() { lock.withLock { openedAt = .now } }
-    func reached() { lock.withLock { openedAt = nil } }
+    var isOpen: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return openLocked
+    }
+
+    private var openLocked: Bool {
+        guard let openedAt else { return false }
+        return ContinuousClock.now - openedAt < window
+    }
+
+    /// How this call may proceed; waits (at most `limit`) while another call probes.
+    func admit(waitingAtMost limit: Duration) -> Admission {
+        condition.lock()
+        defer { condition.unlock() }
+        guard openLocked else { return .normal }
+        if !probing {
+            probing = true
+            return .probe
+        }
+        let generation = probes
+        let until = Date(timeIntervalSinceNow: limit.inSeconds)
+        while probes == generation, condition.wait(until: until) {}
+        guard openLocked, let openedAt else { return .normal }
+        return .reject(since: ContinuousClock.now - openedAt)
+    }
+
+    func probeEnded() {
+        condition.lock()
+        probing = false
+        probes += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func gaveUp() {
+        condition.lock()
+        openedAt = .now
+        condition.unlock()
+    }
+
+    func reached() {
+        condition.lock()
+        openedAt = nil
+        condition.unlock()
+    }
 }

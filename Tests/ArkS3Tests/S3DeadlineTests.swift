@@ -55,6 +55,28 @@ struct S3DeadlineTests {
         #expect(e?.message.contains("S3 HEAD ark-test/deadline/heads/b failed: no answer") == true, "\(e?.message ?? "")")
     }
 
+    /// While one call finds out whether the server is back (one attempt), calls made meanwhile
+    /// wait for that attempt and fail with it, instead of each spending its own deadline: a
+    /// frozen server's many pending reads end together.
+    @Test func whileOneCallProbesTheOthersWaitForIt() throws {
+        let listener = try SilentListener()
+        let policy = S3RetryPolicy(
+            maxAttempts: 20, baseDelay: .milliseconds(50), maxDelay: .milliseconds(100), requestTimeout: .milliseconds(1500),
+            callDeadline: .seconds(6))
+        let storage = Self.storage(port: listener.port, policy: policy)
+        #expect(throws: ArkError.self) { _ = try storage.size(key: "heads/a") }
+        let probe = Thread { _ = try? storage.size(key: "heads/probe") }
+        probe.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        let start = ContinuousClock.now
+        let e = #expect(throws: ArkError.self) { _ = try storage.read(key: "packs/y.pack", offset: 0, length: 4096) }
+        // The probe's one attempt ends 1.5 s after it started; this call's own deadline is 6 s.
+        #expect(ContinuousClock.now - start < .milliseconds(1700))
+        #expect(e?.code == .io)
+        #expect(e?.message.contains("S3 GET ark-test/deadline/packs/y.pack failed:") == true, "\(e?.message ?? "")")
+        #expect(e?.message.contains("has not answered for") == true, "\(e?.message ?? "")")
+    }
+
     /// Large transfers get time in proportion to their size (at `minimumRate`), on top of the small-request deadline.
     @Test func largeTransfersGetMoreTime() {
         let policy = S3RetryPolicy()
