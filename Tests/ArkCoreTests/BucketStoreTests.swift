@@ -210,6 +210,29 @@ import Testing
         #expect(report.corruptCount == 1)
     }
 
+    /// `verify` reads a bucket store's chunks several at a time: every damaged chunk is still
+    /// reported, and every intact one counted.
+    @Test func verifyReportsEveryDamagedChunkOfTheBucket() throws {
+        let store = try TestStore(bucket: true, cacheLimit: 1 << 20)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 16)
+        let (_, manifest) = try Self.commitFile(store, rng.bytes(12 << 20))
+        store.repo.trimLocalCache()
+        let chunks = try Self.chunkIDs(store.repo, manifest)
+        try #require(chunks.count >= 6)
+        let damaged = [chunks[1], chunks[3], chunks[chunks.count - 1]]
+        for id in damaged {
+            let loc = try #require(try store.repo.index.object(id)?.location)
+            try bucket.flip("packs/" + (try #require(try store.repo.index.packName(loc.pack))), at: loc.offset + 7)
+        }
+        try #require(try Self.localPackFiles(store).isEmpty, "every read goes to the bucket")
+        let report = try store.repo.verify(roots: try store.repo.index.heads().map(\.commit), allObjects: false)
+        #expect(report.corruptCount == damaged.count, "\(report.problems)")
+        let named = Set(report.problems.compactMap { if case .corrupt(let id, _) = $0 { id } else { nil } })
+        #expect(named == Set(damaged))
+        #expect(report.chunks == chunks.count - damaged.count)
+    }
+
     @Test func aDamagedCachedRecordIsFetchedAgain() throws {
         let store = try TestStore(bucket: true, cacheLimit: 1 << 20)
         var rng = SeededRandom(seed: 15)
