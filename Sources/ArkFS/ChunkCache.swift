@@ -184,7 +184,13 @@ final class ChunkCache: Sendable {
                 let results = source.chunks(group)
                 for (i, id) in group.enumerated() {
                     // A chunk the batch did not deliver is loaded on its own (and fetched from a
-                    // peer by a source that can), in parallel with the others.
+                    // peer by a source that can), in parallel with the others; one whose storage
+                    // did not answer (`.io`: the bucket is unreachable) fails its readers now
+                    // rather than after another wait on the same server.
+                    if i < results.count, case .failure(let e as ArkError) = results[i], e.code == .io {
+                        resolve(id, .failure(e))
+                        continue
+                    }
                     guard i < results.count, case .success(let bytes) = results[i] else {
                         queue.submit { [self] in
                             resolve(id, Result { try source.chunk(id) })
