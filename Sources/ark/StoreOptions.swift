@@ -17,16 +17,26 @@ struct StoreOptions: ParsableArguments {
     /// Loads the configuration and opens (or creates) the store it names. With `[store.s3]`,
     /// the bucket is checked first (endpoint, bucket, credentials), before anything is written.
     /// A store that kept its packs locally and now has a bucket uploads them first
-    /// (`Repository.adoptLocalPacks`), with a progress line on a TTY.
+    /// (`Repository.adoptLocalPacks`), with a progress line on a TTY. Should that fail, the
+    /// command still runs on the store as it is (those packs stay local and are never evicted)
+    /// after a one-line warning, and the next command tries again: `ark repair index` in
+    /// particular must stay possible.
     func open() throws -> StoreContext {
         let cfg = try loadConfig()
         let repo = try Repository(path: cfg.storePath, packStorage: try Self.packStorage(cfg), cacheLimit: cfg.cacheLimit)
         if repo.packStorage != nil {
             let bar = ProgressLine("uploading local packs to the bucket")
-            try repo.adoptLocalPacks { p in
-                bar.update(done: p.bytesDone, total: p.bytesTotal, extra: "\(p.packsDone)/\(p.packsTotal) packs")
+            do {
+                try repo.adoptLocalPacks { p in
+                    bar.update(done: p.bytesDone, total: p.bytesTotal, extra: "\(p.packsDone)/\(p.packsTotal) packs")
+                }
+                bar.finish()
+            } catch let e as ArkError {
+                bar.finish()
+                Terminal.err(
+                    "warning: the store's local packs are not all in the bucket yet (they stay local; the next command tries again): \(e.message)"
+                )
             }
-            bar.finish()
         }
         return StoreContext(config: cfg, repo: repo)
     }
