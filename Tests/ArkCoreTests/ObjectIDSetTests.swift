@@ -30,3 +30,27 @@ import Testing
         #expect(set.count == 301)
     }
 }
+
+/// `Index.forEachObjectPage`: every object of a pack once, in offset order, however the pages
+/// fall.
+@Suite struct PackPagingTests {
+    @Test(arguments: [1, 7, 50, 8192])
+    func pagesCoverAPackOnceInOrder(pageSize: Int) throws {
+        let store = try TestStore()
+        let session = try WriteSession(store.repo)
+        var written: [ObjectID] = []
+        for i in 0..<50 { written.append(try session.put(.chunk, Array("chunk \(i)".utf8))) }
+        try session.checkpoint()
+        var seen: [IndexedObject] = []
+        for (pack, _) in try store.repo.index.packs() {
+            try store.repo.index.forEachObjectPage(inPack: pack, pageSize: pageSize) { page in
+                #expect(page.count <= pageSize)
+                seen += page
+            }
+        }
+        #expect(Set(seen.map(\.id)) == Set(written))
+        #expect(seen.count == written.count)
+        let offsets = seen.map { $0.location!.offset }
+        #expect(offsets == offsets.sorted())
+    }
+}

@@ -1,16 +1,27 @@
 import GRDB
 
 extension Index {
-    /// The present objects stored in `pack`, in offset order: gc and verify go pack by pack
-    /// instead of loading every object of the index at once.
-    package func objects(inPack pack: Int64) throws -> [IndexedObject] {
-        try read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack = ? ORDER BY offset"),
-                arguments: [pack]
-            )
-            .compactMap { row in Self.decode(row, id: row[6]) }
+    /// The present objects stored in `pack`, in offset order, a page at a time (one read
+    /// transaction per page): a commit of small files puts hundreds of thousands of objects
+    /// in one pack, so gc and verify never hold a whole pack's rows either.
+    package func forEachObjectPage(inPack pack: Int64, pageSize: Int = 8192, _ body: ([IndexedObject]) throws -> Void) throws {
+        var after: Int64 = -1
+        while true {
+            let page = try read { db in
+                try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects
+                            WHERE pack = ? AND offset > ? ORDER BY offset LIMIT ?
+                            """),
+                    arguments: [pack, after, pageSize]
+                )
+                .compactMap { row in Self.decode(row, id: row[6]) }
+                .reduce(into: [IndexedObject]()) { $0.append($1) }
+            }
+            guard let last = page.last?.location else { return }
+            try body(page)
+            after = Int64(last.offset)
         }
     }
 }

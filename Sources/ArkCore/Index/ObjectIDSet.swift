@@ -1,7 +1,7 @@
 import GRDB
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A set of object ids, each with an optional 64-bit value, for walks over whole trees and

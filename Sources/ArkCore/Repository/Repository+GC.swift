@@ -46,30 +46,42 @@ extension Repository {
         let packNames = Dictionary(uniqueKeysWithValues: packs.map { ($0.id, $0.name) })
         let writer = PackWriter(directory: packDirectory, sealsOnSync: packStorage != nil)
         var oldPacks: [Int64] = []
+        var deadBytes: UInt64 = 0
         for (pack, _) in packs {
-            let objects = try index.objects(inPack: pack)
-            let liveIDs = Set(try live.filterContained(objects.map(\.id)))
-            if liveIDs.count == objects.count { continue }
+            // First pass: is anything in this pack dead? Second: copy what lives.
+            var dead = false
+            try index.forEachObjectPage(inPack: pack) { page in
+                if !dead { dead = try live.filterContained(page.map(\.id)).count < page.count }
+            }
+            if !dead { continue }
             var intact = true
-            for o in objects where liveIDs.contains(o.id) {
-                let loc = o.location!
-                let record: (raw: [UInt8], stored: [UInt8])
-                do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError
-                    where e.code == .corrupt || e.code == .missing
-                {
-                    report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
-                    intact = false
-                    continue
-                }
-                let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
-                try record.raw.withUnsafeBytes {
-                    try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta)
+            try index.forEachObjectPage(inPack: pack) { objects in
+                let liveIDs = Set(try live.filterContained(objects.map(\.id)))
+                for o in objects {
+                    let loc = o.location!
+                    guard liveIDs.contains(o.id) else {
+                        deadBytes += UInt64(loc.storedLength)
+                        continue
+                    }
+                    let record: (raw: [UInt8], stored: [UInt8])
+                    do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError
+                        where e.code == .corrupt || e.code == .missing
+                    {
+                        report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
+                        intact = false
+                        continue
+                    }
+                    let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
+                    try record.raw.withUnsafeBytes {
+                        try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta)
+                    }
                 }
             }
             if intact {
-                report.bytesFreed += objects.reduce(0) { liveIDs.contains($1.id) ? $0 : $0 + UInt64($1.location!.storedLength) }
+                report.bytesFreed += deadBytes
                 oldPacks.append(pack)
             }
+            deadBytes = 0
         }
         let (moved, movedPacks) = try writer.syncPacks()
         // Rewritten packs are in the bucket before the index points at them.
