@@ -37,38 +37,51 @@ extension Repository {
         defer { withExtendedLifetime(lock) {} }
         var report = GCReport()
         try checkIndexIsCurrent()
-        let live = try withDeltaBases(try reachable())
+        let live = try reachable()
+        try addDeltaBases(to: live)
         report.reachableObjects = live.count
 
-        let all = try index.allPresentObjects()
-        var byPack: [Int64: [IndexedObject]] = [:]
-        for o in all { byPack[o.location!.pack, default: []].append(o) }
-        let packNames = Dictionary(uniqueKeysWithValues: try index.packs().map { ($0.id, $0.name) })
+        // Pack by pack: the objects of one pack at a time, never the whole index.
+        let packs = try index.packs()
+        let packNames = Dictionary(uniqueKeysWithValues: packs.map { ($0.id, $0.name) })
         let writer = PackWriter(directory: packDirectory, sealsOnSync: packStorage != nil)
         var oldPacks: [Int64] = []
-        for (pack, objects) in byPack.sorted(by: { $0.key < $1.key }) {
-            let dead = objects.filter { !live.contains($0.id) }
-            if dead.isEmpty { continue }
+        var deadBytes: UInt64 = 0
+        for (pack, _) in packs {
+            // First pass: is anything in this pack dead? Second: copy what lives.
+            var dead = false
+            try index.forEachObjectPage(inPack: pack) { page in
+                if !dead { dead = try live.filterContained(page.map(\.id)).count < page.count }
+            }
+            if !dead { continue }
             var intact = true
-            for o in objects where live.contains(o.id) {
-                let loc = o.location!
-                let record: (raw: [UInt8], stored: [UInt8])
-                do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError
-                    where e.code == .corrupt || e.code == .missing
-                {
-                    report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
-                    intact = false
-                    continue
-                }
-                let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
-                try record.raw.withUnsafeBytes {
-                    try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta)
+            try index.forEachObjectPage(inPack: pack) { objects in
+                let liveIDs = Set(try live.filterContained(objects.map(\.id)))
+                for o in objects {
+                    let loc = o.location!
+                    guard liveIDs.contains(o.id) else {
+                        deadBytes += UInt64(loc.storedLength)
+                        continue
+                    }
+                    let record: (raw: [UInt8], stored: [UInt8])
+                    do { record = try readRecord(o.id, kind: o.kind, at: loc) } catch let e as ArkError
+                        where e.code == .corrupt || e.code == .missing
+                    {
+                        report.damaged.append(GCDamage(id: o.id, kind: o.kind, pack: packNames[pack] ?? "pack \(pack)", error: e))
+                        intact = false
+                        continue
+                    }
+                    let compressed: [UInt8]? = loc.compression == .none ? nil : record.stored
+                    try record.raw.withUnsafeBytes {
+                        try writer.append(id: o.id, kind: o.kind, raw: $0, compressed: compressed, delta: loc.compression == .zstdDelta)
+                    }
                 }
             }
             if intact {
-                report.bytesFreed += dead.reduce(0) { $0 + UInt64($1.location!.storedLength) }
+                report.bytesFreed += deadBytes
                 oldPacks.append(pack)
             }
+            deadBytes = 0
         }
         let (moved, movedPacks) = try writer.syncPacks()
         // Rewritten packs are in the bucket before the index points at them.
@@ -79,17 +92,15 @@ extension Repository {
             let unset = try db.cachedStatement(sql: "UPDATE objects SET pack = NULL WHERE id = ?")
             for r in moved { try unset.execute(arguments: [r.id]) }
             try Index.insert(db, records: moved, remote: packStorage != nil)
-            let dead = try ObjectID.fetchAll(db, sql: "SELECT id FROM objects")
-                .filter { !live.contains($0) }
             let del = try db.cachedStatement(sql: "DELETE FROM objects WHERE id = ?")
-            for id in dead { try del.execute(arguments: [id]); try Index.deleteTags(db, id) }
-            report.removedObjects = dead.count
-            let deadCommits = try ObjectID.fetchAll(db, sql: "SELECT id FROM commits").filter { !live.contains($0) }
-            for c in deadCommits {
+            report.removedObjects = try Self.forEachDead(db, table: "objects", live: live) { id in
+                try del.execute(arguments: [id])
+                try Index.deleteTags(db, id)
+            }
+            report.removedCommits = try Self.forEachDead(db, table: "commits", live: live) { c in
                 try db.execute(sql: "DELETE FROM commit_parents WHERE child = ?", arguments: [c])
                 try db.execute(sql: "DELETE FROM commits WHERE id = ?", arguments: [c])
             }
-            report.removedCommits = deadCommits.count
             try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
             for p in oldPacks {
                 // Never delete a pack the index still points into.
@@ -127,45 +138,82 @@ extension Repository {
         return report
     }
 
-    /// `live` plus the delta bases its delta objects need, transitively: a base stays as long
-    /// as something stored against it does, even when no head reaches it any more. The base id
-    /// is read from the local pack or the bucket, never from the record cache: a cached copy is
-    /// not verified until it is decoded, and a wrong base id here would let gc delete the real
-    /// base.
-    func withDeltaBases(_ live: Set<ObjectID>) throws -> Set<ObjectID> {
-        var out = live
-        var frontier = try index.deltaObjects().filter { live.contains($0.id) }
+    /// Calls `body` for every id of `table` (objects or commits) that `live` lacks, a page of
+    /// ids at a time in id order (the rows of a page are deleted before the next is read, so
+    /// the scan goes on after the last id seen). Returns how many there were.
+    static func forEachDead(_ db: Database, table: String, live: ObjectIDSet, _ body: (ObjectID) throws -> Void) throws -> Int {
+        let page = try db.makeStatement(sql: "SELECT id FROM \(table) WHERE id > ? ORDER BY id LIMIT 8192")
+        var after = ObjectID(bytes: [UInt8](repeating: 0, count: ObjectID.byteCount))
+        var first = try ObjectID.fetchAll(db, sql: "SELECT id FROM \(table) ORDER BY id LIMIT 8192")
+        var removed = 0
+        while !first.isEmpty {
+            let keep = Set(try live.filterContained(first))
+            for id in first where !keep.contains(id) {
+                try body(id)
+                removed += 1
+            }
+            after = first[first.count - 1]
+            first = try ObjectID.fetchAll(page, arguments: [after])
+        }
+        return removed
+    }
+
+    /// Adds to `live` the delta bases its delta objects need, transitively: a base stays as
+    /// long as something stored against it does, even when no head reaches it any more. The
+    /// base id is read from the local pack or the bucket, never from the record cache: a cached
+    /// copy is not verified until it is decoded, and a wrong base id here would let gc delete
+    /// the real base.
+    func addDeltaBases(to live: ObjectIDSet) throws {
+        let deltas = try index.deltaObjects()
+        var frontier: [IndexedObject] = []
+        for start in stride(from: 0, to: deltas.count, by: 4096) {
+            let part = deltas[start..<min(start + 4096, deltas.count)]
+            let isLive = Set(try live.filterContained(part.map(\.id)))
+            frontier += part.filter { isLive.contains($0.id) }
+        }
         while !frontier.isEmpty {
             var next: [IndexedObject] = []
             for o in frontier {
                 let stored = try storedRecord(o.id, kind: o.kind, at: o.location!, skipCache: true).bytes
                 guard stored.count > ObjectID.byteCount else { throw ArkError(.corrupt, "\(o.kind) \(o.id) has a truncated delta record") }
                 let base = ObjectID(bytes: stored[0..<ObjectID.byteCount])
-                guard out.insert(base).inserted else { continue }
+                guard try live.insert(base) else { continue }
                 if let b = try index.object(base), b.location?.compression == .zstdDelta { next.append(b) }
             }
             frontier = next
         }
-        return out
     }
 
-    /// Ids of every commit, tree, manifest and chunk reachable from any head. Reads only
-    /// metadata objects (verified); refuses to continue if one is missing or corrupt, since
-    /// deleting on an incomplete mark would lose data.
-    func reachable() throws -> Set<ObjectID> {
-        var live = Set<ObjectID>()
+    /// Ids of every commit, tree, manifest and chunk reachable from any head, in an
+    /// `ObjectIDSet` (memory stays bounded: it spills to a temporary file). Reads only metadata
+    /// objects (verified); refuses to continue if one is missing or corrupt, since deleting on
+    /// an incomplete mark would lose data. Manifests are read in batches as trees reveal them,
+    /// so no list of every file is ever held.
+    func reachable() throws -> ObjectIDSet {
+        let live = ObjectIDSet()
         var commits = try index.heads().map(\.commit)
         var trees: [ObjectID] = []
         var manifests: [ObjectID] = []
+        func drainManifests(below limit: Int) throws {
+            while manifests.count > limit {
+                let batch = manifests
+                manifests = []
+                for m in try live.insertNew(batch) {
+                    let man = try manifest(m)
+                    let children = (0..<man.count).map { man.id(at: $0) }
+                    if man.level > 0 { manifests += children } else { try live.insertNew(children) }
+                }
+            }
+        }
         do {
             while let c = commits.popLast() {
-                guard live.insert(c).inserted else { continue }
+                guard try live.insert(c) else { continue }
                 let commit = try self.commit(c)
                 trees.append(commit.tree)
                 commits.append(contentsOf: commit.parents)
             }
             while let t = trees.popLast() {
-                guard live.insert(t).inserted else { continue }
+                guard try live.insert(t) else { continue }
                 for e in try tree(t).entries {
                     switch e.kind {
                     case .directory: trees.append(e.id!)
@@ -173,14 +221,9 @@ extension Repository {
                     default: break
                     }
                 }
+                try drainManifests(below: 4096)
             }
-            while let m = manifests.popLast() {
-                guard live.insert(m).inserted else { continue }
-                let man = try manifest(m)
-                for i in 0..<man.count {
-                    if man.level > 0 { manifests.append(man.id(at: i)) } else { live.insert(man.id(at: i)) }
-                }
-            }
+            try drainManifests(below: 0)
         } catch let e as ArkError {
             throw ArkError(e.code, "gc stopped before deleting anything: \(e.message)", context: e.context)
         }

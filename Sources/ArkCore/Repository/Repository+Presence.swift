@@ -10,46 +10,72 @@ package struct TreePresence: Sendable, Equatable {
 }
 
 extension Repository {
-    /// Walks the trees and manifests under `root` (metadata, always stored), level by level,
-    /// and sums its distinct chunks. `absent` is the set of chunks known but not stored
-    /// (`index.absentIDs(kind: .chunk)`), read once by the caller and shared across trees.
+    /// Walks the trees and manifests under `root` (metadata, always stored) and sums its
+    /// distinct chunks, asking the index which are absent a batch at a time. Memory stays
+    /// bounded: seen ids go to an `ObjectIDSet`, and manifests are read in batches as the
+    /// trees reveal them.
+    package func presence(ofTree root: ObjectID) throws -> TreePresence {
+        try presence(ofTree: root, absentAmong: { try index.absentSet($0) })
+    }
+
+    /// As `presence(ofTree:)`, with the absent chunks given as a set.
     package func presence(ofTree root: ObjectID, absent: Set<ObjectID>) throws -> TreePresence {
+        try presence(ofTree: root, absentAmong: { Set($0.filter(absent.contains)) })
+    }
+
+    func presence(ofTree root: ObjectID, absentAmong: ([ObjectID]) throws -> Set<ObjectID>) throws -> TreePresence {
         var out = TreePresence()
-        var seen: Set<ObjectID> = [root]  // trees, manifests and chunks: their ids never collide (personalization)
+        let seen = ObjectIDSet()  // trees, manifests and chunks: their ids never collide (personalization)
+        try seen.insert(root)
         var trees = [root]
         var manifests: [ObjectID] = []
+        func drainManifests(below limit: Int) throws {
+            while manifests.count > limit {
+                let batch = manifests
+                manifests = []
+                var chunks: [(ObjectID, UInt64)] = []
+                try readVerified(batch, .manifest) { _, bytes in
+                    let m = try Manifest(decoding: bytes)
+                    for i in 0..<m.count {
+                        let e = m.entry(at: i)
+                        if m.level > 0 { manifests.append(e.id) } else { chunks.append((e.id, e.length)) }
+                    }
+                }
+                let fresh = Set(try seen.insertNew(chunks.map(\.0)))
+                let absent = try absentAmong(Array(fresh))
+                var counted = Set<ObjectID>()
+                for (id, length) in chunks where fresh.contains(id) && counted.insert(id).inserted {
+                    out.chunks += 1
+                    out.bytes += length
+                    if !absent.contains(id) {
+                        out.presentChunks += 1
+                        out.presentBytes += length
+                    }
+                }
+                manifests = try seen.insertNew(manifests)
+            }
+        }
         while !trees.isEmpty {
             var next: [ObjectID] = []
             try readVerified(trees, .tree) { _, bytes in
+                var children: [(ObjectID, Tree.Kind)] = []
                 for e in try Tree(decoding: bytes).entries {
-                    guard let child = e.id, seen.insert(child).inserted else { continue }
-                    switch e.kind {
+                    guard let child = e.id else { continue }
+                    children.append((child, e.kind))
+                }
+                let fresh = Set(try seen.insertNew(children.map(\.0)))
+                for (child, kind) in children where fresh.contains(child) {
+                    switch kind {
                     case .directory: next.append(child)
                     case .file, .executable: manifests.append(child)
                     default: break
                     }
                 }
+                try drainManifests(below: 4096)
             }
             trees = next
         }
-        while !manifests.isEmpty {
-            var next: [ObjectID] = []
-            try readVerified(manifests, .manifest) { _, bytes in
-                let m = try Manifest(decoding: bytes)
-                for i in 0..<m.count {
-                    let e = m.entry(at: i)
-                    guard seen.insert(e.id).inserted else { continue }
-                    if m.level > 0 { next.append(e.id); continue }
-                    out.chunks += 1
-                    out.bytes += e.length
-                    if !absent.contains(e.id) {
-                        out.presentChunks += 1
-                        out.presentBytes += e.length
-                    }
-                }
-            }
-            manifests = next
-        }
+        try drainManifests(below: 0)
         return out
     }
 

@@ -88,40 +88,57 @@ extension SyncEngine {
 
     func mayServe(_ id: ObjectID, to peer: ObjectID) throws -> Bool {
         let repos = configuration.repos(sharedWith: peer).map(\.id)
-        if state.withLock({ s in repos.contains { s.reach[$0]?.objects.contains(id) == true } }) { return true }
-        for repo in repos where try refreshReach(repo).contains(id) { return true }
+        for repo in repos where try reach(repo).closure.withLock({ try $0.objects.contains(id) }) { return true }
+        for repo in repos where try refreshReach(repo, contains: id) { return true }
         return false
     }
 
-    /// Extends the cached closure of `repo` to its current heads (walking only what is new).
-    func refreshReach(_ repo: String) throws -> Set<ObjectID> {
+    func reach(_ repo: String) -> Reach {
+        state.withLock { s in
+            if let r = s.reach[repo] { return r }
+            let r = Reach()
+            s.reach[repo] = r
+            return r
+        }
+    }
+
+    /// Extends the cached closure of `repo` to its current heads (walking only what is new)
+    /// and answers whether it holds `id`.
+    func refreshReach(_ repo: String, contains id: ObjectID) throws -> Bool {
         let heads = Set(try repository.index.heads(repo: repo).map(\.commit))
-        var reach = state.withLock { $0.reach[repo] } ?? Reach()
-        if heads.isSubset(of: reach.heads) { return reach.objects }
-        var commits = Array(heads.subtracting(reach.objects))
+        return try reach(repo).closure.withLock { reach in
+            if heads.isSubset(of: reach.heads) { return try reach.objects.contains(id) }
+            do { return try Self.extend(&reach, to: heads, repository: repository, contains: id) } catch {
+                reach = Reach.Closure()  // a walk cut short would hide what lies under its last ids
+                throw error
+            }
+        }
+    }
+
+    private static func extend(_ reach: inout Reach.Closure, to heads: Set<ObjectID>, repository: Repository, contains id: ObjectID) throws
+        -> Bool
+    {
+        let objects = reach.objects
+        var commits = Array(heads.subtracting(reach.heads))
         var pending: [ObjectID] = []
         while let c = commits.popLast() {
-            guard reach.objects.insert(c).inserted, let summary = try repository.index.commit(c) else { continue }
+            guard try objects.insert(c), let summary = try repository.index.commit(c) else { continue }
             commits += summary.parents
             pending.append(summary.tree)
         }
         while let t = pending.popLast() {
-            guard reach.objects.insert(t).inserted, let obj = try repository.index.object(t), obj.isPresent else { continue }
+            guard try objects.insert(t), let obj = try repository.index.object(t), obj.isPresent else { continue }
             switch obj.kind {
             case .tree:
                 for e in try repository.tree(t).entries { if let id = e.id, e.kind != .submodule { pending.append(id) } }
             case .manifest:
                 let m = try repository.manifest(t)
-                for i in 0..<m.count {
-                    let child = m.id(at: i)
-                    if m.level == 0 { reach.objects.insert(child) } else { pending.append(child) }
-                }
+                let children = (0..<m.count).map { m.id(at: $0) }
+                if m.level == 0 { try objects.insertNew(children) } else { pending += children }
             default: break
             }
         }
         reach.heads.formUnion(heads)
-        let result = reach
-        state.withLock { $0.reach[repo] = result }
-        return result.objects
+        return try objects.contains(id)
     }
 }

@@ -32,10 +32,16 @@ package final class SyncEngine: PeerHandler, Sendable {
 
     enum Phase { case running, stopped }
 
-    /// Objects of one repo that peers may be served: the closure of its heads when last computed.
-    struct Reach {
-        var heads: Set<ObjectID> = []
-        var objects: Set<ObjectID> = []
+    /// Objects of one repo that peers may be served: the closure of its heads when last
+    /// computed. Its ids move to a temporary file past `ObjectIDSet.defaultMemoryLimit`, so a
+    /// million-file commit does not hold a million ids in memory. One lock guards both: a
+    /// refresh walks under it, and lookups wait for the walk instead of repeating it.
+    final class Reach: Sendable {
+        struct Closure {
+            var heads: Set<ObjectID> = []
+            let objects = ObjectIDSet()
+        }
+        let closure = Mutex(Closure())
     }
 
     struct ResponderSession: @unchecked Sendable {  // only moved into and out of `state` under its lock, never shared

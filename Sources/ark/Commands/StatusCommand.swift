@@ -72,7 +72,6 @@ extension StatusReport {
         let heads = try ctx.repo.index.heads()
         var repoIDs = ctx.config.repos.map(\.id)
         for h in heads where !repoIDs.contains(h.ref.repo) { repoIDs.append(h.ref.repo) }
-        let absent = try ctx.repo.index.absentIDs(kind: .chunk)
         var presence: [ObjectID: TreePresence] = [:]  // per tree: heads often share one
         let walked = try Self.treesToWalk(heads, me: me, index: ctx.repo.index)
         let replication = Dictionary((live?.replication ?? []).map { ($0.repo, $0) }, uniquingKeysWith: { a, _ in a })
@@ -90,7 +89,7 @@ extension StatusReport {
                 if let cached = presence[c.tree] {
                     p = cached
                 } else if walked.contains(c.tree) {
-                    p = try ctx.repo.presence(ofTree: c.tree, absent: absent)
+                    p = try ctx.repo.presence(ofTree: c.tree)
                     presence[c.tree] = p
                 }
                 return Head(
