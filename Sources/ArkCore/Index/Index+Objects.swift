@@ -83,18 +83,6 @@ extension Index {
         }
     }
 
-    /// Every present object, in pack order (for verify and gc).
-    package func allPresentObjects() throws -> [IndexedObject] {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects WHERE pack IS NOT NULL ORDER BY pack, offset"
-            )
-            .compactMap { row in Self.decode(row, id: row[6]) }
-        }
-    }
-
     /// Present objects stored as deltas (`PackFormat.Compression.zstdDelta`).
     func deltaObjects() throws -> [IndexedObject] {
         try read { db in

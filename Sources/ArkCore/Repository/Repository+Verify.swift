@@ -26,7 +26,9 @@ extension Repository {
     /// index claims is present, reachable or not.
     package func verify(roots: [ObjectID], allObjects: Bool, progress: (VerifyReport) -> Void = { _ in }) throws -> VerifyReport {
         var report = VerifyReport()
-        var seen = Set<ObjectID>()
+        // Every id walked (bounded memory: it spills to a temporary file); for a manifest, its
+        // shape (level and total size), or -1 if it could not be read or decoded.
+        let seen = ObjectIDSet()
         var commitQueue = roots
 
         func check(_ id: ObjectID, _ kind: ObjectKind, referrer: String) -> [UInt8]? {
@@ -82,69 +84,89 @@ extension Repository {
         /// checks `FileReader` applies.
         /// The check is of the edge, not of the child alone: a manifest already seen (as a
         /// file's manifest, or under another parent) is checked again against each parent.
-        var shapes: [ObjectID: (level: UInt8, size: UInt64)] = [:]
-        func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) {
-            if let shape = shapes[id] {
-                if let (p, i) = parent, shape.level + 1 != p.level || shape.size != p.entry(at: i).length {
+        func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) throws {
+            if let shape = try seen.value(of: id) {
+                if shape >= 0, let (p, i) = parent, Self.shape(level: p.level - 1, size: p.entry(at: i).length) != shape {
                     report.problems.append(.corrupt(id, "manifest \(id) does not match its parent's entry"))
                 }
                 return
             }
-            guard seen.insert(id).inserted, let bytes = check(id, .manifest, referrer: referrer) else { return }
-            guard let m = try? Manifest(decoding: bytes) else { report.problems.append(.corrupt(id, "manifest does not decode")); return }
-            shapes[id] = (m.level, m.totalSize)
+            guard let bytes = check(id, .manifest, referrer: referrer) else { try seen.insert(id, value: -1); return }
+            guard let m = try? Manifest(decoding: bytes) else {
+                try seen.insert(id, value: -1)
+                report.problems.append(.corrupt(id, "manifest does not decode"))
+                return
+            }
+            guard let shape = Self.shape(level: m.level, size: m.totalSize) else {
+                try seen.insert(id, value: -1)
+                report.problems.append(.corrupt(id, "manifest claims \(m.totalSize) bytes"))
+                return
+            }
+            try seen.insert(id, value: shape)
             if let (p, i) = parent {
                 do { try FileReader.checkChild(m, of: p, at: i) } catch { report.problems.append(.corrupt(id, "\(error)")); return }
             }
             report.manifests += 1
-            for i in 0..<m.count {
-                if m.level > 0 { walkManifest(m.id(at: i), referrer: "manifest \(id.short)", parent: (m, i)); continue }
-                let c = m.id(at: i)
-                guard seen.insert(c).inserted else { continue }
+            if m.level > 0 {
+                for i in 0..<m.count { try walkManifest(m.id(at: i), referrer: "manifest \(id.short)", parent: (m, i)) }
+                return
+            }
+            for c in try seen.insertNew((0..<m.count).map { m.id(at: $0) }) {
                 pendingChunks.append((c, "manifest \(id.short)"))
                 if pendingChunks.count >= Self.verifyChunkBatch { checkPendingChunks() }
             }
         }
 
         /// Trees with an explicit stack: a hostile tree may nest directories without bound.
-        func walkTree(_ root: ObjectID, referrer: String) {
+        func walkTree(_ root: ObjectID, referrer: String) throws {
             var pending = [(root, referrer)]
             while let (id, referrer) = pending.popLast() {
-                guard seen.insert(id).inserted, let bytes = check(id, .tree, referrer: referrer) else { continue }
+                guard try seen.insert(id), let bytes = check(id, .tree, referrer: referrer) else { continue }
                 let t: Tree
                 do { t = try Tree(decoding: bytes) } catch {
                     report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue
                 }
                 report.trees += 1
-                for e in t.entries where e.kind == .file || e.kind == .executable { walkManifest(e.id!, referrer: "tree \(id.short)") }
+                for e in t.entries where e.kind == .file || e.kind == .executable { try walkManifest(e.id!, referrer: "tree \(id.short)") }
                 for e in t.entries.reversed() where e.kind == .directory { pending.append((e.id!, "tree \(id.short)")) }
             }
         }
 
         while let c = commitQueue.popLast() {
-            guard seen.insert(c).inserted, let bytes = check(c, .commit, referrer: "a head") else { continue }
+            guard try seen.insert(c), let bytes = check(c, .commit, referrer: "a head") else { continue }
             let commit: Commit
             do { commit = try Commit(decoding: bytes) } catch {
                 report.problems.append(.corrupt(c, "commit does not decode: \(error)")); continue
             }
             report.commits += 1
-            walkTree(commit.tree, referrer: "commit \(c.short)")
+            try walkTree(commit.tree, referrer: "commit \(c.short)")
             commitQueue.append(contentsOf: commit.parents)
         }
         checkPendingChunks()
 
         if allObjects {
-            for obj in try index.allPresentObjects() where !seen.contains(obj.id) {
-                seen.insert(obj.id)
-                do {
-                    let bytes = try read(obj.id, kind: obj.kind, at: obj.location!)
-                    report.bytes += UInt64(bytes.count)
-                } catch let e as ArkError {
-                    report.problems.append(e.code == .missing ? .missing(obj.id, e.description) : .corrupt(obj.id, e.description))
+            // Pack by pack, a page of rows at a time: never the whole index in memory.
+            for (pack, _) in try index.packs() {
+                try index.forEachObjectPage(inPack: pack) { page in
+                    let walked = Set(try seen.filterContained(page.map(\.id)))
+                    for obj in page where !walked.contains(obj.id) {
+                        do {
+                            let bytes = try read(obj.id, kind: obj.kind, at: obj.location!)
+                            report.bytes += UInt64(bytes.count)
+                        } catch let e as ArkError {
+                            report.problems.append(e.code == .missing ? .missing(obj.id, e.description) : .corrupt(obj.id, e.description))
+                        }
+                    }
                 }
             }
         }
         return report
+    }
+
+    /// A manifest's level and total size in one value of an `ObjectIDSet`; nil for sizes of
+    /// 2^56 bytes or more (64 PiB), which no file has.
+    static func shape(level: UInt8, size: UInt64) -> Int64? {
+        size < 1 << 56 ? Int64(level) << 56 | Int64(size) : nil
     }
 
     /// Chunks `verify` hands to the bucket pool at once (16 threads: 16 reads in flight).
