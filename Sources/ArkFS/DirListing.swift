@@ -1,7 +1,8 @@
 import ArkCore
 import Foundation
 
-/// A directory's entries for readdir and readdirplus, fixed at opendir so offsets stay valid
+/// A directory's entries for readdir and readdirplus, made at opendir (or per readdir when the
+/// kernel opens directories itself: `FuseSession.listing`) so offsets stay valid
 /// across calls: position 0 is ".", 1 is "..", then the children in a stable order.
 ///
 /// A commit's directory keeps its decoded tree and makes each child's node only when a

@@ -43,3 +43,93 @@ extension Filesystem {
         }
     }
 }
+
+/// Trees waiting to be loaded ahead of a directory walk, most needed first: the
+/// subdirectories of a directory being listed (`urgent`: its readdirplus reply needs each
+/// one's tree, for nlink), then their subdirectories (`background`: where the walk goes
+/// next).
+struct TreePrefetchQueue {
+    private var urgent: [ObjectID] = []
+    private var urgentHead = 0
+    private var background: [ObjectID] = []
+    private var backgroundHead = 0
+
+    var backgroundCount: Int { background.count - backgroundHead }
+
+    mutating func add(_ ids: some Sequence<ObjectID>, urgent isUrgent: Bool) {
+        if isUrgent { urgent.append(contentsOf: ids) } else { background.append(contentsOf: ids) }
+    }
+
+    mutating func pop() -> (id: ObjectID, urgent: Bool)? {
+        if urgentHead < urgent.count {
+            defer { urgentHead += 1; Self.compact(&urgent, &urgentHead) }
+            return (urgent[urgentHead], true)
+        }
+        if backgroundHead < background.count {
+            defer { backgroundHead += 1; Self.compact(&background, &backgroundHead) }
+            return (background[backgroundHead], false)
+        }
+        return nil
+    }
+
+    private static func compact(_ a: inout [ObjectID], _ head: inout Int) {
+        if head == a.count {
+            a.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= a.count {
+            a.removeFirst(head)
+            head = 0
+        }
+    }
+}
+
+extension Filesystem {
+    /// Subdirectories queued for `background` loading at most (beyond that a walk's own
+    /// listings queue them, as urgent, when it gets there).
+    static let maxBackgroundTrees = 2048
+
+    /// Starts loading the trees of a listed directory's subdirectories (up to 256 not cached
+    /// yet), and once each is loaded, its own subdirectories', on the assumption that a walk
+    /// (`find`, `du`, `tar`, a file manager) goes into them next: each readdirplus entry of
+    /// a subdirectory needs its tree (for nlink), and one after another, cold, each costs an
+    /// index lookup and a read. The listed directory's subdirectories go before any deeper
+    /// ones queued earlier, so the reply being built waits only for its own. Loads run on
+    /// `aheadPool` (16 at a time); one already running is shared (a readdirplus that needs a
+    /// tree first waits for it instead of reading it again). Deeper trees are loaded only
+    /// while the tree cache is less than half full, so reading ahead does not evict what the
+    /// walk is reading.
+    func prefetchSubtrees(of node: Node) {
+        guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
+            let tree = trees.withLock({ $0.byID[id]?.tree })
+        else { return }
+        queueSubtrees(of: tree, urgent: true)
+    }
+
+    private func queueSubtrees(of tree: Tree, urgent: Bool) {
+        let ids = trees.withLock { cached -> [ObjectID] in
+            if !urgent && cached.entries >= Self.maxTreeEntries / 2 { return [] }
+            var out: [ObjectID] = []
+            for e in tree.entries where e.kind == .directory {
+                guard let id = e.id, cached.byID[id] == nil else { continue }
+                out.append(id)
+                if out.count == 256 { break }
+            }
+            return out
+        }
+        guard !ids.isEmpty else { return }
+        let queued = treesAhead.withLock { q -> Int in
+            let n = urgent ? ids.count : min(ids.count, max(0, Self.maxBackgroundTrees - q.backgroundCount))
+            q.add(ids.prefix(n), urgent: urgent)
+            return n
+        }
+        // One job per queued tree; each loads whichever tree is most needed when it runs.
+        for _ in 0..<queued { aheadPool.submit { [self] in loadNextTreeAhead() } }
+    }
+
+    private func loadNextTreeAhead() {
+        guard let (id, urgent) = treesAhead.withLock({ $0.pop() }) else { return }
+        if !urgent && (treeLoads.isRunning(id) || trees.withLock({ $0.byID[id] != nil })) { return }
+        guard let t = try? cachedTree(id) else { return }
+        if urgent { queueSubtrees(of: t.tree, urgent: false) }
+    }
+}

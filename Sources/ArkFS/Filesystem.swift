@@ -34,11 +34,13 @@ package final class Filesystem: Sendable {
     let cache: ChunkCache
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
-    private let trees = Mutex(TreeCache())
-    private let treeLoads = SingleFlight<ObjectID, CachedTree>()
-    static let maxTrees = 4096
+    let trees = Mutex(TreeCache())
+    let treeLoads = SingleFlight<ObjectID, CachedTree>()
+    static let maxTrees = 16_384
     /// And at most this many entries in them (~40 MB): 4,096 trees of a 1,000,000-file tree
-    /// (194 entries each) held ~120 MB.
+    /// (194 entries each) held ~120 MB. This bound is the one that binds on large trees; the
+    /// count only limits many tiny ones (a walk of 200,000 files in 5,238 directories keeps
+    /// them all: 205,000 entries).
     static let maxTreeEntries = 262_144
     /// Chunk loads (`ChunkCache`): 4 threads that may block on the disk or a peer.
     let loadPool = BlockingPool(threadCount: 4, name: "ark-load")
@@ -48,6 +50,8 @@ package final class Filesystem: Sendable {
     let aheadPool = BlockingPool(threadCount: 16, name: "ark-ahead")
     /// Per directory inode: how far a walk through its files got (`noteOpen`).
     let walks = Mutex<[UInt64: WalkState]>([:])
+    /// Trees to load ahead of a directory walk (`prefetchSubtrees`).
+    let treesAhead = Mutex(TreePrefetchQueue())
     let manifestLoader: ManifestLoader
     /// Files whose first bytes were read ahead (`readFirstBytesAhead`), once per mount: after
     /// that the kernel's page cache usually holds them (`keep_cache`).
@@ -150,24 +154,6 @@ package final class Filesystem: Sendable {
             return try browserChild(of: v, named: name)
         case .link, .text:
             return nil
-        }
-    }
-
-    /// Starts loading, in parallel, the trees of a listed directory's subdirectories (up to
-    /// 256 not cached yet), on the assumption that a walk (`find`, `du`, `tar`, a file
-    /// manager) goes into them next: each lookup of a subdirectory needs its tree (for
-    /// nlink), and one after another, cold, each costs an index lookup and a read. Loads
-    /// already running are shared, so a lookup that arrives first waits for its tree instead
-    /// of reading it again.
-    func prefetchSubtrees(of node: Node) {
-        guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
-            let tree = trees.withLock({ $0.byID[id]?.tree })
-        else { return }
-        let ids = trees.withLock { cached in
-            Array(tree.entries.filter { $0.kind == .directory }.compactMap(\.id).filter { cached.byID[$0] == nil }.prefix(256))
-        }
-        for sub in ids where !treeLoads.isRunning(sub) {
-            aheadPool.submit { [self] in _ = try? cachedTree(sub) }
         }
     }
 

@@ -15,6 +15,10 @@ extension FuseSession {
         ops.`init` = { userdata, conn in
             ark_fuse_configure_conn(conn, 1 << 20)
             let session = Unmanaged<FuseSession>.fromOpaque(userdata!).takeUnretainedValue()
+            if conn!.pointee.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 {
+                conn!.pointee.want |= UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT)
+                session.skipsOpendir.store(true, ordering: .relaxed)
+            }
             session.ready()
             session.fs.warmUp()
         }
@@ -36,17 +40,24 @@ extension FuseSession {
             if fi!.pointee.fh != 0 { Unmanaged<OpenFile>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release() }
             fuse_reply_err(req, 0)
         }
-        ops.opendir = { req, ino, fi in FuseSession.from(req).opendir(FuseRequest(raw: req!), UInt64(ino), fi!) }
-        ops.readdir = { req, _, size, off, fi in
-            let listing = Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).takeUnretainedValue()
-            FuseSession.from(req).readdir(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
+        ops.opendir = { req, ino, fi in
+            let session = FuseSession.from(req)
+            // ENOSYS: the kernel opens this and every later directory itself (see `skipsOpendir`).
+            if session.skipsOpendir.load(ordering: .relaxed) { return _ = fuse_reply_err(req, ENOSYS) }
+            session.opendir(FuseRequest(raw: req!), UInt64(ino), fi!)
         }
-        ops.readdirplus = { req, _, size, off, fi in
-            let listing = Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).takeUnretainedValue()
-            FuseSession.from(req).readdirplus(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
+        ops.readdir = { req, ino, size, off, fi in
+            let session = FuseSession.from(req)
+            guard let listing = session.listing(FuseRequest(raw: req!), UInt64(ino), fh: fi!.pointee.fh, offset: Int(off)) else { return }
+            session.readdir(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
+        }
+        ops.readdirplus = { req, ino, size, off, fi in
+            let session = FuseSession.from(req)
+            guard let listing = session.listing(FuseRequest(raw: req!), UInt64(ino), fh: fi!.pointee.fh, offset: Int(off)) else { return }
+            session.readdirplus(FuseRequest(raw: req!), listing, size: size, offset: Int(off))
         }
         ops.releasedir = { req, _, fi in
-            Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release()
+            if fi!.pointee.fh != 0 { Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi!.pointee.fh))!).release() }
             fuse_reply_err(req, 0)
         }
         ops.statfs = { req, _ in FuseSession.from(req).statfs(FuseRequest(raw: req!)) }
@@ -154,6 +165,25 @@ extension FuseSession {
         } catch {
             logger.error("listing \(fs.inodes.name(of: ino)) failed: \(error)")
             req.error(error)
+        }
+    }
+
+    /// The listing a readdir reads: the one opendir made, or, when the kernel opens
+    /// directories without asking (fh 0), one made now (a commit directory's is its cached
+    /// tree; offsets stay valid, the tree never changes). The first read of a directory starts
+    /// loading its subdirectories' trees. nil once the request was answered with an error.
+    func listing(_ req: FuseRequest, _ ino: UInt64, fh: UInt64, offset: Int) -> DirListing? {
+        if fh != 0 { return Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeUnretainedValue() }
+        guard let node = fs.inodes.node(ino) else { req.error(ESTALE); return nil }
+        guard node.isDirectory else { req.error(ENOTDIR); return nil }
+        do {
+            let listing = try DirListing(fs: fs, ino: ino, node: node)
+            if offset == 0 { fs.prefetchSubtrees(of: node) }
+            return listing
+        } catch {
+            logger.error("listing \(fs.inodes.name(of: ino)) failed: \(error)")
+            req.error(error)
+            return nil
         }
     }
 

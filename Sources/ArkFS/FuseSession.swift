@@ -3,6 +3,7 @@ import CArkFuse
 import CFuse
 import Foundation
 import Logging
+import Synchronization
 
 /// Binds a `Filesystem` to the kernel through libfuse's low-level API: mounts, runs the
 /// multi-threaded loop until unmounted or signalled (SIGINT/SIGTERM/SIGHUP), unmounts.
@@ -18,6 +19,12 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
     private var notifying = 0
     private let onReady: @Sendable () -> Void
     private var options: [String]
+    /// The kernel opens directories without asking (`FUSE_CAP_NO_OPENDIR_SUPPORT`, set at
+    /// init): opendir answers ENOSYS once and the kernel sends neither opendir nor releasedir
+    /// again, caching every directory's entries (`cache_readdir` is its default then). A walk
+    /// then costs no request per directory warm and two (readdirplus and its end) cold,
+    /// instead of four.
+    let skipsOpendir = Atomic<Bool>(false)
 
     /// `onReady` runs once the kernel has initialised the mount (it is serving).
     package init(fs: Filesystem, mountpoint: String, fsname: String, allowOther: Bool, onReady: @escaping @Sendable () -> Void) {
