@@ -16,7 +16,7 @@
 #
 # Environment: BENCH_ARK (the ark binary; default the release build in .build-release),
 # BENCH_DIR (work directory, default /var/tmp/ark-bench-million), BENCH_TOOLS (commit
-# columns, default "ark restic borg"), BENCH_MOUNTS (walk columns, default
+# columns, default "ark restic borg"), BENCH_MOUNTS (walk columns; set but empty: none; default
 # "native ark squashfuse"). Needs root (drop_caches, mounts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ if [ -z "${BENCH_ARK:-}" ]; then
 fi
 ARK=$(readlink -f "$BENCH_ARK")
 TOOLS=${BENCH_TOOLS:-ark restic borg}
-MOUNTS=${BENCH_MOUNTS:-native ark squashfuse}
+MOUNTS=${BENCH_MOUNTS-native ark squashfuse}
 W=${BENCH_DIR:-/var/tmp/ark-bench-million}
 mkdir -p "$W/data"
 MP="$W/mnt"

@@ -25,7 +25,7 @@ package struct Snapshot {
         package var reason: String
     }
 
-    private enum Node {
+    enum Node {
         case file(key: StatKey, mode: UInt16, mtime: Tree.Timestamp)
         case symlink(target: [UInt8], mtime: Tree.Timestamp)
         case directory(mode: UInt16, mtime: Tree.Timestamp)
@@ -33,12 +33,20 @@ package struct Snapshot {
 
     /// A directory on the walk's current path: its entries as read, the tree entries stored
     /// so far, and the stat cache rows of the files directly in it.
-    private struct Frame {
+    struct Frame {
         var path: [UInt8]
         var children: [(FileName, Node)]
         var cache: [String: (StatKey, ObjectID)]
         var next = 0
         var entries: [Tree.Entry] = []
+        /// Files submitted to the reader threads, by child index (`takeAhead`).
+        var ahead: [Int: (PreparedGroup, Int)] = [:]
+        var aheadBytes = 0
+        /// Subdirectories submitted to the reader threads, by child index.
+        var directoriesAhead: [Int: DirectoryFuture] = [:]
+        var directoriesScanned = 0
+        /// Children before this index were considered for prefetching.
+        var scanned = 0
     }
 
     package let session: WriteSession
@@ -55,9 +63,14 @@ package struct Snapshot {
     private var entriesHeld = 0
     private var progress = Progress()
     private let startTime = Date().timeIntervalSince1970
-    private var excluded: (dev: UInt64, ino: UInt64)?
+    var excluded: (dev: UInt64, ino: UInt64)?
     /// False when no file under `root` is in the stat cache (a first commit): no directory asks.
-    private var hasCache = true
+    var hasCache = true
+    /// Threads that read, chunk, hash and compress small files ahead of the walk.
+    var readers: BlockingPool?
+    var preparer: FilePreparer?
+    /// Bytes of files submitted to the readers and not yet stored, over all frames.
+    var bytesAhead = 0
 
     package init(session: WriteSession, root: String) {
         self.session = session
@@ -72,6 +85,11 @@ package struct Snapshot {
         var sst = stat()
         if stat(session.repo.path, &sst) == 0 { excluded = (UInt64(sst.st_dev), UInt64(sst.st_ino)) }
         hasCache = try session.repo.index.hasStatCache(under: root)
+        let pool = BlockingPool(threadCount: Self.readerThreads, name: "ark.commit-read")
+        pool.start()
+        readers = pool
+        preparer = session.preparer
+        defer { _ = pool.shutdown(); readers = nil }
         let result = try walk()
         onProgress(progress)
         return result
@@ -93,7 +111,8 @@ package struct Snapshot {
                     stack[top].entries.append(e)
                 case .file(let key, let mode, let mtime):
                     let path = stack[top].path + [0x2f] + name.bytes
-                    guard let (manifest, size) = try store(file: path, key: key, cache: stack[top].cache) else { continue }
+                    let ahead = takeAhead(&stack[top])
+                    guard let (manifest, size) = try store(file: path, key: key, cache: stack[top].cache, ahead: ahead) else { continue }
                     var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
                     e.mode = mode; e.mtime = mtime
                     stack[top].entries.append(e)
@@ -101,7 +120,8 @@ package struct Snapshot {
                     guard stack.count <= ObjectLimits.maxTreeDepth else {
                         throw ArkError(.unsupported, "\(root) nests directories more than \(ObjectLimits.maxTreeDepth) levels deep")
                     }
-                    stack.append(try enter(stack[top].path + [0x2f] + name.bytes, isRoot: false))
+                    let ahead = takeDirectoryAhead(&stack[top])
+                    stack.append(try enter(stack[top].path + [0x2f] + name.bytes, isRoot: false, ahead: ahead))
                 }
                 continue
             }
@@ -118,13 +138,17 @@ package struct Snapshot {
         preconditionFailure("the root frame returns")
     }
 
-    /// Reads a directory the walk enters, with the stat cache rows of the files in it.
-    private mutating func enter(_ path: [UInt8], isRoot: Bool) throws -> Frame {
-        var frame = Frame(path: path, children: try scan(directory: path, isRoot: isRoot), cache: [:])
-        let hasFiles = frame.children.contains { if case .file = $0.1 { true } else { false } }
-        if hasFiles, hasCache, let text = String(validating: path, as: UTF8.self) {
-            frame.cache = try session.repo.index.statCache(in: text)
+    /// Reads a directory the walk enters, with the stat cache rows of the files in it (or
+    /// takes what a reader thread read ahead, `ahead`).
+    private mutating func enter(_ path: [UInt8], isRoot: Bool, ahead: DirectoryFuture? = nil) throws -> Frame {
+        let listing = try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil)
+        if let err = listing.openError {
+            guard !isRoot else { throw ArkError(.io, "cannot open directory \(EntryPath(bytes: path)): \(err)") }
+            skip(path, "cannot open directory: \(err)")
         }
+        for w in listing.warnings { warn(w) }
+        for (p, reason) in listing.skipped { skip(p, reason) }
+        var frame = Frame(path: path, children: listing.children, cache: listing.cache)
         for (name, child) in frame.children {
             guard case .file(let key, _, _) = child else { continue }
             progress.filesTotal += 1
@@ -136,66 +160,18 @@ package struct Snapshot {
         return frame
     }
 
-    /// One directory's entries.
-    private mutating func scan(directory path: [UInt8], isRoot: Bool) throws -> [(FileName, Node)] {
-        guard let dir = Snapshot.withCPath(path, { opendir($0) }) else {
-            let err = Errno.current
-            guard !isRoot else { throw ArkError(.io, "cannot open directory \(EntryPath(bytes: path)): \(err)") }
-            skip(path, "cannot open directory: \(err)")
-            return []
-        }
-        defer { closedir(dir) }
-        var children: [(FileName, Node)] = []
-        while let ent = readdir(dir) {
-            let name = withUnsafePointer(to: ent.pointee.d_name) { p in
-                p.withMemoryRebound(to: CChar.self, capacity: 256) { FileName(cString: $0) }
-            }
-            if name.bytes == [0x2e] || name.bytes == [0x2e, 0x2e] { continue }
-            let full = path + [0x2f] + name.bytes
-            var st = stat()
-            guard Snapshot.withCPath(full, { lstat($0, &st) }) == 0 else { skip(full, "\(Errno.current)"); continue }
-            let mode = UInt16(st.st_mode & 0o7777)
-            let mtime = Tree.Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
-            switch st.st_mode & S_IFMT {
-            case S_IFREG:
-                let key = StatKey(
-                    dev: Int64(st.st_dev), ino: Int64(st.st_ino), size: Int64(st.st_size),
-                    mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                    ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
-                children.append((name, .file(key: key, mode: mode, mtime: mtime)))
-            case S_IFLNK:
-                var buf = [CChar](repeating: 0, count: 4097)
-                let n = Snapshot.withCPath(full) { readlink($0, &buf, 4096) }
-                guard n > 0 else { skip(full, "cannot read symlink: \(Errno.current)"); continue }
-                // Any bytes: a target that is not UTF-8 is kept exactly (tree format v2).
-                let target = buf[0..<n].map { UInt8(bitPattern: $0) }
-                children.append((name, .symlink(target: target, mtime: mtime)))
-            case S_IFDIR:
-                if let ex = excluded, UInt64(st.st_dev) == ex.dev, UInt64(st.st_ino) == ex.ino {
-                    warn("skipping \(EntryPath(bytes: full)): it is the store itself"); continue
-                }
-                children.append((name, .directory(mode: mode, mtime: mtime)))
-            case S_IFSOCK: skip(full, "a socket is not stored")
-            case S_IFIFO: skip(full, "a fifo is not stored")
-            case S_IFCHR, S_IFBLK: skip(full, "a device is not stored")
-            default: skip(full, "not a regular file, symlink or directory")
-            }
-        }
-        return children
-    }
-
     private mutating func skip(_ full: [UInt8], _ reason: String) {
         skipped.append(Skipped(path: EntryPath(bytes: full), reason: reason))
     }
 
     /// The path as a String when it is UTF-8 (the stat cache's key), else nil.
-    private static func text(_ dir: [UInt8], _ name: FileName) -> String? {
+    static func text(_ dir: [UInt8], _ name: FileName) -> String? {
         String(validating: dir + [0x2f] + name.bytes, as: UTF8.self)
     }
 
     /// The cached manifest of `path` if its stat data is unchanged. The cache is keyed by text
     /// paths, so a path that is not UTF-8 is never cached (two such paths could repair alike).
-    private static func cacheHit(_ cache: [String: (StatKey, ObjectID)], _ text: String?, _ key: StatKey) -> ObjectID? {
+    static func cacheHit(_ cache: [String: (StatKey, ObjectID)], _ text: String?, _ key: StatKey) -> ObjectID? {
         guard let text, let (cached, manifest) = cache[text], cached == key else { return nil }
         return manifest
     }
@@ -205,11 +181,32 @@ package struct Snapshot {
     }
 
     /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
-    private mutating func store(file path: [UInt8], key: StatKey, cache: [String: (StatKey, ObjectID)]) throws -> (ObjectID, UInt64)? {
+    /// `ahead`: the file was submitted to the reader threads (`prefetch`).
+    private mutating func store(
+        file path: [UInt8], key: StatKey, cache: [String: (StatKey, ObjectID)], ahead: (PreparedGroup, Int)?
+    ) throws -> (ObjectID, UInt64)? {
         let text = String(validating: path, as: UTF8.self)
         if let manifest = Self.cacheHit(cache, text, key) {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
+        }
+        if let (group, i) = ahead {
+            switch group.wait()[i] {
+            case .ready(let p):
+                let (manifest, size) = try session.putPrepared(p)
+                progress.bytesDone += size
+                progress.filesDone += 1
+                onProgress(progress)
+                try remember(text, key: key, manifest: manifest, size: size)
+                return (manifest, size)
+            case .skipped(let reason):
+                skip(path, reason)
+                return nil
+            case .failed(let error):
+                throw error
+            case .fallback:
+                break
+            }
         }
         // O_NONBLOCK: a file replaced by a FIFO since the directory was read must not block
         // the commit in open(2); what was opened is checked to be a regular file.
@@ -229,11 +226,15 @@ package struct Snapshot {
         }
         progress.bytesDone = p.bytesDone
         progress.filesDone += 1
+        try remember(text, key: key, manifest: manifest, size: size)
+        return (manifest, size)
+    }
+
+    private func remember(_ text: String?, key: StatKey, manifest: ObjectID, size: UInt64) throws {
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again
         // without its stat data changing, so it is not cached.
         if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text {
             try session.rememberStat(path: text, key: key, manifest: manifest)
         }
-        return (manifest, size)
     }
 }

@@ -141,13 +141,22 @@ final class BatchResults: Sendable {
 
 /// A set of object ids shared between a session and its worker threads.
 final class KnownIDs: Sendable {
-    private let ids = Mutex(Set<ObjectID>())
+    /// The ids, and how many times they were forgotten (`generation`).
+    private let state = Mutex((ids: Set<ObjectID>(), generation: UInt64(0)))
 
-    func contains(_ id: ObjectID) -> Bool { ids.withLock { $0.contains(id) } }
+    func contains(_ id: ObjectID) -> Bool { state.withLock { $0.ids.contains(id) } }
 
     @discardableResult
-    func insert(_ id: ObjectID) -> Bool { ids.withLock { $0.insert(id).inserted } }
+    func insert(_ id: ObjectID) -> Bool { state.withLock { $0.ids.insert(id).inserted } }
+
+    /// Counts `removeAll` calls: an index answer taken before the last one may be older than
+    /// what the session has published since.
+    var generation: UInt64 { state.withLock { $0.generation } }
 
     /// Forgets every id (they are published; the index answers for them from now on).
-    func removeAll() { ids.withLock { $0.removeAll() } }
+    func removeAll() {
+        state.withLock {
+            $0.ids.removeAll(); $0.generation += 1
+        }
+    }
 }

@@ -32,7 +32,7 @@ package final class WriteSession {
     /// publishes, if the cache holds any then (they are needed for good). A chunk another
     /// writer's fetch stored first may be one. Chunks it deduplicated against were taken out
     /// already (`isKnown`).
-    private var keptChunks: [ObjectID] = []
+    var keptChunks: [ObjectID] = []
     /// False for a session storing a chunk fetched on demand (`putCachedChunk`): finding it
     /// already stored, and cached, leaves it evictable.
     var keepsCachedChunks = true
@@ -116,6 +116,11 @@ package final class WriteSession {
         let present = keepsCachedChunks ? try repo.index.isPresentAndKept(id) : try repo.index.object(id)?.isPresent == true
         if present { known.insert(id); return true }
         return false
+    }
+
+    /// Appends a manifest a reader thread built and compressed (`putPrepared`).
+    func appendManifest(_ id: ObjectID, _ bytes: [UInt8], _ compressed: [UInt8]?) throws {
+        try append(id, .manifest, bytes, bytes.count > BlockTagger.blockSize ? nil : compressed)
     }
 
     private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?, delta: Bool = false) throws {
@@ -204,7 +209,7 @@ package final class WriteSession {
         if statEntries.count >= checkpointObjects { try checkpoint() }
     }
 
-    private var checkpointDue: Bool {
+    var checkpointDue: Bool {
         unsyncedBytes >= checkpointBytes || writer.pendingCount >= checkpointObjects
             || statEntries.count >= checkpointObjects || keptChunks.count >= checkpointObjects
     }
