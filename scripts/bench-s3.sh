@@ -44,6 +44,7 @@ cleanup() {
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'echo "bench-s3.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 echo "work dir: $W" >&2
 
 now() { date +%s%N; }
@@ -57,6 +58,7 @@ timed_rss() {
   local dir=$1 t0; shift; t0=$(now)
   (cd "$dir" && /usr/bin/time -f %M -o "$W/rss" "$@" > /dev/null)
   T=$(secs "$t0"); M=$(awk '{printf "%.0f", $1*1024/1e6}' "$W/rss")
+  echo "  $(basename "$1") ${*:2}: $T s, peak RSS $M MB" >&2
 }
 first_byte() {
   python3 -c 'import os,sys,time
@@ -124,6 +126,7 @@ read_mount() {
   drop
   t0=$(now); cat "$file" > /dev/null; R[$name.read]=$(secs "$t0")
   R[$name.rss]=$( [ -n "$pid" ] && hwm_mb "$pid" || echo - )
+  echo "  $name: first byte ${R[$name.ttfb]} ms, read ${R[$name.read]} s, mount peak RSS ${R[$name.rss]} MB" >&2
 }
 echo "cold reads..." >&2
 # ark from the bucket: a store rebuilt from the bucket alone, so every chunk comes from S3.
