@@ -151,9 +151,9 @@ read_mount ark_local "$MP" "$MP/big.bin"
 MP="$W/mnt/restic"; mkdir -p "$MP"; MOUNTS+=("$MP")
 rm -rf "$RESTIC_CACHE_DIR"
 restic --cacert "$CA" mount "$MP" > "$W/restic-mount.log" 2>&1 & BG+=($!)
-# restic keeps the absolute path it was given (big, relative to $W, is $W/big).
+# The large file is in the first snapshot (latest is the tree's): snapshots/<time>/big/big.bin.
 wait_for "$MP/snapshots/latest"
-F=$(ls -d "$MP"/snapshots/latest"$W"/big/big.bin "$MP"/snapshots/latest/big/big.bin 2>/dev/null | head -1)
+F=$(find -L "$MP/snapshots" -mindepth 3 -maxdepth 3 -name big.bin 2>/dev/null | head -1 || true)
 [ -n "$F" ] || { echo "big.bin not found in restic's mount" >&2; exit 1; }
 read_mount restic "$MP" "$F"
 
