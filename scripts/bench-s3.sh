@@ -8,17 +8,18 @@
 #   first byte (open + read(1), in one process), peak RSS (VmHWM) of each committer and mount.
 # Prints a markdown table with the issue's targets.
 #
-# Known limit: restic 0.14's S3 client (minio-go) signs PUTs over plain http with aws-chunked
-# streaming payloads, which Swift 2.30's s3api rejects ("Transfering payloads in multiple chunks
-# using aws-chunked is not supported"), so `restic init` fails against this server over http.
-# The restic half needs the proxy behind TLS (minio-go then sends UNSIGNED-PAYLOAD) or a newer
-# restic; the ark half runs as is.
+# Both talk to the server's https front end (same path, same TLS cost): ark with `ca_file`,
+# restic with `--cacert`, both trusting the CA scripts/s3-server.sh makes. Over plain http
+# restic 0.14's S3 client (minio-go) signs PUTs with aws-chunked streaming payloads, which Swift
+# 2.30's s3api rejects; over https it sends UNSIGNED-PAYLOAD, which Swift accepts.
+# BENCH_HTTP=1 adds rows for ark over plain http (commit and cold read of the large file).
 #
 #   scripts/bench-s3.sh
 #
-# Environment: BENCH_SIZE_MB (default 2048), BENCH_FILES (default 20000), BENCH_DIR (work dir,
-# default a temp dir under /var/tmp, removed unless BENCH_KEEP=1), ARK (binary, default
-# .build/release/ark). Needs root (drop_caches, FUSE). Everything runs on loopback, LAN
+# Environment: BENCH_SIZE_MB (default 2048), BENCH_FILES (default 20000), BENCH_HTTP (0),
+# BENCH_DIR (work dir, default a temp dir under /var/tmp, removed unless BENCH_KEEP=1), ARK
+# (binary, default .build/release/ark); ARK_S3_PORT / ARK_S3_DIR choose the server instance
+# (scripts/s3-server.sh). Needs root (drop_caches, FUSE). Everything runs on loopback, LAN
 # discovery off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ SIZE_MB=${BENCH_SIZE_MB:-2048}; NFILES=${BENCH_FILES:-20000}
 source scripts/deps.sh
 ark_install_debs fuse3 python3 restic time procps
 eval "$(scripts/s3-server.sh start)"
+CA=$ARK_TEST_S3_CA
 RUN=bench-$(date +%s)
 
 W=${BENCH_DIR:-$(mktemp -d -p /var/tmp ark-bench-s3.XXXXXX)}
@@ -42,6 +44,7 @@ cleanup() {
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'echo "bench-s3.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 echo "work dir: $W" >&2
 
 now() { date +%s%N; }
@@ -55,6 +58,7 @@ timed_rss() {
   local dir=$1 t0; shift; t0=$(now)
   (cd "$dir" && /usr/bin/time -f %M -o "$W/rss" "$@" > /dev/null)
   T=$(secs "$t0"); M=$(awk '{printf "%.0f", $1*1024/1e6}' "$W/rss")
+  echo "  $(basename "$1") ${*:2}: $T s, peak RSS $M MB" >&2
 }
 first_byte() {
   python3 -c 'import os,sys,time
@@ -82,21 +86,31 @@ cat "$W/big/big.bin" > /dev/null; find "$W/tree" -type f -exec cat {} + > /dev/n
 declare -A R
 
 # --- ark to the bucket -----------------------------------------------------------------------
-S="$W/ark-s3"; mkdir -p "$S"
-printf '[store]\npath = "data"\n\n[store.s3]\nendpoint = "%s"\nbucket = "%s"\nprefix = "%s/ark/"\n\n[net]\ndiscovery = false\n' \
-  "$ARK_TEST_S3_ENDPOINT" "$ARK_TEST_S3_BUCKET" "$RUN" > "$S/ark.toml"
-echo "ark commit to the bucket..." >&2
+# s3_toml DIR ENDPOINT PREFIX: an ark.toml with its packs in the bucket (ca_file for https).
+s3_toml() {
+  local ca=""
+  case "$2" in https:*) ca="ca_file = \"$CA\"\n" ;; esac
+  printf '[store]\npath = "data"\n\n[store.s3]\nendpoint = "%s"\nbucket = "%s"\nprefix = "%s"\n'"$ca"'\n[net]\ndiscovery = false\n' \
+    "$2" "$ARK_TEST_S3_BUCKET" "$3" > "$1/ark.toml"
+}
+S="$W/ark-s3"; mkdir -p "$S"; s3_toml "$S" "$ARK_TEST_S3_TLS_ENDPOINT" "$RUN/ark/"
+echo "ark commit to the bucket (https)..." >&2
 timed_rss "$S" "$ARK" commit "$W/big" --repo big -m big; R[ark.big]=$T; R[ark.big_rss]=$M
 timed_rss "$S" "$ARK" commit "$W/tree" --repo tree -m tree; R[ark.tree]=$T; R[ark.tree_rss]=$M
 R[ark.local_mb]=$(du -sm "$S/data" | cut -f1)
+if [ "${BENCH_HTTP:-0}" = 1 ]; then
+  H="$W/ark-http"; mkdir -p "$H"; s3_toml "$H" "$ARK_TEST_S3_ENDPOINT" "$RUN/ark-http/"
+  echo "ark commit to the bucket (http)..." >&2
+  timed_rss "$H" "$ARK" commit "$W/big" --repo big -m big; R[http.big]=$T; R[http.big_rss]=$M
+fi
 
 # --- restic to the same bucket -----------------------------------------------------------------
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$W/restic-cache"
-export RESTIC_REPOSITORY="s3:$ARK_TEST_S3_ENDPOINT/$ARK_TEST_S3_BUCKET/$RUN/restic"
-echo "restic backup to the bucket..." >&2
-restic init -q >&2
-timed_rss "$W" restic backup -q big; R[restic.big]=$T; R[restic.big_rss]=$M
-timed_rss "$W" restic backup -q tree; R[restic.tree]=$T; R[restic.tree_rss]=$M
+export RESTIC_REPOSITORY="s3:$ARK_TEST_S3_TLS_ENDPOINT/$ARK_TEST_S3_BUCKET/$RUN/restic"
+echo "restic backup to the bucket (https)..." >&2
+restic --cacert "$CA" init -q >&2
+timed_rss "$W" restic --cacert "$CA" backup -q big; R[restic.big]=$T; R[restic.big_rss]=$M
+timed_rss "$W" restic --cacert "$CA" backup -q tree; R[restic.tree]=$T; R[restic.tree_rss]=$M
 
 # --- ark local store (the cold-read baseline) --------------------------------------------------
 L="$W/ark-local"; mkdir -p "$L"; printf '[net]\ndiscovery = false\n' > "$L/ark.toml"
@@ -112,6 +126,7 @@ read_mount() {
   drop
   t0=$(now); cat "$file" > /dev/null; R[$name.read]=$(secs "$t0")
   R[$name.rss]=$( [ -n "$pid" ] && hwm_mb "$pid" || echo - )
+  echo "  $name: first byte ${R[$name.ttfb]} ms, read ${R[$name.read]} s, mount peak RSS ${R[$name.rss]} MB" >&2
 }
 echo "cold reads..." >&2
 # ark from the bucket: a store rebuilt from the bucket alone, so every chunk comes from S3.
@@ -121,23 +136,33 @@ MP="$W/mnt/ark-s3"; mkdir -p "$MP"; MOUNTS+=("$MP")
 (cd "$C" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
 read_mount ark_s3 "$MP" "$MP/big.bin"
 (cd "$C" && "$ARK" unmount "$MP")
+if [ "${BENCH_HTTP:-0}" = 1 ]; then
+  C="$W/ark-cold-http"; mkdir -p "$C/data"; cp "$H/ark.toml" "$C/"; cp "$H/data/node.key" "$C/data/"
+  (cd "$C" && "$ARK" repair index > /dev/null)
+  MP="$W/mnt/ark-http"; mkdir -p "$MP"; MOUNTS+=("$MP")
+  (cd "$C" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
+  read_mount http "$MP" "$MP/big.bin"
+  (cd "$C" && "$ARK" unmount "$MP")
+fi
 MP="$W/mnt/ark-local"; mkdir -p "$MP"; MOUNTS+=("$MP")
 (cd "$L" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
 read_mount ark_local "$MP" "$MP/big.bin"
 (cd "$L" && "$ARK" unmount "$MP")
 MP="$W/mnt/restic"; mkdir -p "$MP"; MOUNTS+=("$MP")
 rm -rf "$RESTIC_CACHE_DIR"
-restic mount "$MP" > "$W/restic-mount.log" 2>&1 & BG+=($!)
-wait_for "$MP/snapshots/latest/big/big.bin" || wait_for "$MP/snapshots/latest$W/big/big.bin"
-F=$(ls -d "$MP"/snapshots/latest/big/big.bin "$MP"/snapshots/latest"$W"/big/big.bin 2>/dev/null | head -1)
+restic --cacert "$CA" mount "$MP" > "$W/restic-mount.log" 2>&1 & BG+=($!)
+# The large file is in the first snapshot (latest is the tree's): snapshots/<time>/big/big.bin.
+wait_for "$MP/snapshots/latest"
+F=$(find -L "$MP/snapshots" -mindepth 3 -maxdepth 3 -name big.bin 2>/dev/null | head -1 || true)
+[ -n "$F" ] || { echo "big.bin not found in restic's mount" >&2; exit 1; }
 read_mount restic "$MP" "$F"
 
 # --- table -----------------------------------------------------------------------------------
 RV=$(restic version | awk '{print $2}')
 echo
-echo "$(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); server: OpenStack Swift $(dpkg-query -W -f='${Version}' swift-proxy) s3api on loopback; ${SIZE_MB} MiB random file, $NFILES-file tree; ark $("$ARK" --version | awk '{print $2}'), restic $RV."
+echo "$(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); server: OpenStack Swift $(dpkg-query -W -f='${Version}' swift-proxy) s3api on loopback, https (both clients); ${SIZE_MB} MiB random file, $NFILES-file tree; ark $("$ARK" --version | awk '{print $2}'), restic $RV."
 echo
-echo "| measure | ark (S3) | restic (S3) | ark local | ark / restic |"
+echo "| measure | ark (S3, https) | restic (S3, https) | ark local | ark / restic |"
 echo "|---|---|---|---|---|"
 echo "| commit/backup big file (s) | ${R[ark.big]} | ${R[restic.big]} | | $(x "${R[restic.big]}" "${R[ark.big]}")x faster |"
 echo "| commit/backup tree (s) | ${R[ark.tree]} | ${R[restic.tree]} | | $(x "${R[restic.tree]}" "${R[ark.tree]}")x faster |"
@@ -148,6 +173,9 @@ echo "| cold sequential read through the mount (s) | ${R[ark_s3.read]} | ${R[res
 echo "| cold read (MB/s) | $(mbps "${R[ark_s3.read]}" $BYTES) | $(mbps "${R[restic.read]}" $BYTES) | $(mbps "${R[ark_local.read]}" $BYTES) | |"
 echo "| first byte, cold (ms) | ${R[ark_s3.ttfb]} | ${R[restic.ttfb]} | ${R[ark_local.ttfb]} | |"
 echo "| peak RSS of the mount (MB) | ${R[ark_s3.rss]} | ${R[restic.rss]} | ${R[ark_local.rss]} | |"
+if [ "${BENCH_HTTP:-0}" = 1 ]; then
+  echo "| ark over plain http: commit big file (s, MB/s), cold read (s, MB/s), first byte (ms) | ${R[http.big]}, $(mbps "${R[http.big]}" $BYTES); ${R[http.read]}, $(mbps "${R[http.read]}" $BYTES); ${R[http.ttfb]} | | | |"
+fi
 echo
 echo "| target | measured | |"
 echo "|---|---|---|"
@@ -155,4 +183,4 @@ echo "| ingest >= 2x restic | big $(x "${R[restic.big]}" "${R[ark.big]}")x, tree
 echo "| cold read >= 2x restic | $(x "${R[restic.read]}" "${R[ark_s3.read]}")x | $(pf "$(x "${R[restic.read]}" "${R[ark_s3.read]}") >= 2") |"
 echo "| cold read >= 0.5x ark local | $(x "${R[ark_local.read]}" "${R[ark_s3.read]}")x | $(pf "$(x "${R[ark_local.read]}" "${R[ark_s3.read]}") >= 0.5") |"
 echo "| first byte < 50 ms | ${R[ark_s3.ttfb]} ms | $(pf "${R[ark_s3.ttfb]} < 50") |"
-echo "| RSS < 300 MB | commit ${R[ark.big_rss]}, mount ${R[ark_s3.rss]} | $(pf "${R[ark.big_rss]} < 300") |"
+echo "| RSS < 300 MB | commit ${R[ark.big_rss]}, ${R[ark.tree_rss]}; mount ${R[ark_s3.rss]} | $(pf "${R[ark.big_rss]} < 300 && ${R[ark.tree_rss]} < 300 && ${R[ark_s3.rss]:-0} < 300") |"

@@ -4,6 +4,8 @@ set -euo pipefail
 ARK_DEBS="pkg-config libsodium-dev libzstd-dev zlib1g-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
 # The S3 server of the tests and benchmarks (scripts/s3-server.sh): OpenStack Swift with s3api.
 ARK_DEBS="$ARK_DEBS swift-proxy swift-object swift-container swift-account memcached curl"
+# Its https front end: openssl makes the CA and the server certificate at start.
+ARK_DEBS="$ARK_DEBS openssl"
 # Installs whichever of the given Debian packages are missing (apt-get update first).
 ark_install_debs() {
   local missing="" p

@@ -12,8 +12,14 @@
 #   scripts/s3-server.sh proxy-stop   stops only the S3 front end (connections are refused)
 #   scripts/s3-server.sh proxy-start  starts it again and waits until it answers
 #
+# It serves S3 over http on ARK_S3_PORT and over https on ARK_S3_TLS_PORT: a second proxy-server
+# (same pipeline, same storage servers) with `cert_file`/`key_file`, whose certificate (for
+# 127.0.0.1 and localhost) is signed by a CA the script makes with openssl in $ARK_S3_DIR/tls/ on
+# first start (ca.pem is what clients trust: ark's `ca_file`, `restic --cacert`, `curl --cacert`).
+#
 # Environment: ARK_S3_DIR (data, default .build/s3-server), ARK_S3_PORT (default 8480; the
-# storage servers use the three ports after it), ARK_S3_BUCKET (default ark-test).
+# storage servers use the three ports after it, memcached the fourth), ARK_S3_TLS_PORT (https,
+# default ARK_S3_PORT + 5), ARK_S3_BUCKET (default ark-test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -21,7 +27,10 @@ DIR=${ARK_S3_DIR:-$ROOT/.build/s3-server}
 PORT=${ARK_S3_PORT:-8480}
 BUCKET=${ARK_S3_BUCKET:-ark-test}
 OBJ_PORT=$((PORT + 1)) CONT_PORT=$((PORT + 2)) ACCT_PORT=$((PORT + 3)) MEMCACHE_PORT=$((PORT + 4))
+TLS_PORT=${ARK_S3_TLS_PORT:-$((PORT + 5))}
 ENDPOINT="http://127.0.0.1:$PORT"
+TLS_ENDPOINT="https://127.0.0.1:$TLS_PORT"
+CA="$DIR/tls/ca.pem"
 ACCESS_KEY="test:tester" SECRET_KEY="testing"
 SWIFT_DEBS="swift-proxy swift-object swift-container swift-account memcached"
 
@@ -31,6 +40,8 @@ export AWS_ACCESS_KEY_ID='$ACCESS_KEY'
 export AWS_SECRET_ACCESS_KEY='$SECRET_KEY'
 export AWS_DEFAULT_REGION=us-east-1
 export ARK_TEST_S3_ENDPOINT=$ENDPOINT
+export ARK_TEST_S3_TLS_ENDPOINT=$TLS_ENDPOINT
+export ARK_TEST_S3_CA='$CA'
 export ARK_TEST_S3_BUCKET=$BUCKET
 export ARK_S3_DIR='$DIR'
 EOF
@@ -45,8 +56,34 @@ ours() {
   [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern"
 }
 
-# 0 when the proxy answers its health check.
-healthy() { curl -sf -m 2 "$ENDPOINT/healthcheck" >/dev/null 2>&1; }
+# 0 when both proxies answer their health checks (the https one with a certificate ca.pem trusts).
+healthy() {
+  curl -sf -m 2 "$ENDPOINT/healthcheck" >/dev/null 2>&1 &&
+    curl -sf -m 2 --cacert "$CA" "$TLS_ENDPOINT/healthcheck" >/dev/null 2>&1
+}
+
+# A CA and a server certificate it signs for 127.0.0.1 and localhost (EC P-256, 10 years), made
+# once per data directory; made again when missing, expiring within a day, or not signed by ca.pem.
+make_certificates() {
+  local t="$DIR/tls"
+  mkdir -p "$t"
+  if [ -f "$CA" ] && [ -f "$t/server.pem" ] && [ -f "$t/server.key" ] &&
+    openssl x509 -checkend 86400 -noout -in "$t/server.pem" >/dev/null 2>&1 &&
+    openssl verify -CAfile "$CA" "$t/server.pem" >/dev/null 2>&1; then
+    return 0
+  fi
+  rm -f "$t"/*.pem "$t"/*.key "$t"/*.srl "$t"/*.csr "$t"/*.ext
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "/CN=ark test S3 CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$t/ca.key" -out "$CA" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
+    "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$t/server.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$CA" -CAkey "$t/ca.key" -CAcreateserial -days 3650 -extfile "$t/server.ext" \
+    -out "$t/server.pem" 2>/dev/null
+  chmod 600 "$t/ca.key" "$t/server.key"
+}
 
 # tempauth keeps its tokens (and the proxy its account and container info) in memcached.
 start_memcached() {
@@ -119,6 +156,9 @@ use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
 EOF
+  # The https front end: the same pipeline on TLS_PORT (eventlet wraps the listening socket).
+  sed -e "s|^bind_port = $PORT\$|bind_port = $TLS_PORT\ncert_file = $DIR/tls/server.pem\nkey_file = $DIR/tls/server.key|" \
+    -e "s|^log_name = ark-s3\$|log_name = ark-s3-tls|" "$DIR/etc/proxy-server.conf" >"$DIR/etc/proxy-tls-server.conf"
   local stamp="$OBJ_PORT $CONT_PORT $ACCT_PORT"
   if [ -f "$DIR/etc/object.ring.gz" ] && [ -f "$DIR/etc/container.ring.gz" ] && [ -f "$DIR/etc/account.ring.gz" ] &&
     [ "$(cat "$DIR/etc/ports" 2>/dev/null)" = "$stamp" ]; then return 0; fi
@@ -137,10 +177,10 @@ EOF
   echo "$stamp" >"$DIR/etc/ports"
 }
 
-start_one() { # name: starts swift-<name>-server unless its pid is alive
+start_one() { # name: starts swift-<name>-server (proxy-tls: swift-proxy-server) unless its pid is alive
   local name=$1 pidfile="$DIR/run/$1.pid"
   if ours "$pidfile" "$DIR/etc/$name-server.conf"; then return 0; fi
-  setsid nohup "swift-$name-server" "$DIR/etc/$name-server.conf" -v </dev/null >>"$DIR/log/$name.log" 2>&1 &
+  setsid nohup "swift-${name%-tls}-server" "$DIR/etc/$name-server.conf" -v </dev/null >>"$DIR/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
 }
 
@@ -172,7 +212,7 @@ wait_healthy() {
     fi
     sleep 0.2
   done
-  echo "s3-server: the proxy did not answer on $ENDPOINT within 120 s (see $DIR/log/proxy.log)" >&2
+  echo "s3-server: the proxies did not answer on $ENDPOINT and $TLS_ENDPOINT within 120 s (see $DIR/log/proxy.log, proxy-tls.log)" >&2
   return 1
 }
 
@@ -187,36 +227,43 @@ make_bucket() {
 
 case "${1:-}" in
   start)
-    if ! command -v swift-proxy-server >/dev/null || ! command -v memcached >/dev/null; then
+    if ! command -v swift-proxy-server >/dev/null || ! command -v memcached >/dev/null || ! command -v openssl >/dev/null; then
       source scripts/deps.sh
-      ark_install_debs $SWIFT_DEBS
+      ark_install_debs $SWIFT_DEBS openssl
     fi
     mkdir -p "$DIR/run"
     if ! ours "$DIR/run/proxy.pid" "$(pattern_of proxy)"; then
       # Not running: stop what a previous run may have left, then the ports must be free.
-      for s in proxy object container account memcached; do stop_one $s; done
-      for p in $PORT $OBJ_PORT $CONT_PORT $ACCT_PORT $MEMCACHE_PORT; do
+      for s in proxy-tls proxy object container account memcached; do stop_one $s; done
+      for p in $PORT $OBJ_PORT $CONT_PORT $ACCT_PORT $MEMCACHE_PORT $TLS_PORT; do
         if listening "$p"; then
-          echo "s3-server: port $p on 127.0.0.1 is in use by another process (choose others with ARK_S3_PORT)" >&2
+          echo "s3-server: port $p on 127.0.0.1 is in use by another process (choose others with ARK_S3_PORT, ARK_S3_TLS_PORT)" >&2
           exit 1
         fi
       done
       rm -rf "$DIR/srv/sdb1"
     fi
+    # A server started before the https front end existed: its port must be free too.
+    if ! ours "$DIR/run/proxy-tls.pid" "$(pattern_of proxy-tls)" && listening "$TLS_PORT"; then
+      echo "s3-server: port $TLS_PORT on 127.0.0.1 is in use by another process (choose another with ARK_S3_TLS_PORT)" >&2
+      exit 1
+    fi
     configure
+    make_certificates
     start_memcached
     for s in account container object; do start_one $s; done
     start_one proxy
+    start_one proxy-tls
     wait_healthy
     make_bucket
     print_env
     ;;
   stop)
-    for s in proxy object container account memcached; do stop_one $s; done
+    for s in proxy-tls proxy object container account memcached; do stop_one $s; done
     ;;
   env) print_env ;;
   status) healthy ;;
-  proxy-stop) stop_one proxy ;;
+  proxy-stop) stop_one proxy ;; # the https front end keeps running
   proxy-start)
     start_one proxy
     wait_healthy

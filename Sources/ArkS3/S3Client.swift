@@ -115,6 +115,10 @@ package final class S3Client: Sendable {
             let response = try http.execute(request: request, deadline: deadline).wait()
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
+            if let detail = S3TLS.untrustedDetail(error) {
+                throw ArkError(
+                    .config, S3TLS.untrustedMessage(endpoint: configuration.endpointText, caFile: configuration.caFile, detail: detail))
+            }
             throw S3Failure.transport(Self.describe(error, endpoint: configuration.endpointText, timeout: timeout))
         }
     }

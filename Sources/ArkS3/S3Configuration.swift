@@ -79,6 +79,8 @@ package struct S3Configuration: Sendable, Equatable {
     package var partSize: Int
     /// Parts uploaded at once (each holds one part in memory).
     package var uploadConcurrency: Int
+    /// A PEM file of CA certificates trusted for an https endpoint, besides the system's roots.
+    package var caFile: String? = nil
 
     package init(
         endpoint: URL, bucket: String, prefix: String = "", region: String = "us-east-1", addressing: S3Addressing = .path,

@@ -13,7 +13,7 @@ package final class S3PackStorage: PackStorage {
 
     /// Over the process-wide HTTP client (`S3HTTP.shared`).
     package convenience init(configuration: S3Configuration) {
-        self.init(client: S3Client(configuration: configuration, http: S3HTTP.shared(configuration.retry)))
+        self.init(client: S3Client(configuration: configuration, http: S3HTTP.shared(configuration.retry, caFile: configuration.caFile)))
     }
 
     package var location: String { client.configuration.location }
@@ -61,6 +61,7 @@ package final class S3PackStorage: PackStorage {
         do {
             _ = try client.listPage(prefix: c.prefix, maxKeys: 1, policy: quick)
         } catch let error as ArkError {
+            if error.code == .config { throw error }  // already one line about the configuration (an untrusted certificate)
             throw ArkError(.config, S3BucketCheck.explain(error, configuration: c))
         }
     }
@@ -92,39 +93,42 @@ enum S3BucketCheck {
     }
 }
 
-/// The process-wide HTTP client every `S3PackStorage` shares (one connection pool per process),
-/// on NIO's singleton event loops. `shutdown()` at exit closes its connections.
+/// The process-wide HTTP client every `S3PackStorage` shares (one connection pool per process,
+/// one per `ca_file` in the rare process with several), on NIO's singleton event loops.
+/// `shutdown()` at exit closes its connections.
 package enum S3HTTP {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var client: HTTPClient?  // guarded by `lock`
+    nonisolated(unsafe) private static var clients: [String: HTTPClient] = [:]  // by ca_file ("" for none); guarded by `lock`
 
     /// The shared client, created on first use with the policy's connect timeout.
-    package static func shared(_ policy: S3RetryPolicy = S3RetryPolicy()) -> HTTPClient {
+    package static func shared(_ policy: S3RetryPolicy = S3RetryPolicy(), caFile: String? = nil) -> HTTPClient {
         lock.withLock {
-            if let client { return client }
-            let created = makeClient(policy)
-            client = created
+            if let client = clients[caFile ?? ""] { return client }
+            let created = makeClient(policy, caFile: caFile)
+            clients[caFile ?? ""] = created
             return created
         }
     }
 
-    /// A client of our own (tests make one per suite and shut it down).
-    package static func makeClient(_ policy: S3RetryPolicy = S3RetryPolicy()) -> HTTPClient {
+    /// A client of our own (tests make one per suite and shut it down). `caFile`: extra trust
+    /// roots for https (checked beforehand with `S3TLS.checkCAFile`).
+    package static func makeClient(_ policy: S3RetryPolicy = S3RetryPolicy(), caFile: String? = nil) -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         // Retries are ours (with backoff and a deadline); a refused connection fails at once.
         pool.retryConnectionEstablishment = false
         let timeout = HTTPClient.Configuration.Timeout(
             connect: .nanoseconds(policy.connectTimeout.nanoseconds), read: .nanoseconds(policy.requestTimeout.nanoseconds))
-        let configuration = HTTPClient.Configuration(timeout: timeout, connectionPool: pool, decompression: .disabled)
+        let configuration = HTTPClient.Configuration(
+            tlsConfiguration: S3TLS.clientConfiguration(caFile: caFile), timeout: timeout, connectionPool: pool, decompression: .disabled)
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
-    /// Closes the shared client's connections, if one was made. Called once at exit.
+    /// Closes the shared clients' connections, if any were made. Called once at exit.
     package static func shutdown() {
         let current = lock.withLock {
-            defer { client = nil }
-            return client
+            defer { clients = [:] }
+            return Array(clients.values)
         }
-        try? current?.syncShutdown()
+        for client in current { try? client.syncShutdown() }
     }
 }

@@ -46,7 +46,7 @@ extension ArkConfig {
         if let store = root["store"] {
             let t = try p.table(store, "store")
             try p.allowOnly(t, ["path", "cache_limit", "s3"], path: "store")
-            if let v = t["s3"] { config.s3 = try parseS3(v, p) }
+            if let v = t["s3"] { config.s3 = try parseS3(v, p, directory: directory) }
             if let v = t["cache_limit"] {
                 guard let n = v.int ?? v.string.flatMap(parseSize) else {
                     throw p.error("store.cache_limit", "must be a size such as \"10GiB\" or a number of bytes")

@@ -15,6 +15,8 @@ struct S3Settings: Sendable, Equatable {
     var addressing: S3Addressing = .path
     /// Seconds a small request may take, all retries together (`timeout`); nil: the default (30).
     var timeout: Double?
+    /// An absolute path: a PEM file of CA certificates trusted for an https endpoint, besides the system's.
+    var caFile: String?
 
     /// The client configuration, with credentials read from the environment now.
     func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Configuration {
@@ -22,19 +24,21 @@ struct S3Settings: Sendable, Equatable {
             endpoint: endpoint, bucket: bucket, prefix: prefix, region: region, addressing: addressing,
             credentials: try S3Configuration.credentialsFromEnvironment(environment))
         if let timeout { c.retry = S3RetryPolicy(deadline: .milliseconds(Int64((timeout * 1000).rounded()))) }
+        c.caFile = caFile
         return c
     }
 }
 
 extension ArkConfig {
-    static let s3Keys: Set<String> = ["endpoint", "bucket", "prefix", "region", "addressing", "timeout"]
+    static let s3Keys: Set<String> = ["endpoint", "bucket", "prefix", "region", "addressing", "timeout", "ca_file"]
     /// Keys someone might try for credentials; each is rejected with a pointer to the environment.
     static let s3CredentialKeys: Set<String> = [
         "access_key_id", "secret_access_key", "session_token", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
         "access_key", "secret_key", "secret", "credentials", "token", "password"
     ]
 
-    static func parseS3(_ value: TOMLValueConvertible, _ p: Parser) throws -> S3Settings {
+    /// `directory`: the config file's, which a relative `ca_file` is resolved against.
+    static func parseS3(_ value: TOMLValueConvertible, _ p: Parser, directory: String) throws -> S3Settings {
         let t = try p.table(value, "store.s3")
         for k in t.keys where s3CredentialKeys.contains(k.lowercased()) {
             throw p.error(
@@ -96,7 +100,18 @@ extension ArkConfig {
             }
             settings.timeout = seconds
         }
+        if let v = t["ca_file"] { settings.caFile = try parseCAFile(v, p, directory: directory) }
         return settings
+    }
+
+    /// `ca_file`: resolved like the other paths in ark.toml, and read now: a missing, unreadable
+    /// or non-PEM file is a config error before anything is written.
+    static func parseCAFile(_ value: TOMLValueConvertible, _ p: Parser, directory: String) throws -> String {
+        let s = try p.string(value, "store.s3.ca_file")
+        guard !s.isEmpty else { throw p.error("store.s3.ca_file", "must not be empty") }
+        let path = ((s.hasPrefix("/") ? s : directory + "/" + s) as NSString).standardizingPath
+        do { try S3TLS.checkCAFile(path) } catch { throw p.error("store.s3.ca_file", "'\(path)' \(error.reason)") }
+        return path
     }
 
     /// S3's bucket naming rules (the subset every S3-compatible server accepts).

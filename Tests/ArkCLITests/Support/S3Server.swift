@@ -8,6 +8,9 @@ enum S3Server {
     static let endpoint = env["ARK_TEST_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
     static let bucket = env["ARK_TEST_S3_BUCKET"] ?? "ark-test"
     static let enabled = endpoint != nil || env["CI"] == "true"
+    /// The https front end and the CA file that signs its certificate (in the server's data directory).
+    static let tlsEndpoint = env["ARK_TEST_S3_TLS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    static let caFile = env["ARK_TEST_S3_CA"].flatMap { $0.isEmpty ? nil : $0 }
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -15,6 +18,13 @@ enum S3Server {
         var description: String {
             "ARK_TEST_S3_ENDPOINT is not set: run `eval \"$(scripts/s3-server.sh start)\"` (CI=true requires the server)"
         }
+    }
+
+    /// The https endpoint and the CA's PEM bytes (copied into a test's own directory: tests read
+    /// nothing outside the repository and their temporary directories).
+    static func requireTLS() throws -> (endpoint: String, ca: Data) {
+        guard let tlsEndpoint, let caFile, let ca = FileManager.default.contents(atPath: caFile) else { throw NotRunning() }
+        return (tlsEndpoint, ca)
     }
 
     static func requireEndpoint() throws -> String {
