@@ -162,6 +162,42 @@ import Testing
         for (i, r) in results.enumerated() { #expect(try r.get().count == Int(try store.repo.index.object(chunks[i])!.rawLength)) }
     }
 
+    /// Read-ahead of chunks that lie next to each other in a bucket pack: one ranged read for
+    /// the run, every chunk verified; a damaged record in the run fails that chunk alone.
+    @Test func readAheadFetchesAdjacentRecordsWithOneRangedRead() throws {
+        let store = try TestStore(bucket: true, cacheLimit: 1)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 29)
+        let (_, manifest) = try Self.commitFile(store, rng.bytes(6 << 20))
+        store.repo.trimLocalCache()
+        let chunks = try Self.chunkIDs(store.repo, manifest)
+        let locs = try chunks.map { try #require(try store.repo.index.object($0)?.location) }
+        // The longest prefix within one coalesced read.
+        var n = 1
+        while n < chunks.count, locs[n].pack == locs[0].pack,
+            locs[n].offset + UInt64(locs[n].storedLength) - locs[0].offset <= UInt64(Repository.maxCoalescedRead)
+        {
+            n += 1
+        }
+        try #require(n >= 3, "the test file gives at least three adjacent chunks")
+        let expected = try chunks.prefix(n).map { id -> [UInt8] in
+            let o = try #require(try store.repo.index.object(id))
+            return try store.repo.read(id, kind: .chunk, at: o.location!)
+        }
+        store.repo.trimLocalCache()
+        let before = bucket.calls
+        let results = store.repo.readChunks(Array(chunks.prefix(n)))
+        #expect(bucket.calls.rangedReads - before.rangedReads == 1, "one ranged read for \(n) adjacent chunks")
+        for (i, r) in results.enumerated() { #expect(try r.get() == expected[i]) }
+
+        store.repo.trimLocalCache()
+        let packName = try #require(try store.repo.index.packName(locs[1].pack))
+        try bucket.flip("packs/" + packName, at: locs[1].offset + 5)
+        let again = store.repo.readChunks(Array(chunks.prefix(n)))
+        #expect(throws: ArkError.self) { try again[1].get() }
+        for i in 0..<n where i != 1 { #expect(try again[i].get() == expected[i]) }
+    }
+
     /// Many threads read (and the cache trims) at once: every read is served, verified.
     @Test func concurrentReadsWhileTheCacheTrims() throws {
         let store = try TestStore(bucket: true, cacheLimit: 2 << 20)

@@ -182,7 +182,12 @@ extension Repository {
             }
             start = end
         }
-        let rest = ids.indices.filter { out[$0] == nil }
+        var rest = ids.indices.filter { out[$0] == nil }
+        if packStorage != nil, rest.count > 1 {
+            // Runs of adjacent records in the bucket: one ranged read per run.
+            for (i, r) in readBucketRuns(ids, positions: rest) { out[i] = r }
+            rest = rest.filter { out[$0] == nil }
+        }
         if packStorage != nil, rest.count > 1 {
             // Chunks in the bucket: one ranged read each, all in flight at once.
             let fetched = Mutex<[Int: Result<[UInt8], Error>]>([:])

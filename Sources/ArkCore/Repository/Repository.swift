@@ -136,7 +136,7 @@ package final class Repository: Sendable {
     }
 
     /// Decompresses (or undeltas) stored record bytes and checks they hash to `id`.
-    private func decodeRecord(
+    func decodeRecord(
         _ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, stored: [UInt8], source: RecordSource, depth: Int
     ) throws -> [UInt8] {
         let place: String

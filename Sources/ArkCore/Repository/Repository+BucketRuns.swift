@@ -1,0 +1,81 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+extension Repository {
+    /// Reads chunks whose packs are only in the bucket a run at a time: records that lie next
+    /// to each other in one pack (a streaming read's chunks, as the commit wrote them) come
+    /// with one ranged GET of up to `maxCoalescedRead` bytes instead of one GET each, and all
+    /// runs are in flight at once. Every record is verified exactly as `readRecord` verifies
+    /// it, and kept in the record cache. Returns results by position in `ids` for the chunks it
+    /// read; the caller reads the others (single records, cached or local ones, and any record
+    /// that failed to verify, so that error is reported by the usual path) one by one. A run
+    /// the bucket did not answer (`.io`) fails its chunks at once.
+    func readBucketRuns(_ ids: [ObjectID], positions: [Int]) -> [Int: Result<[UInt8], Error>] {
+        guard let storage = packStorage, positions.count > 1, let rows = try? index.objects(positions.map { ids[$0] }) else { return [:] }
+        struct Item { var position: Int; var id: ObjectID; var loc: ObjectLocation }
+        var bucketPacks: [Int64: String?] = [:]  // pack -> its name if only the bucket holds it
+        func onlyInBucket(_ pack: Int64) -> String? {
+            if let known = bucketPacks[pack] { return known }
+            var name: String?
+            if let info = try? index.packInfo(pack), info.remote, access(packDirectory + "/" + info.name, F_OK) != 0 { name = info.name }
+            bucketPacks[pack] = name
+            return name
+        }
+        var items: [Item] = []
+        for p in positions {
+            guard let o = rows[ids[p]], o.kind == .chunk, let loc = o.location, loc.compression != .zstdDelta,
+                onlyInBucket(loc.pack) != nil, access(recordCache.directory + "/" + ids[p].hex, F_OK) != 0
+            else { continue }
+            items.append(Item(position: p, id: ids[p], loc: loc))
+        }
+        items.sort { ($0.loc.pack, $0.loc.offset) < ($1.loc.pack, $1.loc.offset) }
+        var runs: [ArraySlice<Item>] = []
+        var start = 0
+        while start < items.count {
+            var end = start + 1
+            let first = items[start].loc
+            while end < items.count {
+                let prev = items[end - 1].loc, next = items[end].loc
+                guard next.pack == first.pack, next.offset >= prev.offset + UInt64(prev.storedLength),
+                    next.offset - (prev.offset + UInt64(prev.storedLength)) <= 4096,
+                    next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead)
+                else { break }
+                end += 1
+            }
+            if end - start > 1 { runs.append(items[start..<end]) }
+            start = end
+        }
+        guard !runs.isEmpty else { return [:] }
+        let results = Mutex<[Int: Result<[UInt8], Error>]>([:])
+        let group = DispatchGroup()
+        for run in runs {
+            let first = run.first!.loc, last = run.last!.loc
+            let key = BucketLayout.packKey(onlyInBucket(first.pack)!)
+            let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
+            group.enter()
+            runRead {
+                defer { group.leave() }
+                let bytes: [UInt8]
+                do { bytes = try storage.read(key: key, offset: first.offset, length: span) } catch let e as ArkError where e.code == .io {
+                    let failed = ArkError(e.code, "chunk cannot be read from the bucket: \(e.message)", context: e.context)
+                    results.withLock { r in for item in run { r[item.position] = .failure(failed) } }
+                    return
+                } catch { return }
+                guard bytes.count == span else { return }
+                for item in run {
+                    let lo = Int(item.loc.offset - first.offset)
+                    let stored = Array(bytes[lo..<lo + item.loc.storedLength])
+                    guard
+                        let raw = try? self.decodeRecord(
+                            item.id, kind: .chunk, at: item.loc, stored: stored, source: .bucket(key), depth: 0)
+                    else { continue }
+                    self.cacheFetched(item.id, stored)
+                    results.withLock { $0[item.position] = .success(raw) }
+                }
+            }
+        }
+        group.wait()
+        return results.withLock { $0 }
+    }
+}
