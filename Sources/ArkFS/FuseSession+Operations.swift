@@ -174,10 +174,16 @@ extension FuseSession {
     /// loading its subdirectories' trees. nil once the request was answered with an error.
     func listing(_ req: FuseRequest, _ ino: UInt64, fh: UInt64, offset: Int) -> DirListing? {
         if fh != 0 { return Unmanaged<DirListing>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeUnretainedValue() }
+        if offset > 0, let recent = recentListings.withLock({ $0.last(where: { $0.ino == ino })?.listing }) { return recent }
         guard let node = fs.inodes.node(ino) else { req.error(ESTALE); return nil }
         guard node.isDirectory else { req.error(ENOTDIR); return nil }
         do {
             let listing = try DirListing(fs: fs, ino: ino, node: node)
+            recentListings.withLock { recent in
+                recent.removeAll { $0.ino == ino }
+                recent.append((ino, listing))
+                if recent.count > Self.recentListingsKept { recent.removeFirst(recent.count - Self.recentListingsKept) }
+            }
             if offset == 0 { fs.prefetchSubtrees(of: node) }
             return listing
         } catch {

@@ -25,6 +25,12 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
     /// then costs no request per directory warm and two (readdirplus and its end) cold,
     /// instead of four.
     let skipsOpendir = Atomic<Bool>(false)
+    /// Listings made for readdir calls without an opendir handle, most recent last: a listing
+    /// begun at offset 0 is read on from the same `DirListing`, so its offsets stay those of
+    /// one snapshot (a history directory can change between calls) and a directory larger
+    /// than the tree cache is decoded once per listing, not once per call.
+    let recentListings = Mutex<[(ino: UInt64, listing: DirListing)]>([])
+    static let recentListingsKept = 64
 
     /// `onReady` runs once the kernel has initialised the mount (it is serving).
     package init(fs: Filesystem, mountpoint: String, fsname: String, allowOther: Bool, onReady: @escaping @Sendable () -> Void) {
@@ -113,6 +119,7 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
     /// Tells the kernel to forget cached entries and attributes of the browser's changing
     /// directories (called when heads move). Immutable content is left cached.
     package func invalidateMutable() {
+        recentListings.withLock { recent in recent.removeAll { entry in fs.inodes.node(entry.ino)?.isImmutable != true } }
         for slot in fs.inodes.mutableSlots() {
             let open = notify { se in
                 if case .link = slot.node {

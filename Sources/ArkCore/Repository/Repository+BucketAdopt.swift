@@ -21,15 +21,19 @@ extension Repository {
     ///
     /// Idempotent and resumable: a pack the bucket already holds at its full size is not sent
     /// again (a HEAD), packs are marked a batch at a time, and an interrupted run leaves the rest
-    /// unmarked for the next one. Holds the store lock shared, as a writer does (gc, which
-    /// deletes packs, waits). Returns what was done; a store without a bucket, or with nothing
-    /// left to upload, costs one index query.
+    /// unmarked for the next one. Holds the store lock exclusively, as gc does: a writer
+    /// started before the bucket was configured appends to its own pack for its whole session,
+    /// so none may run while packs are measured, uploaded and marked (a pack marked at a size
+    /// its writer then outgrew would lose the later records once its local copy is evicted).
+    /// A pack whose indexed records end past the uploaded size is left local all the same.
+    /// Returns what was done; a store without a bucket, or with nothing left to upload, costs
+    /// one index query.
     @discardableResult
     package func adoptLocalPacks(progress: (AdoptProgress) -> Void = { _ in }) throws -> AdoptProgress {
         guard let storage = packStorage else { return AdoptProgress() }
         var state = AdoptProgress()
         guard !(try localOnlyPacks()).isEmpty else { return state }
-        let lock = try StoreLock(store: path, mode: .shared)
+        let lock = try StoreLock(store: path, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
         let packs = try localOnlyPacks()
         var sizes: [String: UInt64] = [:]
@@ -51,7 +55,18 @@ extension Repository {
             guard !marked.isEmpty || final else { return }
             let names = marked
             try index.write { db in
-                for name in names { try db.execute(sql: "UPDATE packs SET remote = 1 WHERE name = ?", arguments: [name]) }
+                for name in names {
+                    let end =
+                        try Int64.fetchOne(
+                            db,
+                            sql: "SELECT MAX(o.offset + o.stored_len) FROM objects o JOIN packs p ON o.pack = p.id WHERE p.name = ?",
+                            arguments: [name]) ?? 0
+                    guard end <= Int64(sizes[name]!) else {
+                        logger.warning("pack \(name) grew past the \(sizes[name]!) bytes uploaded; it stays local until the next run")
+                        continue
+                    }
+                    try db.execute(sql: "UPDATE packs SET remote = 1 WHERE name = ?", arguments: [name])
+                }
                 // The state record (heads) is put in the bucket inside this transaction, before it commits.
                 if final { try db.execute(sql: "UPDATE store_state SET dirty = 1 WHERE id = 0") }
             }

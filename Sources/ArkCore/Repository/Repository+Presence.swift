@@ -57,14 +57,18 @@ extension Repository {
         }
         while !trees.isEmpty {
             var next: [ObjectID] = []
-            try readVerified(trees, .tree) { _, bytes in
+            // A level of trees a slice at a time, the manifests they name read between slices
+            // (outside `readVerified`'s callback, whose errors all read as "does not decode").
+            let level = trees
+            for start in stride(from: 0, to: level.count, by: 256) {
                 var children: [(ObjectID, Tree.Kind)] = []
-                for e in try Tree(decoding: bytes).entries {
-                    guard let child = e.id else { continue }
-                    children.append((child, e.kind))
+                try readVerified(Array(level[start..<min(start + 256, level.count)]), .tree) { _, bytes in
+                    for e in try Tree(decoding: bytes).entries {
+                        if let child = e.id { children.append((child, e.kind)) }
+                    }
                 }
-                let fresh = Set(try seen.insertNew(children.map(\.0)))
-                for (child, kind) in children where fresh.contains(child) {
+                var fresh = Set(try seen.insertNew(children.map(\.0)))
+                for (child, kind) in children where fresh.remove(child) != nil {
                     switch kind {
                     case .directory: next.append(child)
                     case .file, .executable: manifests.append(child)
