@@ -7,21 +7,21 @@ extension Index {
     package func forEachObjectPage(inPack pack: Int64, pageSize: Int = 8192, _ body: ([IndexedObject]) throws -> Void) throws {
         var after: Int64 = -1
         while true {
-            let page = try read { db in
-                try Row.fetchCursor(
+            // Paged on the rows' own offsets: a page whose rows all fail to decode is skipped,
+            // not taken for the end.
+            let (page, lastOffset) = try read { db -> ([IndexedObject], Int64?) in
+                let rows = try Row.fetchAll(
                     db.cachedStatement(
                         sql: """
                             SELECT kind, raw_len, pack, offset, stored_len, compression, id FROM objects
                             WHERE pack = ? AND offset > ? ORDER BY offset LIMIT ?
                             """),
-                    arguments: [pack, after, pageSize]
-                )
-                .compactMap { row in Self.decode(row, id: row[6]) }
-                .reduce(into: [IndexedObject]()) { $0.append($1) }
+                    arguments: [pack, after, pageSize])
+                return (rows.compactMap { row in Self.decode(row, id: row[6]) }, rows.last.map { $0[3] as Int64 })
             }
-            guard let last = page.last?.location else { return }
-            try body(page)
-            after = Int64(last.offset)
+            guard let lastOffset else { return }
+            if !page.isEmpty { try body(page) }
+            after = lastOffset
         }
     }
 }
