@@ -28,6 +28,20 @@ import Testing
         return root
     }
 
+    /// Listings read ahead stay within their entry limit (a listing past it is dropped and the
+    /// walk lists that directory itself), and the tree is the same.
+    @Test func listingsReadAheadStayWithinTheirLimit() throws {
+        let store = try TestStore()
+        let root = try Self.makeTree(store)
+        var unlimited = Snapshot(session: try WriteSession(store.repo), root: root)
+        let (expected, _) = try unlimited.run()
+        var limited = Snapshot(session: try WriteSession(store.repo), root: root)
+        limited.listedAhead = ListedAhead(limit: 30)
+        let (tree, _) = try limited.run()
+        #expect(tree == expected)
+        #expect(limited.peakEntriesHeld <= Self.tops + Self.subs + Self.filesPerDir + 30, "held \(limited.peakEntriesHeld) entries")
+    }
+
     @Test func walkHoldsOnlyItsPathAndPublishesInBatches() throws {
         let store = try TestStore()
         let root = try Self.makeTree(store)
@@ -37,8 +51,13 @@ import Testing
         session.checkpointObjects = 256
         var snapshot = Snapshot(session: session, root: root)
         let (tree, size) = try snapshot.run()
-        // The root's, one top directory's and one leaf directory's entries at most.
-        #expect(snapshot.peakEntriesHeld <= Self.tops + Self.subs + Self.filesPerDir, "held \(snapshot.peakEntriesHeld) entries")
+        // The root's, one top directory's and one leaf directory's entries at most, plus the
+        // listings read ahead: up to `directoriesAhead` sibling directories on each level of
+        // the path (top directories of `subs` entries, leaf directories of `filesPerDir`).
+        let path = Self.tops + Self.subs + Self.filesPerDir
+        let ahead = Snapshot.directoriesAhead * Self.subs + min(Snapshot.directoriesAhead, Self.subs) * Self.filesPerDir
+        #expect(snapshot.peakEntriesHeld <= path + ahead, "held \(snapshot.peakEntriesHeld) entries")
+        #expect(snapshot.peakEntriesHeld < files / 10, "far from the tree's \(files) files")
         #expect(snapshot.peakEntriesHeld >= Self.filesPerDir)
         // Each file is a chunk and a manifest; all but the last batch are in the index before
         // the commit publishes.

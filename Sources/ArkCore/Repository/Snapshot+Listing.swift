@@ -18,6 +18,9 @@ extension Snapshot {
     /// cold cache a re-commit is bound by `lstat` of every file: several directories listed at
     /// once keep the disk's queue full.
     static let directoriesAhead = 8
+    /// Directory entries listed ahead of the walk at most (summed over every level of its
+    /// path): eight sibling directories of 100,000 files each must not all be held at once.
+    static let entriesAheadLimit = 65_536
 
     /// Reads `path`'s entries (`lstat` of each) and, with `index`, the stat cache rows of its
     /// files. Runs on the walk's thread or a reader thread.
@@ -76,12 +79,14 @@ extension Snapshot {
         if let readers {
             let excluded = self.excluded
             let index = hasCache ? session.repo.index : nil
-            while frame.directoriesScanned < frame.children.count, frame.directoriesAhead.count < Self.directoriesAhead {
+            while frame.directoriesScanned < frame.children.count, frame.directoriesAhead.count < Self.directoriesAhead,
+                listedAhead.value < listedAhead.limit
+            {
                 let i = frame.directoriesScanned
                 frame.directoriesScanned += 1
                 guard case .directory = frame.children[i].1 else { continue }
                 let path = frame.path + [0x2f] + frame.children[i].0.bytes
-                let f = DirectoryFuture()
+                let f = DirectoryFuture(counter: listedAhead)
                 frame.directoriesAhead[i] = f
                 readers.submit { f.fulfil(Result { try Snapshot.list(path, excluded: excluded, index: index) }) }
             }
@@ -90,19 +95,55 @@ extension Snapshot {
     }
 }
 
-/// A directory listing made by a reader thread, filled in once.
+/// A directory listing made by a reader thread, filled in once. Its entries count in
+/// `counter` (entries listed ahead of the walk) from when it is listed until the walk takes it;
+/// a listing that would take the count past `Snapshot.entriesAheadLimit` is dropped (the walk
+/// lists that directory itself when it gets there).
 final class DirectoryFuture: Sendable {
-    private let result = Mutex<Result<Snapshot.Listing, any Error>?>(nil)
+    private let result = Mutex<Result<Snapshot.Listing?, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
+    private let counter: ListedAhead
+
+    init(counter: ListedAhead) { self.counter = counter }
 
     func fulfil(_ r: Result<Snapshot.Listing, any Error>) {
-        result.withLock { $0 = r }
+        let kept: Result<Snapshot.Listing?, any Error> =
+            switch r {
+            case .success(let listing): counter.reserve(listing.children.count) ? .success(listing) : .success(nil)
+            case .failure(let e): .failure(e)
+            }
+        result.withLock { $0 = kept }
         done.signal()
     }
 
-    func wait() throws -> Snapshot.Listing {
-        if let r = result.withLock({ $0 }) { return try r.get() }
-        done.wait()
-        return try result.withLock { $0! }.get()
+    /// The listing, or nil if it was dropped to keep within the limit.
+    func wait() throws -> Snapshot.Listing? {
+        if result.withLock({ $0 }) == nil { done.wait() }
+        guard let listing = try result.withLock({ $0! }).get() else { return nil }
+        counter.release(listing.children.count)
+        return listing
     }
+}
+
+/// Directory entries reader threads have listed and the walk has not taken yet.
+final class ListedAhead: Sendable {
+    private let count = Atomic<Int>(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    var value: Int { count.load(ordering: .relaxed) }
+
+    /// Counts `n` more entries unless that passes the limit (one listing is always allowed).
+    func reserve(_ n: Int) -> Bool {
+        var current = count.load(ordering: .relaxed)
+        while true {
+            if current > 0 && current + n > limit { return false }
+            let (exchanged, original) = count.compareExchange(expected: current, desired: current + n, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    func release(_ n: Int) { count.subtract(n, ordering: .relaxed) }
 }

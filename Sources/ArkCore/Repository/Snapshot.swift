@@ -68,6 +68,9 @@ package struct Snapshot {
     var hasCache = true
     /// Threads that read, chunk, hash and compress small files ahead of the walk.
     var readers: BlockingPool?
+    /// Entries of directories listed ahead of the walk, at most `entriesAheadLimit` (tests set
+    /// a smaller one).
+    var listedAhead = ListedAhead(limit: Snapshot.entriesAheadLimit)
     var preparer: FilePreparer?
     /// Bytes of files submitted to the readers and not yet stored, over all frames.
     var bytesAhead = 0
@@ -155,7 +158,7 @@ package struct Snapshot {
             if Self.cacheHit(frame.cache, Self.text(path, name), key) == nil { progress.bytesTotal += UInt64(key.size) }
         }
         entriesHeld += frame.children.count
-        peakEntriesHeld = max(peakEntriesHeld, entriesHeld)
+        peakEntriesHeld = max(peakEntriesHeld, entriesHeld + listedAhead.value)
         onProgress(progress)
         return frame
     }
