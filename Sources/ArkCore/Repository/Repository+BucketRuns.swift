@@ -30,22 +30,7 @@ extension Repository {
             items.append(Item(position: p, id: ids[p], loc: loc))
         }
         items.sort { ($0.loc.pack, $0.loc.offset) < ($1.loc.pack, $1.loc.offset) }
-        var runs: [ArraySlice<Item>] = []
-        var start = 0
-        while start < items.count {
-            var end = start + 1
-            let first = items[start].loc
-            while end < items.count {
-                let prev = items[end - 1].loc, next = items[end].loc
-                guard next.pack == first.pack, next.offset >= prev.offset + UInt64(prev.storedLength),
-                    next.offset - (prev.offset + UInt64(prev.storedLength)) <= 4096,
-                    next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead)
-                else { break }
-                end += 1
-            }
-            if end - start > 1 { runs.append(items[start..<end]) }
-            start = end
-        }
+        let runs = Self.coalescedRuns(items.map(\.loc)).filter { $0.count > 1 }.map { items[$0] }
         guard !runs.isEmpty else { return [:] }
         let results = Mutex<[Int: Result<[UInt8], Error>]>([:])
         let group = DispatchGroup()

@@ -130,6 +130,28 @@ extension Repository {
     /// Adjacent chunks are read with one I/O up to this many bytes.
     package static let maxCoalescedRead = 4 << 20
 
+    /// Runs of records read with one I/O, as index ranges of `locs` (sorted by pack and
+    /// offset): same pack, each record right after the previous one (its 48-byte header, or a
+    /// little more, between them), within `maxCoalescedRead`.
+    static func coalescedRuns(_ locs: [ObjectLocation]) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = 0
+        while start < locs.count {
+            var end = start + 1
+            let first = locs[start]
+            while end < locs.count {
+                let prevEnd = locs[end - 1].offset + UInt64(locs[end - 1].storedLength), next = locs[end]
+                guard next.pack == first.pack, next.offset >= prevEnd, next.offset - prevEnd <= 4096,
+                    next.offset + UInt64(next.storedLength) - first.offset <= UInt64(maxCoalescedRead)
+                else { break }
+                end += 1
+            }
+            runs.append(start..<end)
+            start = end
+        }
+        return runs
+    }
+
     /// Verified bytes of many chunks (a streaming reader's read-ahead). Tagged raw chunks that
     /// lie next to each other in a pack are read with one O_DIRECT read and checked block by
     /// block; anything else, and any failure, goes through `readChunk` one by one.
@@ -147,21 +169,9 @@ extension Repository {
             }
         }
         items.sort { ($0.loc.pack, $0.loc.offset) < ($1.loc.pack, $1.loc.offset) }
-        var start = 0
-        while start < items.count {
-            // A run: same pack, each record right after the previous one (its 48-byte header
-            // between them), within the coalescing limit.
-            var end = start + 1
-            let first = items[start].loc
-            while end < items.count {
-                let prev = items[end - 1].loc, next = items[end].loc
-                let gap = next.offset &- (prev.offset + UInt64(prev.storedLength))
-                guard next.pack == first.pack, next.offset > prev.offset, gap <= 4096,
-                    next.offset + UInt64(next.storedLength) - first.offset <= UInt64(Self.maxCoalescedRead)
-                else { break }
-                end += 1
-            }
-            let run = items[start..<end]
+        for range in Self.coalescedRuns(items.map(\.loc)) {
+            let run = items[range]
+            let first = run.first!.loc
             let last = run.last!.loc
             let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
             _ = directReads.read(
@@ -180,7 +190,6 @@ extension Repository {
                     }
                 }
             }
-            start = end
         }
         var rest = ids.indices.filter { out[$0] == nil }
         if packStorage != nil, rest.count > 1 {
