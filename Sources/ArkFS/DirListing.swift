@@ -83,13 +83,12 @@ struct PlusEntry {
 extension Filesystem {
     /// The entry and attributes of position `i` of a listing for readdirplus, with one kernel
     /// lookup reference taken on its inode (undo with `inodes.forget` if the reply is not
-    /// sent). nil for "." and ".." and for a child whose attributes cannot be had now (a
-    /// subdirectory's tree that does not load): the reply then carries only the name and the
-    /// kernel looks it up when it needs it, as without readdirplus.
+    /// sent). nil for "." and "..": the reply then carries only the name. Attributes come
+    /// from the listed tree alone (a subdirectory's nlink is 1), so no entry waits for a read.
     func plusEntry(_ listing: DirListing, at i: Int) -> PlusEntry? {
         guard let node = listing.node(at: i, fs: self) else { return nil }
         let name = listing.name(at: i)
-        guard var attr = try? attributes(of: node, ino: 0) else { return nil }
+        var attr = attributes(of: node, ino: 0)
         let ino = inodes.remember(parent: listing.ino, name: name, node: node)
         attr.st_ino = UInt(ino)
         return PlusEntry(ino: ino, attr: attr, timeout: timeout(for: node))

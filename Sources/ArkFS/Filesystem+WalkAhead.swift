@@ -45,9 +45,8 @@ extension Filesystem {
 }
 
 /// Trees waiting to be loaded ahead of a directory walk, most needed first: the
-/// subdirectories of a directory being listed (`urgent`: its readdirplus reply needs each
-/// one's tree, for nlink), then their subdirectories (`background`: where the walk goes
-/// next).
+/// subdirectories of a directory being listed (`urgent`: the walk lists them next), then
+/// their subdirectories (`background`: where it goes after that).
 struct TreePrefetchQueue {
     private var urgent: [ObjectID] = []
     private var urgentHead = 0
@@ -90,17 +89,16 @@ extension Filesystem {
 
     /// Starts loading the trees of a listed directory's subdirectories (up to 256 not cached
     /// yet), and once each is loaded, its own subdirectories', on the assumption that a walk
-    /// (`find`, `du`, `tar`, a file manager) goes into them next: each readdirplus entry of
-    /// a subdirectory needs its tree (for nlink), and one after another, cold, each costs an
-    /// index lookup and a read. The listed directory's subdirectories go before any deeper
-    /// ones queued earlier, so the reply being built waits only for its own. Loads run on
-    /// `aheadPool` (16 at a time); one already running is shared (a readdirplus that needs a
+    /// (`find`, `du`, `tar`, a file manager) goes into them next: listing each needs its
+    /// tree, and one after another, cold, each costs an index lookup and a read. The listed
+    /// directory's subdirectories go before any deeper ones queued earlier. Loads run on
+    /// `aheadPool` (16 at a time); one already running is shared (a listing that needs a
     /// tree first waits for it instead of reading it again). Deeper trees are loaded only
     /// while the tree cache is less than half full, so reading ahead does not evict what the
     /// walk is reading.
     func prefetchSubtrees(of node: Node) {
         guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
-            let tree = trees.withLock({ $0.byID[id]?.tree })
+            let tree = trees.withLock({ $0.byID[id] })
         else { return }
         queueSubtrees(of: tree, urgent: true)
     }
@@ -129,7 +127,7 @@ extension Filesystem {
     private func loadNextTreeAhead() {
         guard let (id, urgent) = treesAhead.withLock({ $0.pop() }) else { return }
         if !urgent && (treeLoads.isRunning(id) || trees.withLock({ $0.byID[id] != nil })) { return }
-        guard let t = try? cachedTree(id) else { return }
-        if urgent { queueSubtrees(of: t.tree, urgent: false) }
+        guard let t = try? tree(id) else { return }
+        if urgent { queueSubtrees(of: t, urgent: false) }
     }
 }

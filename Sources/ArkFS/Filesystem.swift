@@ -35,7 +35,7 @@ package final class Filesystem: Sendable {
     let mountTime = Int64(Date().timeIntervalSince1970)
     let logger = Logger(label: "ark.fs")
     let trees = Mutex(TreeCache())
-    let treeLoads = SingleFlight<ObjectID, CachedTree>()
+    let treeLoads = SingleFlight<ObjectID, Tree>()
     static let maxTrees = 16_384
     /// And at most this many entries in them (~40 MB): 4,096 trees of a 1,000,000-file tree
     /// (194 entries each) held ~120 MB. This bound is the one that binds on large trees; the
@@ -57,15 +57,9 @@ package final class Filesystem: Sendable {
     /// that the kernel's page cache usually holds them (`keep_cache`).
     let firstBytesRead = Mutex<Set<ObjectID>>([])
 
-    /// A decoded tree and its number of subdirectories (for nlink).
-    struct CachedTree: Sendable {
-        var tree: Tree
-        var subdirectories: Int
-    }
-
     /// The decoded trees kept, and how many entries they hold.
     struct TreeCache {
-        var byID: [ObjectID: CachedTree] = [:]
+        var byID: [ObjectID: Tree] = [:]
         var entries = 0
     }
     static let hiddenBrowser = ".ark"
@@ -101,23 +95,19 @@ package final class Filesystem: Sendable {
 
     /// Decoded trees, bounded (immutable, so never stale). Concurrent loads of one tree share
     /// one read.
-    func tree(_ id: ObjectID) throws -> Tree { try cachedTree(id).tree }
-
-    func cachedTree(_ id: ObjectID) throws -> CachedTree {
+    func tree(_ id: ObjectID) throws -> Tree {
         if let t = trees.withLock({ $0.byID[id] }) { return t }
         return try treeLoads.run(id) {
             if let t = trees.withLock({ $0.byID[id] }) { return t }
             let t = try source.tree(id)
-            let c = CachedTree(
-                tree: t, subdirectories: t.entries.reduce(0) { $0 + ($1.kind == .directory || $1.kind == .submodule ? 1 : 0) })
             trees.withLock { cache in
                 if cache.byID.count >= Self.maxTrees || cache.entries + t.entries.count > Self.maxTreeEntries {
                     cache.byID.removeAll(keepingCapacity: true)
                     cache.entries = 0
                 }
-                if cache.byID.updateValue(c, forKey: id) == nil { cache.entries += t.entries.count }
+                if cache.byID.updateValue(t, forKey: id) == nil { cache.entries += t.entries.count }
             }
-            return c
+            return t
         }
     }
 
@@ -172,7 +162,7 @@ package final class Filesystem: Sendable {
 
     // MARK: attributes
 
-    func attributes(of node: Node, ino: UInt64) throws -> stat {
+    func attributes(of node: Node, ino: UInt64) -> stat {
         var st = stat()
         st.st_ino = UInt(ino)
         st.st_uid = options.uid
@@ -192,8 +182,11 @@ package final class Filesystem: Sendable {
             case .symlink: st.st_mode = S_IFLNK | 0o777; st.st_nlink = 1; st.st_size = Int(e.size)
             case .submodule: st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2
             case .directory:
-                st.st_mode = S_IFDIR | mode_t(e.mode ?? 0o555)
-                st.st_nlink = 2 + UInt(try cachedTree(e.id!).subdirectories)
+                // nlink 1, as btrfs reports for every directory: "unknown" to tools that count
+                // subdirectories by it (find's leaf optimization turns itself off). 2 plus the
+                // subdirectories would need each subdirectory's tree before its parent's
+                // listing could be answered (a cold `find` waited on every one).
+                st.st_mode = S_IFDIR | mode_t(e.mode ?? 0o555); st.st_nlink = 1
             }
         case .virtual:
             st.st_mode = S_IFDIR | 0o555; st.st_nlink = 2

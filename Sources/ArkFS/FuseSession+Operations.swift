@@ -98,7 +98,7 @@ extension FuseSession {
                 return p.isImmutable ? req.negativeEntry(timeout: fs.options.immutableTimeout) : req.error(ENOENT)
             }
             let ino = fs.inodes.remember(parent: parent, name: name, node: node)
-            req.entry(ino: ino, attr: try fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
+            req.entry(ino: ino, attr: fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
             if case .entry(let e) = node, e.size >= Filesystem.lookAheadSize { fs.readFirstBytesAhead(e) }
         } catch {
             logger.error("lookup of \(name) failed: \(error)")
@@ -108,7 +108,7 @@ extension FuseSession {
 
     func getattr(_ req: FuseRequest, _ ino: UInt64) {
         guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
-        do { req.attr(try fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node)) } catch { req.error(error) }
+        req.attr(fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
     }
 
     func readlink(_ req: FuseRequest, _ ino: UInt64) {

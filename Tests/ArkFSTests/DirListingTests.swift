@@ -43,13 +43,13 @@ import Testing
             let name = l.name(at: i).description
             let (ino, node) = try #require(try fs.lookup(name))
             #expect(e.ino == ino, "\(name)")
-            let a = try fs.attributes(of: node, ino: ino)
+            let a = fs.attributes(of: node, ino: ino)
             #expect(e.attr.st_ino == a.st_ino && e.attr.st_mode == a.st_mode && e.attr.st_size == a.st_size, "\(name)")
             #expect(e.attr.st_nlink == a.st_nlink && e.attr.st_mtim.tv_sec == a.st_mtim.tv_sec, "\(name)")
             #expect(e.timeout == Filesystem.Options().immutableTimeout)
         }
         let src = try #require(fs.plusEntry(l, at: 5))
-        #expect(src.attr.st_nlink == 3 && src.attr.st_mode == S_IFDIR | 0o555)
+        #expect(src.attr.st_nlink == 1 && src.attr.st_mode == S_IFDIR | 0o555)
     }
 
     /// The kernel counts every readdirplus entry as a lookup and forgets it as one: the inode
@@ -71,17 +71,20 @@ import Testing
         #expect(fs.inodes.node(ino) == nil)
     }
 
-    /// A subdirectory whose tree cannot be read gets no entry (the kernel looks it up later and
-    /// gets the error there), and takes no reference; the listing itself still works.
-    @Test func aSubdirectoryWhoseTreeFailsIsListedByNameOnly() throws {
+    /// A subdirectory's entry comes from its parent's tree alone: one whose own tree cannot be
+    /// read is still listed with its attributes (its parent's reply reads nothing more, so no
+    /// reply waits for a subdirectory's tree); listing it is where the error comes.
+    @Test func aSubdirectorysEntryNeedsNotItsTree() throws {
         let broken = TreeLess(base: source, missing: subTree)
         let commit = try #require(source.commits.keys.first)
         let fs = try Filesystem(source: broken, root: .commit(commit), options: Filesystem.Options())
         let l = try DirListing(fs: fs, ino: InodeTable.rootIno, node: try #require(fs.inodes.node(InodeTable.rootIno)))
         #expect(l.name(at: 5) == "src" && l.type(at: 5) == S_IFDIR)
-        #expect(fs.plusEntry(l, at: 5) == nil)
-        #expect(fs.inodes.count == 1)  // the root only: no reference taken for src
-        #expect(fs.plusEntry(l, at: 2) != nil)
+        let src = try #require(fs.plusEntry(l, at: 5))
+        #expect(src.attr.st_mode == S_IFDIR | 0o555 && src.attr.st_nlink == 1)
+        #expect(fs.trees.withLock { $0.byID[subTree] } == nil)  // not read
+        let node = try #require(fs.inodes.node(src.ino))
+        #expect(throws: ArkError.self) { try DirListing(fs: fs, ino: src.ino, node: node) }
     }
 
     @Test func theBrowsersDirectoriesAreListedWithShortTimeouts() throws {
