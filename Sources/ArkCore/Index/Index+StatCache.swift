@@ -9,16 +9,21 @@ extension Index {
     /// Cached manifests of the files directly in a directory (not in its subdirectories),
     /// keyed by absolute path: a commit asks once per directory it enters, so it holds the
     /// rows of the directories on its path, not the whole tree's. The range read covers the
-    /// directory's whole subtree; rows of deeper files are dropped before they are joined.
+    /// directory's whole subtree; rows of deeper files are dropped as they are read.
+    ///
+    /// Every row's manifest is stored (present in `objects`): a row is written in the index
+    /// transaction that publishes its manifest or after it, and whatever drops a manifest
+    /// drops the rows naming it (gc, and `repair index`, which may find records that do not
+    /// verify: `dropStatCacheOfAbsentManifests`). So rows are not checked against `objects` here: a
+    /// join cost a lookup per file, the larger part of a re-commit of an unchanged tree.
     package func statCache(in directory: String) throws -> [String: (StatKey, ObjectID)] {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
             // Asked once per directory: prepared once per connection.
             let stmt = try db.cachedStatement(
                 sql: """
-                    SELECT s.path, s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns, s.manifest FROM stat_cache s
-                    JOIN objects o ON o.id = s.manifest AND o.pack IS NOT NULL
-                    WHERE s.path >= ?1 AND s.path < ?2 AND instr(substr(s.path, length(?1) + 1), '/') = 0
+                    SELECT path, dev, ino, size, mtime_ns, ctime_ns, manifest FROM stat_cache
+                    WHERE path >= ?1 AND path < ?2 AND instr(substr(path, length(?1) + 1), '/') = 0
                     """)
             let rows = try Row.fetchCursor(stmt, arguments: [directory + "/", directory + "0"])
             while let r = try rows.next() {
@@ -35,6 +40,11 @@ extension Index {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
                 arguments: [root + "/", root + "0"]) ?? false
         }
+    }
+
+    /// Deletes the rows whose manifest is not stored (after gc or repair dropped objects).
+    static func dropStatCacheOfAbsentManifests(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
     }
 
     static func updateStatCache(_ db: Database, _ entries: [(String, StatKey, ObjectID)]) throws {

@@ -101,7 +101,7 @@ extension Repository {
                 try db.execute(sql: "DELETE FROM commit_parents WHERE child = ?", arguments: [c])
                 try db.execute(sql: "DELETE FROM commits WHERE id = ?", arguments: [c])
             }
-            try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
+            try Index.dropStatCacheOfAbsentManifests(db)
             for p in oldPacks {
                 // Never delete a pack the index still points into.
                 guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE pack = ?)", arguments: [p]) == false else {

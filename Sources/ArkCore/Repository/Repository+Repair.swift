@@ -98,6 +98,8 @@ extension Repository {
             }
         }
         report.damagedRecords = try markDamaged(unverified)
+        // Stat cache rows name only stored manifests (`Index.statCache` relies on it).
+        try index.write { try Index.dropStatCacheOfAbsentManifests($0) }
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans

@@ -31,14 +31,19 @@ extension Snapshot {
             return out
         }
         defer { closedir(dir) }
+        // Entries are stat'ed relative to the open directory: a full path would be walked
+        // component by component again for every entry.
+        let fd = dirfd(dir)
         while let ent = readdir(dir) {
-            let name = withUnsafePointer(to: ent.pointee.d_name) { p in
-                p.withMemoryRebound(to: CChar.self, capacity: 256) { FileName(cString: $0) }
+            var st = stat()
+            let (name, failure) = withUnsafePointer(to: ent.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { c in
+                    (FileName(cString: c), fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 ? nil : Errno.current)
+                }
             }
             if name.bytes == [0x2e] || name.bytes == [0x2e, 0x2e] { continue }
             let full = path + [0x2f] + name.bytes
-            var st = stat()
-            guard withCPath(full, { lstat($0, &st) }) == 0 else { out.skipped.append((full, "\(Errno.current)")); continue }
+            if let failure { out.skipped.append((full, "\(failure)")); continue }
             let mode = UInt16(st.st_mode & 0o7777)
             let mtime = Tree.Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: UInt32(st.st_mtim.tv_nsec))
             switch st.st_mode & S_IFMT {
@@ -50,7 +55,7 @@ extension Snapshot {
                 out.children.append((name, .file(key: key, mode: mode, mtime: mtime)))
             case S_IFLNK:
                 var buf = [CChar](repeating: 0, count: 4097)
-                let n = withCPath(full) { readlink($0, &buf, 4096) }
+                let n = FileName.withCString(name.bytes) { readlinkat(fd, $0, &buf, 4096) }
                 guard n > 0 else { out.skipped.append((full, "cannot read symlink: \(Errno.current)")); continue }
                 // Any bytes: a target that is not UTF-8 is kept exactly (tree format v2).
                 let target = buf[0..<n].map { UInt8(bitPattern: $0) }
