@@ -45,40 +45,48 @@ extension Filesystem {
 }
 
 /// Trees waiting to be loaded ahead of a directory walk, most needed first: the
-/// subdirectories of a directory being listed (`urgent`: the walk lists them next), then
-/// their subdirectories (`background`: where it goes after that).
+/// subdirectories of the directory listed last (`urgent`: a depth-first walk lists them next,
+/// before the siblings of directories listed earlier), then those of earlier listings, each
+/// listing's in order; then their subdirectories (`background`: where the walk goes after
+/// that), in the order queued.
 struct TreePrefetchQueue {
-    private var urgent: [ObjectID] = []
-    private var urgentHead = 0
+    /// One batch per listing, the latest on top; `head` is the next to hand out of each.
+    private var urgent: [(ids: [ObjectID], head: Int)] = []
     private var background: [ObjectID] = []
     private var backgroundHead = 0
 
     var backgroundCount: Int { background.count - backgroundHead }
 
     mutating func add(_ ids: some Sequence<ObjectID>, urgent isUrgent: Bool) {
-        if isUrgent { urgent.append(contentsOf: ids) } else { background.append(contentsOf: ids) }
+        if isUrgent {
+            let batch = Array(ids)
+            if !batch.isEmpty { urgent.append((batch, 0)) }
+        } else {
+            background.append(contentsOf: ids)
+        }
     }
 
     mutating func pop() -> (id: ObjectID, urgent: Bool)? {
-        if urgentHead < urgent.count {
-            defer { urgentHead += 1; Self.compact(&urgent, &urgentHead) }
-            return (urgent[urgentHead], true)
+        if let top = urgent.indices.last {
+            let id = urgent[top].ids[urgent[top].head]
+            urgent[top].head += 1
+            if urgent[top].head == urgent[top].ids.count { urgent.removeLast() }
+            return (id, true)
         }
         if backgroundHead < background.count {
-            defer { backgroundHead += 1; Self.compact(&background, &backgroundHead) }
+            defer {
+                backgroundHead += 1
+                if backgroundHead == background.count {
+                    background.removeAll(keepingCapacity: true)
+                    backgroundHead = 0
+                } else if backgroundHead >= 1024 && backgroundHead * 2 >= background.count {
+                    background.removeFirst(backgroundHead)
+                    backgroundHead = 0
+                }
+            }
             return (background[backgroundHead], false)
         }
         return nil
-    }
-
-    private static func compact(_ a: inout [ObjectID], _ head: inout Int) {
-        if head == a.count {
-            a.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= a.count {
-            a.removeFirst(head)
-            head = 0
-        }
     }
 }
 
@@ -91,11 +99,12 @@ extension Filesystem {
     /// yet), and once each is loaded, its own subdirectories', on the assumption that a walk
     /// (`find`, `du`, `tar`, a file manager) goes into them next: listing each needs its
     /// tree, and one after another, cold, each costs an index lookup and a read. The listed
-    /// directory's subdirectories go before any deeper ones queued earlier. Loads run on
-    /// `aheadPool` (16 at a time); one already running is shared (a listing that needs a
-    /// tree first waits for it instead of reading it again). Deeper trees are loaded only
-    /// while the tree cache is less than half full, so reading ahead does not evict what the
-    /// walk is reading.
+    /// directory's subdirectories go before anything queued earlier (`TreePrefetchQueue`): a
+    /// walk that reaches a subdirectory whose load has not started reads it itself, one cold
+    /// read at a time. Loads run on `aheadPool` (16 at a time); one already running is shared
+    /// (a listing that needs a tree first waits for it instead of reading it again). Deeper
+    /// trees are loaded only while the tree cache is less than half full, so reading ahead
+    /// does not evict what the walk is reading.
     func prefetchSubtrees(of node: Node) {
         guard case .entry(let e) = node, e.kind == .directory, let id = e.id,
             let tree = trees.withLock({ $0.byID[id] })

@@ -25,6 +25,20 @@ import Testing
         #expect(q.backgroundCount == 0)
     }
 
+    /// A depth-first walk lists the subdirectories of the directory it listed last before the
+    /// siblings of earlier ones: the latest listing's trees go first, each listing's in order.
+    @Test func theLatestListingsTreesGoFirst() {
+        var q = TreePrefetchQueue()
+        q.add((0..<3).map(Self.id), urgent: true)
+        #expect(q.pop()?.id == Self.id(0))
+        q.add((10..<12).map(Self.id), urgent: true)
+        q.add([], urgent: true)
+        q.add((20..<21).map(Self.id), urgent: false)
+        var order: [ObjectID] = []
+        while let (id, _) = q.pop() { order.append(id) }
+        #expect(order == [Self.id(10), Self.id(11), Self.id(1), Self.id(2), Self.id(20)])
+    }
+
     @Test func orderHoldsAcrossCompaction() {
         var q = TreePrefetchQueue()
         q.add((0..<3000).map(Self.id), urgent: false)
