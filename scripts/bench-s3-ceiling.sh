@@ -9,15 +9,16 @@
 #         (BENCH_DROP=0 to keep it: the server then reads from memory)
 # over http and over the https front end. Each worker is one curl process reusing one keep-alive
 # connection (a config file with one `next` per request); every response must be 200/206.
-# Prints a markdown table: MB/s per concurrency, and the CPU the proxy and the object server used
-# (100% = one core).
+# Prints a markdown table: MB/s per concurrency, the CPU the proxy, the object server and the
+# client used (100% = one core), and how much of the machine was left idle.
 #
 #   scripts/bench-s3-ceiling.sh
 #
 # Environment: BENCH_TOTAL_MB (bytes per run, default 512), BENCH_DIR (work dir, default a temp
-# dir under /var/tmp, removed unless BENCH_KEEP=1); ARK_S3_PORT / ARK_S3_DIR / ARK_S3_PROXY_WORKERS
-# choose and shape the server instance (scripts/s3-server.sh; started if not running). Needs root
-# for drop_caches. Everything runs on loopback.
+# dir under /var/tmp, removed unless BENCH_KEEP=1); ARK_S3_PORT, ARK_S3_DIR and
+# ARK_S3_PROXY_WORKERS choose and shape the server instance (scripts/s3-server.sh; started if not
+# running; a running one keeps the settings it was started with). Needs root for drop_caches.
+# Everything runs on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -70,25 +71,29 @@ ticks() { # CPU ticks (user + system) of the given pids
 }
 now() { date +%s%N; }
 pct() { awk -v c="$1" -v hz="$(getconf CLK_TCK)" -v a="$2" -v z="$3" 'BEGIN{printf "%.0f", 100*c/hz/((z-a)/1e9)}'; }
-# run BYTES CONFIGS...: runs one curl per config file at once, checks every status, sets MBPS, CPU
-# (the proxies') and OCPU (the object server's), in percent of one core.
+children_ticks() { cut -d' ' -f16,17 /proc/$$/stat | awk '{print $1 + $2}'; } # of waited-for children (curl)
+idle_ticks() { awk '/^cpu /{print $5 + $6}' /proc/stat; } # idle + iowait, all cores
+# run BYTES CONFIGS...: runs one curl per config file at once, checks every status, sets MBPS and
+# the CPU, in percent of one core, of the proxies (CPU), the object server (OCPU), the curls
+# (CCPU), and what the machine left idle (IDLE, percent of all cores).
 run() {
-  local bytes=$1 pids opids t0 c0 o0 t1 c1 o1 f codes bad; shift
+  local bytes=$1 pids opids t0 c0 o0 k0 i0 t1 c1 o1 k1 i1 f codes bad; shift
   pids=$(server_pids proxy proxy-tls); opids=$(server_pids object)
   # shellcheck disable=SC2086
-  c0=$(ticks $pids); o0=$(ticks $opids); t0=$(now)
+  c0=$(ticks $pids); o0=$(ticks $opids); k0=$(children_ticks); i0=$(idle_ticks); t0=$(now)
   for f in "$@"; do curl -K "$f" >"$f.codes" 2>"$f.err" & done
   wait
   t1=$(now)
   # shellcheck disable=SC2086
-  c1=$(ticks $pids); o1=$(ticks $opids)
+  c1=$(ticks $pids); o1=$(ticks $opids); k1=$(children_ticks); i1=$(idle_ticks)
   codes=$(cat "${@/%/.codes}"); bad=$(echo "$codes" | grep -cvE '^20[06]$' || true)
   if [ "$bad" -ne 0 ]; then
     echo "bench-s3-ceiling.sh: $bad of $(echo "$codes" | wc -l) requests failed: $(echo "$codes" | sort | uniq -c | tr '\n' ' ') $(cat "${@/%/.err}" | head -3)" >&2
     exit 1
   fi
   MBPS=$(awk -v b="$bytes" -v a="$t0" -v z="$t1" 'BEGIN{printf "%.0f", b/((z-a)/1e9)/1e6}')
-  CPU=$(pct $((c1 - c0)) "$t0" "$t1"); OCPU=$(pct $((o1 - o0)) "$t0" "$t1")
+  CPU=$(pct $((c1 - c0)) "$t0" "$t1"); OCPU=$(pct $((o1 - o0)) "$t0" "$t1"); CCPU=$(pct $((k1 - k0)) "$t0" "$t1")
+  IDLE=$(pct $(((i1 - i0) / $(nproc))) "$t0" "$t1")
 }
 drop() { if [ "$DROP" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi; }
 
@@ -108,8 +113,8 @@ for size in $PUT_MB; do
         for k in $(seq 1 "$per"); do request "$W/cfg.$w" "$(url_of "$(endpoint "$proto")" "put-$size-$proto-$n-$w-$k")" "" "$W/put-$size.bin"; done
       done
       run $((n * per * (size << 20))) "$W"/cfg.?
-      R[put.$size.$proto.$n]="$MBPS ($CPU%, $OCPU%)"
-      echo "  PUT ${size} MiB, $proto, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%" >&2
+      R[put.$size.$proto.$n]="$MBPS ($CPU, $OCPU, $CCPU; $IDLE)"
+      echo "  PUT ${size} MiB, $proto, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%, curl $CCPU%, machine idle $IDLE%" >&2
     done
   done
   rm -f "$W/put-$size.bin"
@@ -130,8 +135,8 @@ for proto in $PROTOS; do
     done
     drop
     run $((RANGES * RANGE)) "$W"/cfg.??
-    R[get.$proto.$n]="$MBPS ($CPU%, $OCPU%)"
-    echo "  GET ${RANGE_KB} KiB ranges, $proto, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%" >&2
+    R[get.$proto.$n]="$MBPS ($CPU, $OCPU, $CCPU; $IDLE)"
+    echo "  GET ${RANGE_KB} KiB ranges, $proto, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%, curl $CCPU%, machine idle $IDLE%" >&2
   done
 done
 
@@ -140,7 +145,7 @@ WORKERS=$(sed -n 's/^workers = //p' "$ARK_S3_DIR/etc/proxy-server.conf" | head -
 echo
 echo "$(date -u +%Y-%m-%d) $(date -u +%H:%M) UTC, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); OpenStack Swift $(dpkg-query -W -f='${Version}' swift-proxy) s3api on loopback, proxy workers = $WORKERS; curl $(curl --version | awk 'NR==1{print $2}'), one keep-alive connection per request in flight; $TOTAL_MB MiB per cell; GETs cold (page cache dropped): $([ "$DROP" = 1 ] && echo yes || echo no)."
 echo
-echo "| MB/s (CPU of the proxy, of the object server; 100% = one core) | 1 in flight | 4 | 8 | 16 |"
+echo "| MB/s (CPU % of one core: proxy, object server, curl; % of the machine idle) | 1 in flight | 4 | 8 | 16 |"
 echo "|---|---|---|---|---|"
 for size in $PUT_MB; do
   for proto in $PROTOS; do
