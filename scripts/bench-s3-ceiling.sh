@@ -2,7 +2,9 @@
 # The ceiling of the S3 server of scripts/s3-server.sh (OpenStack Swift with s3api on loopback)
 # with a plain client, curl --aws-sigv4, independent of ark and restic: what any client can get
 # from this server on this machine.
-#   PUT:  objects of BENCH_PUT_MB (default "16 64") MiB, 1/4/8 in flight
+#   PUT:  objects of BENCH_PUT_MB (default "16 64") MiB, 1/4/8 in flight, the body unsigned
+#         (UNSIGNED-PAYLOAD, as restic sends over https) and signed (its SHA-256 in the
+#         signature, which s3api then checks by hashing the body: as ark sends)
 #   GET:  ranged GETs of BENCH_RANGE_KB (default 4096) KiB from one BENCH_OBJECT_MB (default 512)
 #         MiB object, 1/4/8/16 in flight, the object's ranges handed out in order (worker i takes
 #         ranges i, i+n, i+2n, ...: a read-ahead of n ranges), page cache dropped before each run
@@ -37,13 +39,15 @@ url_of() { # endpoint key
   local scheme=${1%%://*} hostport=${1#*://}
   echo "$scheme://$(userinfo)@$hostport/$ARK_TEST_S3_BUCKET/$PREFIX/$2"
 }
-# request FILE URL [RANGE] [UPLOAD]: appends one request to a curl config file.
+# request FILE URL [RANGE] [UPLOAD] [PAYLOAD_HASH]: appends one request to a curl config file.
+# The body is sent unsigned (UNSIGNED-PAYLOAD) unless its SHA-256 is given: then it is signed
+# and s3api hashes the body to check it, as for ark's requests.
 request() {
   {
     [ -s "$1" ] && echo next
     echo "url = \"$2\""
     echo 'aws-sigv4 = "aws:amz:us-east-1:s3"'
-    echo 'header = "x-amz-content-sha256: UNSIGNED-PAYLOAD"'
+    echo "header = \"x-amz-content-sha256: ${5:-UNSIGNED-PAYLOAD}\""
     echo "cacert = \"$ARK_TEST_S3_CA\""
     echo 'output = "/dev/null"'
     echo 'silent'
@@ -104,17 +108,23 @@ endpoint() { if [ "$1" = https ]; then echo "$ARK_TEST_S3_TLS_ENDPOINT"; else ec
 # --- PUT -------------------------------------------------------------------------------------
 for size in $PUT_MB; do
   head -c $((size << 20)) /dev/urandom >"$W/put-$size.bin"
+  hash=$(sha256sum "$W/put-$size.bin" | cut -d' ' -f1)
   count=$(((TOTAL_MB + size - 1) / size))
   for proto in $PROTOS; do
-    for n in 1 4 8; do
-      per=$(((count + n - 1) / n))
-      rm -f "$W"/cfg.*
-      for w in $(seq 1 "$n"); do
-        for k in $(seq 1 "$per"); do request "$W/cfg.$w" "$(url_of "$(endpoint "$proto")" "put-$size-$proto-$n-$w-$k")" "" "$W/put-$size.bin"; done
+    for payload in unsigned signed; do
+      for n in 1 4 8; do
+        per=$(((count + n - 1) / n))
+        rm -f "$W"/cfg.*
+        for w in $(seq 1 "$n"); do
+          for k in $(seq 1 "$per"); do
+            request "$W/cfg.$w" "$(url_of "$(endpoint "$proto")" "put-$size-$proto-$n-$w-$k")" "" "$W/put-$size.bin" \
+              "$([ "$payload" = signed ] && echo "$hash")"
+          done
+        done
+        run $((n * per * (size << 20))) "$W"/cfg.?
+        R[put.$size.$proto.$payload.$n]="$MBPS ($CPU, $OCPU, $CCPU; $IDLE)"
+        echo "  PUT ${size} MiB, $proto, $payload payload, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%, curl $CCPU%, machine idle $IDLE%" >&2
       done
-      run $((n * per * (size << 20))) "$W"/cfg.?
-      R[put.$size.$proto.$n]="$MBPS ($CPU, $OCPU, $CCPU; $IDLE)"
-      echo "  PUT ${size} MiB, $proto, $n in flight: $MBPS MB/s, CPU proxy $CPU%, object server $OCPU%, curl $CCPU%, machine idle $IDLE%" >&2
     done
   done
   rm -f "$W/put-$size.bin"
@@ -149,7 +159,9 @@ echo "| MB/s (CPU % of one core: proxy, object server, curl; % of the machine id
 echo "|---|---|---|---|---|"
 for size in $PUT_MB; do
   for proto in $PROTOS; do
-    echo "| PUT ${size} MiB objects, $proto | ${R[put.$size.$proto.1]} | ${R[put.$size.$proto.4]} | ${R[put.$size.$proto.8]} | |"
+    for payload in unsigned signed; do
+      echo "| PUT ${size} MiB objects, $proto, $payload payload | ${R[put.$size.$proto.$payload.1]} | ${R[put.$size.$proto.$payload.4]} | ${R[put.$size.$proto.$payload.8]} | |"
+    done
   done
 done
 for proto in $PROTOS; do
