@@ -2,6 +2,7 @@
 # ark with its packs in an S3 bucket against restic to the same bucket, on the server of
 # scripts/s3-server.sh (OpenStack Swift with s3api on loopback), in one run:
 #   ingest:    `ark commit` of a large file and of a 20,000-file tree to the bucket, vs `restic backup`
+#              and vs the same commits to an ark local store (what ark's own work costs)
 #   cold read: sequential read of the large file through `ark mount` from the bucket (local store
 #              rebuilt from the bucket by `ark repair index`, so no chunk is local), vs `restic
 #              mount` and vs ark's local store
