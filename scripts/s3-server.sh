@@ -19,7 +19,8 @@
 #
 # Environment: ARK_S3_DIR (data, default .build/s3-server), ARK_S3_PORT (default 8480; the
 # storage servers use the three ports after it, memcached the fourth), ARK_S3_TLS_PORT (https,
-# default ARK_S3_PORT + 5), ARK_S3_BUCKET (default ark-test).
+# default ARK_S3_PORT + 5), ARK_S3_BUCKET (default ark-test), ARK_S3_PROXY_WORKERS (processes per
+# proxy, default 0: one process, no fork; each proxy forks that many workers otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,6 +29,7 @@ PORT=${ARK_S3_PORT:-8480}
 BUCKET=${ARK_S3_BUCKET:-ark-test}
 OBJ_PORT=$((PORT + 1)) CONT_PORT=$((PORT + 2)) ACCT_PORT=$((PORT + 3)) MEMCACHE_PORT=$((PORT + 4))
 TLS_PORT=${ARK_S3_TLS_PORT:-$((PORT + 5))}
+PROXY_WORKERS=${ARK_S3_PROXY_WORKERS:-0}
 ENDPOINT="http://127.0.0.1:$PORT"
 TLS_ENDPOINT="https://127.0.0.1:$TLS_PORT"
 CA="$DIR/tls/ca.pem"
@@ -114,7 +116,7 @@ log_level = WARNING"
   printf '%s\nbind_ip = 127.0.0.1\nbind_port = %s\n\n[pipeline:main]\npipeline = account-server\n\n[app:account-server]\nuse = egg:swift#account\n\n[account-replicator]\n[account-auditor]\n[account-reaper]\n' \
     "$common" "$ACCT_PORT" >"$DIR/etc/account-server.conf"
   cat >"$DIR/etc/proxy-server.conf" <<EOF
-$common
+${common/workers = 0/workers = $PROXY_WORKERS}
 bind_ip = 127.0.0.1
 bind_port = $PORT
 

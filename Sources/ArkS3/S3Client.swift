@@ -61,7 +61,7 @@ package final class S3Client: Sendable {
                 attempts: 0, location: configuration.location)
         }
         defer { if case .probe = admission { breaker.probeEnded() } }
-        let payloadHash = body.map { Self.sha256Hex($0) } ?? SigV4Signer.emptyPayloadHash
+        let payloadHash = self.payloadHash(body)
         let bytes = max(body?.readableBytes ?? 0, expecting)
         let budget = policy.deadline(forBytes: bytes)
         let until = ContinuousClock.now + budget
@@ -140,6 +140,15 @@ package final class S3Client: Sendable {
         let queryText = SigV4Signer.canonicalQuery(query)
         let url = "\(scheme)://\(host)\(SigV4Signer.encodePath(path))" + (queryText.isEmpty ? "" : "?\(queryText)")
         return (url, host, path)
+    }
+
+    /// What the signature says of the body: over https, `UNSIGNED-PAYLOAD` (TLS already keeps
+    /// the body intact in transit, as AWS's own SDKs reason), so neither ark nor the server
+    /// hashes every uploaded byte with SHA-256; over plain http, the body's SHA-256, which the
+    /// server checks. A request without a body signs the empty body's hash either way.
+    func payloadHash(_ body: ByteBuffer?) -> String {
+        guard let body else { return SigV4Signer.emptyPayloadHash }
+        return configuration.endpoint.scheme?.lowercased() == "https" ? SigV4Signer.unsignedPayload : Self.sha256Hex(body)
     }
 
     static func sha256Hex(_ buffer: ByteBuffer) -> String {

@@ -71,6 +71,28 @@ struct S3ClientTests {
         #expect(try storage.get(key: "packs/small") == Array(data[..<1000]))
     }
 
+    /// Over the https front end uploads go with `UNSIGNED-PAYLOAD`, which the server accepts:
+    /// a multipart upload and a single PUT read back whole.
+    @Test func unsignedUploadsOverHTTPSReadBack() throws {
+        let endpoint = try #require(S3TestServer.env["ARK_TEST_S3_TLS_ENDPOINT"], "scripts/s3-server.sh prints ARK_TEST_S3_TLS_ENDPOINT")
+        let ca = try #require(S3TestServer.env["ARK_TEST_S3_CA"], "scripts/s3-server.sh prints ARK_TEST_S3_CA")
+        var configuration = try S3TestServer.configuration(endpoint: endpoint, partSize: 5 << 20)
+        configuration.caFile = ca
+        let http = S3HTTP.makeClient(configuration.retry, caFile: ca)
+        defer { try? http.syncShutdown() }
+        let client = S3Client(configuration: configuration, http: http)
+        #expect(client.payloadHash(ByteBuffer(bytes: [1])) == SigV4Signer.unsignedPayload)
+        let storage = S3PackStorage(client: client)
+        let data = S3TestServer.bytes((10 << 20) + 777, seed: 4)
+        let path = NSTemporaryDirectory() + "ark-s3-tls-\(UUID().uuidString)"
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(data)))
+        try storage.upload(key: "packs/tls", fromFile: path, length: UInt64(data.count))
+        #expect(try storage.get(key: "packs/tls") == data)
+        try storage.put(key: "heads/tls", bytes: Array(data[..<1000]))
+        #expect(try storage.read(key: "heads/tls", offset: 10, length: 20) == Array(data[10..<30]))
+    }
+
     @Test func errorsNameTheOperationKeyAndS3Code() throws {
         let badBucket = S3TestServer.client(try S3TestServer.configuration(bucket: "no-such-bucket-ark"))
         let e1 = #expect(throws: ArkError.self) { try badBucket.putObject(key: "k", bytes: ByteBuffer(string: "x")) }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 
 @testable import ArkS3
@@ -106,5 +107,16 @@ import Testing
         #expect(byName["x-amz-security-token"] == "token/+=")
         #expect(byName["authorization"]?.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,") == true)
         #expect(byName["authorization"]?.contains("Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request") == true)
+    }
+
+    /// Over https a body goes unsigned (TLS keeps it intact; neither side hashes it), over http
+    /// its SHA-256 is signed; a request without a body signs the empty body's hash either way.
+    @Test(arguments: [("http", false), ("https", true), ("HTTPS", true)])
+    func payloadHashFollowsTheScheme(scheme: String, unsigned: Bool) throws {
+        let configuration = S3Configuration(endpoint: URL(string: "\(scheme)://127.0.0.1:9")!, bucket: "b", credentials: Self.credentials)
+        let client = S3Client(configuration: configuration, http: S3TestServer.http)
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  // SHA-256("abc")
+        #expect(client.payloadHash(ByteBuffer(string: "abc")) == (unsigned ? SigV4Signer.unsignedPayload : abc))
+        #expect(client.payloadHash(nil) == SigV4Signer.emptyPayloadHash)
     }
 }
