@@ -3,6 +3,7 @@
 process start-up inside a measurement) and time file reads inside one process.
 
   replicated DB REPO T0_NS TIMEOUT_S [TIMELINE]  until REPO has a head in DB and no chunk is absent
+  pulled DB T0_NS TIMEOUT_S [lazy]               until DB has a commit and (unless lazy) no object is absent
   head DB REPO T0_NS TIMEOUT_S           until REPO has a head in DB (metadata closure stored)
   commits DB REPO N T0_NS TIMEOUT_S      until DB holds >= N commits and REPO has a head
   announce ARK ADIR BDB SRC REPO K       K commits of SRC on A; latency until B's index has each
@@ -67,6 +68,11 @@ def main(argv):
                 return done
             return wait(cond, t0, float(argv[5]), 0.01)
         return wait(lambda: has_head(db, repo) and not absent(db), t0, float(argv[5]), 0.01)
+    if mode == "pulled":
+        db = connect(argv[2])
+        lazy = len(argv) > 5 and argv[5] == "lazy"
+        return wait(lambda: db.execute("SELECT count(*) FROM commits").fetchone()[0] > 0 and (lazy or not absent(db)),
+                    int(argv[3]), float(argv[4]), 0.01)
     if mode == "head":
         db = connect(argv[2]); repo = argv[3]
         return wait(lambda: has_head(db, repo), int(argv[4]), float(argv[5]), 0.002)

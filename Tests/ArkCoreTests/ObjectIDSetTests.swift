@@ -29,6 +29,31 @@ import Testing
         #expect(try set.filterContained([b[1], a[5], b[0], b[3], a[6]]) == [a[5], b[0], a[6]])
         #expect(set.count == 301)
     }
+
+    /// Pages cover every id once with its value, in memory and spilled, however they fall.
+    @Test(arguments: [(1, 7), (1_000, 7), (16, 1_000), (1_000, 1_000), (300, 300)])
+    func pagesCoverEveryIDOnce(limit: Int, pageSize: Int) throws {
+        let set = ObjectIDSet(memoryLimit: limit)
+        let a = Self.ids(300, seed: 3)
+        try set.insertNew(a, value: { Int64($0.w0 & 0xffff) })
+        var seen: [ObjectID: Int64] = [:]
+        var pages = 0
+        try set.forEachPage(size: pageSize) { page in
+            #expect(!page.isEmpty && page.count <= pageSize)
+            for (id, v) in page { #expect(seen.updateValue(v, forKey: id) == nil, "each id once") }
+            pages += 1
+        }
+        #expect(seen.count == a.count)
+        #expect(a.allSatisfy { seen[$0] == Int64($0.w0 & 0xffff) })
+        #expect(pages == (a.count + pageSize - 1) / pageSize)
+        var cursor = ObjectIDSet.Cursor()
+        var total = 0
+        while case let page = try set.nextPage(&cursor, limit: pageSize), !page.isEmpty { total += page.count }
+        #expect(total == a.count)
+        #expect(try set.nextPage(&cursor, limit: pageSize).isEmpty, "a finished cursor stays finished")
+        var empty = ObjectIDSet.Cursor()
+        #expect(try ObjectIDSet(memoryLimit: limit).nextPage(&empty, limit: pageSize).isEmpty)
+    }
 }
 
 /// `Index.forEachObjectPage`: every object of a pack once, in offset order, however the pages

@@ -76,6 +76,54 @@ package final class ObjectIDSet {
         }
     }
 
+    /// Where a walk over the set's ids stands (`nextPage`).
+    package struct Cursor: Sendable {
+        fileprivate var memoryIndex: [ObjectID: Int64].Index?
+        fileprivate var lastID: ObjectID?
+        package init() {}
+    }
+
+    /// Up to `limit` ids (with their values) after `cursor`, which moves past them; empty once
+    /// every id was returned. Ids come in no particular order, each once, as long as nothing
+    /// is inserted during the walk.
+    package func nextPage(_ cursor: inout Cursor, limit: Int) throws -> [(id: ObjectID, value: Int64)] {
+        guard let db = spill else {
+            var i = cursor.memoryIndex ?? memory.startIndex
+            var page: [(id: ObjectID, value: Int64)] = []
+            while i < memory.endIndex && page.count < limit {
+                page.append((memory[i].key, memory[i].value))
+                i = memory.index(after: i)
+            }
+            cursor.memoryIndex = i
+            return page
+        }
+        let after = cursor.lastID
+        let page = try Self.run("read") {
+            try db.read { db in
+                let rows =
+                    if let after {
+                        try Row.fetchAll(
+                            db.cachedStatement(sql: "SELECT id, v FROM ids WHERE id > ? ORDER BY id LIMIT ?"), arguments: [after, limit])
+                    } else {
+                        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, v FROM ids ORDER BY id LIMIT ?"), arguments: [limit])
+                    }
+                return rows.map { (id: $0[0] as ObjectID, value: $0[1] as Int64) }
+            }
+        }
+        if let last = page.last { cursor.lastID = last.id }
+        return page
+    }
+
+    /// Calls `body` with every id and value of the set, `pageSize` at a time.
+    package func forEachPage(size pageSize: Int, _ body: ([(id: ObjectID, value: Int64)]) throws -> Void) throws {
+        var cursor = Cursor()
+        while true {
+            let page = try nextPage(&cursor, limit: pageSize)
+            if page.isEmpty { return }
+            try body(page)
+        }
+    }
+
     private func moveToDisk() throws {
         var config = Configuration()
         config.journalMode = .default

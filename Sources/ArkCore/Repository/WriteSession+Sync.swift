@@ -67,9 +67,34 @@ extension WriteSession {
         commits: [(ObjectID, Commit)], absentChunks: [(id: ObjectID, kind: ObjectKind, rawLength: Int)],
         head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String
     ) throws {
+        try publishFetched(
+            commits: commits, head: head, target: target, announcedSeq: announcedSeq, cause: cause,
+            absent: { db in try Index.insertAbsent(db, absentChunks) })
+    }
+
+    /// As `publishFetched(commits:absentChunks:...)`, with the known-but-absent chunks in an
+    /// `ObjectIDSet` (value: raw length), recorded a page at a time in the same transaction, so
+    /// a commit of any number of files publishes in bounded memory.
+    package func publishFetched(
+        commits: [(ObjectID, Commit)], absentChunks: ObjectIDSet,
+        head: HeadRef?, target: ObjectID?, announcedSeq: UInt64? = nil, cause: String
+    ) throws {
+        try publishFetched(
+            commits: commits, head: head, target: target, announcedSeq: announcedSeq, cause: cause,
+            absent: { db in
+                try absentChunks.forEachPage(size: 8192) { page in
+                    try Index.insertAbsent(db, page.map { (id: $0.id, kind: ObjectKind.chunk, rawLength: Int($0.value)) })
+                }
+            })
+    }
+
+    private func publishFetched(
+        commits: [(ObjectID, Commit)], head: HeadRef?, target: ObjectID?, announcedSeq: UInt64?, cause: String,
+        absent: (Database) throws -> Void
+    ) throws {
         let actor = repo.identity.endpointID
         try publish { db in
-            try Index.insertAbsent(db, absentChunks)
+            try absent(db)
             for (id, c) in commits { try Index.insertCommit(db, id: id, c) }
             if let head, let target, try !Index.seenAbove(db, head, seq: announcedSeq) {
                 let current = try Index.head(db, head)

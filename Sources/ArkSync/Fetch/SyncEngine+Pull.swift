@@ -76,116 +76,90 @@ extension SyncEngine {
         }
         let ordered = Self.parentsFirst(fetched)
 
-        // 2. Trees and manifests of the new commits, level by level; chunk ids recorded as known.
-        var visited = Set<ObjectID>()
-        var subdirectories: [ObjectID: [ObjectID]] = [:]
-        var absent: [(id: ObjectID, kind: ObjectKind, rawLength: Int)] = []
-        var queue: [(ObjectID, ObjectKind)] = ordered.map { ($0.1.tree, .tree) }
-        var treeLevels = 0
-        while !queue.isEmpty {
-            let level = queue.filter { visited.insert($0.0).inserted }
-            queue = []
-            // Each round goes one directory level deeper: a peer serving a chain of trees deeper
-            // than the limit is refused at the first level past it, not after fetching it all.
-            if level.contains(where: { $0.1 == .tree }) {
-                treeLevels += 1
-                guard treeLevels <= ObjectLimits.maxTreeDepth + 1 else {
-                    throw SyncError.protocolViolation("trees nest more than \(ObjectLimits.maxTreeDepth) levels deep")
-                }
-            }
-            let loaded = try await blocking.run { () -> ([(ObjectID, ObjectKind, [UInt8])], [(ObjectID, ObjectKind)]) in
-                var objects: [(ObjectID, ObjectKind, [UInt8])] = []
-                var remote: [(ObjectID, ObjectKind)] = []
-                for (id, kind) in level {
-                    if try index.object(id)?.isPresent == true {
-                        objects.append((id, kind, try repository.read(id, kind: kind)))
-                    } else {
-                        remote.append((id, kind))
-                    }
-                }
-                return (objects, remote)
-            }
-            var objects = loaded.0
-            let remote = loaded.1
-            let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
-            let got = try await fetchObjects(
-                remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                stallDeadline: configuration.stallDeadline)
-            try await session.run { s in for (id, bytes) in got { _ = try s.putVerified(id, kinds[id]!, bytes) } }
-            for (id, bytes) in got { objects.append((id, kinds[id]!, bytes)) }
-            for (id, kind, bytes) in objects {
-                do {
-                    if kind == .tree {
-                        subdirectories[id] = []
-                        for e in try Tree(decoding: bytes).entries {
-                            guard let child = e.id else { continue }
-                            switch e.kind {
-                            case .directory: queue.append((child, .tree)); subdirectories[id, default: []].append(child)
-                            case .file, .executable: queue.append((child, .manifest))
-                            default: break
-                            }
-                        }
-                    } else {
-                        let m = try Manifest(decoding: bytes)
-                        for i in 0..<m.count {
-                            let e = m.entry(at: i)
-                            if m.level > 0 {
-                                queue.append((e.id, .manifest))
-                            } else if visited.insert(e.id).inserted {
-                                absent.append((e.id, .chunk, Int(e.length)))
-                            }
-                        }
-                    }
-                } catch let e as SyncError { throw e } catch {
-                    throw SyncError.protocolViolation("\(kind) \(id.short) does not decode: \(error)")
-                }
-            }
-        }
-        // Trees nesting deeper than commit and import allow are refused from peers too.
-        let levels = subdirectories
+        // 2. Trees and manifests of the new commits, level by level in pages; chunk ids recorded as known.
+        let walk = try await walkTrees(of: ordered.map(\.1.tree), from: peers, session: session)
+        // Trees nesting deeper than commit and import allow are refused from peers too. Trees
+        // whose subdirectories the walk did not keep are read back (stored and published now).
+        try await session.run { try $0.checkpoint() }
         try await blocking.run {
             for (id, commit) in ordered {
                 do {
-                    _ = try TreeHeights.height(of: commit.tree) { t in try levels[t] ?? repository.treeSubdirectories(t) }
+                    _ = try TreeHeights.height(of: commit.tree) { t in try walk.subdirectories[t] ?? repository.treeSubdirectories(t) }
                 } catch let e as ArkError where e.code == .unsupported {
                     throw SyncError.protocolViolation("commit \(id.short): \(e.message)")
                 }
             }
         }
         let keep = configuration.repo(repo)?.fetch == .full
-        let candidates = absent.map(\.id)
-        let present = try await blocking.run {
-            let present = try index.presentSet(candidates)
-            // A `full` repo needs its chunks for good: those already here as on-demand cache stay.
-            if keep { try index.keepChunks(present) }
-            return present
-        }
-        absent.removeAll { present.contains($0.id) }
+        let absent = try await blocking.run { try walk.missingChunks(index, keep: keep) }
 
         // 3. One transaction: commits, known-but-absent chunks, and the head.
-        let publish = absent
         let cause = "sync from \(preferring?.short ?? "peers")"
         try await session.run { s in
             try s.publishFetched(
-                commits: ordered, absentChunks: publish, head: head, target: head == nil ? nil : targets.first, announcedSeq: seq,
-                cause: cause)
+                commits: ordered, absentChunks: absent.ids.set, head: head, target: head == nil ? nil : targets.first,
+                announcedSeq: seq, cause: cause)
         }
         if !ordered.isEmpty || head != nil {
             logger.debug("pulled \(ordered.count) commits of \(repo)\(head.map { ", head \($0)" } ?? "")")
         }
 
         // 4. Chunks, for repos that replicate everything.
-        if configuration.repo(repo)?.fetch == .full, !absent.isEmpty {
-            let chunks = absent.map(\.id)
-            let lengths = Dictionary(absent.map { ($0.id, $0.rawLength) }, uniquingKeysWith: { a, _ in a })
+        if keep, absent.count > 0 {
             replication.update(repo) { p in
-                p.chunksQueued += chunks.count
-                p.bytesQueued += absent.reduce(UInt64(0)) { $0 + UInt64($1.rawLength) }
+                p.chunksQueued += absent.count
+                p.bytesQueued += absent.bytes
             }
-            spawn("replicating \(chunks.count) chunks of \(repo)") { [self] in
-                try await self.replicate(chunks, lengths: lengths, repo: repo, preferring: preferring)
+            spawn("replicating \(absent.count) chunks of \(repo)") { [self] in
+                try await self.replicate(absent.ids, repo: repo, preferring: preferring)
             }
         }
+    }
+
+    /// Fetches the trees and manifests below `roots` that are not stored here, one level and
+    /// one page of ids at a time, storing each page before the next (published as present at
+    /// the session's checkpoints: their bytes are durable first). Objects already stored are
+    /// read and walked too, so an interrupted pull finds what lies below them.
+    private func walkTrees(of roots: [ObjectID], from peers: [any PeerConnection], session: PooledWriteSession) async throws
+        -> PullWalk
+    {
+        let index = repository.index
+        let repository = self.repository
+        let walk = try await blocking.run { try PullWalk(roots: roots) }
+        while try await blocking.run({ walk.advance() }) {
+            // Each round goes one directory level deeper: a peer serving a chain of trees deeper
+            // than the limit is refused at the first level past it, not after fetching it all.
+            guard walk.treeLevels <= ObjectLimits.maxTreeDepth + 1 else {
+                throw SyncError.protocolViolation("trees nest more than \(ObjectLimits.maxTreeDepth) levels deep")
+            }
+            while true {
+                let loaded = try await blocking.run { () -> ([(ObjectID, ObjectKind, [UInt8])], [(ObjectID, ObjectKind)])? in
+                    guard let page = try walk.nextPage() else { return nil }
+                    var objects: [(ObjectID, ObjectKind, [UInt8])] = []
+                    var remote: [(ObjectID, ObjectKind)] = []
+                    for (id, kind) in page {
+                        if try index.object(id)?.isPresent == true {
+                            objects.append((id, kind, try repository.read(id, kind: kind)))
+                        } else {
+                            remote.append((id, kind))
+                        }
+                    }
+                    return (objects, remote)
+                }
+                guard let loaded else { break }
+                var objects = loaded.0
+                let remote = loaded.1
+                let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
+                let got = try await fetchObjects(
+                    remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                    stallDeadline: configuration.stallDeadline)
+                try await session.run { s in for (id, bytes) in got { _ = try s.putVerified(id, kinds[id]!, bytes) } }
+                for (id, bytes) in got { objects.append((id, kinds[id]!, bytes)) }
+                let page = objects
+                try await blocking.run { try walk.add(page) }
+            }
+        }
+        return walk
     }
 
     /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that

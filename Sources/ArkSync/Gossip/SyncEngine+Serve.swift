@@ -126,16 +126,27 @@ extension SyncEngine {
             commits += summary.parents
             pending.append(summary.tree)
         }
-        while let t = pending.popLast() {
-            guard try objects.insert(t), let obj = try repository.index.object(t), obj.isPresent else { continue }
-            switch obj.kind {
-            case .tree:
-                for e in try repository.tree(t).entries { if let id = e.id, e.kind != .submodule { pending.append(id) } }
-            case .manifest:
-                let m = try repository.manifest(t)
-                let children = (0..<m.count).map { m.id(at: $0) }
-                if m.level == 0 { try objects.insertNew(children) } else { pending += children }
-            default: break
+        // Ids go into the set in batches: once it has spilled, each insert call is a write
+        // transaction of the temporary database.
+        var chunks: [ObjectID] = []
+        while !pending.isEmpty {
+            let batch = Array(pending.suffix(1024))
+            pending.removeLast(batch.count)
+            for t in try objects.insertNew(batch) {
+                guard let obj = try repository.index.object(t), obj.isPresent else { continue }
+                switch obj.kind {
+                case .tree:
+                    for e in try repository.tree(t).entries { if let id = e.id, e.kind != .submodule { pending.append(id) } }
+                case .manifest:
+                    let m = try repository.manifest(t)
+                    let children = (0..<m.count).map { m.id(at: $0) }
+                    if m.level == 0 { chunks += children } else { pending += children }
+                default: break
+                }
+            }
+            if chunks.count >= 8192 || pending.isEmpty {
+                try objects.insertNew(chunks)
+                chunks.removeAll(keepingCapacity: true)
             }
         }
         reach.heads.formUnion(heads)

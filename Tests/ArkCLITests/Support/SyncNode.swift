@@ -87,8 +87,9 @@ final class SyncNode: @unchecked Sendable {  // `daemon` is only touched by the 
         return out
     }
 
-    /// Starts `ark run` (inside `namespace` if set), appending its output to `daemon.log`.
-    func start(logLevel: String = "info") throws {
+    /// Starts `ark run` (inside `namespace` if set, with `env` added to the environment),
+    /// appending its output to `daemon.log`.
+    func start(logLevel: String = "info", env: [String: String] = [:]) throws {
         precondition(daemon == nil, "daemon of \(short) already started")
         if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
         let out = try #require(FileHandle(forWritingAtPath: logFile))
@@ -102,9 +103,10 @@ final class SyncNode: @unchecked Sendable {  // `daemon` is only touched by the 
             p.arguments = ["run"]
         }
         p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        var env = ProcessInfo.processInfo.environment
-        env["ARK_LOG"] = logLevel
-        p.environment = env
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env { environment[k] = v }
+        environment["ARK_LOG"] = logLevel
+        p.environment = environment
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = out
         p.standardError = out
@@ -161,6 +163,9 @@ extension SyncNode {
         var ok: Bool
         var commits: Int
         var absentChunks: Int
+        var trees = -1
+        var manifests = -1
+        var chunks = -1
         /// Sound, and every chunk stored (what a `fetch = full` node reaches once replicated).
         var complete: Bool { ok && absentChunks == 0 }
     }
@@ -171,7 +176,8 @@ extension SyncNode {
         let json = (try? JSONSerialization.jsonObject(with: r.stdoutData)) as? [String: Any] ?? [:]
         return Verification(
             ok: r.ok && json["ok"] as? Bool == true, commits: json["commits"] as? Int ?? -1,
-            absentChunks: json["absent_chunks"] as? Int ?? -1)
+            absentChunks: json["absent_chunks"] as? Int ?? -1, trees: json["trees"] as? Int ?? -1,
+            manifests: json["manifests"] as? Int ?? -1, chunks: json["chunks"] as? Int ?? -1)
     }
 
     /// Waits up to `seconds` for `condition` and prints how long it took; when it never holds,
