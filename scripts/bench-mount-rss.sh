@@ -4,8 +4,8 @@
 # when BENCH_ARK_BASE names one, a previous ark binary, in one run; native `cat` of the file is
 # the throughput baseline. Prints a markdown table (saved under .build/).
 #
-#   scripts/bench-mount-rss.sh            1 GiB file, 3 runs per system
-#   scripts/bench-mount-rss.sh --quick    256 MiB file, 1 run
+#   scripts/bench-mount-rss.sh            1 GiB file, 3 rounds (one run of every system each)
+#   scripts/bench-mount-rss.sh --quick    256 MiB file, 1 round
 #
 # Every run is a fresh mount (a new process, nothing cached inside it) and starts from
 # `sync; echo 3 > /proc/sys/vm/drop_caches`. Peak RSS = VmHWM of the mount process after the
@@ -102,9 +102,10 @@ declare -A R
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print (NR ? v[int((NR+1)/2)] : "-")}'; }
 maxof() { tr ' ' '\n' | grep -v '^$' | sort -n | tail -1; }
 
-for sys in $SYSTEMS; do
-  speeds=""; hwms=""; anons=""; files=""; starts=""
-  for run in $(seq 1 "$RUNS"); do
+# Rounds of one run per system, so a change in the machine's load falls on every system alike.
+declare -A SPEEDS HWMS ANONS FILES STARTS
+for run in $(seq 1 "$RUNS"); do
+  for sys in $SYSTEMS; do
     case "$sys" in
       native) f="$W/data/big.bin" ;;
       ark) (cd "$W/store" && "$ARK" mount big "$MP" --daemon); f="$MP/big.bin" ;;
@@ -115,31 +116,38 @@ for sys in $SYSTEMS; do
     if [ "$sys" != native ]; then
       stat "$f" > /dev/null
       pid=$(mount_pid)
-      starts="$starts $(status_kb "$pid" VmRSS)"
+      STARTS[$sys]="${STARTS[$sys]:-} $(status_kb "$pid" VmRSS)"
     fi
     drop
     if [ -n "$pid" ]; then sample "$pid" "$W/sample" & SAMPLER=$!; fi
     t0=$(now); cat "$f" > /dev/null; t1=$(now)
-    speeds="$speeds $(mbps "$t0" "$t1")"
+    speed=$(mbps "$t0" "$t1")
+    SPEEDS[$sys]="${SPEEDS[$sys]:-} $speed"
+    hwm=0
     if [ -n "$pid" ]; then
-      hwms="$hwms $(status_kb "$pid" VmHWM)"
+      hwm=$(status_kb "$pid" VmHWM)
+      HWMS[$sys]="${HWMS[$sys]:-} $hwm"
       kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""
       read -r a fb < "$W/sample"
-      anons="$anons $a"; files="$files $fb"
+      ANONS[$sys]="${ANONS[$sys]:-} $a"; FILES[$sys]="${FILES[$sys]:-} $fb"
       case "$sys" in
         ark | base) (cd "$W/store" && "$ARK" unmount "$MP") ;;
         squashfuse) fusermount3 -u "$MP" ;;
       esac
+      # The next mount's process must not be confused with this one while it exits.
+      for _ in $(seq 1 300); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
     fi
-    echo "  $sys run $run: $(echo "$speeds" | awk '{print $NF}') MB/s, peak RSS $(kb_mb "$(echo "${hwms:-0}" | awk '{print $NF}')") MB" >&2
+    echo "  run $run, $sys: $speed MB/s, peak RSS $(kb_mb "$hwm") MB" >&2
   done
-  R[$sys.mbps]=$(echo "$speeds" | median)
-  R[$sys.speeds]=$(echo "$speeds" | sed 's/^ //')
+done
+for sys in $SYSTEMS; do
+  R[$sys.mbps]=$(echo "${SPEEDS[$sys]}" | median)
+  R[$sys.speeds]=$(echo "${SPEEDS[$sys]}" | sed 's/^ //')
   if [ "$sys" != native ]; then
-    R[$sys.hwm]=$(kb_mb "$(echo "$hwms" | maxof)")
-    R[$sys.anon]=$(kb_mb "$(echo "$anons" | maxof)")
-    R[$sys.file]=$(kb_mb "$(echo "$files" | maxof)")
-    R[$sys.start]=$(kb_mb "$(echo "$starts" | maxof)")
+    R[$sys.hwm]=$(kb_mb "$(echo "${HWMS[$sys]}" | maxof)")
+    R[$sys.anon]=$(kb_mb "$(echo "${ANONS[$sys]}" | maxof)")
+    R[$sys.file]=$(kb_mb "$(echo "${FILES[$sys]}" | maxof)")
+    R[$sys.start]=$(kb_mb "$(echo "${STARTS[$sys]}" | maxof)")
   fi
 done
 
@@ -150,8 +158,8 @@ LIMIT_MB=$(awk 'BEGIN{printf "%.1f", 64*1048576/1e6}')
 {
   echo "## Mount RSS while streaming, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "\`cat\` of a ${SIZE_MB} MiB random file, $RUNS run(s) per system, each from a fresh mount and dropped caches;"
-  echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r); ark $("$ARK" --version 2>/dev/null | head -1)${BENCH_CACHE:+, cache_size $BENCH_CACHE}."
+  echo "\`cat\` of a ${SIZE_MB} MiB random file, $RUNS round(s) of one run per system, each from a fresh mount and dropped caches;"
+  echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r); $("$ARK" --version 2>/dev/null | head -1), this tree at $(git rev-parse --short HEAD 2>/dev/null || echo '?')${BENCH_CACHE:+, cache_size $BENCH_CACHE}."
   echo "MB/s: median (all runs); peak RSS: the largest VmHWM; anon / file: the largest RssAnon / RssFile sampled."
   echo
   echo "| system | cold read MB/s | runs | RSS at start (MB) | peak RSS (MB) | peak anon (MB) | peak file-backed (MB) |"

@@ -119,13 +119,13 @@ extension Filesystem {
     /// cache evicts the least recently used, and the chunks a reader has just read were used
     /// more recently than those prefetched for it, so the window and about as much behind the
     /// reader must fit with room to spare, or prefetched chunks would be evicted before they
-    /// are read (and read again). 4 MiB with the default cache.
+    /// are read (and read again). 2 MiB with the default cache.
     var maxReadAheadBytes: Int { cache.capacity / 4 }
 
     /// Chunks per prefetch batch (one load, read with few I/Os): a quarter of the largest
     /// window, so the window's batches load in parallel on the load pool, and the bytes a
     /// load holds twice (its read buffer and the chunks copied out) stay small next to the
-    /// cache. 4 chunks (about 1 MiB) with the default cache, 16 from a 64 MiB cache up.
+    /// cache. 2 chunks (about 512 KiB) with the default cache, 16 from a 64 MiB cache up.
     var readAheadGroupSize: Int { min(16, max(1, maxReadAheadBytes / 4 / ChunkerParameters.default.avg)) }
 
     /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead (at most

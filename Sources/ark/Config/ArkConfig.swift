@@ -40,7 +40,7 @@ struct ArkConfig: Sendable {
     var maxHeadsPerWriter = 1024
     /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory (the default is
     /// ArkFS's `ChunkCache.defaultCapacity`: a streaming mount within 64 MiB of RSS).
-    var mountCacheSize = 16 << 20
+    var mountCacheSize = 8 << 20
     /// `[net] listen`: where the daemon accepts peers.
     var listenHost = "0.0.0.0"
     var listenPort = 7465
