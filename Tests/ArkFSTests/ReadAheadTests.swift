@@ -14,7 +14,8 @@ import Testing
     @Test func aStreamingReaderLoadsEachChunkOnceThroughTheSmallestCache() throws {
         let chunk = 256 << 10
         let sizes = Array(repeating: chunk, count: 40)
-        let content = pattern(sizes.reduce(0, +), seed: 5)
+        // A seed per chunk: `pattern` repeats every 64 KiB, so equal seeds would make one chunk.
+        let content = sizes.indices.flatMap { pattern(chunk, seed: UInt8($0)) }
         let source = MemorySource()
         let commit = try source.commit([source.file("f", content, chunkSizes: sizes)])
         var options = Filesystem.Options()
@@ -31,6 +32,7 @@ import Testing
         }
         #expect(out == content)
         let manifest = try #require(source.manifests.values.first)
+        #expect(Set((0..<sizes.count).map { manifest.entry(at: $0).id }).count == sizes.count)
         let loads = (2..<sizes.count).map { source.loadCount(manifest.entry(at: $0).id) }
         #expect(loads.allSatisfy { $0 == 1 }, "loads per chunk: \(loads)")
     }
