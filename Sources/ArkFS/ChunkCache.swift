@@ -49,6 +49,10 @@ final class ChunkCache: Sendable {
 
     static let maxHeads = 32
 
+    /// `[mount] cache_size` unless set: with the read buffers, the load threads and the
+    /// program itself, a mount streaming a large file stays under 64 MiB of RSS.
+    static let defaultCapacity = 8 << 20
+
     let capacity: Int
     private let state = Mutex(State())
     private let source: ObjectSource

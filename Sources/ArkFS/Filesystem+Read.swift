@@ -109,16 +109,29 @@ extension Filesystem {
         }
     }
 
-    /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead, in
-    /// batches (see `OpenFile.readAheadStart`).
     /// Opens index connections in the background once the mount serves, so the first reads
     /// do not wait for them.
     func warmUp() {
         DispatchQueue.global(qos: .userInitiated).async { [source] in source.warmUp(readers: 2) }
     }
 
+    /// The most a reader's read-ahead window may span: a quarter of the chunk cache. The
+    /// cache evicts the least recently used, and the chunks a reader has just read were used
+    /// more recently than those prefetched for it, so the window and about as much behind the
+    /// reader must fit with room to spare, or prefetched chunks would be evicted before they
+    /// are read (and read again). 2 MiB with the default cache.
+    var maxReadAheadBytes: Int { cache.capacity / 4 }
+
+    /// Chunks per prefetch batch (one load, read with few I/Os): a quarter of the largest
+    /// window, so the window's batches load in parallel on the load pool, and the bytes a
+    /// load holds twice (its read buffer and the chunks copied out) stay small next to the
+    /// cache. 2 chunks (about 512 KiB) with the default cache, 16 from a 64 MiB cache up.
+    var readAheadGroupSize: Int { min(16, max(1, maxReadAheadBytes / 4 / ChunkerParameters.default.avg)) }
+
+    /// Prefetches whole chunks from `offset` up to about `chunks` average chunks ahead (at most
+    /// `maxReadAheadBytes`), in batches (see `OpenFile.readAheadStart`).
     private func readAhead(_ file: OpenFile, after offset: UInt64, chunks: Int) {
-        let windowBytes = UInt64(chunks * ChunkerParameters.default.avg)
+        let windowBytes = UInt64(min(chunks * ChunkerParameters.default.avg, maxReadAheadBytes))
         guard var pos = file.readAheadStart(at: offset, windowBytes: windowBytes) else { return }
         let limit = min(offset + windowBytes, file.size)
         var ids: [ObjectID] = []
@@ -127,7 +140,7 @@ extension Filesystem {
             pos = start + e.length
         }
         file.notePrefetched(upTo: pos)
-        cache.prefetch(ids)
+        cache.prefetch(ids, groupSize: readAheadGroupSize)
     }
 }
 

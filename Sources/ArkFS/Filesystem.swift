@@ -8,7 +8,7 @@ import Synchronization
 package final class Filesystem: Sendable {
     package struct Options: Sendable {
         /// Bytes of verified chunks kept in memory.
-        package var cacheSize: Int = 64 << 20
+        package var cacheSize: Int = ChunkCache.defaultCapacity
         /// Kernel cache lifetime of immutable content (commit trees) and of the browser's
         /// changing directories.
         package var immutableTimeout: Double = 86_400

@@ -38,8 +38,9 @@ struct ArkConfig: Sendable {
     var enumerateThreshold = 8
     /// `[sync] max_heads_per_writer`: head names one peer may have per repo here.
     var maxHeadsPerWriter = 1024
-    /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory.
-    var mountCacheSize = 64 << 20
+    /// `[mount] cache_size`: bytes of verified chunks a mount keeps in memory (the default is
+    /// ArkFS's `ChunkCache.defaultCapacity`: a streaming mount within 64 MiB of RSS).
+    var mountCacheSize = 8 << 20
     /// `[net] listen`: where the daemon accepts peers.
     var listenHost = "0.0.0.0"
     var listenPort = 7465
