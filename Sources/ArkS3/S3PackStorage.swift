@@ -118,8 +118,11 @@ package enum S3HTTP {
         pool.retryConnectionEstablishment = false
         let timeout = HTTPClient.Configuration.Timeout(
             connect: .nanoseconds(policy.connectTimeout.nanoseconds), read: .nanoseconds(policy.requestTimeout.nanoseconds))
+        // No redirects: a PUT redirected elsewhere (https to http, another host) would send a
+        // pack where the signature does not cover it, and its 2xx would count as stored.
         let configuration = HTTPClient.Configuration(
-            tlsConfiguration: S3TLS.clientConfiguration(caFile: caFile), timeout: timeout, connectionPool: pool, decompression: .disabled)
+            tlsConfiguration: S3TLS.clientConfiguration(caFile: caFile), redirectConfiguration: .disallow, timeout: timeout,
+            connectionPool: pool, decompression: .disabled)
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 

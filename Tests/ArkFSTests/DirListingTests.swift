@@ -82,9 +82,14 @@ import Testing
         #expect(l.name(at: 5) == "src" && l.type(at: 5) == S_IFDIR)
         let src = try #require(fs.plusEntry(l, at: 5))
         #expect(src.attr.st_mode == S_IFDIR | 0o555 && src.attr.st_nlink == 1)
-        #expect(fs.trees.withLock { $0.byID[subTree] } == nil)  // not read
         let node = try #require(fs.inodes.node(src.ino))
         #expect(throws: ArkError.self) { try DirListing(fs: fs, ino: src.ino, node: node) }
+        // And with the tree there to be read, the entry does not read it.
+        let intact = try Filesystem(source: source, root: .commit(commit), options: Filesystem.Options())
+        defer { intact.shutdown() }
+        let root = try DirListing(fs: intact, ino: InodeTable.rootIno, node: try #require(intact.inodes.node(InodeTable.rootIno)))
+        #expect(intact.plusEntry(root, at: 5)?.attr.st_nlink == 1)
+        #expect(intact.trees.withLock { $0.byID[subTree] } == nil, "the subdirectory's tree was read for its entry")
     }
 
     @Test func theBrowsersDirectoriesAreListedWithShortTimeouts() throws {

@@ -50,12 +50,15 @@ extension Repository {
     /// Rebuilds the index from the packs, for a store whose index was lost or damaged: every
     /// record of every pack (the bucket's with `packStorage`, else the local pack files), the
     /// commit graph from the commit objects, then heads and sync sequence numbers from the
-    /// newest state record (`StoreState`). Never removes anything: rows the index already has
-    /// stay, so it is safe on an index that is only partly lost. Holds the store lock
-    /// exclusively (no writer runs meanwhile).
+    /// newest state record (`StoreState`). Rows the index already has stay, so it is safe on
+    /// an index that is only partly lost; the only rows it removes are stat cache rows naming
+    /// a manifest that is not stored (`Index.statCache` relies on there being none). Holds the
+    /// store lock exclusively (no writer runs meanwhile).
     package func repairIndex(onWait: () -> Void = {}, progress: (RepairProgress) -> Void = { _ in }) throws -> RepairReport {
         let lock = try StoreLock(store: path, mode: .exclusive, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
+        // Stat cache rows name only stored manifests: an index that lost rows may name others.
+        try index.write { try Index.dropStatCacheOfAbsentManifests($0) }
         var report = RepairReport()
         var state = RepairProgress()
         let packList = try listPacks()
@@ -98,8 +101,6 @@ extension Repository {
             }
         }
         report.damagedRecords = try markDamaged(unverified)
-        // Stat cache rows name only stored manifests (`Index.statCache` relies on it).
-        try index.write { try Index.dropStatCacheOfAbsentManifests($0) }
         let graph = try restoreCommits(commitIDs)
         report.commits = graph.inserted
         report.orphanCommits = graph.orphans
@@ -123,6 +124,8 @@ extension Repository {
         try index.write { db in
             for (id, _) in damaged {
                 try db.execute(sql: "UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL WHERE id = ?", arguments: [id])
+                // In the same transaction: no commit may take a cache hit on a manifest not stored.
+                try db.execute(sql: "DELETE FROM stat_cache WHERE manifest = ?", arguments: [id])
             }
         }
         return damaged.map(\.1)

@@ -35,13 +35,14 @@ extension Snapshot {
         // component by component again for every entry.
         let fd = dirfd(dir)
         while let ent = readdir(dir) {
-            var st = stat()
-            let (name, failure) = withUnsafePointer(to: ent.pointee.d_name) { p in
-                p.withMemoryRebound(to: CChar.self, capacity: 256) { c in
-                    (FileName(cString: c), fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 ? nil : Errno.current)
-                }
+            let name = withUnsafePointer(to: ent.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { FileName(cString: $0) }
             }
             if name.bytes == [0x2e] || name.bytes == [0x2e, 0x2e] { continue }
+            var st = stat()
+            let failure = withUnsafePointer(to: ent.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) == 0 ? nil : Errno.current }
+            }
             let full = path + [0x2f] + name.bytes
             if let failure { out.skipped.append((full, "\(failure)")); continue }
             let mode = UInt16(st.st_mode & 0o7777)
