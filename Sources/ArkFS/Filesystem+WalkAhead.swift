@@ -101,7 +101,7 @@ extension Filesystem {
     /// tree, and one after another, cold, each costs an index lookup and a read. The listed
     /// directory's subdirectories go before anything queued earlier (`TreePrefetchQueue`): a
     /// walk that reaches a subdirectory whose load has not started reads it itself, one cold
-    /// read at a time. Loads run on `aheadPool` (16 at a time); one already running is shared
+    /// read at a time. Loads run on `treePool` (4 at a time); one already running is shared
     /// (a listing that needs a tree first waits for it instead of reading it again). Deeper
     /// trees are loaded only while the tree cache is less than half full, so reading ahead
     /// does not evict what the walk is reading.
@@ -130,7 +130,7 @@ extension Filesystem {
             return n
         }
         // One job per queued tree; each loads whichever tree is most needed when it runs.
-        for _ in 0..<queued { aheadPool.submit { [self] in loadNextTreeAhead() } }
+        for _ in 0..<queued { treePool.submit { [self] in loadNextTreeAhead() } }
     }
 
     private func loadNextTreeAhead() {
