@@ -15,8 +15,8 @@ extension Index {
     /// transaction that publishes its manifest or after it, and whatever drops a manifest
     /// drops the rows naming it in the same transaction (gc; `repair index` for a record that
     /// does not verify, and for every row once before it starts, in case the index it repairs
-    /// lost objects rows). So rows are not checked against `objects` here: a
-    /// join cost a lookup per file, the larger part of a re-commit of an unchanged tree.
+    /// lost objects rows). So rows are not checked against `objects` here: a join cost a
+    /// lookup per file, the larger part of a re-commit of an unchanged tree.
     package func statCache(in directory: String) throws -> [String: (StatKey, ObjectID)] {
         try read { db in
             var out: [String: (StatKey, ObjectID)] = [:]
