@@ -60,20 +60,8 @@ timed() {
     local rc=$?; [ $rc = 4 ] || { echo "failed ($rc): $*" >&2; tail -5 "$W/err" >&2; exit 1; }; }
   read -r S RSS < "$W/time"; RSS=$(awk -v k="$RSS" 'BEGIN{printf "%.0f", k/1024}')
 }
-generate() {   # generate DIR N
-  python3 - "$1" "$2" <<'EOF'
-import os, random, sys
-dest, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(19)
-for i in range(n):
-    leaf = i % (97 * 53)
-    d = os.path.join(dest, "d%02d" % (leaf // 53), "s%02d" % (leaf % 53))
-    if i < 97 * 53:
-        os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%07d.dat" % i), "wb") as f:
-        f.write(rng.randbytes(rng.randint(256, 2200)))
-EOF
-}
+generate() { python3 "$ROOT/scripts/make-small-files.py" "$1" "$2"; }   # DIR N: the many-small-files tree
+
 do_find() { (cd "$1" && find . | wc -l > /dev/null); }
 do_du() { (cd "$1" && du -s . > /dev/null); }
 # walk SYS TREE STORE: find and du, cold (fresh mount, dropped caches) and warm; sets WALK

@@ -7,7 +7,8 @@
 #   scripts/bench-mount-meta.sh           trees of 20,000 and 200,000 files, a 50,000-entry dir
 #   scripts/bench-mount-meta.sh --quick   2,000 files, a 5,000-entry dir
 #
-# Generator: files of 256 B to 2.2 KB (seeded random bytes) spread over 97 x 53 directories.
+# Generator (scripts/make-small-files.py): files of 256 B to 2.2 KB (seeded random bytes)
+# spread over 97 x 53 directories.
 # cold = a fresh mount (new mount process, nothing cached inside it) and
 # `sync; echo 3 > /proc/sys/vm/drop_caches` right before the command; warm = the same command
 # again right after. Native has no mount: cold is drop_caches alone. One store serves both ark
@@ -64,20 +65,8 @@ trap 'exit 130' INT TERM
 echo "work dir: $W" >&2
 
 # --- data ------------------------------------------------------------------------------------
-gen_tree() {   # gen_tree DIR N: N files of 256..2200 bytes in 97 x 53 directories
-  python3 - "$1" "$2" <<'EOF'
-import os, random, sys
-dest, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(19)
-for i in range(n):
-    leaf = i % (97 * 53)
-    d = os.path.join(dest, "d%02d" % (leaf // 53), "s%02d" % (leaf % 53))
-    if i < 97 * 53:
-        os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%07d.dat" % i), "wb") as f:
-        f.write(rng.randbytes(rng.randint(256, 2200)))
-EOF
-}
+gen_tree() { python3 "$ROOT/scripts/make-small-files.py" "$1" "$2"; }   # DIR N: the many-small-files tree
+
 gen_flat() {   # gen_flat DIR N: N files of 256..2200 bytes in one directory
   python3 - "$1" "$2" <<'EOF'
 import os, random, sys

@@ -64,20 +64,8 @@ daemon() {
   DPID=$!; PIDS+=("$DPID")
 }
 stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-generate() {   # generate DIR N (bench-million.sh's tree)
-  python3 - "$1" "$2" <<'EOF'
-import os, random, sys
-dest, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(19)
-for i in range(n):
-    leaf = i % (97 * 53)
-    d = os.path.join(dest, "d%02d" % (leaf // 53), "s%02d" % (leaf % 53))
-    if i < 97 * 53:
-        os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%07d.dat" % i), "wb") as f:
-        f.write(rng.randbytes(rng.randint(256, 2200)))
-EOF
-}
+generate() { python3 "$ROOT/scripts/make-small-files.py" "$1" "$2"; }   # DIR N: the many-small-files tree
+
 
 OUT="$W/pull-$(date -u +%Y%m%dT%H%M%SZ).md"
 {

@@ -132,21 +132,19 @@ read_mount() {
   echo "  $name: first byte ${R[$name.ttfb]} ms, read ${R[$name.read]} s, mount peak RSS ${R[$name.rss]} MB" >&2
 }
 echo "cold reads..." >&2
-# ark from the bucket: a store rebuilt from the bucket alone, so every chunk comes from S3.
-C="$W/ark-cold"; mkdir -p "$C/data"; cp "$S/ark.toml" "$C/"; cp "$S/data/node.key" "$C/data/"
-(cd "$C" && "$ARK" repair index > /dev/null)
-MP="$W/mnt/ark-s3"; mkdir -p "$MP"; MOUNTS+=("$MP")
-(cd "$C" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
-read_mount ark_s3 "$MP" "$MP/big.bin"
-(cd "$C" && "$ARK" unmount "$MP")
-if [ "${BENCH_HTTP:-0}" = 1 ]; then
-  C="$W/ark-cold-http"; mkdir -p "$C/data"; cp "$H/ark.toml" "$C/"; cp "$H/data/node.key" "$C/data/"
-  (cd "$C" && "$ARK" repair index > /dev/null)
-  MP="$W/mnt/ark-http"; mkdir -p "$MP"; MOUNTS+=("$MP")
-  (cd "$C" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
-  read_mount http "$MP" "$MP/big.bin"
-  (cd "$C" && "$ARK" unmount "$MP")
-fi
+# read_from_bucket NAME STORE MOUNT: ark from the bucket: a store rebuilt from the bucket alone
+# (STORE's ark.toml and node key only), so every chunk comes from S3; read through a mount.
+read_from_bucket() {
+  local c="$W/$1-cold" mp="$W/mnt/$3"
+  mkdir -p "$c/data"; cp "$2/ark.toml" "$c/"; cp "$2/data/node.key" "$c/data/"
+  (cd "$c" && "$ARK" repair index > /dev/null)
+  mkdir -p "$mp"; MOUNTS+=("$mp")
+  (cd "$c" && "$ARK" mount big "$mp" --daemon); wait_for "$mp/big.bin"
+  read_mount "$1" "$mp" "$mp/big.bin"
+  (cd "$c" && "$ARK" unmount "$mp")
+}
+read_from_bucket ark_s3 "$S" ark-s3
+if [ "${BENCH_HTTP:-0}" = 1 ]; then read_from_bucket http "$H" ark-http; fi
 MP="$W/mnt/ark-local"; mkdir -p "$MP"; MOUNTS+=("$MP")
 (cd "$L" && "$ARK" mount big "$MP" --daemon); wait_for "$MP/big.bin"
 read_mount ark_local "$MP" "$MP/big.bin"
