@@ -78,17 +78,25 @@ extension S3Client {
     private func uploadParts(key: String, uploadID: String, file: ReadOnlyFile, length: UInt64, count: Int) throws -> [String] {
         let state = PartState(count: count)
         let partSize = UInt64(configuration.partSize)
-        DispatchQueue.concurrentPerform(iterations: min(configuration.uploadConcurrency, count)) { _ in
-            while let index = state.next() {
-                do {
-                    let offset = UInt64(index) * partSize
-                    let bytes = try file.read(offset: offset, length: Int(min(partSize, length - offset)))
-                    state.finish(index, etag: try uploadPart(key: key, uploadID: uploadID, number: index + 1, bytes: bytes))
-                } catch {
-                    state.fail(error)
+        // Threads of their own, not `concurrentPerform`: that runs one worker per core, so on
+        // two cores only two parts were in flight while each waited on the network.
+        let group = DispatchGroup()
+        for _ in 0..<min(configuration.uploadConcurrency, count) {
+            group.enter()
+            Thread { [self] in
+                defer { group.leave() }
+                while let index = state.next() {
+                    do {
+                        let offset = UInt64(index) * partSize
+                        let bytes = try file.read(offset: offset, length: Int(min(partSize, length - offset)))
+                        state.finish(index, etag: try uploadPart(key: key, uploadID: uploadID, number: index + 1, bytes: bytes))
+                    } catch {
+                        state.fail(error)
+                    }
                 }
-            }
+            }.start()
         }
+        group.wait()
         return try state.result()
     }
 }

@@ -141,22 +141,37 @@ final class BatchResults: Sendable {
 
 /// A set of object ids shared between a session and its worker threads.
 final class KnownIDs: Sendable {
-    /// The ids, and how many times they were forgotten (`generation`).
-    private let state = Mutex((ids: Set<ObjectID>(), generation: UInt64(0)))
+    /// The ids written or found since the last publish; those set aside while their packs
+    /// upload (`seal`); and how many times ids were forgotten (`generation`).
+    private let state = Mutex((ids: Set<ObjectID>(), sealed: Set<ObjectID>(), generation: UInt64(0)))
 
-    func contains(_ id: ObjectID) -> Bool { state.withLock { $0.ids.contains(id) } }
+    func contains(_ id: ObjectID) -> Bool { state.withLock { $0.ids.contains(id) || $0.sealed.contains(id) } }
 
-    @discardableResult
-    func insert(_ id: ObjectID) -> Bool { state.withLock { $0.ids.insert(id).inserted } }
+    func insert(_ id: ObjectID) { _ = state.withLock { $0.ids.insert(id) } }
 
-    /// Counts `removeAll` calls: an index answer taken before the last one may be older than
-    /// what the session has published since.
+    /// Counts the calls that forgot ids: an index answer taken before the last one may be
+    /// older than what the session has published since.
     var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Sets the ids known so far aside: their batch is uploading and not published yet, so
+    /// they stay known until `dropSealed` (after the index has recorded them).
+    func seal() {
+        state.withLock {
+            if $0.sealed.isEmpty { swap(&$0.ids, &$0.sealed) } else { $0.sealed.formUnion($0.ids); $0.ids.removeAll() }
+        }
+    }
+
+    /// Forgets the sealed ids (their batch is published; the index answers for them now).
+    func dropSealed() {
+        state.withLock {
+            $0.sealed.removeAll(); $0.generation += 1
+        }
+    }
 
     /// Forgets every id (they are published; the index answers for them from now on).
     func removeAll() {
         state.withLock {
-            $0.ids.removeAll(); $0.generation += 1
+            $0.ids.removeAll(); $0.sealed.removeAll(); $0.generation += 1
         }
     }
 }

@@ -139,7 +139,7 @@ extension WriteSession {
         if try !have(p.manifest, p.presence[p.chunks.count]) {
             try appendManifest(p.manifest, p.manifestBytes, p.manifestCompressed)
         }
-        if checkpointDue { try checkpoint() }
+        try checkpointIfDue()
         return (p.manifest, p.size)
     }
 }

@@ -16,8 +16,8 @@ package final class WriteSession {
     /// (one set, not a copy per file).
     let known = KnownIDs()
     let compressors = CompressorPool()
-    private var unsyncedBytes: UInt64 = 0
-    private var statEntries: [(String, StatKey, ObjectID)] = []
+    var unsyncedBytes: UInt64 = 0
+    var statEntries: [(String, StatKey, ObjectID)] = []
     /// Bytes of new (not deduplicated) stored data this session wrote.
     package private(set) var newBytesStored: UInt64 = 0
     package private(set) var newObjects = 0
@@ -37,13 +37,14 @@ package final class WriteSession {
     /// already stored, and cached, leaves it evictable.
     var keepsCachedChunks = true
     /// Block tags of chunks written since the last publish (published with them).
-    private var pendingTags: [(ObjectID, [UInt8])] = []
+    var pendingTags: [(ObjectID, [UInt8])] = []
     let tagger: BlockTagger
-    private lazy var treeBases = TreeDeltaBases(repo: repo)
-    /// Synced records no index transaction has recorded yet, and packs not yet confirmed by
-    /// the bucket (`syncAndUpload`).
-    private var unpublished: [PackWriter.Pending] = []
-    private var notUploaded: [PackWriter.SyncedPack] = []
+    lazy var treeBases = TreeDeltaBases(repo: repo)
+    /// Synced batches no index transaction has recorded yet (a publish failed): the next
+    /// publish uploads and records them again.
+    var carried = PublishBatch()
+    /// The batch uploading to the bucket while the session writes on (`checkpointIfDue`).
+    var uploading: (BackgroundUpload, PublishBatch)?
 
     package init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
@@ -54,6 +55,10 @@ package final class WriteSession {
         // below the cache and uploads start sooner.
         if repo.packStorage != nil { checkpointBytes = 64 << 20 }
     }
+
+    /// An upload still running belongs to a batch no index will record: the bucket keeps
+    /// the pack until gc removes it as unused.
+    deinit { try? uploading?.0.wait() }
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
     @discardableResult
@@ -131,7 +136,7 @@ package final class WriteSession {
         known.insert(id)
         let n = UInt64(compressed?.count ?? raw.count)
         newBytesStored += n; unsyncedBytes += n; newObjects += 1
-        if checkpointDue { try checkpoint() }
+        try checkpointIfDue()
     }
 
     /// Appends new chunks (already hashed, deduplicated and maybe compressed) in order with
@@ -145,7 +150,7 @@ package final class WriteSession {
             let n = UInt64(r.compressed?.count ?? r.raw.count)
             newBytesStored += n; unsyncedBytes += n; newObjects += 1
         }
-        if checkpointDue { try checkpoint() }
+        try checkpointIfDue()
     }
 
     /// Hashes and compresses chunks in parallel, then appends the new ones in order.
@@ -191,7 +196,7 @@ package final class WriteSession {
         if level == 0 { keptChunks += entries.map(\.id) }
         if entries.count <= maxN {
             let id = try put(.manifest, Manifest(level: level, entries: entries).bytes)
-            if checkpointDue { try checkpoint() }
+            try checkpointIfDue()
             return id
         }
         guard level < Manifest.maxLevel else { throw ArkError(.unsupported, "file too large for a manifest") }
@@ -206,51 +211,12 @@ package final class WriteSession {
 
     func rememberStat(path: String, key: StatKey, manifest: ObjectID) throws {
         statEntries.append((path, key, manifest))
-        if statEntries.count >= checkpointObjects { try checkpoint() }
+        try checkpointIfDue()
     }
 
     var checkpointDue: Bool {
         unsyncedBytes >= checkpointBytes || writer.pendingCount >= checkpointObjects
             || statEntries.count >= checkpointObjects || keptChunks.count >= checkpointObjects
-    }
-
-    /// fsyncs what was written and publishes it to the index as present objects.
-    package func checkpoint() throws {
-        let (records, packs) = try syncAndUpload()
-        guard !records.isEmpty || !statEntries.isEmpty || !keptChunks.isEmpty else { return }
-        let stats = statEntries
-        let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
-        try repo.index.write { db in
-            try Index.insert(db, records: records, remote: repo.packStorage != nil)
-            try Index.updateStatCache(db, stats)
-            if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
-            try Index.setDeltaBases(db, bases)
-            try Index.insertTags(db, tags)
-        }
-        unpublished.removeAll()
-        statEntries.removeAll()
-        keptChunks.removeAll()
-        pendingTags.removeAll()
-        treeBases.published()
-        // Everything known so far is in the index now, where `isKnown` finds it.
-        known.removeAll()
-        repo.cacheUploaded(packs)
-    }
-
-    /// fsyncs what was written and, with a bucket, uploads the packs (and their record
-    /// directories) and waits for the bucket to confirm them: only then may the index learn of
-    /// the records. Packs are sealed at every sync then, so an uploaded pack never changes.
-    private func syncAndUpload() throws -> (records: [PackWriter.Pending], packs: [PackWriter.SyncedPack]) {
-        let (records, packs) = try writer.syncPacks()
-        unsyncedBytes = 0
-        // Kept until an index transaction has recorded them: after a failed upload or index
-        // write, the next publish of this session uploads and records them again (both are
-        // idempotent), so nothing it already counts as stored (`known`) goes unpublished.
-        unpublished += records
-        notUploaded += packs
-        try repo.upload(notUploaded, records: unpublished)
-        defer { notUploaded.removeAll() }
-        return (unpublished, notUploaded)
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
@@ -271,29 +237,5 @@ package final class WriteSession {
             }
         }
         return id
-    }
-
-    /// fsyncs everything written so far, then publishes it in one index transaction that also
-    /// runs `body`, so rows written by `body` may point at those objects (metadata implies data).
-    func publish(_ body: (Database) throws -> Void) throws {
-        let (records, packs) = try syncAndUpload()
-        let stats = statEntries
-        let kept = keptChunks, bases = treeBases.unpublished, tags = pendingTags
-        try repo.index.write { db in
-            try Index.insert(db, records: records, remote: repo.packStorage != nil)
-            try Index.updateStatCache(db, stats)
-            if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
-            try Index.setDeltaBases(db, bases)
-            try Index.insertTags(db, tags)
-            try body(db)
-        }
-        unpublished.removeAll()
-        statEntries.removeAll()
-        keptChunks.removeAll()
-        pendingTags.removeAll()
-        treeBases.published()
-        // Everything known so far is in the index now, where `isKnown` finds it.
-        known.removeAll()
-        repo.cacheUploaded(packs)
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 /// Appends records to a new pack file of its own (so concurrent writers never share a file).
 /// Bytes become durable only at `sync()`; only then may the index learn about them.
 final class PackWriter {
-    struct Pending {
+    struct Pending: Sendable {
         var id: ObjectID
         var kind: ObjectKind
         var packName: String
@@ -145,7 +145,7 @@ final class PackWriter {
     }
 
     /// A pack file made durable by `syncPacks()`: its name and size.
-    struct SyncedPack: Equatable {
+    struct SyncedPack: Equatable, Sendable {
         var name: String
         var size: UInt64
     }

@@ -32,6 +32,10 @@ final class DirectoryPackStorage: PackStorage {
     func failUploads(_ on: Bool) { uploadsFail.store(on, ordering: .relaxed) }
     func failPuts(_ on: Bool) { putsFail.store(on, ordering: .relaxed) }
     func storeThenFailStatePuts(_ on: Bool) { statePutsStoreThenFail.store(on, ordering: .relaxed) }
+    /// Uploads wait until `releaseUploads()`: a bucket slower than the writer.
+    private let uploadGate = Mutex<DispatchSemaphore?>(nil)
+    func holdUploads() { uploadGate.withLock { $0 = DispatchSemaphore(value: 0) } }
+    func releaseUploads() { uploadGate.withLock { $0 }?.signal() }
 
     private func path(_ key: String) -> String { root + "/" + key }
 
@@ -42,6 +46,10 @@ final class DirectoryPackStorage: PackStorage {
     }
 
     func upload(key: String, fromFile file: String, length: UInt64) throws {
+        if let gate = uploadGate.withLock({ $0 }) {
+            gate.wait()
+            gate.signal()
+        }
         if uploadsFail.load(ordering: .relaxed) { throw ArkError(.io, "upload of \(key) failed (test)") }
         let data = try Data(contentsOf: URL(fileURLWithPath: file))
         guard UInt64(data.count) >= length else { throw ArkError(.io, "\(file) is shorter than \(length)") }
