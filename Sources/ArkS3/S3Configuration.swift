@@ -84,7 +84,7 @@ package struct S3Configuration: Sendable, Equatable {
 
     package init(
         endpoint: URL, bucket: String, prefix: String = "", region: String = "us-east-1", addressing: S3Addressing = .path,
-        credentials: S3Credentials, retry: S3RetryPolicy = S3RetryPolicy(), partSize: Int = 16 << 20, uploadConcurrency: Int = 4
+        credentials: S3Credentials, retry: S3RetryPolicy = S3RetryPolicy(), partSize: Int = 8 << 20, uploadConcurrency: Int = 4
     ) {
         self.endpoint = endpoint
         self.bucket = bucket
