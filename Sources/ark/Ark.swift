@@ -38,6 +38,10 @@ struct Ark: ParsableCommand {
         // there), and its chunk cache already reuses what it read. Best effort: only speed
         // depends on it.
         if CommandLine.arguments.dropFirst().first != "mount" { _ = ark_malloc_keep_large_buffers() }
+        // Every thread may get an arena of its own, and each keeps freed memory: a commit of
+        // 1 GiB to a bucket (hashing, upload and bucket-pool threads) peaked at 644-652 MB with
+        // glibc's default, 270-291 MB with two arenas, at the same speed.
+        _ = ark_malloc_limit_arenas(2)
         DaemonLauncher.detachIfChild()
         do {
             var command = try parseAsRoot()

@@ -41,7 +41,7 @@ struct MountCommand: ParsableCommand {
 
     private func serve(ctx: StoreContext, root: Filesystem.Root, mountpoint: String, rev: String?) throws {
         var options = Filesystem.Options()
-        options.cacheSize = ctx.config.mountCacheSize
+        options.cacheSize = ctx.config.mountCacheSize(bucket: ctx.repo.packStorage != nil)
         options.uid = getuid()
         options.gid = getgid()
         options.declaredRepos = ctx.config.repos.map(\.id)

@@ -161,7 +161,7 @@ extension ArkConfig {
                     throw p.error("mount.cache_size", "must be a size such as \"96MiB\" or a number of bytes")
                 }
                 guard n >= 4 << 20 && n <= 64 << 30 else { throw p.error("mount.cache_size", "must be between 4MiB and 64GiB") }
-                config.mountCacheSize = n
+                config.mountCacheSizeSetting = n
             }
         }
         return config
