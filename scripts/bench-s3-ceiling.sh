@@ -24,12 +24,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+# A server this script starts it also stops (a new start empties it).
+OWN_SERVER=0; scripts/s3-server.sh status || OWN_SERVER=1
 eval "$(scripts/s3-server.sh start)"
 PUT_MB=${BENCH_PUT_MB:-"16 64"}; RANGE_KB=${BENCH_RANGE_KB:-4096}; OBJ_MB=${BENCH_OBJECT_MB:-512}
 TOTAL_MB=${BENCH_TOTAL_MB:-512}; DROP=${BENCH_DROP:-1}
 PREFIX=ceiling-$(date +%s)
 W=${BENCH_DIR:-$(mktemp -d -p /var/tmp ark-bench-s3-ceiling.XXXXXX)}
-trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
+trap '[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"; if [ "$OWN_SERVER" = 1 ]; then scripts/s3-server.sh stop; fi' EXIT
 echo "work dir: $W" >&2
 
 # The access key ("account:user" for Swift's tempauth) has a colon, so it travels in the URL,

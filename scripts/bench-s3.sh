@@ -30,6 +30,8 @@ ARK=$(readlink -f "${ARK:-$ROOT/.build/release/ark}")
 SIZE_MB=${BENCH_SIZE_MB:-2048}; NFILES=${BENCH_FILES:-20000}
 source scripts/deps.sh
 ark_install_debs fuse3 python3 restic time procps
+# A server this script starts it also stops (a new start empties it): each run stores gigabytes.
+OWN_SERVER=0; scripts/s3-server.sh status || OWN_SERVER=1
 eval "$(scripts/s3-server.sh start)"
 CA=$ARK_TEST_S3_CA
 RUN=bench-$(date +%s)
@@ -43,6 +45,7 @@ cleanup() {
   for p in "${BG[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
+  if [ "$OWN_SERVER" = 1 ]; then scripts/s3-server.sh stop; fi
 }
 trap cleanup EXIT
 trap 'echo "bench-s3.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
