@@ -28,11 +28,13 @@ extension SyncEngine {
             }
         }
         for repo in repos {
-            do {
-                try await reconcile(repo: repo, with: connection)
-                if let list = heads[repo] { try await apply(list, repo: repo, from: connection.remote) }
-            } catch {
+            // The heads are adopted even when reconciliation failed: each pulls its own history
+            // (and is retried if that fails transiently).
+            do { try await reconcile(repo: repo, with: connection) } catch {
                 logger.warning("catching up on \(repo) with \(connection.remote.short) failed: \(error)")
+            }
+            do { if let list = heads[repo] { try await apply(list, repo: repo, from: connection.remote) } } catch {
+                logger.warning("adopting the heads of \(repo) from \(connection.remote.short) failed: \(error)")
             }
         }
     }

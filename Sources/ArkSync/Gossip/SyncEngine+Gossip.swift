@@ -93,7 +93,10 @@ extension SyncEngine {
             }
         case .refused: break
         case .known(let pull):
-            if pull { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } }
+            guard pull else { break }
+            do { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
+                retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
+            }
         case .accept:
             // One pull waits per head: a newer announcement of a head whose pull is still
             // waiting replaces it there instead of queueing another.
@@ -112,7 +115,7 @@ extension SyncEngine {
                 }
             } catch {
                 state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
-                logger.warning("pulling \(latest.repo)/\(latest.name)@\(latest.writer.short) seq \(latest.seq) failed: \(error)")
+                retryIfTransient(latest, from: from, after: error, attempt: 1, forwarding: true)
                 return
             }
             // Forwarded after the pull, so the next hop can fetch the history from us.
@@ -171,7 +174,7 @@ extension SyncEngine {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
                 do { _ = try await adopt(a, from: peer) } catch {
-                    logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) from \(peer.short) failed: \(error)")
+                    retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
                 }
             case .known(pull: false), .refused: break
             case .drop(let why):
