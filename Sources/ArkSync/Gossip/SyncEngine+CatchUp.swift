@@ -28,13 +28,11 @@ extension SyncEngine {
             }
         }
         for repo in repos {
-            // The heads are adopted even when reconciliation failed: each pulls its own history
-            // (and is retried if that fails transiently).
-            do { try await reconcile(repo: repo, with: connection) } catch {
+            do {
+                try await reconcile(repo: repo, with: connection)
+                if let list = heads[repo] { try await apply(list, repo: repo, from: connection.remote) }
+            } catch {
                 logger.warning("catching up on \(repo) with \(connection.remote.short) failed: \(error)")
-            }
-            do { if let list = heads[repo] { try await apply(list, repo: repo, from: connection.remote) } } catch {
-                logger.warning("adopting the heads of \(repo) from \(connection.remote.short) failed: \(error)")
             }
         }
     }

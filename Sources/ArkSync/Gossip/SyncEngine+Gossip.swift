@@ -24,6 +24,13 @@ extension SyncEngine {
         }
     }
 
+    /// Forgets that `a` was seen, after its pull failed: the same announcement delivered again
+    /// (by another peer, or on reconnect) is pulled again instead of dropped as a duplicate.
+    func forgetSeen(_ a: HeadAnnouncement) {
+        let h = a.hash
+        state.withLock { s in _ = s.seenHashes.remove(h) }
+    }
+
     /// Checks `a` and, when it is new, records it as the last seen of its (repo, writer, name).
     /// One of this node's own announcements, reported back, raises its own sequence number.
     func judge(_ a: HeadAnnouncement, deliveredBy peer: ObjectID) throws -> Verdict {
@@ -95,6 +102,7 @@ extension SyncEngine {
         case .known(let pull):
             guard pull else { break }
             do { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
+                forgetSeen(a)
                 retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
             }
         case .accept:
@@ -115,6 +123,7 @@ extension SyncEngine {
                 }
             } catch {
                 state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
+                forgetSeen(latest)
                 retryIfTransient(latest, from: from, after: error, attempt: 1, forwarding: true)
                 return
             }
@@ -174,6 +183,7 @@ extension SyncEngine {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
                 do { _ = try await adopt(a, from: peer) } catch {
+                    forgetSeen(a)
                     retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
                 }
             case .known(pull: false), .refused: break
