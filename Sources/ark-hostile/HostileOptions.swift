@@ -97,6 +97,8 @@ enum HostileAttack {
         "idle-connections": idleConnections,
         "credit-starve": creditStarve,
         "bogus-announce": bogusAnnounce,
-        "many-heads": manyHeads
+        "many-heads": manyHeads,
+        "large-trees": largeTrees,
+        "lying-structure": lyingStructure
     ]
 }

@@ -123,6 +123,9 @@ package final class BlockingPool: Sendable {
             let next: (@Sendable () -> Void)?? = state.withLock { s in
                 guard s.head < s.jobs.count else { return s.phase == .running ? .some(nil) : .none }
                 let job = s.jobs[s.head]
+                // The slot lets go of the job now, not when the queue is compacted: a finished
+                // job's captures (a pull's response of up to 16 MiB) must not outlive it.
+                s.jobs[s.head] = {}
                 s.head += 1
                 if s.head >= 64 && s.head * 2 >= s.jobs.count {
                     s.jobs.removeFirst(s.head)

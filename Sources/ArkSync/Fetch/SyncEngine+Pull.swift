@@ -49,20 +49,18 @@ extension SyncEngine {
                 return (stored, remote)
             }
             fetched.merge(stored) { a, _ in a }
-            var arrived: [(ObjectID, [UInt8])] = []
-            for (id, bytes) in try await fetchObjects(
+            // Each response is decoded and stored as it arrives, not held for the round.
+            try await fetchObjects(
                 remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                stallDeadline: configuration.stallDeadline)
-            {
-                let c: Commit
-                do { c = try Commit(decoding: bytes) } catch {
-                    throw SyncError.protocolViolation("commit \(id.short) does not decode: \(error)")
+                stallDeadline: configuration.stallDeadline
+            ) { objects in
+                for o in objects {
+                    do { fetched[o.id] = try Commit(decoding: o.bytes) } catch {
+                        throw SyncError.protocolViolation("commit \(o.id.short) does not decode: \(error)")
+                    }
                 }
-                arrived.append((id, bytes))
-                fetched[id] = c
+                try await session.run { s in try s.putChecked(objects.map { (key: $0.id, value: $0.bytes) }, kind: .commit) }
             }
-            let toStore = arrived
-            try await session.run { s in for (id, bytes) in toStore { _ = try s.putVerified(id, .commit, bytes) } }
             var parents: [ObjectID] = []
             var seen = Set<ObjectID>()
             for id in current {
@@ -117,8 +115,10 @@ extension SyncEngine {
     }
 
     /// Fetches the trees and manifests below `roots` that are not stored here, one level and
-    /// one page of ids at a time, storing each page before the next (published as present at
-    /// the session's checkpoints: their bytes are durable first). Objects already stored are
+    /// one page of ids at a time. Each response is checked against what the objects' parents
+    /// say they are, then stored (published as present at the session's checkpoints: their
+    /// bytes are durable first) and dropped before the next: the walk holds one response, or
+    /// `PullWalk.batchBytes` of objects read back, never a page. Objects already stored are
     /// read and walked too, so an interrupted pull finds what lies below them.
     private func walkTrees(of roots: [ObjectID], from peers: [any PeerConnection], session: PooledWriteSession) async throws
         -> PullWalk
@@ -133,106 +133,51 @@ extension SyncEngine {
                 throw SyncError.protocolViolation("trees nest more than \(ObjectLimits.maxTreeDepth) levels deep")
             }
             while true {
-                let loaded = try await blocking.run { () -> ([(ObjectID, ObjectKind, [UInt8])], [(ObjectID, ObjectKind)])? in
+                let remote = try await blocking.run { () -> [(ObjectID, ObjectKind)]? in
                     guard let page = try walk.nextPage() else { return nil }
-                    var objects: [(ObjectID, ObjectKind, [UInt8])] = []
+                    let rows = try index.objects(page.map(\.0))
                     var remote: [(ObjectID, ObjectKind)] = []
-                    for (id, kind) in page {
-                        if try index.object(id)?.isPresent == true {
-                            objects.append((id, kind, try repository.read(id, kind: kind)))
-                        } else {
-                            remote.append((id, kind))
+                    var batch: [(ObjectID, [UInt8])] = []
+                    var bytes = 0
+                    for (id, expected) in page {
+                        guard let row = rows[id], row.isPresent else {
+                            remote.append((id, expected.kind))
+                            continue
+                        }
+                        guard row.kind == expected.kind else {
+                            throw SyncError.protocolViolation(
+                                "\(id.short) is named as \(expected.description), but it is a \(row.kind) here")
+                        }
+                        if !batch.isEmpty && bytes + row.rawLength > PullWalk.batchBytes {
+                            try walk.add(batch)
+                            batch.removeAll()
+                            bytes = 0
+                        }
+                        batch.append((id, try repository.read(id, kind: row.kind)))
+                        bytes += row.rawLength
+                    }
+                    try walk.add(batch)
+                    return remote
+                }
+                guard let remote else { break }
+                try await fetchObjects(
+                    remote, from: peers, deadline: configuration.requestDeadline, require: true,
+                    stallDeadline: configuration.stallDeadline
+                ) { objects in
+                    // Checked before stored: an object that is not what its parent says is not kept.
+                    try await blocking.run { try walk.add(objects.map { ($0.id, $0.bytes) }) }
+                    try await session.run { s in
+                        for kind in [ObjectKind.tree, .manifest] {
+                            try s.putChecked(objects.lazy.filter { $0.kind == kind }.map { (key: $0.id, value: $0.bytes) }, kind: kind)
                         }
                     }
-                    return (objects, remote)
                 }
-                guard let loaded else { break }
-                var objects = loaded.0
-                let remote = loaded.1
-                let kinds = Dictionary(remote, uniquingKeysWith: { a, _ in a })
-                let got = try await fetchObjects(
-                    remote, from: peers, deadline: configuration.requestDeadline, require: true,
-                    stallDeadline: configuration.stallDeadline)
-                try await session.run { s in for (id, bytes) in got { _ = try s.putVerified(id, kinds[id]!, bytes) } }
-                for (id, bytes) in got { objects.append((id, kinds[id]!, bytes)) }
-                let page = objects
-                try await blocking.run { try walk.add(page) }
             }
         }
+        try await blocking.run { try walk.finish() }
+        largestPullBatch.withLock { $0 = max($0, walk.largestBatch) }
+        logger.debug("walked \(walk.objectsWalked) trees and manifests, \(walk.bytesWalked) bytes, at most \(walk.largestBatch) at once")
         return walk
-    }
-
-    /// Fetches `wanted` objects, asking each peer in turn for what is still missing. A peer that
-    /// fails, times out, answers malformed bytes or sends an object that does not hash to its id
-    /// is dropped for this request. With `stallDeadline`, every peer but the last gets only that
-    /// long (another could serve instead); one that runs into it is marked stalled and asked
-    /// again at the end with the full `deadline`. With `require`, anything no peer had is an error.
-    func fetchObjects(
-        _ wanted: [(ObjectID, ObjectKind)], from peers: [any PeerConnection], deadline: Double,
-        require: Bool, stallDeadline: Double? = nil
-    ) async throws -> [ObjectID: [UInt8]] {
-        guard !wanted.isEmpty else { return [:] }
-        let kinds = Dictionary(wanted, uniquingKeysWith: { a, _ in a })
-        var result: [ObjectID: [UInt8]] = [:]
-        // Peers that stalled since the pull began (an earlier round) go last too.
-        let peers = stallDeadline == nil ? peers : peers.filter { !isStalled($0.remote) } + peers.filter { isStalled($0.remote) }
-        var attempts = peers.enumerated().map { i, p in (p, i < peers.count - 1 ? min(stallDeadline ?? deadline, deadline) : deadline) }
-        var next = 0
-        while next < attempts.count, result.count < kinds.count {
-            let (peer, limit) = attempts[next]
-            next += 1
-            switch await fetchMissing(wanted.map(\.0), from: peer, kinds: kinds, into: &result, deadline: limit) {
-            case .timedOut where limit < deadline:
-                markStalled(peer.remote)
-                attempts.append((peer, deadline))
-            case .timedOut: markStalled(peer.remote)
-            case .answered: clearStalled(peer.remote)
-            case .failed: break
-            }
-        }
-        if require, let missing = kinds.keys.first(where: { result[$0] == nil }) {
-            throw SyncError.remote(
-                "no connected peer served \(kinds[missing]!) \(missing.short) (\(kinds.count - result.count) objects missing)")
-        }
-        return result
-    }
-
-    enum Attempt { case answered, timedOut, failed }
-
-    /// Asks `peer` for every object of `order` not yet in `result`, in batches, until it has
-    /// nothing more to give.
-    private func fetchMissing(
-        _ order: [ObjectID], from peer: any PeerConnection, kinds: [ObjectID: ObjectKind],
-        into result: inout [ObjectID: [UInt8]], deadline: Double
-    ) async -> Attempt {
-        var pending = order.filter { result[$0] == nil }
-        while !pending.isEmpty {
-            let batch = Array(pending.prefix(SyncLimits.maxObjectsPerRequest))
-            let objects: [WireObject]
-            do {
-                let reply = try await peer.request(SyncRequest.getObjects(batch).encoded, deadline: deadline)
-                guard case .objects(let o) = try SyncResponse(decoding: reply) else {
-                    throw SyncError.protocolViolation("get-objects answered with another response type")
-                }
-                objects = o
-            } catch {
-                logger.info("peer \(peer.remote.short) failed a get-objects request: \(error)")
-                return error as? SyncError == .timeout ? .timedOut : .failed
-            }
-            var progress = false
-            for o in objects {
-                guard let kind = kinds[o.id], o.kind == kind, ObjectHasher.hash(kind, o.bytes) == o.id else {
-                    logger.warning(
-                        "peer \(peer.remote.short) sent bytes that are not \(kinds[o.id]?.description ?? "a requested object") \(o.id.short); trying another peer"
-                    )
-                    return .failed
-                }
-                if result.updateValue(o.bytes, forKey: o.id) == nil { progress = true }
-            }
-            if !progress { break }
-            pending = pending.filter { result[$0] == nil }
-        }
-        return .answered
     }
 
     /// Commits ordered so every parent comes before its children (Kahn's algorithm).

@@ -24,6 +24,13 @@ extension SyncEngine {
         }
     }
 
+    /// Forgets that `a` was seen, after its pull failed: the same announcement delivered again
+    /// (by another peer, or on reconnect) is pulled again instead of dropped as a duplicate.
+    func forgetSeen(_ a: HeadAnnouncement) {
+        let h = a.hash
+        state.withLock { s in _ = s.seenHashes.remove(h) }
+    }
+
     /// Checks `a` and, when it is new, records it as the last seen of its (repo, writer, name).
     /// One of this node's own announcements, reported back, raises its own sequence number.
     func judge(_ a: HeadAnnouncement, deliveredBy peer: ObjectID) throws -> Verdict {
@@ -93,7 +100,11 @@ extension SyncEngine {
             }
         case .refused: break
         case .known(let pull):
-            if pull { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } }
+            guard pull else { break }
+            do { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
+                forgetSeen(a)
+                retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
+            }
         case .accept:
             // One pull waits per head: a newer announcement of a head whose pull is still
             // waiting replaces it there instead of queueing another.
@@ -112,7 +123,8 @@ extension SyncEngine {
                 }
             } catch {
                 state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
-                logger.warning("pulling \(latest.repo)/\(latest.name)@\(latest.writer.short) seq \(latest.seq) failed: \(error)")
+                forgetSeen(latest)
+                retryIfTransient(latest, from: from, after: error, attempt: 1, forwarding: true)
                 return
             }
             // Forwarded after the pull, so the next hop can fetch the history from us.
@@ -171,7 +183,8 @@ extension SyncEngine {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
                 do { _ = try await adopt(a, from: peer) } catch {
-                    logger.warning("pulling \(a.repo)/\(a.name)@\(a.writer.short) seq \(a.seq) from \(peer.short) failed: \(error)")
+                    forgetSeen(a)
+                    retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
                 }
             case .known(pull: false), .refused: break
             case .drop(let why):

@@ -29,6 +29,9 @@ package final class SyncEngine: PeerHandler, Sendable {
     /// Background work (pulls, forwarding, replication): children of one task group the
     /// engine owns; `stop()` cancels it.
     let work = BackgroundWork()
+    /// The most bytes of trees and manifests a pull's walk held at once (one response, or one
+    /// batch read back), over all pulls so far.
+    let largestPullBatch = Mutex(0)
 
     enum Phase { case running, stopped }
 
@@ -84,6 +87,9 @@ package final class SyncEngine: PeerHandler, Sendable {
         /// waiting for its writer's lane: one waiting pull per head, however many arrive.
         var pendingPulls: [String: (announcement: HeadAnnouncement, from: ObjectID)] = [:]
         var headLimitLogged: [String: ContinuousClock.Instant] = [:]
+        /// Pulls waiting to be retried, per head ("repo/writer/hex/name"): the announcement's
+        /// seq, the peer that delivered it, and the timer (`SyncEngine+PullRetry`).
+        var retryTimers: [String: (seq: UInt64, peer: ObjectID, task: Task<Void, Never>)] = [:]
     }
 
     static let maxSeenHashes = 16_384
@@ -114,6 +120,7 @@ package final class SyncEngine: PeerHandler, Sendable {
     /// Stops background work; later events are ignored.
     package func stop() {
         state.withLock { s in s.phase = .stopped }
+        cancelRetries()
         work.stop()
     }
 
@@ -181,6 +188,7 @@ package final class SyncEngine: PeerHandler, Sendable {
             s.learned = s.learned.filter { !$0.hasPrefix(prefix) }
             s.open.remove(ObjectIdentifier(connection))
         }
+        if state.withLock({ $0.connections[connection.remote] == nil }) { cancelRetries(from: connection.remote) }
     }
 
     package func handleRequest(_ body: [UInt8], from connection: any PeerConnection) async throws -> [UInt8] {

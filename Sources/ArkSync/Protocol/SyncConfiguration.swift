@@ -38,6 +38,12 @@ package struct SyncConfiguration: Sendable {
     /// Head names one writer may have per repo (`[sync] max_heads_per_writer`); announcements
     /// of further names are refused.
     package var maxHeadsPerWriter = 1024
+    /// Retries of an announced head's pull that failed transiently (a timeout, a closed
+    /// connection), while the peer that delivered it stays connected: after `pullRetryDelay`
+    /// seconds, doubling up to `pullRetryMaxDelay`, each ±20% at random (`SyncEngine+PullRetry`).
+    package var pullRetries = 8
+    package var pullRetryDelay: Double = 1
+    package var pullRetryMaxDelay: Double = 60
 
     package init(repos: [Repo], enumerateThreshold: Int = 8) {
         self.repos = repos

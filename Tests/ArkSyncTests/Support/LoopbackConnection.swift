@@ -13,6 +13,10 @@ final class LoopbackConnection: PeerConnection, Sendable {
         var failing = false
         /// Applied to every response this end receives.
         var tamper: (@Sendable ([UInt8]) -> [UInt8])?
+        /// The next this many requests fail at once with `failWith` (a connection hiccup, or a
+        /// deadline run into), without reaching the other side.
+        var failNext = 0
+        var failWith = SyncError.closed
     }
 
     let remote: ObjectID
@@ -21,6 +25,8 @@ final class LoopbackConnection: PeerConnection, Sendable {
     private let state = Mutex<(closed: Bool, partner: LoopbackConnection?, faults: Faults)>((false, nil, Faults()))
     /// Notifications sent from this end.
     let notificationsSent = Mutex(0)
+    /// Requests sent from this end (failed ones included).
+    let requestsSent = Mutex(0)
 
     private init(remote: ObjectID, remoteHandler: any PeerHandler, localHandler: any PeerHandler) {
         self.remote = remote
@@ -54,6 +60,13 @@ final class LoopbackConnection: PeerConnection, Sendable {
 
     func request(_ body: [UInt8], deadline: Double) async throws -> [UInt8] {
         let (partner, faults) = try partnerIfOpen()
+        requestsSent.withLock { $0 += 1 }
+        let failure = state.withLock { s -> SyncError? in
+            guard s.faults.failNext > 0 else { return nil }
+            s.faults.failNext -= 1
+            return s.faults.failWith
+        }
+        if let failure { throw failure }
         let handler = remoteHandler
         let response = try await withThrowingTaskGroup(of: [UInt8].self) { group in
             group.addTask {
