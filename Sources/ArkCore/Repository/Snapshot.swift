@@ -68,6 +68,11 @@ package struct Snapshot {
     var hasCache = true
     /// Threads that read, chunk, hash and compress small files ahead of the walk.
     var readers: BlockingPool?
+    /// Threads that list directories ahead of the walk.
+    var lookahead: Lookahead?
+    /// After `run`: directories listed ahead of the walk, and listings of those neither taken
+    /// by the walk nor discarded (none once the walk is done).
+    private(set) var listingsAhead = (submitted: 0, outstanding: 0)
     /// Entries of directories listed ahead of the walk, at most `entriesAheadLimit` (tests set
     /// a smaller one).
     var listedAhead = ListedAhead(limit: Snapshot.entriesAheadLimit)
@@ -91,8 +96,16 @@ package struct Snapshot {
         let pool = BlockingPool(threadCount: Self.readerThreads, name: "ark.commit-read")
         pool.start()
         readers = pool
+        let listers = BlockingPool(threadCount: Lookahead.threads, name: "ark.commit-list")
+        listers.start()
+        lookahead = Lookahead(pool: listers, listed: listedAhead, excluded: excluded, index: hasCache ? session.repo.index : nil)
         preparer = session.preparer
-        defer { _ = pool.shutdown(); readers = nil }
+        defer {
+            _ = pool.shutdown(); readers = nil
+            _ = listers.shutdown()
+            listingsAhead = lookahead?.counts ?? (0, 0)
+            lookahead = nil
+        }
         let result = try walk()
         onProgress(progress)
         return result
@@ -144,7 +157,8 @@ package struct Snapshot {
     /// Reads a directory the walk enters, with the stat cache rows of the files in it (or
     /// takes what a reader thread read ahead, `ahead`).
     private mutating func enter(_ path: [UInt8], isRoot: Bool, ahead: DirectoryFuture? = nil) throws -> Frame {
-        let listing = try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil)
+        let listing =
+            try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil, lookahead: lookahead)
         if let err = listing.openError {
             guard !isRoot else { throw ArkError(.io, "cannot open directory \(EntryPath(bytes: path)): \(err)") }
             skip(path, "cannot open directory: \(err)")
@@ -152,6 +166,8 @@ package struct Snapshot {
         for w in listing.warnings { warn(w) }
         for (p, reason) in listing.skipped { skip(p, reason) }
         var frame = Frame(path: path, children: listing.children, cache: listing.cache)
+        frame.directoriesAhead = listing.ahead
+        frame.directoriesScanned = listing.aheadScanned
         for (name, child) in frame.children {
             guard case .file(let key, _, _) = child else { continue }
             progress.filesTotal += 1
