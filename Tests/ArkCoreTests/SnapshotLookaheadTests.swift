@@ -46,9 +46,11 @@ import Testing
         let root = store.directory + "/src"
         try Self.makeTree(root)
         let files = Self.tops * Self.subs * Self.filesPerDir
-        var first = Snapshot(session: try WriteSession(store.repo), root: root)
+        let session = try WriteSession(store.repo)
+        var first = Snapshot(session: session, root: root)
         first.listedAhead = ListedAhead(limit: limit)
         let (tree, _) = try first.run()
+        _ = try store.commit(tree: tree, session: session)
         #expect(first.listingsAhead.submitted > Self.tops, "listed ahead: \(first.listingsAhead)")
         #expect(first.listingsAhead.outstanding == 0 && first.listedAhead.value == 0)
 
@@ -76,6 +78,7 @@ import Testing
         var last = Snapshot.Progress()
         second.onProgress = { last = $0 }
         let (tree2, _) = try second.run()
+        _ = try store.commit(tree: tree2, session: again)
         #expect(tree2 != tree)
         #expect(tree2 == (try Self.freshTree(root)))
         #expect(last.filesTotal == files + 1)
@@ -83,9 +86,11 @@ import Testing
         #expect(second.listingsAhead.outstanding == 0 && second.listedAhead.value == 0)
 
         // Nothing changed since: every file from the stat cache, the same tree.
-        var third = Snapshot(session: try WriteSession(store.repo), root: root)
+        let unchanged = try WriteSession(store.repo)
+        var third = Snapshot(session: unchanged, root: root)
         third.onProgress = { last = $0 }
         #expect(try third.run().tree == tree2)
         #expect(last.filesReused == files + 1)
+        #expect(unchanged.newObjects == 0)
     }
 }
