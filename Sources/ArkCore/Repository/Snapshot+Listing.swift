@@ -3,10 +3,11 @@ import Glibc
 import Synchronization
 
 extension Snapshot {
-    /// One directory's entries as the walk needs them, and the stat cache rows of its files.
+    /// One directory's entries as the walk needs them, and for each the manifest its stat
+    /// cache row names if that row's stat data is the entry's (nil for other entries).
     struct Listing: Sendable {
         var children: [(FileName, Node)] = []
-        var cache: [String: (StatKey, ObjectID)] = [:]
+        var hits: [ObjectID?] = []
         /// Entries left out, with the reason, in directory order.
         var skipped: [([UInt8], String)] = []
         var warnings: [String] = []
@@ -19,7 +20,7 @@ extension Snapshot {
     }
 
     /// Subdirectories of one directory listed ahead of the walk at most (`Lookahead`).
-    static let directoriesAhead = 16
+    static let directoriesAhead = 8
     /// Directory entries listed ahead of the walk at most (summed over every level of its
     /// path): eight sibling directories of 100,000 files each must not all be held at once.
     static let entriesAheadLimit = 65_536
@@ -79,8 +80,15 @@ extension Snapshot {
         }
         if let lookahead { lookahead.submitSubdirectories(of: path, &out) }
         let hasFiles = out.children.contains { if case .file = $0.1 { true } else { false } }
+        // Matched here, on the listing thread, so the walk's thread builds no path string and
+        // hashes none for a file the cache has.
+        out.hits = [ObjectID?](repeating: nil, count: out.children.count)
         if hasFiles, let index, let text = String(validating: path, as: UTF8.self) {
-            out.cache = try index.statCache(in: text)
+            let cache = try index.statCache(in: text)
+            for (i, (name, node)) in out.children.enumerated() {
+                guard case .file(let key, _, _) = node else { continue }
+                out.hits[i] = cacheHit(cache, Self.text(path, name), key)
+            }
         }
         return out
     }

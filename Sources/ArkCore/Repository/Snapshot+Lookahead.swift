@@ -15,8 +15,8 @@ import Synchronization
 /// always submits the next siblings of the directory it enters), and so are their entries
 /// (`ListedAhead`).
 final class Lookahead: Sendable {
-    static let threads = 16
-    static let outstandingLimit = 64
+    static let threads = 4
+    static let outstandingLimit = 32
 
     let pool: BlockingPool
     let listed: ListedAhead

@@ -32,11 +32,11 @@ package struct Snapshot {
     }
 
     /// A directory on the walk's current path: its entries as read, the tree entries stored
-    /// so far, and the stat cache rows of the files directly in it.
+    /// so far, and the manifests of its unchanged files (by child index, `Listing.hits`).
     struct Frame {
         var path: [UInt8]
         var children: [(FileName, Node)]
-        var cache: [String: (StatKey, ObjectID)]
+        var hits: [ObjectID?]
         var next = 0
         var entries: [Tree.Entry] = []
         /// Files submitted to the reader threads, by child index (`takeAhead`).
@@ -128,7 +128,8 @@ package struct Snapshot {
                 case .file(let key, let mode, let mtime):
                     let path = stack[top].path + [0x2f] + name.bytes
                     let ahead = takeAhead(&stack[top])
-                    guard let (manifest, size) = try store(file: path, key: key, cache: stack[top].cache, ahead: ahead) else { continue }
+                    let hit = stack[top].hits[stack[top].next - 1]
+                    guard let (manifest, size) = try store(file: path, key: key, hit: hit, ahead: ahead) else { continue }
                     var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
                     e.mode = mode; e.mtime = mtime
                     stack[top].entries.append(e)
@@ -165,13 +166,13 @@ package struct Snapshot {
         }
         for w in listing.warnings { warn(w) }
         for (p, reason) in listing.skipped { skip(p, reason) }
-        var frame = Frame(path: path, children: listing.children, cache: listing.cache)
+        var frame = Frame(path: path, children: listing.children, hits: listing.hits)
         frame.directoriesAhead = listing.ahead
         frame.directoriesScanned = listing.aheadScanned
-        for (name, child) in frame.children {
+        for (i, (_, child)) in frame.children.enumerated() {
             guard case .file(let key, _, _) = child else { continue }
             progress.filesTotal += 1
-            if Self.cacheHit(frame.cache, Self.text(path, name), key) == nil { progress.bytesTotal += UInt64(key.size) }
+            if frame.hits[i] == nil { progress.bytesTotal += UInt64(key.size) }
         }
         entriesHeld += frame.children.count
         peakEntriesHeld = max(peakEntriesHeld, entriesHeld + listedAhead.value)
@@ -200,15 +201,16 @@ package struct Snapshot {
     }
 
     /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
-    /// `ahead`: the file was submitted to the reader threads (`prefetch`).
+    /// `hit`: the manifest of its stat cache row, if that row's stat data is `key`. `ahead`:
+    /// the file was submitted to the reader threads (`prefetch`).
     private mutating func store(
-        file path: [UInt8], key: StatKey, cache: [String: (StatKey, ObjectID)], ahead: (PreparedGroup, Int)?
+        file path: [UInt8], key: StatKey, hit: ObjectID?, ahead: (PreparedGroup, Int)?
     ) throws -> (ObjectID, UInt64)? {
-        let text = String(validating: path, as: UTF8.self)
-        if let manifest = Self.cacheHit(cache, text, key) {
+        if let manifest = hit {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
+        let text = String(validating: path, as: UTF8.self)
         if let (group, i) = ahead {
             switch group.wait()[i] {
             case .ready(let p):
