@@ -110,7 +110,7 @@ extension Snapshot {
     }
 }
 
-/// Directory entries reader threads have listed and the walk has not taken yet.
+/// Directory entries listing threads have listed and the walk has not taken yet.
 final class ListedAhead: Sendable {
     private let count = Atomic<Int>(0)
     let limit: Int

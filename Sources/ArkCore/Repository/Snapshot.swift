@@ -42,7 +42,7 @@ package struct Snapshot {
         /// Files submitted to the reader threads, by child index (`takeAhead`).
         var ahead: [Int: (PreparedGroup, Int)] = [:]
         var aheadBytes = 0
-        /// Subdirectories submitted to the reader threads, by child index.
+        /// Subdirectories submitted to the listing threads (`Lookahead`), by child index.
         var directoriesAhead: [Int: DirectoryFuture] = [:]
         var directoriesScanned = 0
         /// Children before this index were considered for prefetching.
@@ -156,7 +156,7 @@ package struct Snapshot {
     }
 
     /// Reads a directory the walk enters, with the stat cache rows of the files in it (or
-    /// takes what a reader thread read ahead, `ahead`).
+    /// takes what a listing thread listed ahead, `ahead`).
     private mutating func enter(_ path: [UInt8], isRoot: Bool, ahead: DirectoryFuture? = nil) throws -> Frame {
         let listing =
             try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil, lookahead: lookahead)
