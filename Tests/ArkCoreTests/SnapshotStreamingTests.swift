@@ -8,6 +8,8 @@ import Testing
 /// stat cache rows of each directory it enters.
 @Suite struct SnapshotStreamingTests {
     static let (tops, subs, filesPerDir) = (30, 4, 25)
+    /// Entries listed ahead of the walk at most in `walkHoldsOnlyItsPathAndPublishesInBatches`.
+    static let aheadLimit = 200
 
     /// tops x subs directories of filesPerDir small files, with old modification times (so
     /// the stat cache keeps them).
@@ -50,13 +52,13 @@ import Testing
         let session = try WriteSession(store.repo)
         session.checkpointObjects = 256
         var snapshot = Snapshot(session: session, root: root)
+        snapshot.listedAhead = ListedAhead(limit: Self.aheadLimit)
         let (tree, size) = try snapshot.run()
         // The root's, one top directory's and one leaf directory's entries at most, plus the
-        // listings read ahead: up to `directoriesAhead` sibling directories on each level of
-        // the path (top directories of `subs` entries, leaf directories of `filesPerDir`).
+        // listings read ahead (listings submit their own subdirectories, so the lookahead is
+        // bounded by its entry limit, not by the tree's shape).
         let path = Self.tops + Self.subs + Self.filesPerDir
-        let ahead = Snapshot.directoriesAhead * Self.subs + min(Snapshot.directoriesAhead, Self.subs) * Self.filesPerDir
-        #expect(snapshot.peakEntriesHeld <= path + ahead, "held \(snapshot.peakEntriesHeld) entries")
+        #expect(snapshot.peakEntriesHeld <= path + Self.aheadLimit, "held \(snapshot.peakEntriesHeld) entries")
         #expect(snapshot.peakEntriesHeld < files / 10, "far from the tree's \(files) files")
         #expect(snapshot.peakEntriesHeld >= Self.filesPerDir)
         // Each file is a chunk and a manifest; all but the last batch are in the index before

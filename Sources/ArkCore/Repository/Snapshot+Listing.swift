@@ -3,28 +3,34 @@ import Glibc
 import Synchronization
 
 extension Snapshot {
-    /// One directory's entries as the walk needs them, and the stat cache rows of its files.
+    /// One directory's entries as the walk needs them, and for each the manifest its stat
+    /// cache row names if that row's stat data is the entry's (nil for other entries).
     struct Listing: Sendable {
         var children: [(FileName, Node)] = []
-        var cache: [String: (StatKey, ObjectID)] = [:]
+        var hits: [ObjectID?] = []
         /// Entries left out, with the reason, in directory order.
         var skipped: [([UInt8], String)] = []
         var warnings: [String] = []
         /// Set when the directory itself could not be opened.
         var openError: Errno?
+        /// Its first subdirectories, submitted for listing as soon as it was listed (by child
+        /// index), and the index of the first child not considered for that.
+        var ahead: [Int: DirectoryFuture] = [:]
+        var aheadScanned = 0
     }
 
-    /// Subdirectories of one directory listed ahead of the walk by the reader threads. On a
-    /// cold cache a re-commit is bound by `lstat` of every file: several directories listed at
-    /// once keep the disk's queue full.
+    /// Subdirectories of one directory listed ahead of the walk at most (`Lookahead`).
     static let directoriesAhead = 8
     /// Directory entries listed ahead of the walk at most (summed over every level of its
     /// path): eight sibling directories of 100,000 files each must not all be held at once.
     static let entriesAheadLimit = 65_536
 
     /// Reads `path`'s entries (`lstat` of each) and, with `index`, the stat cache rows of its
-    /// files. Runs on the walk's thread or a reader thread.
-    static func list(_ path: [UInt8], excluded: (dev: UInt64, ino: UInt64)?, index: Index?) throws -> Listing {
+    /// files; with `lookahead`, submits its first subdirectories for listing before it reads
+    /// those rows. Runs on the walk's thread or a listing thread.
+    static func list(
+        _ path: [UInt8], excluded: (dev: UInt64, ino: UInt64)?, index: Index?, lookahead: Lookahead? = nil
+    ) throws -> Listing {
         var out = Listing()
         guard let dir = withCPath(path, { opendir($0) }) else {
             out.openError = Errno.current
@@ -72,66 +78,39 @@ extension Snapshot {
             default: out.skipped.append((full, "not a regular file, symlink or directory"))
             }
         }
+        if let lookahead { lookahead.submitSubdirectories(of: path, &out) }
         let hasFiles = out.children.contains { if case .file = $0.1 { true } else { false } }
+        // Matched here, on the listing thread, so the walk's thread builds no path string and
+        // hashes none for a file the cache has.
+        out.hits = [ObjectID?](repeating: nil, count: out.children.count)
         if hasFiles, let index, let text = String(validating: path, as: UTF8.self) {
-            out.cache = try index.statCache(in: text)
+            let cache = try index.statCache(in: text)
+            for (i, (name, node)) in out.children.enumerated() {
+                guard case .file(let key, _, _) = node else { continue }
+                out.hits[i] = cacheHit(cache, Self.text(path, name), key)
+            }
         }
         return out
     }
 
-    /// The reader threads' listing of the directory the walk is entering (`frame.next - 1`),
-    /// if it was submitted; first submits the next subdirectories, up to `directoriesAhead`.
+    /// The listing of the directory the walk is entering (`frame.next - 1`) if it was
+    /// submitted; first submits the next subdirectories, up to `directoriesAhead`.
     mutating func takeDirectoryAhead(_ frame: inout Frame) -> DirectoryFuture? {
-        if let readers {
-            let excluded = self.excluded
-            let index = hasCache ? session.repo.index : nil
+        if let lookahead {
             while frame.directoriesScanned < frame.children.count, frame.directoriesAhead.count < Self.directoriesAhead,
                 listedAhead.value < listedAhead.limit
             {
                 let i = frame.directoriesScanned
                 frame.directoriesScanned += 1
                 guard case .directory = frame.children[i].1 else { continue }
-                let path = frame.path + [0x2f] + frame.children[i].0.bytes
-                let f = DirectoryFuture(counter: listedAhead)
-                frame.directoriesAhead[i] = f
-                readers.submit { f.fulfil(Result { try Snapshot.list(path, excluded: excluded, index: index) }) }
+                frame.directoriesAhead[i] = lookahead.submit(frame.path + [0x2f] + frame.children[i].0.bytes)
             }
         }
         return frame.directoriesAhead.removeValue(forKey: frame.next - 1)
     }
 }
 
-/// A directory listing made by a reader thread, filled in once. Its entries count in
-/// `counter` (entries listed ahead of the walk) from when it is listed until the walk takes it;
-/// a listing that would take the count past `Snapshot.entriesAheadLimit` is dropped (the walk
-/// lists that directory itself when it gets there).
-final class DirectoryFuture: Sendable {
-    private let result = Mutex<Result<Snapshot.Listing?, any Error>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
-    private let counter: ListedAhead
-
-    init(counter: ListedAhead) { self.counter = counter }
-
-    func fulfil(_ r: Result<Snapshot.Listing, any Error>) {
-        let kept: Result<Snapshot.Listing?, any Error> =
-            switch r {
-            case .success(let listing): counter.reserve(listing.children.count) ? .success(listing) : .success(nil)
-            case .failure(let e): .failure(e)
-            }
-        result.withLock { $0 = kept }
-        done.signal()
-    }
-
-    /// The listing, or nil if it was dropped to keep within the limit.
-    func wait() throws -> Snapshot.Listing? {
-        if result.withLock({ $0 }) == nil { done.wait() }
-        guard let listing = try result.withLock({ $0! }).get() else { return nil }
-        counter.release(listing.children.count)
-        return listing
-    }
-}
-
-/// Directory entries reader threads have listed and the walk has not taken yet.
+/// Directory entries listing threads have listed and the walk has not taken yet.
 final class ListedAhead: Sendable {
     private let count = Atomic<Int>(0)
     let limit: Int

@@ -45,8 +45,7 @@ extension Snapshot {
             let i = frame.scanned
             frame.scanned += 1
             let (name, node) = frame.children[i]
-            guard case .file(let key, _, _) = node, key.size <= FilePreparer.maxSize else { continue }
-            if Self.cacheHit(frame.cache, Self.text(frame.path, name), key) != nil { continue }
+            guard case .file(let key, _, _) = node, key.size <= FilePreparer.maxSize, frame.hits[i] == nil else { continue }
             group.append((i, frame.path + [0x2f] + name.bytes))
             groupSize += Int(key.size); frame.aheadBytes += Int(key.size); bytesAhead += Int(key.size)
             if group.count == Self.groupFiles || groupSize >= Self.groupBytes { submit() }

@@ -32,17 +32,17 @@ package struct Snapshot {
     }
 
     /// A directory on the walk's current path: its entries as read, the tree entries stored
-    /// so far, and the stat cache rows of the files directly in it.
+    /// so far, and the manifests of its unchanged files (by child index, `Listing.hits`).
     struct Frame {
         var path: [UInt8]
         var children: [(FileName, Node)]
-        var cache: [String: (StatKey, ObjectID)]
+        var hits: [ObjectID?]
         var next = 0
         var entries: [Tree.Entry] = []
         /// Files submitted to the reader threads, by child index (`takeAhead`).
         var ahead: [Int: (PreparedGroup, Int)] = [:]
         var aheadBytes = 0
-        /// Subdirectories submitted to the reader threads, by child index.
+        /// Subdirectories submitted to the listing threads (`Lookahead`), by child index.
         var directoriesAhead: [Int: DirectoryFuture] = [:]
         var directoriesScanned = 0
         /// Children before this index were considered for prefetching.
@@ -68,6 +68,11 @@ package struct Snapshot {
     var hasCache = true
     /// Threads that read, chunk, hash and compress small files ahead of the walk.
     var readers: BlockingPool?
+    /// Threads that list directories ahead of the walk.
+    var lookahead: Lookahead?
+    /// After `run`: directories listed ahead of the walk, and listings of those neither taken
+    /// by the walk nor discarded (none once the walk is done).
+    private(set) var listingsAhead = (submitted: 0, outstanding: 0)
     /// Entries of directories listed ahead of the walk, at most `entriesAheadLimit` (tests set
     /// a smaller one).
     var listedAhead = ListedAhead(limit: Snapshot.entriesAheadLimit)
@@ -91,8 +96,16 @@ package struct Snapshot {
         let pool = BlockingPool(threadCount: Self.readerThreads, name: "ark.commit-read")
         pool.start()
         readers = pool
+        let listers = BlockingPool(threadCount: Lookahead.threads, name: "ark.commit-list")
+        listers.start()
+        lookahead = Lookahead(pool: listers, listed: listedAhead, excluded: excluded, index: hasCache ? session.repo.index : nil)
         preparer = session.preparer
-        defer { _ = pool.shutdown(); readers = nil }
+        defer {
+            _ = pool.shutdown(); readers = nil
+            _ = listers.shutdown()
+            listingsAhead = lookahead?.counts ?? (0, 0)
+            lookahead = nil
+        }
         let result = try walk()
         onProgress(progress)
         return result
@@ -115,7 +128,8 @@ package struct Snapshot {
                 case .file(let key, let mode, let mtime):
                     let path = stack[top].path + [0x2f] + name.bytes
                     let ahead = takeAhead(&stack[top])
-                    guard let (manifest, size) = try store(file: path, key: key, cache: stack[top].cache, ahead: ahead) else { continue }
+                    let hit = stack[top].hits[stack[top].next - 1]
+                    guard let (manifest, size) = try store(file: path, key: key, hit: hit, ahead: ahead) else { continue }
                     var e = Tree.Entry.file(name, manifest: manifest, size: size, executable: mode & 0o111 != 0)
                     e.mode = mode; e.mtime = mtime
                     stack[top].entries.append(e)
@@ -142,20 +156,23 @@ package struct Snapshot {
     }
 
     /// Reads a directory the walk enters, with the stat cache rows of the files in it (or
-    /// takes what a reader thread read ahead, `ahead`).
+    /// takes what a listing thread listed ahead, `ahead`).
     private mutating func enter(_ path: [UInt8], isRoot: Bool, ahead: DirectoryFuture? = nil) throws -> Frame {
-        let listing = try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil)
+        let listing =
+            try ahead?.wait() ?? Self.list(path, excluded: excluded, index: hasCache ? session.repo.index : nil, lookahead: lookahead)
         if let err = listing.openError {
             guard !isRoot else { throw ArkError(.io, "cannot open directory \(EntryPath(bytes: path)): \(err)") }
             skip(path, "cannot open directory: \(err)")
         }
         for w in listing.warnings { warn(w) }
         for (p, reason) in listing.skipped { skip(p, reason) }
-        var frame = Frame(path: path, children: listing.children, cache: listing.cache)
-        for (name, child) in frame.children {
+        var frame = Frame(path: path, children: listing.children, hits: listing.hits)
+        frame.directoriesAhead = listing.ahead
+        frame.directoriesScanned = listing.aheadScanned
+        for (i, (_, child)) in frame.children.enumerated() {
             guard case .file(let key, _, _) = child else { continue }
             progress.filesTotal += 1
-            if Self.cacheHit(frame.cache, Self.text(path, name), key) == nil { progress.bytesTotal += UInt64(key.size) }
+            if frame.hits[i] == nil { progress.bytesTotal += UInt64(key.size) }
         }
         entriesHeld += frame.children.count
         peakEntriesHeld = max(peakEntriesHeld, entriesHeld + listedAhead.value)
@@ -184,15 +201,16 @@ package struct Snapshot {
     }
 
     /// The file's manifest and size, or nil if it cannot be opened (it is then in `skipped`).
-    /// `ahead`: the file was submitted to the reader threads (`prefetch`).
+    /// `hit`: the manifest of its stat cache row, if that row's stat data is `key`. `ahead`:
+    /// the file was submitted to the reader threads (`prefetch`).
     private mutating func store(
-        file path: [UInt8], key: StatKey, cache: [String: (StatKey, ObjectID)], ahead: (PreparedGroup, Int)?
+        file path: [UInt8], key: StatKey, hit: ObjectID?, ahead: (PreparedGroup, Int)?
     ) throws -> (ObjectID, UInt64)? {
-        let text = String(validating: path, as: UTF8.self)
-        if let manifest = Self.cacheHit(cache, text, key) {
+        if let manifest = hit {
             progress.filesDone += 1; progress.filesReused += 1
             return (manifest, UInt64(key.size))
         }
+        let text = String(validating: path, as: UTF8.self)
         if let (group, i) = ahead {
             switch group.wait()[i] {
             case .ready(let p):
