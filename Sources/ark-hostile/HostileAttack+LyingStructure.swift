@@ -6,10 +6,12 @@ extension HostileAttack {
     /// As a member, announces a commit of `--repo` whose objects all hash right but whose
     /// structure lies: its file's manifest is level 2 and names another level-2 manifest where
     /// a level-1 one belongs. Serves every object honestly and holds the connection for
-    /// `--seconds`. Reports the culprit (the manifest one level too high).
+    /// `--seconds`, sending the announcement `--repeat` times (0.2 s apart: a peer hoping each
+    /// copy starts another pull). Reports the culprit (the manifest one level too high).
     static func lyingStructure(_ options: HostileOptions) async throws -> [String: any Sendable] {
         let repo = options.string("repo", default: "proj")
         let seconds = try options.double("seconds", default: 5)
+        let repeats = max(1, try options.int("repeat", default: 1))
         let identity = try options.identity()
         var objects: [WireObject] = []
         func add(_ kind: ObjectKind, _ bytes: [UInt8]) -> ObjectID {
@@ -35,8 +37,11 @@ extension HostileAttack {
             time: UInt64(now) * 1000)
         let handler = ServingHandler(objects: objects, heads: [head])
         let (transport, connection) = try await connectAsMember(options, handler: handler)
-        try await connection.notify(SyncNotification.announce(head).encoded)
-        FileHandle.standardError.write(Data("sent 1 announcement\n".utf8))
+        for i in 0..<repeats {
+            if i > 0 { try? await Task.sleep(for: .milliseconds(200)) }
+            try await connection.notify(SyncNotification.announce(head).encoded)
+        }
+        FileHandle.standardError.write(Data("sent \(repeats) announcement(s)\n".utf8))
         try? await Task.sleep(for: .seconds(seconds))
         connection.close()
         await transport.shutdown()

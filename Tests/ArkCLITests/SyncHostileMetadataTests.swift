@@ -55,7 +55,8 @@ struct SyncHostileMetadataTests {
 
     /// A member announces a commit whose manifests hash right but lie about their levels: the
     /// daemon refuses the pull with one line naming the manifest, its head for the member does
-    /// not move, no retry hammers the member, and `ark verify` passes.
+    /// not move, no retry hammers the member (not even when it sends the announcement again and
+    /// again), and `ark verify` passes.
     @Test func aCommitWhoseStructureLiesIsRefused() async throws {
         let v = try SyncNode(), m = try SyncNode()
         try v.configure(fetch: "full", remotes: [.init(name: "m", node: m, withAddress: false)])
@@ -67,7 +68,7 @@ struct SyncHostileMetadataTests {
         let log = m.dir.file("hostile.log")
         let p = try HostilePeer.start(
             "lying-structure",
-            ["--target", "127.0.0.1:\(v.port)", "--victim", v.id, "--key-store", m.dir.file("data"), "--seconds", "4"],
+            ["--target", "127.0.0.1:\(v.port)", "--victim", v.id, "--key-store", m.dir.file("data"), "--seconds", "4", "--repeat", "10"],
             cwd: m.dir.path, log: log)
         defer {
             if p.isRunning { kill(p.processIdentifier, SIGTERM) }

@@ -21,6 +21,9 @@ extension BucketStoreTests {
         let data = (0..<4).map { _ in rng.bytes(400 << 10) }
 
         bucket.holdUploads()
+        // Released in any case after 60 s: a second checkpoint inside this file would wait for
+        // the held upload, and the test must fail, not hang.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { bucket.releaseUploads() }
         let first = try store.putFile(data[0], in: session, name: "a")
         // The batch is sealed and uploading (held by the bucket), and the writer went on.
         #expect(session.uploading != nil)
@@ -69,5 +72,48 @@ extension BucketStoreTests {
         #expect(v.ok, "\(v.problems)")
         #expect(try Self.contents(store.repo, fa.manifest) == a)
         #expect(try Self.contents(store.repo, fb.manifest) == b)
+    }
+
+    @Test func aPublishAfterAFailedBackgroundUploadThrowsAndTheNextOneRecordsEverything() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 33)
+        let session = try WriteSession(store.repo)
+        session.checkpointBytes = 256 << 10
+        let a = rng.bytes(400 << 10)
+        bucket.failUploads(true)
+        let fa = try store.putFile(a, in: session, name: "a")
+        let tree = try session.put(.tree, try Tree(entries: [.file("a", manifest: fa.manifest, size: fa.size)]).encoded())
+        #expect(throws: ArkError.self) { try store.commit(tree: tree, session: session) }
+        #expect(try store.repo.index.objectCount().present == 0)
+        bucket.failUploads(false)
+        let commit = try store.commit(tree: tree, session: session)
+        let v = try store.repo.verify(roots: [commit], allObjects: true)
+        #expect(v.ok, "\(v.problems)")
+        #expect(try Self.contents(store.repo, fa.manifest) == a)
+    }
+
+    /// A session dropped while its batch uploads does not wait for it (its store lock goes with
+    /// the upload); the batch is never indexed, and the next session stores the data again.
+    @Test func aSessionDroppedWhileUploadingLeavesTheIndexConsistent() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var rng = SeededRandom(seed: 34)
+        let a = rng.bytes(400 << 10)
+        bucket.holdUploads()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { bucket.releaseUploads() }
+        do {
+            let session = try WriteSession(store.repo)
+            session.checkpointBytes = 256 << 10
+            _ = try store.putFile(a, in: session, name: "a")
+            #expect(session.uploading != nil)
+        }
+        #expect(try store.repo.index.objectCount().present == 0)
+        bucket.releaseUploads()
+        let (commit, manifest) = try Self.commitFile(store, a, name: "a")
+        #expect(try Self.indexedPacksAreInTheBucket(store, bucket))
+        let v = try store.repo.verify(roots: [commit], allObjects: true)
+        #expect(v.ok, "\(v.problems)")
+        #expect(try Self.contents(store.repo, manifest) == a)
     }
 }

@@ -32,14 +32,18 @@ struct PublishBatch {
 
 /// A batch's packs uploading to the bucket on `Repository.bucketPool` while its session writes
 /// the next batch; `wait()` returns once the bucket confirmed them all, or the first error.
+/// The job holds the session's store lock until it ends, so a session dropped meanwhile does not
+/// wait for it (an async caller's thread would block) and gc still cannot run beside it.
 final class BackgroundUpload: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let failure = Mutex<(any Error)?>(nil)
 
-    init(_ repo: Repository, _ batch: PublishBatch) {
+    init(_ repo: Repository, _ batch: PublishBatch, holding lock: StoreLock) {
         let packs = batch.packs, records = batch.records
         let job: @Sendable () -> Void = { [self] in
-            do { try repo.upload(packs, records: records) } catch { failure.withLock { $0 = error } }
+            withExtendedLifetime(lock) {
+                do { try repo.upload(packs, records: records) } catch { failure.withLock { $0 = error } }
+            }
             done.signal()
         }
         if let pool = repo.bucketPool { pool.submit(job) } else { job() }
@@ -90,7 +94,7 @@ extension WriteSession {
         }
         guard !batch.isEmpty else { return }
         known.seal()
-        uploading = (BackgroundUpload(repo, batch), batch)
+        uploading = (BackgroundUpload(repo, batch, holding: lock), batch)
     }
 
     /// Waits for the batch uploading in the background and records it in the index.

@@ -10,7 +10,7 @@ import Synchronization
 /// and compressing, and writing overlap.
 package final class WriteSession {
     package let repo: Repository
-    private let lock: StoreLock
+    let lock: StoreLock
     let writer: PackWriter
     /// Ids stored here or written by this session; shared with the pipeline's hash workers
     /// (one set, not a copy per file).
@@ -55,10 +55,6 @@ package final class WriteSession {
         // below the cache and uploads start sooner.
         if repo.packStorage != nil { checkpointBytes = 64 << 20 }
     }
-
-    /// An upload still running belongs to a batch no index will record: the bucket keeps
-    /// the pack until gc removes it as unused.
-    deinit { try? uploading?.0.wait() }
 
     /// Stores a metadata object (tree, manifest, commit) unless already stored; returns its id.
     @discardableResult

@@ -36,7 +36,9 @@ extension SyncEngine {
         let scheduled = state.withLock { s -> Bool in
             guard case .running = s.phase else { return false }
             if let other = s.retryTimers[key] {
-                if other.seq > a.seq { return false }
+                // The same announcement again keeps its pending retry and its attempt count: a
+                // peer re-sending it cannot restart the backoff.
+                if other.seq >= a.seq { return false }
                 other.task.cancel()
             }
             s.retryTimers[key] = (

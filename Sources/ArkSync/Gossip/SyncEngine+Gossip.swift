@@ -24,8 +24,9 @@ extension SyncEngine {
         }
     }
 
-    /// Forgets that `a` was seen, after its pull failed: the same announcement delivered again
-    /// (by another peer, or on reconnect) is pulled again instead of dropped as a duplicate.
+    /// Forgets that `a` was seen, after its pull failed transiently: the same announcement
+    /// delivered again (by another peer, or on reconnect) is pulled again instead of dropped as
+    /// a duplicate. Not after bad bytes: a peer re-sending that announcement stays a duplicate.
     func forgetSeen(_ a: HeadAnnouncement) {
         let h = a.hash
         state.withLock { s in _ = s.seenHashes.remove(h) }
@@ -101,35 +102,38 @@ extension SyncEngine {
         case .refused: break
         case .known(let pull):
             guard pull else { break }
-            do { _ = try await pullLanes.with(a.writer) { try await self.adopt(a, from: peer) } } catch {
-                forgetSeen(a)
-                retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
-            }
+            await pullAnnounced(a, from: peer, forwarding: false)
         case .accept:
-            // One pull waits per head: a newer announcement of a head whose pull is still
-            // waiting replaces it there instead of queueing another.
-            let key = "\(a.repo)/\(a.writer.hex)/\(a.name)"
-            let waiting = state.withLock { s -> Bool in
-                defer { s.pendingPulls[key] = (a, peer) }
-                return s.pendingPulls[key] != nil
-            }
-            guard !waiting else { return }
-            var latest = a, from = peer
-            let adopted: Bool
-            do {
-                adopted = try await pullLanes.with(a.writer) {
-                    if let p = self.state.withLock({ $0.pendingPulls.removeValue(forKey: key) }) { (latest, from) = p }
-                    return try await self.adopt(latest, from: from)
-                }
-            } catch {
-                state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
-                forgetSeen(latest)
-                retryIfTransient(latest, from: from, after: error, attempt: 1, forwarding: true)
-                return
-            }
-            // Forwarded after the pull, so the next hop can fetch the history from us.
-            if adopted { await forward(latest, except: [from, latest.writer]) }
+            await pullAnnounced(a, from: peer, forwarding: true)
         }
+    }
+
+    /// Pulls an announced head in its writer's lane. One pull waits per head: a newer
+    /// announcement of a head whose pull is still waiting replaces it there instead of queueing
+    /// another, and the same one delivered again (`.known(pull: true)`) queues nothing either.
+    private func pullAnnounced(_ a: HeadAnnouncement, from peer: ObjectID, forwarding: Bool) async {
+        let key = "\(a.repo)/\(a.writer.hex)/\(a.name)"
+        let waiting = state.withLock { s -> Bool in
+            defer { s.pendingPulls[key] = (a, peer) }
+            return s.pendingPulls[key] != nil
+        }
+        guard !waiting else { return }
+        var latest = a, from = peer
+        let adopted: Bool
+        do {
+            adopted = try await pullLanes.with(a.writer) {
+                if let p = self.state.withLock({ $0.pendingPulls.removeValue(forKey: key) }) { (latest, from) = p }
+                return try await self.adopt(latest, from: from)
+            }
+        } catch {
+            state.withLock { s in if s.pendingPulls[key]?.announcement == latest { s.pendingPulls[key] = nil } }
+            if Self.isTransient(error) { forgetSeen(latest) }
+            retryIfTransient(latest, from: from, after: error, attempt: 1, forwarding: forwarding || latest.seq != a.seq)
+            return
+        }
+        // Forwarded after the pull, so the next hop can fetch the history from us; a newer
+        // announcement that replaced this one while it waited was accepted, so it goes on too.
+        if adopted && (forwarding || latest.seq != a.seq) { await forward(latest, except: [from, latest.writer]) }
     }
 
     /// Takes one of `peer`'s announcement tokens; logs the drops once a minute.
@@ -183,7 +187,7 @@ extension SyncEngine {
             case .accept, .known(pull: true):
                 _ = markSeen(a)
                 do { _ = try await adopt(a, from: peer) } catch {
-                    forgetSeen(a)
+                    if Self.isTransient(error) { forgetSeen(a) }
                     retryIfTransient(a, from: peer, after: error, attempt: 1, forwarding: false)
                 }
             case .known(pull: false), .refused: break
