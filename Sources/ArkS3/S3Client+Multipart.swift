@@ -78,12 +78,12 @@ extension S3Client {
     private func uploadParts(key: String, uploadID: String, file: ReadOnlyFile, length: UInt64, count: Int) throws -> [String] {
         let state = PartState(count: count)
         let partSize = UInt64(configuration.partSize)
-        // Threads of their own, not `concurrentPerform`: that runs one worker per core, so on
-        // two cores only two parts were in flight while each waited on the network.
+        // On the client's part pool, not `concurrentPerform`: that runs one worker per core, so
+        // on two cores only two parts were in flight while each waited on the network.
         let group = DispatchGroup()
         for _ in 0..<min(configuration.uploadConcurrency, count) {
             group.enter()
-            Thread { [self] in
+            partPool.submit { [self] in
                 defer { group.leave() }
                 while let index = state.next() {
                     do {
@@ -94,7 +94,7 @@ extension S3Client {
                         state.fail(error)
                     }
                 }
-            }.start()
+            }
         }
         group.wait()
         return try state.result()

@@ -17,12 +17,19 @@ package final class S3Client: Sendable {
     let signer: SigV4Signer
     let logger = Logger(label: "ark.s3")
     let breaker = S3Breaker()
+    /// Threads that upload the parts of multipart uploads (`uploadConcurrency` of them, for
+    /// every upload of this client together): each waits on the network for its part.
+    let partPool: BlockingPool
 
     package init(configuration: S3Configuration, http: HTTPClient) {
         self.configuration = configuration
         self.http = http
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        self.partPool = BlockingPool(threadCount: configuration.uploadConcurrency, name: "ark-s3-parts")
+        partPool.start()
     }
+
+    deinit { _ = partPool.shutdown(timeout: 5) }
 
     /// An answer with a 2xx status (or one the caller accepted).
     package struct Response: Sendable {
