@@ -12,12 +12,18 @@ extension BucketStoreTests {
         try store.repo.index.packs().allSatisfy { try bucket.size(key: "packs/" + $0.name) != nil }
     }
 
-    @Test func aBatchUploadsWhileTheNextIsWrittenAndIsIndexedOnlyOnceConfirmed() throws {
+    /// A store in a bucket and a session on it that checkpoints every 256 KiB.
+    static func smallBatchSession() throws -> (TestStore, DirectoryPackStorage, WriteSession) {
         let store = try TestStore(bucket: true)
         let bucket = try #require(store.bucket)
-        var rng = SeededRandom(seed: 31)
         let session = try WriteSession(store.repo)
         session.checkpointBytes = 256 << 10
+        return (store, bucket, session)
+    }
+
+    @Test func aBatchUploadsWhileTheNextIsWrittenAndIsIndexedOnlyOnceConfirmed() throws {
+        let (store, bucket, session) = try Self.smallBatchSession()
+        var rng = SeededRandom(seed: 31)
         let data = (0..<4).map { _ in rng.bytes(400 << 10) }
 
         bucket.holdUploads()
@@ -48,11 +54,8 @@ extension BucketStoreTests {
     }
 
     @Test func aFailedBackgroundUploadIsReportedAndRetriedByTheNextPublish() throws {
-        let store = try TestStore(bucket: true)
-        let bucket = try #require(store.bucket)
+        let (store, bucket, session) = try Self.smallBatchSession()
         var rng = SeededRandom(seed: 32)
-        let session = try WriteSession(store.repo)
-        session.checkpointBytes = 256 << 10
         let a = rng.bytes(400 << 10), b = rng.bytes(400 << 10)
 
         bucket.failUploads(true)
@@ -75,11 +78,8 @@ extension BucketStoreTests {
     }
 
     @Test func aPublishAfterAFailedBackgroundUploadThrowsAndTheNextOneRecordsEverything() throws {
-        let store = try TestStore(bucket: true)
-        let bucket = try #require(store.bucket)
+        let (store, bucket, session) = try Self.smallBatchSession()
         var rng = SeededRandom(seed: 33)
-        let session = try WriteSession(store.repo)
-        session.checkpointBytes = 256 << 10
         let a = rng.bytes(400 << 10)
         bucket.failUploads(true)
         let fa = try store.putFile(a, in: session, name: "a")

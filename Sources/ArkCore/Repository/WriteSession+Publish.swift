@@ -78,13 +78,7 @@ extension WriteSession {
     func checkpointIfDue() throws {
         guard checkpointDue else { return }
         guard repo.packStorage != nil else { return try checkpoint() }
-        var batch = try takeBatch()
-        do {
-            try finishUpload()
-        } catch {
-            carried.append(batch)
-            throw error
-        }
+        var batch = try takeBatchAfterUpload()
         // A batch a failed publish left behind goes up again with this one (uploads and
         // records are idempotent), so nothing the session counts as stored goes unpublished.
         if !carried.isEmpty {
@@ -95,6 +89,19 @@ extension WriteSession {
         guard !batch.isEmpty else { return }
         known.seal()
         uploading = (BackgroundUpload(repo, batch, holding: lock), batch)
+    }
+
+    /// `takeBatch()`, once the batch uploading before it is recorded (`finishUpload`); if that
+    /// fails, this batch stays in the session (`carried`) behind it.
+    private func takeBatchAfterUpload() throws -> PublishBatch {
+        let batch = try takeBatch()
+        do {
+            try finishUpload()
+        } catch {
+            carried.append(batch)
+            throw error
+        }
+        return batch
     }
 
     /// Waits for the batch uploading in the background and records it in the index.
@@ -126,13 +133,7 @@ extension WriteSession {
     }
 
     private func publish(skipIfEmpty: Bool, _ body: (Database) throws -> Void) throws {
-        let batch = try takeBatch()
-        do {
-            try finishUpload()
-        } catch {
-            carried.append(batch)
-            throw error
-        }
+        let batch = try takeBatchAfterUpload()
         // Kept in `carried` until an index transaction has recorded it: after a failed upload
         // or index write, the next publish of this session uploads and records it again.
         carried.append(batch)
