@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ark needs to build, test and mount. Sourced by the other scripts.
 set -euo pipefail
-ARK_DEBS="pkg-config libsodium-dev libzstd-dev zlib1g-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2"
+ARK_DEBS="pkg-config libsodium-dev libzstd-dev zlib1g-dev libsqlite3-dev libfuse3-dev fuse3 git attr rsync iproute2 python3"
 # The S3 server of the tests and benchmarks (scripts/s3-server.sh): OpenStack Swift with s3api.
 ARK_DEBS="$ARK_DEBS swift-proxy swift-object swift-container swift-account memcached curl"
 # Its https front end: openssl makes the CA and the server certificate at start.

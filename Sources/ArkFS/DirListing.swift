@@ -27,6 +27,12 @@ final class DirListing: Sendable {
         }
     }
 
+    /// A commit's directory (immutable), not one of the browser's.
+    var isCommitTree: Bool {
+        if case .tree = children { return true }
+        return false
+    }
+
     /// Entries including "." and "..".
     var count: Int {
         switch children {

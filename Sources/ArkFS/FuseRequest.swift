@@ -6,6 +6,9 @@ import Foundation
 struct FuseRequest: @unchecked Sendable {  // fuse_req_t: replied to once, from whichever thread finishes the work
     let raw: fuse_req_t
 
+    /// The calling thread's id (0 when it is in another pid namespace).
+    var callerTID: Int32 { fuse_req_ctx(raw)?.pointee.pid ?? 0 }
+
     func error(_ code: Int32) { fuse_reply_err(raw, code) }
 
     func error(_ e: Error) { fuse_reply_err(raw, FuseErrno.code(for: e)) }

@@ -99,6 +99,7 @@ extension FuseSession {
             }
             let ino = fs.inodes.remember(parent: parent, name: name, node: node)
             req.entry(ino: ino, attr: fs.attributes(of: node, ino: ino), timeout: fs.timeout(for: node))
+            if !node.isDirectory && p.isImmutable { dropListings(listingPolicy.noteFileLookup(tid: req.callerTID, parent: parent)) }
             if case .entry(let e) = node, e.size >= Filesystem.lookAheadSize { fs.readFirstBytesAhead(e) }
         } catch {
             logger.error("lookup of \(name) failed: \(error)")

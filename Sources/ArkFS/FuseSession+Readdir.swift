@@ -7,7 +7,8 @@ import Foundation
 ///
 /// readdirplus answers each entry with its inode and attributes (what a lookup would), so a
 /// walk (`find`, `du`, `ls -l`) needs no lookup per entry; the kernel counts every entry with
-/// an inode as one lookup, and so does the inode table (`Filesystem.plusEntry`).
+/// an inode as one lookup, and so does the inode table (`Filesystem.plusEntry`). Files are
+/// answered by name alone to a caller that does not stat what it lists (`ListingPolicy`).
 extension FuseSession {
     func readdir(_ req: FuseRequest, _ listing: DirListing, size: Int, offset: Int) {
         // Not zeroed: only the `used` bytes libfuse wrote are sent (the kernel asks for up to
@@ -34,13 +35,14 @@ extension FuseSession {
         var used = 0
         var i = max(offset, 0)
         var taken: [UInt64] = []  // lookups taken for this reply, given back if it is not delivered
+        let lean = listing.isCommitTree && listingPolicy.listsLean(tid: req.callerTID, directory: listing.ino, offset: offset)
         while i < listing.count {
             let name = listing.name(at: i)
             // The entry's size first: a lookup is taken only for an entry that fits.
             let needed = name.withCString { fuse_add_direntry_plus(req.raw, nil, 0, $0, nil, 0) }
             if needed > size - used { break }
             var p = fuse_entry_param()
-            if let e = fs.plusEntry(listing, at: i) {
+            if !(lean && listing.type(at: i) != S_IFDIR), let e = fs.plusEntry(listing, at: i) {
                 p.ino = fuse_ino_t(e.ino)
                 p.generation = 1
                 p.attr = e.attr
@@ -48,8 +50,8 @@ extension FuseSession {
                 p.entry_timeout = e.timeout
                 taken.append(e.ino)
             } else {
-                // "." and "..", or attributes not to be had now: the name only (inode 0
-                // in the entry: no lookup is counted, the kernel looks it up when needed).
+                // "." and "..", or a file of a lean listing (`ListingPolicy`): the name only
+                // (inode 0 in the entry: no lookup is counted, the kernel looks it up when needed).
                 p.attr.st_ino = UInt(i < 2 ? listing.ino : fs.inodes.peek(parent: listing.ino, name: name))
                 p.attr.st_mode = listing.type(at: i)
             }

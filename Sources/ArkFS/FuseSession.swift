@@ -31,6 +31,8 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
     /// than the tree cache is decoded once per listing, not once per call.
     let recentListings = Mutex<[(ino: UInt64, listing: DirListing)]>([])
     static let recentListingsKept = 64
+    /// Which callers get files' attributes in readdirplus replies.
+    let listingPolicy = ListingPolicy()
 
     /// `onReady` runs once the kernel has initialised the mount (it is serving).
     package init(fs: Filesystem, mountpoint: String, fsname: String, allowOther: Bool, onReady: @escaping @Sendable () -> Void) {
@@ -114,6 +116,17 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
         body(se)
         gate.withLock { notifying -= 1 }
         return true
+    }
+
+    /// Drops the kernel's cached listings of `directories` (lean ones a caller that stats is
+    /// about to walk into), on the read-ahead pool: the lookup that found them is not delayed.
+    func dropListings(_ directories: [UInt64]) {
+        guard !directories.isEmpty else { return }
+        fs.aheadPool.submit { [self] in
+            for ino in directories {
+                guard notify({ se in _ = fuse_lowlevel_notify_inval_inode(se, fuse_ino_t(ino), 0, 0) }) else { return }
+            }
+        }
     }
 
     /// Tells the kernel to forget cached entries and attributes of the browser's changing
