@@ -281,4 +281,43 @@ import Testing
         }
         #expect(throws: ArkError.self) { try results.last!.get() }
     }
+
+    /// Chunks of one block get no tags (a read of any part hashes the whole chunk); reading
+    /// them, one by one or in a batch, neither serves damage nor writes tags back.
+    @Test func singleBlockChunksAreUntaggedAndCheckedByTheirID() throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: 78)
+        let session = try WriteSession(store.repo)
+        var files: [(ObjectID, [UInt8])] = []
+        for (i, n) in [1, 700, 4096, BlockTagger.blockSize].enumerated() {
+            let bytes = rng.bytes(n)
+            files.append((try store.putFile(bytes, in: session, name: "small\(i)").manifest, bytes))
+        }
+        let big = rng.bytes(BlockTagger.blockSize + 1)
+        _ = try store.putFile(big, in: session, name: "two-blocks")
+        try session.checkpoint()
+        let small = try files.map { (manifest, bytes) -> (ObjectID, [UInt8]) in
+            let m = try store.repo.manifest(manifest)
+            #expect(m.count == 1)
+            return (m.id(at: 0), bytes)
+        }
+        #expect(try store.repo.index.tagCount() == 1, "only the two-block chunk is tagged")
+        for (id, bytes) in small {
+            #expect(try store.repo.readChunk(id, range: 0..<1) == Array(bytes[0..<1]))
+        }
+        #expect(store.repo.readChunks(small.map(\.0)).map { try? $0.get() } == small.map(\.1))
+        store.repo.flushTagBackfill()
+        #expect(try store.repo.index.tagCount() == 1, "reads tagged no single-block chunk")
+        let victim = small[2]
+        try store.corrupt(victim.0, at: 100)
+        let results = store.repo.readChunks(small.map(\.0))
+        for (r, (id, bytes)) in zip(results, small) {
+            if id == victim.0 {
+                #expect(throws: ArkError.self) { try r.get() }
+            } else {
+                #expect((try? r.get()) == bytes)
+            }
+        }
+        #expect(throws: ArkError.self) { _ = try store.repo.readChunk(victim.0, range: 0..<1) }
+    }
 }

@@ -48,6 +48,11 @@ package struct BlockTagger: Sendable {
 
     package static func blockCount(_ length: Int) -> Int { (length + blockSize - 1) / blockSize }
 
+    /// Whether an object of `length` bytes gets tags: one of a single block does not (a read
+    /// of any part of it reads it whole and hashes it to its id anyway; in a tree of small
+    /// files their rows were a sixth of the index).
+    package static func tagsKept(length: Int) -> Bool { length > blockSize }
+
     /// The per-chunk SipHash key.
     func chunkKey(_ id: ObjectID) -> [UInt8] {
         var k = [UInt8](repeating: 0, count: Int(crypto_shorthash_siphashx24_KEYBYTES))

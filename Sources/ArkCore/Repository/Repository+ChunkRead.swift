@@ -157,14 +157,16 @@ extension Repository {
     /// block; anything else, and any failure, goes through `readChunk` one by one.
     package func readChunks(_ ids: [ObjectID]) -> [Result<[UInt8], Error>] {
         var out = [Result<[UInt8], Error>?](repeating: nil, count: ids.count)
-        struct Item { var index: Int; var id: ObjectID; var loc: ObjectLocation; var tags: [UInt8] }
+        // `tags` nil: a chunk of one block, checked by hashing it to its id.
+        struct Item { var index: Int; var id: ObjectID; var loc: ObjectLocation; var tags: [UInt8]? }
         var items: [Item] = []
         if let rows = try? index.objectsForRead(ids) {
             for (i, row) in rows.enumerated() {
                 guard let row, row.object.kind == .chunk, let loc = row.object.location, loc.compression == .none,
-                    loc.storedLength == loc.rawLength,
-                    let tags = row.tags, tags.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize
+                    loc.storedLength == loc.rawLength
                 else { continue }
+                let tags = row.tags.flatMap { $0.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize ? $0 : nil }
+                guard tags != nil || !BlockTagger.tagsKept(length: loc.rawLength) else { continue }
                 items.append(Item(index: i, id: ids[i], loc: loc, tags: tags))
             }
         }
@@ -181,9 +183,14 @@ extension Repository {
                 for item in run {
                     let lo = Int(item.loc.offset - first.offset)
                     let bytes = UnsafeRawBufferPointer(rebasing: buf[lo..<lo + item.loc.rawLength])
-                    if blockTagger.verify(
-                        bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: item.tags, key: blockTagger.chunkKey(item.id))
-                    {
+                    let intact =
+                        if let tags = item.tags {
+                            blockTagger.verify(
+                                bytes, firstBlock: 0, chunkLength: item.loc.rawLength, tags: tags, key: blockTagger.chunkKey(item.id))
+                        } else {
+                            ObjectHasher.hash(.chunk, bytes) == item.id
+                        }
+                    if intact {
                         out[item.index] = .success(Array(bytes))
                     } else {
                         directReads.drop(first.pack)

@@ -43,6 +43,7 @@ final class TagBackfill: Sendable {
 extension Repository {
     /// Offers `bytes`, verified against `id` just now, for tagging.
     func backfillTags(_ id: ObjectID, _ bytes: [UInt8]) {
+        guard BlockTagger.tagsKept(length: bytes.count) else { return }
         tagBackfill.add(id, blockTagger.tags(for: id, bytes), index: index, logger: logger)
     }
 

@@ -129,7 +129,7 @@ struct HashedChunk: Sendable {
         id = ObjectHasher.hash(.chunk, bytes)
         guard !known.contains(id) else { return }
         compressed = compressors.with { $0.compressIfSmaller(bytes) }
-        tags = tagger.tags(for: id, bytes)
+        tags = BlockTagger.tagsKept(length: bytes.count) ? tagger.tags(for: id, bytes) : nil
     }
 }
 

@@ -130,7 +130,7 @@ extension WriteSession {
                 queued.insert(h.id)
                 let raw = batch.bytes(i)
                 // The reader skipped compressing what `known` held then; it may be gone since.
-                let tags = h.tags ?? tagger.tags(for: h.id, raw)
+                let tags = h.tags ?? (BlockTagger.tagsKept(length: raw.count) ? tagger.tags(for: h.id, raw) : nil)
                 records.append(PackWriter.Record(id: h.id, kind: .chunk, raw: raw, compressed: h.compressed, tags: tags))
             }
             try appendChunks(records)

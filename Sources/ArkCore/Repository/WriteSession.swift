@@ -126,7 +126,7 @@ package final class WriteSession {
 
     private func append(_ id: ObjectID, _ kind: ObjectKind, _ raw: [UInt8], _ compressed: [UInt8]?, delta: Bool = false) throws {
         try raw.withUnsafeBytes { try writer.append(id: id, kind: kind, raw: $0, compressed: compressed, delta: delta) }
-        if kind == .chunk || (kind == .manifest && compressed == nil && raw.count > BlockTagger.blockSize) {
+        if BlockTagger.tagsKept(length: raw.count) && (kind == .chunk || (kind == .manifest && compressed == nil)) {
             pendingTags.append((id, tagger.tags(for: id, raw)))
         }
         known.insert(id)
