@@ -33,6 +33,14 @@ final class DirListing: Sendable {
         return false
     }
 
+    /// Whether any child is not a directory (a file or symlink readdirplus may answer lean).
+    var hasNonDirectories: Bool {
+        switch children {
+        case .tree(let t, _): t.entries.contains { $0.kind != .directory && $0.kind != .submodule }
+        case .nodes(let n): n.contains { !$0.1.isDirectory }
+        }
+    }
+
     /// Entries including "." and "..".
     var count: Int {
         switch children {

@@ -35,7 +35,10 @@ extension FuseSession {
         var used = 0
         var i = max(offset, 0)
         var taken: [UInt64] = []  // lookups taken for this reply, given back if it is not delivered
-        let lean = listing.isCommitTree && listingPolicy.listsLean(tid: req.callerTID, directory: listing.ino, offset: offset)
+        let lean =
+            listing.isCommitTree
+            && listingPolicy.listsLean(
+                tid: req.callerTID, directory: listing.ino, offset: offset, hasFiles: offset > 0 || listing.hasNonDirectories)
         while i < listing.count {
             let name = listing.name(at: i)
             // The entry's size first: a lookup is taken only for an entry that fits.

@@ -56,7 +56,10 @@ final class ListingPolicy: Sendable {
     }
 
     /// Whether the listing of `directory` from `offset` answers files lean for thread `tid`.
-    func listsLean(tid: Int32, directory: UInt64, offset: Int) -> Bool {
+    /// A directory without files (`hasFiles` false) is answered in full and is no evidence
+    /// either way: the verdict on the last lean listing waits for one with files.
+    func listsLean(tid: Int32, directory: UInt64, offset: Int, hasFiles: Bool = true) -> Bool {
+        guard hasFiles else { return false }
         let group = threadGroup(of: tid)
         let now = DispatchTime.now().uptimeNanoseconds
         return state.withLock { s in

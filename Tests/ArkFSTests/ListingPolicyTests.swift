@@ -59,4 +59,18 @@ import Testing
         #expect(!p.listsLean(tid: 200, directory: 2, offset: 0))
         #expect(!p.listsLean(tid: 200, directory: 3, offset: 0))
     }
+
+    /// `du` of a tree whose top directories hold only directories: the probe falls on a
+    /// listing with files, so the lookups that follow it keep du's listings full.
+    @Test func listingsWithoutFilesAreNoEvidence() {
+        let p = Self.policy()
+        #expect(!p.listsLean(tid: 100, directory: 1, offset: 0, hasFiles: false))
+        #expect(!p.listsLean(tid: 100, directory: 2, offset: 0, hasFiles: false))
+        #expect(!p.listsLean(tid: 100, directory: 3, offset: 0))
+        #expect(p.listsLean(tid: 100, directory: 4, offset: 0), "the probe")
+        _ = p.noteFileLookup(tid: 100, parent: 4)
+        #expect(!p.listsLean(tid: 100, directory: 5, offset: 0, hasFiles: false))
+        #expect(!p.listsLean(tid: 100, directory: 6, offset: 0), "du stats: full")
+        #expect(!p.listsLean(tid: 100, directory: 7, offset: 0))
+    }
 }
