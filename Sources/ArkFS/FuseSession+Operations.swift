@@ -206,7 +206,13 @@ extension FuseSession {
     func getxattr(_ req: FuseRequest, _ ino: UInt64, _ name: String, _ size: Int) {
         guard let node = fs.inodes.node(ino) else { return req.error(ESTALE) }
         do {
-            guard let value = try fs.xattr(name, of: node) else { return req.error(ENODATA) }
+            // The root's `user.ark.listings`: files answered lean and in full by readdirplus,
+            // and listings dropped from the kernel's cache (`ListingPolicy`).
+            let stats = ino == InodeTable.rootIno && name == "user.ark.listings" ? listingPolicy.counts : nil
+            guard
+                let value = try stats.map({ "lean=\($0.leanEntries) full=\($0.fullEntries) dropped=\($0.dropped)" })
+                    ?? fs.xattr(name, of: node)
+            else { return req.error(ENODATA) }
             let bytes = Array(value.utf8)
             if size == 0 { return _ = fuse_reply_xattr(req.raw, bytes.count) }
             guard size >= bytes.count else { return req.error(ERANGE) }

@@ -35,17 +35,23 @@ extension FuseSession {
         var used = 0
         var i = max(offset, 0)
         var taken: [UInt64] = []  // lookups taken for this reply, given back if it is not delivered
-        let lean =
-            listing.isCommitTree
-            && listingPolicy.listsLean(
+        var lean = false
+        if listing.isCommitTree {
+            let decision = listingPolicy.listsLean(
                 tid: req.callerTID, directory: listing.ino, offset: offset, hasFiles: offset > 0 || listing.hasNonDirectories)
+            lean = decision.lean
+            dropListings(decision.drop)
+        }
+        var leanFiles = 0, fullFiles = 0
         while i < listing.count {
             let name = listing.name(at: i)
             // The entry's size first: a lookup is taken only for an entry that fits.
             let needed = name.withCString { fuse_add_direntry_plus(req.raw, nil, 0, $0, nil, 0) }
             if needed > size - used { break }
             var p = fuse_entry_param()
-            if !(lean && listing.type(at: i) != S_IFDIR), let e = fs.plusEntry(listing, at: i) {
+            let isFile = i >= 2 && listing.type(at: i) != S_IFDIR
+            if isFile { if lean { leanFiles += 1 } else { fullFiles += 1 } }
+            if !(lean && isFile), let e = fs.plusEntry(listing, at: i) {
                 p.ino = fuse_ino_t(e.ino)
                 p.generation = 1
                 p.attr = e.attr
@@ -62,6 +68,7 @@ extension FuseSession {
             i += 1
         }
         let sent = fuse_reply_buf(req.raw, b, used)
+        listingPolicy.count(lean: leanFiles, full: fullFiles)
         if sent != 0 {
             // Not delivered (the request was interrupted): the kernel counted none of them.
             for ino in taken { fs.inodes.forget(ino, 1) }

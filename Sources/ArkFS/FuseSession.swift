@@ -119,10 +119,10 @@ package final class FuseSession: @unchecked Sendable {  // `session`, `closed` a
     }
 
     /// Drops the kernel's cached listings of `directories` (lean ones a caller that stats is
-    /// about to walk into), on the read-ahead pool: the lookup that found them is not delayed.
+    /// about to walk into), on the tree pool: the request that found them is not delayed.
     func dropListings(_ directories: [UInt64]) {
         guard !directories.isEmpty else { return }
-        fs.aheadPool.submit { [self] in
+        fs.treePool.submit { [self] in
             for ino in directories {
                 guard notify({ se in _ = fuse_lowlevel_notify_inval_inode(se, fuse_ino_t(ino), 0, 0) }) else { return }
             }

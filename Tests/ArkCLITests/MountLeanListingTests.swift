@@ -54,6 +54,31 @@ struct MountLeanListingTests {
         """
     }
 
+    /// A walk as `du` does it: each directory's entries stat'ed right after it is listed.
+    static let statAsListed = """
+        python3 -c '
+        import os
+        n = 0
+        for d, dirs, files in os.walk("."):
+            for f in files:
+                os.lstat(os.path.join(d, f)); n += 1
+        print(n)
+        '
+        """
+
+    /// The mount's counters (`user.ark.listings` on the root): files answered lean and in
+    /// full by readdirplus, listings dropped from the kernel's cache.
+    static func counts(_ mp: String) throws -> [String: Int] {
+        let out = try sh("python3 -c 'import os; print(os.getxattr(\".\", \"user.ark.listings\").decode())'", cwd: mp)
+        #expect(out.status == 0, "\(out.err)")
+        var c: [String: Int] = [:]
+        for pair in out.out.split(whereSeparator: \.isWhitespace) {
+            let kv = pair.split(separator: "=")
+            if kv.count == 2 { c[String(kv[0])] = Int(kv[1]) }
+        }
+        return c
+    }
+
     /// Drops the inode column of each line.
     static func withoutInodes(_ s: String) -> [Substring] {
         s.split(separator: "\n").map { line in line[..<(line.lastIndex(of: " ") ?? line.endIndex)] }
@@ -69,10 +94,23 @@ struct MountLeanListingTests {
             // A walk that reads names only (as find does): lean listings after its first.
             let names = try sh(Self.walk(".", stat: false), cwd: mp)
             #expect(names.status == 0, "\(names.err)")
+            // 24 x 42 files and symlinks: the first directory's in full, the rest lean.
+            let afterNames = try Self.counts(mp)
+            #expect((afterNames["lean"] ?? 0) >= 900, "\(afterNames)")
+            #expect((afterNames["full"] ?? 0) <= 42, "\(afterNames)")
             let wantNames = want.out.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
             #expect(Self.withoutInodes(names.out).map(String.init) == wantNames)
-            // Another process stats everything (as du after find does): the kernel's lean
-            // listings are dropped and asked again; attributes match, inodes are the listing's.
+            // Another process walks as du does, statting each directory's entries as it lists
+            // them: its first lookup in a lean listing drops every lean listing from the
+            // kernel's cache, so the directories it walks on into are asked again and (after its
+            // probes) answered in full.
+            let du = try sh(Self.statAsListed, cwd: mp)
+            #expect(du.out == "\(24 * 42)\n", "\(du.err)")
+            let afterDu = try Self.counts(mp)
+            #expect((afterDu["dropped"] ?? 0) >= 40, "the lean listings were not dropped: \(afterNames) -> \(afterDu)")
+            #expect((afterDu["full"] ?? 0) - (afterNames["full"] ?? 0) >= 600, "\(afterNames) -> \(afterDu)")
+            // Then a third process stats everything after listing it all: attributes match the
+            // source, and inode numbers are those of the lean listing.
             let stats = try sh(Self.walk(".", stat: true), cwd: mp)
             #expect(stats.status == 0, "\(stats.err)")
             #expect(Self.withoutInodes(stats.out) == Self.withoutInodes(want.out))
@@ -80,8 +118,6 @@ struct MountLeanListingTests {
             let statted = stats.out.split(separator: "\n").map { $0.split(separator: " ").last! }
             let differing = zip(listed, statted).filter { $0 != $1 }.count
             #expect(listed.count == statted.count && differing == 0, "\(differing) inode numbers of the listing differ from the stat's")
-            let statsAgain = try sh(Self.walk(".", stat: true), cwd: mp)
-            #expect(statsAgain.out == stats.out)
         }
         try f.withMount("demo") { mp in
             // One process: names first, the stats after its walk.

@@ -168,6 +168,13 @@ package final class Index: Sendable {
         }
         m.registerMigration("remote-v1") { db in try Self.migrateRemote(db) }
         m.registerMigration("remote-v2") { db in try Self.migrateStateHeadsOnly(db) }
+        m.registerMigration("tags-v2") { db in
+            // Objects of one block keep no tags (`BlockTagger.tagsKept`): a read hashes them
+            // whole. The rows older stores kept for them go (a sixth of an index of small files).
+            try db.execute(
+                sql: "DELETE FROM chunk_tags WHERE id IN (SELECT id FROM objects WHERE raw_len <= ?)",
+                arguments: [BlockTagger.blockSize])
+        }
         return m
     }
 

@@ -20,7 +20,9 @@ extension Repository {
         let whole = 0..<obj.rawLength
         let r = range.map { $0.clamped(to: whole) } ?? whole
         var mismatched = false
-        if let tags, tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize {
+        // A single-block chunk's tags (rows older stores kept) are not used: it is read whole.
+        if let tags, BlockTagger.tagsKept(length: obj.rawLength), tags.count == BlockTagger.blockCount(obj.rawLength) * BlockTagger.tagSize
+        {
             switch readTagged(id, at: loc, tags: tags, range: r) {
             case .bytes(let bytes): return bytes
             case .mismatch:
@@ -165,8 +167,9 @@ extension Repository {
                 guard let row, row.object.kind == .chunk, let loc = row.object.location, loc.compression == .none,
                     loc.storedLength == loc.rawLength
                 else { continue }
-                let tags = row.tags.flatMap { $0.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize ? $0 : nil }
-                guard tags != nil || !BlockTagger.tagsKept(length: loc.rawLength) else { continue }
+                let kept = BlockTagger.tagsKept(length: loc.rawLength)
+                let tags = row.tags.flatMap { kept && $0.count == BlockTagger.blockCount(loc.rawLength) * BlockTagger.tagSize ? $0 : nil }
+                guard tags != nil || !kept else { continue }
                 items.append(Item(index: i, id: ids[i], loc: loc, tags: tags))
             }
         }
