@@ -36,6 +36,15 @@ extension Index {
         }
     }
 
+    /// Some present chunk (a store of small files has no tagged one).
+    func anyChunk() throws -> ObjectID? {
+        try read { db in
+            try ObjectID.fetchOne(
+                db, sql: "SELECT id FROM objects WHERE kind = ? AND pack IS NOT NULL LIMIT 1",
+                arguments: [Int64(ObjectKind.chunk.rawValue)])
+        }
+    }
+
     /// Records tags of chunks made durable in the same transaction. Tags depend only on the
     /// store's tag key and the chunk's bytes (fixed by its id), so an existing row is never
     /// stale.

@@ -5,7 +5,8 @@ extension Repository {
     /// so a first byte costs its own I/O and little else:
     /// - opens `readers` index connections with the read path's statement compiled;
     /// - opens the newest packs, buffered and O_DIRECT, and fills the read buffer pool;
-    /// - reads one block of one tagged chunk, so the read path's code has run once;
+    /// - reads one block of one tagged chunk (any chunk in a store of small files), so the
+    ///   read path's code has run once;
     /// - reads the index file into the page cache (`prefetchIndexFile`), last: it takes a while.
     package func warmUp(readers: Int) {
         index.warmReaders(readers)
@@ -13,7 +14,7 @@ extension Repository {
             _ = try? packs.file(p.id, name: { p.name })
             directReads.prepare(pack: p.id, name: { p.name })
         }
-        if let id = try? index.anyTaggedObject() { _ = try? readChunk(id, range: 0..<1) }
+        if let id = try? index.anyTaggedObject() ?? index.anyChunk() { _ = try? readChunk(id, range: 0..<1) }
         prefetchIndexFile()
     }
 
