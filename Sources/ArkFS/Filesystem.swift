@@ -17,6 +17,9 @@ package final class Filesystem: Sendable {
         package var gid: UInt32 = 0
         /// Repos declared in the configuration: listed under `repos/` even before they have a head.
         package var declaredRepos: [String] = []
+        /// Threads loading chunks (`loadPool`): each may wait on the disk, a peer or the
+        /// bucket, so a store whose chunks come from far away wants more in flight.
+        package var loadThreads = 4
         package init() {}
     }
 
@@ -42,8 +45,9 @@ package final class Filesystem: Sendable {
     /// count only limits many tiny ones (a walk of 200,000 files in 5,238 directories keeps
     /// them all: 205,000 entries).
     static let maxTreeEntries = 262_144
-    /// Chunk loads (`ChunkCache`): 4 threads that may block on the disk or a peer.
-    let loadPool = BlockingPool(threadCount: 4, name: "ark-load")
+    /// Chunk loads (`ChunkCache`): `Options.loadThreads` threads that may block on the disk,
+    /// a peer or the bucket.
+    let loadPool: BlockingPool
     /// Loads ahead of a walk through files: the next files' first bytes (`noteOpen`), at most
     /// 16 at a time. A pool of its own: these wait for manifests and first chunks the reads
     /// will want (from the disk or a peer), and must not hold up the reads.
@@ -72,6 +76,7 @@ package final class Filesystem: Sendable {
     package init(source: ObjectSource, root: Root, options: Options) throws {
         self.source = source
         self.options = options
+        self.loadPool = BlockingPool(threadCount: max(1, options.loadThreads), name: "ark-load")
         self.cache = ChunkCache(source: source, capacity: options.cacheSize, pool: loadPool)
         self.manifestLoader = ManifestLoader(source: source)
         switch root {
