@@ -58,15 +58,21 @@ final class ListingPolicy: Sendable {
 
     private let state = Mutex(State())
     private let readGroup: @Sendable (Int32) -> Int32?
+    private let clock: @Sendable () -> UInt64
     /// Lean directories remembered at most; when full, all are dropped and forgotten.
     static let maxLeanDirectories = 65_536
     static let maxProbeInterval = 256
     static let maxCallers = 4096
     static let callerIdle: UInt64 = 2_000_000_000
 
-    /// `readGroup` maps a thread id to its thread group (tests give their own).
-    init(readGroup: @escaping @Sendable (Int32) -> Int32? = ListingPolicy.readThreadGroup) {
+    /// `readGroup` maps a thread id to its thread group, `clock` gives monotonic nanoseconds
+    /// (tests give their own).
+    init(
+        readGroup: @escaping @Sendable (Int32) -> Int32? = ListingPolicy.readThreadGroup,
+        clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) {
         self.readGroup = readGroup
+        self.clock = clock
     }
 
     var counts: Counts { state.withLock { $0.counts } }
@@ -89,7 +95,7 @@ final class ListingPolicy: Sendable {
     func listsLean(tid: Int32, directory: UInt64, offset: Int, hasFiles: Bool = true) -> (lean: Bool, drop: [UInt64]) {
         guard hasFiles else { return (false, []) }
         let group = threadGroup(of: tid)
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = clock()
         return state.withLock { s in
             prune(&s, now: now)
             var c = s.callers[group].flatMap { now &- $0.lastSeen < Self.callerIdle ? $0 : nil } ?? Caller()
@@ -138,7 +144,7 @@ final class ListingPolicy: Sendable {
     /// (the process's own lean listing: its next listing is full).
     func noteFileLookup(tid: Int32, parent: UInt64) -> [UInt64] {
         let group = threadGroup(of: tid)
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = clock()
         return state.withLock { s in
             prune(&s, now: now)
             var c =
@@ -184,7 +190,7 @@ final class ListingPolicy: Sendable {
     }
 
     private func threadGroup(of tid: Int32) -> Int32 {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = clock()
         if let g = state.withLock({ s in s.groups[tid].flatMap { now &- $0.read < Self.callerIdle ? $0.group : nil } }) { return g }
         let g = readGroup(tid) ?? tid
         state.withLock { s in

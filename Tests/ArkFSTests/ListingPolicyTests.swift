@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import ArkFS
@@ -102,5 +103,41 @@ import Testing
         #expect(!Self.lean(p, 100, 5, hasFiles: false))
         #expect(!Self.lean(p, 100, 6), "du stats: full")
         #expect(!Self.lean(p, 100, 7))
+    }
+
+    /// A process not seen for 2 s is forgotten (its pid may belong to another process by
+    /// then): its next listing is a first one again, full.
+    @Test func aCallerIdleFor2SecondsStartsOver() {
+        let now = Mutex<UInt64>(1_000_000_000)
+        let p = ListingPolicy(readGroup: { $0 }, clock: { now.withLock { $0 } })
+        for dir in 1...3 { _ = Self.lean(p, 100, dir) }
+        #expect(Self.lean(p, 100, 4), "a names walker")
+        now.withLock { $0 += 1_900_000_000 }
+        #expect(Self.lean(p, 100, 5), "still the same process after 1.9 s")
+        now.withLock { $0 += 2_100_000_000 }
+        #expect(!Self.lean(p, 100, 6), "forgotten after 2.1 s: a first listing")
+        #expect(Self.lean(p, 100, 7), "then the probe")
+    }
+
+    /// Past `maxLeanDirectories` lean listings, all of them are dropped and forgotten, and
+    /// listings go on lean.
+    @Test func aFullSetOfLeanListingsIsDroppedNotTurnedOff() {
+        let p = Self.policy()
+        _ = Self.lean(p, 100, 0)
+        var drops: [[UInt64]] = []
+        for dir in 1...ListingPolicy.maxLeanDirectories + 1 {
+            let d = p.listsLean(tid: 100, directory: UInt64(dir), offset: 0)
+            #expect(d.lean || dir == 0)
+            if !d.drop.isEmpty { drops.append(d.drop) }
+        }
+        #expect(drops.count == 1)
+        #expect(drops.first?.count == ListingPolicy.maxLeanDirectories)
+        #expect(Set(drops.first ?? []) == Set((1...UInt64(ListingPolicy.maxLeanDirectories)).map { $0 }))
+        #expect(p.counts.dropped == ListingPolicy.maxLeanDirectories)
+        // The last one is remembered: another process's lookup there drops it.
+        #expect(
+            p.noteFileLookup(tid: 200, parent: UInt64(ListingPolicy.maxLeanDirectories + 1)) == [
+                UInt64(ListingPolicy.maxLeanDirectories + 1)
+            ])
     }
 }
