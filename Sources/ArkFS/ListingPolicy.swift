@@ -203,14 +203,7 @@ final class ListingPolicy: Sendable {
     /// The `Tgid:` of /proc/TID/status; nil when it cannot be read (the thread is gone, or
     /// in another pid namespace: `tid` is then 0).
     static func readThreadGroup(_ tid: Int32) -> Int32? {
-        guard tid > 0 else { return nil }
-        let fd = open("/proc/\(tid)/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 1024)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        let text = String(decoding: buf[0..<n], as: UTF8.self)
+        guard tid > 0, let text = try? String(contentsOfFile: "/proc/\(tid)/status", encoding: .utf8) else { return nil }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Tgid:") }) else { return nil }
         return Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
     }

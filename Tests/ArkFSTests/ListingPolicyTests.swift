@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 
@@ -139,5 +140,18 @@ import Testing
             p.noteFileLookup(tid: 200, parent: UInt64(ListingPolicy.maxLeanDirectories + 1)) == [
                 UInt64(ListingPolicy.maxLeanDirectories + 1)
             ])
+    }
+
+    @Test func aThreadsGroupIsReadFromProc() async {
+        // From a thread other than the main one: its id differs from the process id.
+        let (tid, group) = await Task.detached { () -> (Int32, Int32?) in
+            // /proc/thread-self names "<pid>/task/<tid>".
+            var link = [CChar](repeating: 0, count: 64)
+            let n = readlink("/proc/thread-self", &link, link.count - 1)
+            let t = n > 0 ? Int32(String(cString: link).split(separator: "/").last ?? "") ?? 0 : 0
+            return (t, ListingPolicy.readThreadGroup(t))
+        }.value
+        #expect(group == getpid(), "thread \(tid)")
+        #expect(ListingPolicy.readThreadGroup(0) == nil)
     }
 }
