@@ -7,16 +7,17 @@ import NIOHTTP1
     import Glibc
 #endif
 
-/// Uploading a file: one PUT up to `partSize`, else a multipart upload whose parts are read from
-/// the file (`pread`) by `uploadConcurrency` workers, each holding one part in memory at a time,
-/// so memory stays at `partSize * uploadConcurrency` whatever the file's size. A failed upload is
-/// aborted so the bucket keeps no orphaned parts.
+/// Uploading a file: one PUT up to `singlePutLimit` (or `partSize` if larger), else a multipart
+/// upload whose parts are read from the file (`pread`) by `uploadConcurrency` workers, each
+/// holding one part in memory at a time, so memory stays at `partSize * uploadConcurrency`
+/// whatever the file's size. A failed upload is aborted so the bucket keeps no orphaned parts.
 extension S3Client {
     package func uploadFile(key: String, path: String, length: UInt64) throws {
         let file = try ReadOnlyFile(path: path)
         let partSize = UInt64(configuration.partSize)
-        if length <= partSize {
-            _ = try send(.PUT, key: key, body: try file.read(offset: 0, length: Int(length)), operation: "PUT")
+        if length <= max(partSize, UInt64(configuration.singlePutLimit)) {
+            try file.require(length: length)
+            _ = try send(.PUT, key: key, file: FileBody(file: file, length: Int(length)), operation: "PUT")
             return
         }
         let uploadID = try createMultipartUpload(key: key)
@@ -127,41 +128,5 @@ private final class PartState: @unchecked Sendable {  // @unchecked: every field
             if let failure { throw failure }
             return etags.map { $0! }
         }
-    }
-}
-
-/// A file opened for `pread`; closed when the last reference goes.
-final class ReadOnlyFile: Sendable {
-    let fd: Int32
-    let path: String
-
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            throw ArkError(.io, "cannot open \(path) for upload: \(String(cString: strerror(errno)))", errno: Errno(rawValue: errno))
-        }
-    }
-
-    deinit { close(fd) }
-
-    /// Exactly `length` bytes from `offset` (an error if the file is shorter).
-    func read(offset: UInt64, length: Int) throws -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: length)
-        var done = 0
-        while done < length {
-            var n = 0
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - done) { raw in
-                n = pread(fd, raw.baseAddress, length - done, off_t(offset) + off_t(done))
-                return max(n, 0)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ArkError(.io, "cannot read \(path) for upload: \(String(cString: strerror(errno)))", errno: Errno(rawValue: errno))
-            }
-            if n == 0 { throw ArkError(.io, "\(path) is shorter than the \(length) bytes to upload at \(offset)") }
-            done += n
-        }
-        return buffer
     }
 }

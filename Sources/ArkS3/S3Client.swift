@@ -49,15 +49,17 @@ package final class S3Client: Sendable {
     package func send(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
         headers extra: [(name: String, value: String)] = [],
-        body: ByteBuffer? = nil, expecting: Int = 0, operation: String, accept: Set<Int> = [], policy: S3RetryPolicy? = nil
+        body: ByteBuffer? = nil, file: FileBody? = nil, expecting: Int = 0, operation: String, accept: Set<Int> = [],
+        policy: S3RetryPolicy? = nil
     ) throws -> Response {
+        let sent = file?.length ?? body?.readableBytes ?? 0
         var policy = policy ?? configuration.retry
         let target = "\(configuration.bucket)/\(key ?? "")"
         // While the server is known to be unreachable, one call at a time makes one attempt (it
         // finds out whether the server is back) and the others wait for its outcome: a mount's
         // many reads then fail (EIO) together instead of each waiting out an attempt or a
         // backoff in turn, and all go ahead as soon as the server answers again.
-        let admission = breaker.admit(waitingAtMost: policy.attemptTimeout(forBytes: max(body?.readableBytes ?? 0, expecting)))
+        let admission = breaker.admit(waitingAtMost: policy.attemptTimeout(forBytes: max(sent, expecting)))
         switch admission {
         case .normal: break
         case .probe: policy.maxAttempts = 1
@@ -68,8 +70,8 @@ package final class S3Client: Sendable {
                 attempts: 0, location: configuration.location)
         }
         defer { if case .probe = admission { breaker.probeEnded() } }
-        let payloadHash = self.payloadHash(body)
-        let bytes = max(body?.readableBytes ?? 0, expecting)
+        let payloadHash = try file.map { try self.payloadHash($0) } ?? self.payloadHash(body)
+        let bytes = max(sent, expecting)
         let budget = policy.deadline(forBytes: bytes)
         let until = ContinuousClock.now + budget
         var attempt = 0
@@ -79,7 +81,8 @@ package final class S3Client: Sendable {
             let timeout = min(policy.attemptTimeout(forBytes: bytes), until - ContinuousClock.now)
             do {
                 let response = try attemptOnce(
-                    method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash, timeout: timeout)
+                    method, key: key, query: query, headers: extra, body: file?.requestBody ?? body.map { .byteBuffer($0) },
+                    payloadHash: payloadHash, timeout: timeout)
                 breaker.reached()
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 let doc = S3XML(response.text)
@@ -104,7 +107,7 @@ package final class S3Client: Sendable {
     /// Signs and sends one attempt, which must end within `timeout`; a transport failure becomes `S3Failure.transport`.
     private func attemptOnce(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
-        body: ByteBuffer?, payloadHash: String, timeout: Duration
+        body: HTTPClient.Body?, payloadHash: String, timeout: Duration
     ) throws -> Response {
         let (url, host, path) = address(key: key, query: query)
         let toSign = SigV4Request(
@@ -113,7 +116,7 @@ package final class S3Client: Sendable {
         for (name, value) in signer.sign(toSign, at: Date()) { headers.add(name: name, value: value) }
         let request: HTTPClient.Request
         do {
-            request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .byteBuffer($0) })
+            request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body)
         } catch {
             throw ArkError(.config, "S3 endpoint \(configuration.endpointText) gives an invalid URL for \(path): \(error)")
         }
@@ -156,6 +159,10 @@ package final class S3Client: Sendable {
     func payloadHash(_ body: ByteBuffer?) -> String {
         guard let body else { return SigV4Signer.emptyPayloadHash }
         return configuration.endpoint.scheme?.lowercased() == "https" ? SigV4Signer.unsignedPayload : Self.sha256Hex(body)
+    }
+
+    func payloadHash(_ file: FileBody) throws -> String {
+        configuration.endpoint.scheme?.lowercased() == "https" ? SigV4Signer.unsignedPayload : try file.sha256Hex()
     }
 
     static func sha256Hex(_ buffer: ByteBuffer) -> String {

@@ -75,8 +75,15 @@ package struct S3Configuration: Sendable, Equatable {
     package var addressing: S3Addressing
     package var credentials: S3Credentials
     package var retry: S3RetryPolicy
-    /// Files larger than this go up in parts of this size (at least 5 MiB, S3's minimum part).
+    /// Files larger than `singlePutLimit` go up in parts of this size (at least 5 MiB, S3's
+    /// minimum part).
     package var partSize: Int
+    /// Files up to this size (and never less than `partSize`) go up in one PUT. A bucket store's
+    /// packs (64 MiB, `WriteSession.checkpointBytes`) stay under it: servers keep a multipart
+    /// object as a manifest of segments, and OpenStack Swift spent 2.3x the CPU serving 4 MiB
+    /// ranged GETs of such a pack as of one PUT's object (docs/benchmarks.md, "S3: packs in one
+    /// PUT").
+    package var singlePutLimit: Int
     /// Parts uploaded at once (each holds one part in memory).
     package var uploadConcurrency: Int
     /// A PEM file of CA certificates trusted for an https endpoint, besides the system's roots.
@@ -84,7 +91,8 @@ package struct S3Configuration: Sendable, Equatable {
 
     package init(
         endpoint: URL, bucket: String, prefix: String = "", region: String = "us-east-1", addressing: S3Addressing = .path,
-        credentials: S3Credentials, retry: S3RetryPolicy = S3RetryPolicy(), partSize: Int = 8 << 20, uploadConcurrency: Int = 4
+        credentials: S3Credentials, retry: S3RetryPolicy = S3RetryPolicy(), partSize: Int = 8 << 20, singlePutLimit: Int = 128 << 20,
+        uploadConcurrency: Int = 4
     ) {
         self.endpoint = endpoint
         self.bucket = bucket
@@ -94,6 +102,7 @@ package struct S3Configuration: Sendable, Equatable {
         self.credentials = credentials
         self.retry = retry
         self.partSize = max(5 << 20, partSize)
+        self.singlePutLimit = singlePutLimit
         self.uploadConcurrency = max(1, uploadConcurrency)
     }
 

@@ -71,8 +71,35 @@ struct S3ClientTests {
         #expect(try storage.get(key: "packs/small") == Array(data[..<1000]))
     }
 
+    /// A file over the part size but within `singlePutLimit` (a bucket store's pack) goes up in
+    /// one PUT, not as a multipart object (whose ETag S3 servers mark with "-<parts>").
+    @Test func filesWithinTheSinglePutLimitGoUpInOnePut() throws {
+        let key = "packs/one"
+        func etag(_ client: S3Client, _ key: String) throws -> String {
+            let response = try client.send(.HEAD, key: client.configuration.prefix + key, operation: "HEAD")
+            return try #require(response.headers.first(name: "ETag"))
+        }
+        let data = S3TestServer.bytes((10 << 20) + 5, seed: 5)
+        let path = NSTemporaryDirectory() + "ark-s3-one-\(UUID().uuidString)"
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(data)))
+        let single = S3TestServer.client(try S3TestServer.configuration(partSize: 5 << 20, singlePutLimit: 16 << 20))
+        try S3PackStorage(client: single).upload(key: key, fromFile: path, length: UInt64(data.count))
+        #expect(try !etag(single, key).contains("-"))
+        #expect(try S3PackStorage(client: single).get(key: key) == data)
+        let parts = S3TestServer.client(try S3TestServer.configuration(prefix: single.configuration.prefix, partSize: 5 << 20))
+        try S3PackStorage(client: parts).upload(key: key, fromFile: path, length: UInt64(data.count))
+        #expect(try etag(parts, key).hasSuffix("-3\""))
+        // A file shorter than the length to send is an error before anything is sent.
+        let short = #expect(throws: ArkError.self) {
+            try S3PackStorage(client: single).upload(key: "packs/short", fromFile: path, length: UInt64(data.count) + 1)
+        }
+        #expect(short?.message.contains("is shorter than") == true)
+        #expect(try S3PackStorage(client: single).size(key: "packs/short") == nil)
+    }
+
     /// Over the https front end uploads go with `UNSIGNED-PAYLOAD`, which the server accepts:
-    /// a multipart upload and a single PUT read back whole.
+    /// a multipart upload, a file in one PUT and a small PUT read back whole.
     @Test func unsignedUploadsOverHTTPSReadBack() throws {
         let endpoint = try #require(S3TestServer.env["ARK_TEST_S3_TLS_ENDPOINT"], "scripts/s3-server.sh prints ARK_TEST_S3_TLS_ENDPOINT")
         let ca = try #require(S3TestServer.env["ARK_TEST_S3_CA"], "scripts/s3-server.sh prints ARK_TEST_S3_CA")
@@ -89,6 +116,12 @@ struct S3ClientTests {
         #expect(FileManager.default.createFile(atPath: path, contents: Data(data)))
         try storage.upload(key: "packs/tls", fromFile: path, length: UInt64(data.count))
         #expect(try storage.get(key: "packs/tls") == data)
+        // The same file in one PUT, its body streamed from the file a piece at a time.
+        var oneConfiguration = configuration
+        oneConfiguration.singlePutLimit = 16 << 20
+        let one = S3PackStorage(client: S3Client(configuration: oneConfiguration, http: http))
+        try one.upload(key: "packs/tls-one", fromFile: path, length: UInt64(data.count))
+        #expect(try one.get(key: "packs/tls-one") == data)
         try storage.put(key: "heads/tls", bytes: Array(data[..<1000]))
         #expect(try storage.read(key: "heads/tls", offset: 10, length: 20) == Array(data[10..<30]))
     }

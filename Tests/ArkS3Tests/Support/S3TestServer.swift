@@ -24,7 +24,7 @@ enum S3TestServer {
     static func configuration(
         prefix: String = "t-\(UUID().uuidString.prefix(8))/", bucket: String? = nil, secret: String? = nil,
         endpoint override: String? = nil, retry: S3RetryPolicy = S3RetryPolicy(maxAttempts: 3, requestTimeout: .seconds(30)),
-        partSize: Int = 5 << 20
+        partSize: Int = 5 << 20, singlePutLimit: Int? = nil
     ) throws -> S3Configuration {
         guard let endpoint = override ?? endpoint else {
             throw ArkError(
@@ -35,7 +35,7 @@ enum S3TestServer {
         return S3Configuration(
             endpoint: URL(string: endpoint)!, bucket: bucket ?? Self.bucket, prefix: prefix, region: "us-east-1", addressing: .path,
             credentials: S3Credentials(accessKeyID: creds.accessKeyID, secretAccessKey: secret ?? creds.secretAccessKey),
-            retry: retry, partSize: partSize, uploadConcurrency: 3)
+            retry: retry, partSize: partSize, singlePutLimit: singlePutLimit ?? partSize, uploadConcurrency: 3)
     }
 
     static func client(_ configuration: S3Configuration) -> S3Client { S3Client(configuration: configuration, http: http) }
