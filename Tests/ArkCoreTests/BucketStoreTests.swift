@@ -56,6 +56,31 @@ import Testing
         #expect(newest.sequence == (try store.repo.index.stateSequence()))
     }
 
+    /// A batch's packs go up `Repository.uploadsInFlight` at a time; one that fails fails the
+    /// batch, after the others started have ended.
+    @Test func aBatchsPacksUploadSeveralAtATimeAndOneFailureFailsTheBatch() throws {
+        let store = try TestStore(bucket: true)
+        let bucket = try #require(store.bucket)
+        var packs: [PackWriter.SyncedPack] = []
+        for i in 0..<7 {
+            let name = String(format: "%024x.pack", i + 1)
+            #expect(
+                FileManager.default.createFile(
+                    atPath: store.repo.packDirectory + "/" + name, contents: Data(repeating: UInt8(i), count: 1000)))
+            packs.append(PackWriter.SyncedPack(name: name, size: 1000))
+        }
+        bucket.slowUploads(microseconds: 50_000)
+        try store.repo.upload(packs, records: [])
+        #expect(bucket.calls.maxUploadsAtOnce == Repository.uploadsInFlight)
+        for p in packs {
+            #expect(try bucket.get(key: BucketLayout.packKey(p.name)) == [UInt8](repeating: UInt8(packs.firstIndex(of: p)!), count: 1000))
+            #expect(try bucket.size(key: BucketLayout.directoryKey(p.name)) != nil)
+        }
+        bucket.failUploads(endingIn: packs[2].name)
+        let e = #expect(throws: ArkError.self) { try store.repo.upload(packs, records: []) }
+        #expect(e?.message.contains(packs[2].name) == true)
+    }
+
     @Test func aFailedUploadLeavesTheIndexUnchanged() throws {
         let store = try TestStore(bucket: true)
         let bucket = try #require(store.bucket)

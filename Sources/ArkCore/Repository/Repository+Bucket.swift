@@ -158,16 +158,51 @@ package enum PackDirectory {
 }
 
 extension Repository {
-    /// Uploads freshly synced packs and their record directories; returns once the bucket has
-    /// confirmed them all (only then may the index learn of their records).
+    /// Packs a store writes roll over beyond this size: smaller ones for a bucket.
+    var packTargetSize: UInt64 { packStorage != nil ? PackFormat.bucketPackSize : PackFormat.targetPackSize }
+
+    /// Packs of one batch uploading at once: each is one PUT, a single stream that a loopback
+    /// server took at 213 MB/s where four took 281 (docs/benchmarks.md).
+    static let uploadsInFlight = 4
+
+    /// Uploads freshly synced packs and their record directories, `uploadsInFlight` packs at a
+    /// time, each on a thread of its own; returns once the bucket has confirmed them all (only
+    /// then may the index learn of their records), or the first failure once every upload
+    /// started has ended.
     func upload(_ packs: [PackWriter.SyncedPack], records: [PackWriter.Pending]) throws {
         guard let storage = packStorage, !packs.isEmpty else { return }
         var byPack: [String: [PackWriter.Pending]] = [:]
         for r in records { byPack[r.packName, default: []].append(r) }
-        for p in packs {
-            try storage.upload(key: BucketLayout.packKey(p.name), fromFile: packDirectory + "/" + p.name, length: p.size)
-            try storage.put(key: BucketLayout.directoryKey(p.name), bytes: PackDirectory.encode(byPack[p.name] ?? [], packSize: p.size))
+        let directories = byPack
+        let packDirectory = packDirectory
+        let next = Atomic<Int>(0)
+        let failure = Mutex<(any Error)?>(nil)
+        let work: @Sendable () -> Void = {
+            while failure.withLock({ $0 == nil }) {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < packs.count else { return }
+                let p = packs[i]
+                do {
+                    try storage.upload(key: BucketLayout.packKey(p.name), fromFile: packDirectory + "/" + p.name, length: p.size)
+                    try storage.put(
+                        key: BucketLayout.directoryKey(p.name), bytes: PackDirectory.encode(directories[p.name] ?? [], packSize: p.size))
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
         }
+        let workers = min(Self.uploadsInFlight, packs.count)
+        let group = DispatchGroup()
+        for _ in 1..<workers {
+            group.enter()
+            Thread.detachNewThread {
+                work()
+                group.leave()
+            }
+        }
+        work()
+        group.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     /// After packs were uploaded and published: their local copies count toward the cache.

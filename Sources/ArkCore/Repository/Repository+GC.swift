@@ -44,7 +44,7 @@ extension Repository {
         // Pack by pack: the objects of one pack at a time, never the whole index.
         let packs = try index.packs()
         let packNames = Dictionary(uniqueKeysWithValues: packs.map { ($0.id, $0.name) })
-        let writer = PackWriter(directory: packDirectory, sealsOnSync: packStorage != nil)
+        let writer = PackWriter(directory: packDirectory, sealsOnSync: packStorage != nil, targetSize: packTargetSize)
         var oldPacks: [Int64] = []
         var deadBytes: UInt64 = 0
         for (pack, _) in packs {

@@ -49,7 +49,7 @@ package final class WriteSession {
     package init(_ repo: Repository, onWait: () -> Void = {}) throws {
         self.repo = repo
         self.lock = try StoreLock(store: repo.path, mode: .shared, onWait: onWait)
-        self.writer = PackWriter(directory: repo.packDirectory, sealsOnSync: repo.packStorage != nil)
+        self.writer = PackWriter(directory: repo.packDirectory, sealsOnSync: repo.packStorage != nil, targetSize: repo.packTargetSize)
         self.tagger = repo.blockTagger
         // Packs in a bucket: smaller ones, so the local copy of a pack being written stays well
         // below the cache and uploads start sooner.

@@ -8,6 +8,10 @@ package enum PackFormat {
     package static let recordHeaderSize = 48
     /// Roll over to a new pack file beyond this size.
     package static let targetPackSize: UInt64 = 256 << 20
+    /// The same for a store whose packs go to a bucket: an upload batch (64 MiB) is a few such
+    /// packs, each one PUT (`Repository.upload` sends them `uploadsInFlight` at a time), as
+    /// restic's packs are (16 MiB).
+    package static let bucketPackSize: UInt64 = 16 << 20
 
     /// How a record's bytes are stored. `zstdDelta`: the 32-byte id of a base object of the
     /// same kind, then a zstd frame compressed with the base's raw bytes as dictionary (used

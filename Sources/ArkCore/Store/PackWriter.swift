@@ -28,9 +28,13 @@ final class PackWriter {
     /// Sizes of the packs written to since the last `sync()`.
     private var touched: [String: UInt64] = [:]
 
-    init(directory: String, sealsOnSync: Bool = false) {
+    /// Roll over to a new pack file beyond this size.
+    let targetSize: UInt64
+
+    init(directory: String, sealsOnSync: Bool = false, targetSize: UInt64 = PackFormat.targetPackSize) {
         self.directory = directory
         self.sealsOnSync = sealsOnSync
+        self.targetSize = targetSize
         buffer.reserveCapacity(8 << 20)
     }
 
@@ -42,7 +46,7 @@ final class PackWriter {
     /// `compressed` is a zstd frame, or with `delta` a base id and a frame made with the base
     /// as dictionary (`PackFormat.Compression.zstdDelta`).
     func append(id: ObjectID, kind: ObjectKind, raw: UnsafeRawBufferPointer, compressed: [UInt8]?, delta: Bool = false) throws {
-        if file == nil || size >= PackFormat.targetPackSize { try roll() }
+        if file == nil || size >= targetSize { try roll() }
         let stored = compressed.map { $0.count } ?? raw.count
         let comp: PackFormat.Compression = compressed == nil ? .none : delta ? .zstdDelta : .zstd
         buffer.append(contentsOf: PackFormat.header(kind: kind, compression: comp, rawLength: raw.count, storedLength: stored, id: id))
@@ -95,7 +99,7 @@ final class PackWriter {
             scratch.removeAll(keepingCapacity: true); segments.removeAll(keepingCapacity: true)
         }
         for r in records {
-            if file == nil || size >= PackFormat.targetPackSize {
+            if file == nil || size >= targetSize {
                 try flush(); try roll(); try drain()
             }
             let stored = r.compressed?.count ?? r.raw.count

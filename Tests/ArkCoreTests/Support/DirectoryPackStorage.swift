@@ -12,6 +12,8 @@ final class DirectoryPackStorage: PackStorage {
         var rangedReads = 0
         var rangedBytes = 0
         var deletes = 0
+        /// The most uploads that were running at once.
+        var maxUploadsAtOnce = 0
     }
 
     let root: String
@@ -30,6 +32,13 @@ final class DirectoryPackStorage: PackStorage {
     var location: String { "dir://\(root)" }
     var calls: Counts { counts.withLock { $0 } }
     func failUploads(_ on: Bool) { uploadsFail.store(on, ordering: .relaxed) }
+    private let uploadsRunning = Atomic<Int>(0)
+    private let uploadMicroseconds = Atomic<Int>(0)
+    private let failingKeySuffix = Mutex<String?>(nil)
+    /// Each upload takes at least this long (so uploads that can overlap do).
+    func slowUploads(microseconds: Int) { uploadMicroseconds.store(microseconds, ordering: .relaxed) }
+    /// Uploads of keys ending in `suffix` fail (nil: none).
+    func failUploads(endingIn suffix: String?) { failingKeySuffix.withLock { $0 = suffix } }
     func failPuts(_ on: Bool) { putsFail.store(on, ordering: .relaxed) }
     func storeThenFailStatePuts(_ on: Bool) { statePutsStoreThenFail.store(on, ordering: .relaxed) }
     /// Uploads wait until `releaseUploads()`: a bucket slower than the writer.
@@ -50,7 +59,15 @@ final class DirectoryPackStorage: PackStorage {
             gate.wait()
             gate.signal()
         }
+        let running = uploadsRunning.add(1, ordering: .relaxed).newValue
+        defer { uploadsRunning.subtract(1, ordering: .relaxed) }
+        counts.withLock { $0.maxUploadsAtOnce = max($0.maxUploadsAtOnce, running) }
+        let pause = uploadMicroseconds.load(ordering: .relaxed)
+        if pause > 0 { usleep(UInt32(pause)) }
         if uploadsFail.load(ordering: .relaxed) { throw ArkError(.io, "upload of \(key) failed (test)") }
+        if let suffix = failingKeySuffix.withLock({ $0 }), key.hasSuffix(suffix) {
+            throw ArkError(.io, "upload of \(key) failed (test)")
+        }
         let data = try Data(contentsOf: URL(fileURLWithPath: file))
         guard UInt64(data.count) >= length else { throw ArkError(.io, "\(file) is shorter than \(length)") }
         try write(key, [UInt8](data.prefix(Int(length))))
