@@ -4,11 +4,17 @@ import Glibc
 import Testing
 
 /// A two-level manifest whose parent entry disagrees with its child (a child of the wrong
-/// level, or of another length) hashes fine, as a peer could send it: `ark cat` and a read
-/// through the mount both refuse it instead of serving bytes the parent does not describe.
+/// level, or of another length), or a tree entry whose size is not its manifest's, hashes
+/// fine, as a peer could send it: `ark cat`, `ark export` and a read through the mount all
+/// refuse it instead of serving bytes the parent does not describe, and `ark verify` reports it.
 @Suite(.serialized)
 struct ManifestMismatchTests {
-    enum Flaw: String, CaseIterable, Sendable { case length, level }
+    enum Flaw: String, CaseIterable, Sendable {
+        case length, level, entrySize
+
+        /// What the one error line of `ark cat` says.
+        var message: String { self == .entrySize ? "describes 100 bytes, its tree entry 150" : "does not match its parent's entry" }
+    }
 
     /// Writes the flawed file `bad` and a good file `good` into the store at `store`, committed
     /// as the main head of repo `demo`; returns the commit id.
@@ -19,15 +25,17 @@ struct ManifestMismatchTests {
         let chunk = try session.put(.chunk, bytes)
         let child = Manifest(level: 0, entries: [.init(id: chunk, length: 100)])
         let childID = try session.put(.manifest, child.bytes)
-        let parent =
-            flaw == .length
-            ? Manifest(level: 1, entries: [.init(id: childID, length: 150)])
-            : Manifest(level: 2, entries: [.init(id: childID, length: 100)])
+        let parent: Manifest
+        switch flaw {
+        case .length: parent = Manifest(level: 1, entries: [.init(id: childID, length: 150)])
+        case .level: parent = Manifest(level: 2, entries: [.init(id: childID, length: 100)])
+        case .entrySize: parent = Manifest(level: 1, entries: [.init(id: childID, length: 100)])
+        }
         let parentID = try session.put(.manifest, parent.bytes)
         let tree = try session.put(
             .tree,
             try Tree(entries: [
-                .file("bad", manifest: parentID, size: parent.totalSize),
+                .file("bad", manifest: parentID, size: flaw == .entrySize ? 150 : parent.totalSize),
                 .file("good", manifest: childID, size: 100)
             ]).encoded())
         let sig = Commit.Signature(name: "Test", email: "test@example.org", time: 1_700_000_000, tzOffsetMinutes: 0)
@@ -42,10 +50,17 @@ struct ManifestMismatchTests {
         _ = try Self.craft(flaw, store: ws.store)
         let r = try ws.ark("cat", "demo:bad")
         #expect(r.status == 3, "\(flaw): exit \(r.status): \(r.stderr)")
-        BadInputTests.expectOneErrorLine(r, containing: ["does not match its parent's entry"], "\(flaw)")
+        BadInputTests.expectOneErrorLine(r, containing: [flaw.message], "\(flaw)")
         #expect(r.stdoutData.isEmpty)
         #expect(try ws.ark("cat", "demo:good").stdoutData == Data((0..<100).map { UInt8($0) }))
-        #expect(try ws.ark("verify").status == 3)
+        let export = try ws.ark("export", "demo:bad", ws.dir.path + "/out-bad")
+        #expect(export.status == 3, "\(flaw): export exit \(export.status): \(export.stderr)")
+        #expect(export.stderr.contains(flaw.message), "\(flaw): \(export.stderr)")
+        let verify = try ws.ark("verify")
+        #expect(verify.status == 3)
+        if flaw == .entrySize {
+            #expect(verify.stdout.contains("gives 'bad' 150 bytes") || verify.stderr.contains("gives 'bad' 150 bytes"), "\(verify)")
+        }
     }
 
     @Test(.enabled(if: FuseSupport.shouldRun), arguments: Flaw.allCases)

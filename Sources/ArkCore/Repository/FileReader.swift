@@ -10,6 +10,17 @@ package struct FileReader: Sendable {
         self.root = try repo.manifest(manifest)
     }
 
+    /// The reader of a tree's file entry, which must give its manifest's size: a tree that
+    /// says otherwise (hashing fine, as a peer could send it) is corrupt, and its file is not
+    /// served (the mount answers EIO for the same check, `OpenFile.locate`).
+    package init(repo: Repository, entry: Tree.Entry) throws {
+        guard let id = entry.id, entry.isFile else { throw ArkError(.invalidArgument, "'\(entry.name)' is not a file") }
+        try self.init(repo: repo, manifest: id)
+        guard root.totalSize == entry.size else {
+            throw ArkError(.corrupt, "manifest \(id) describes \(root.totalSize) bytes, its tree entry \(entry.size)")
+        }
+    }
+
     package var size: UInt64 { root.totalSize }
 
     /// Leaf (chunk) entries with their absolute start offsets, in file order.

@@ -120,7 +120,7 @@ extension Repository {
                 name.withCString { openat(dirfd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             }
             let fd = FileDescriptor(owning: raw, path: shown())
-            try FileReader(repo: self, manifest: e.id!).stream { bytes in
+            try FileReader(repo: self, entry: e).stream { bytes in
                 try bytes.withUnsafeBytes { try fd.writeAll($0) }
                 progress(UInt64(bytes.count))
             }

@@ -127,7 +127,17 @@ extension Repository {
                     report.problems.append(.corrupt(id, "tree does not decode: \(error)")); continue
                 }
                 report.trees += 1
-                for e in t.entries where e.kind == .file || e.kind == .executable { try walkManifest(e.id!, referrer: "tree \(id.short)") }
+                for e in t.entries where e.kind == .file || e.kind == .executable {
+                    try walkManifest(e.id!, referrer: "tree \(id.short)")
+                    // A manifest seen before (under another entry) is checked against this one too.
+                    if let shape = try seen.value(of: e.id!), shape >= 0, UInt64(shape) & (1 << 56 - 1) != e.size {
+                        report.problems.append(
+                            .corrupt(
+                                id,
+                                "tree \(id) gives '\(e.name)' \(e.size) bytes, its manifest \(e.id!.short) describes \(UInt64(shape) & (1 << 56 - 1))"
+                            ))
+                    }
+                }
                 for e in t.entries.reversed() where e.kind == .directory { pending.append((e.id!, "tree \(id.short)")) }
             }
         }

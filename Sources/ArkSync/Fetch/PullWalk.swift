@@ -23,8 +23,11 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
     /// What a parent says an object is, kept as the value of its id in the level sets.
     enum Expectation: Equatable {
         case tree
-        /// A file's manifest: any level and size.
+        /// A manifest of any level and size (the walk no longer names one so; kept for values
+        /// decoded from older sets).
         case manifest
+        /// A file's manifest: any level, the size its tree entry gives.
+        case file(size: UInt64)
         /// A manifest entry's child: this level and size.
         case shape(level: UInt8, size: UInt64)
 
@@ -34,6 +37,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
             switch self {
             case .tree: -1
             case .manifest: -2
+            case .file(let size): -3 - Int64(size)
             case .shape(let level, let size): Int64(level) << 56 | Int64(size)
             }
         }
@@ -41,9 +45,15 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
         init(_ value: Int64) {
             switch value {
             case -1: self = .tree
-            case ..<0: self = .manifest
+            case -2: self = .manifest
+            case ..<0: self = .file(size: UInt64(-3 - value))
             default: self = .shape(level: UInt8(value >> 56), size: UInt64(value & (1 << 56 - 1)))
             }
+        }
+
+        /// A file's manifest of `size` bytes; nil for sizes no file has (2^56 bytes or more).
+        static func file(_ size: UInt64) -> Expectation? {
+            size < 1 << 56 ? .file(size: size) : nil
         }
 
         /// A manifest of `level` and `size` as an expectation; nil for sizes no file has (2^56
@@ -56,6 +66,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
             switch self {
             case .tree: "a tree"
             case .manifest: "a manifest"
+            case .file(let size): "a file's manifest of \(size) bytes"
             case .shape(let level, let size): "a level-\(level) manifest of \(size) bytes"
             }
         }
@@ -144,7 +155,12 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
                         guard let child = e.id else { continue }
                         switch e.kind {
                         case .directory: dirs.append(child)
-                        case .file, .executable: manifests.append((child, .manifest))
+                        case .file, .executable:
+                            // The entry's size is the manifest's: checked when it is walked.
+                            guard let file = Expectation.file(e.size) else {
+                                throw SyncError.protocolViolation("tree \(id.short) gives a file of \(e.size) bytes")
+                            }
+                            manifests.append((child, file))
                         default: break
                         }
                     }
@@ -223,8 +239,10 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
     static func merge(_ id: ObjectID, _ a: Expectation, _ b: Expectation) throws -> Expectation {
         switch (a, b) {
         case _ where a == b: return a
-        case (.shape, .manifest): return a
-        case (.manifest, .shape): return b
+        case (.shape, .manifest), (.file, .manifest): return a
+        case (.manifest, .shape), (.manifest, .file): return b
+        case (.shape(_, let s), .file(let f)) where s == f: return a
+        case (.file(let f), .shape(_, let s)) where s == f: return b
         default: throw SyncError.protocolViolation("\(id.short) is named as \(a.description) and as \(b.description)")
         }
     }
@@ -244,7 +262,8 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
         switch (actual, expected) {
         case (.tree, .tree), (.shape, .manifest): return
         case (.shape, .shape) where actual == expected: return
-        case (.shape, .shape):
+        case (.shape(_, let s), .file(let f)) where s == f: return
+        case (.shape, .shape), (.shape, .file):
             throw SyncError.protocolViolation(
                 "manifest \(id.short) is \(actual.description); its parent's entry needs \(expected.description)")
         default:

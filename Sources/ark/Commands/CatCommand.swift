@@ -13,7 +13,7 @@ struct CatCommand: ParsableCommand {
         let (_, _, entry, path) = try ctx.resolveEntry(spec)
         switch entry.kind {
         case .file, .executable:
-            try FileReader(repo: ctx.repo, manifest: entry.id!).stream { bytes in
+            try FileReader(repo: ctx.repo, entry: entry).stream { bytes in
                 var b = bytes
                 guard Terminal.writeAll(1, &b) else { throw ArkError(.io, "writing to stdout failed") }
             }

@@ -6,7 +6,8 @@ import Testing
 
 /// A peer serving a commit whose objects hash right but whose structure lies: a manifest whose
 /// entries are not one level below it or not as long as the entries say, a level-0 manifest
-/// naming a manifest where a chunk belongs, tree entries naming objects of another kind. The
+/// naming a manifest where a chunk belongs, tree entries naming objects of another kind, a file
+/// entry whose size is not its manifest's. The
 /// pull is refused with an error naming the object, the head does not move, and what was
 /// stored verifies.
 @Suite struct PullStructureTests {
@@ -23,6 +24,13 @@ import Testing
         case treeAsManifest
         /// A level-2 manifest naming a level-0 manifest that a file entry names first.
         case skippedLevelBehindAFile
+        /// A file entry saying 15 bytes for a manifest of 10.
+        case wrongEntrySize
+        /// Two file entries naming one manifest, one saying 10 bytes, the other 12.
+        case twoEntrySizes
+        /// A file entry saying 12 bytes for a manifest another manifest's entry (walked first,
+        /// one level up) says is 10.
+        case entrySizeBehindAManifest
 
         var description: String { rawValue }
     }
@@ -63,6 +71,16 @@ import Testing
             let sub = try s.put(.tree, try Tree(entries: [.file("a", manifest: m0, size: 10)]).encoded())
             let sub2 = try s.put(.tree, try Tree(entries: [.file("b", manifest: m1, size: 10)]).encoded())
             entries = [.directory("a", tree: sub, size: 10), .directory("b", tree: sub2, size: 10), .file("z", manifest: bad, size: 10)]
+            culprit = m0
+        case .wrongEntrySize:
+            entries = [.file("f", manifest: m0, size: 15)]
+            culprit = m0
+        case .twoEntrySizes:
+            entries = [.file("f", manifest: m0, size: 10), .file("g", manifest: m0, size: 12)]
+            culprit = m0
+        case .entrySizeBehindAManifest:
+            let sub = try s.put(.tree, try Tree(entries: [.file("a", manifest: m0, size: 12)]).encoded())
+            entries = [.directory("d", tree: sub, size: 12), .file("f", manifest: m1, size: 10)]
             culprit = m0
         }
         let root = try s.put(.tree, try Tree(entries: entries).encoded())
