@@ -33,22 +33,27 @@ extension SyncEngine {
 
         // 1. Commits: walk parents back until everything is in the index.
         var fetched: [ObjectID: Commit] = [:]
+        var fetchedBytes = 0
+        let byteLimit = configuration.maxCommitBytesPerPull
         var frontier = try await blocking.run { Set(try targets.filter { try !index.hasCommit($0) }) }
         while !frontier.isEmpty {
             let current = frontier
-            let (stored, remote) = try await blocking.run { () -> ([ObjectID: Commit], [(ObjectID, ObjectKind)]) in
+            let (stored, storedBytes, remote) = try await blocking.run { () -> ([ObjectID: Commit], Int, [(ObjectID, ObjectKind)]) in
                 var stored: [ObjectID: Commit] = [:]
+                var storedBytes = 0
                 var remote: [(ObjectID, ObjectKind)] = []
                 for id in current {
                     if try index.object(id)?.isPresent == true {
                         stored[id] = try repository.commit(id)
+                        storedBytes += try index.object(id)?.rawLength ?? 0
                     } else {
                         remote.append((id, .commit))
                     }
                 }
-                return (stored, remote)
+                return (stored, storedBytes, remote)
             }
             fetched.merge(stored) { a, _ in a }
+            fetchedBytes += storedBytes
             // Each response is decoded and stored as it arrives, not held for the round.
             try await fetchObjects(
                 remote, from: peers, deadline: configuration.requestDeadline, require: true,
@@ -58,6 +63,10 @@ extension SyncEngine {
                     do { fetched[o.id] = try Commit(decoding: o.bytes) } catch {
                         throw SyncError.protocolViolation("commit \(o.id.short) does not decode: \(error)")
                     }
+                    fetchedBytes += o.bytes.count
+                }
+                guard fetchedBytes <= byteLimit else {
+                    throw SyncError.protocolViolation("more than \(byteLimit >> 20) MiB of commits in one pull")
                 }
                 try await session.run { s in try s.putChecked(objects.map { (key: $0.id, value: $0.bytes) }, kind: .commit) }
             }

@@ -42,6 +42,11 @@ package struct SyncConfiguration: Sendable {
     /// connection), while the peer that delivered it stays connected: after `pullRetryDelay`
     /// seconds, doubling up to `pullRetryMaxDelay`, each ±20% at random (`SyncEngine+PullRetry`).
     package var pullRetries = 8
+    /// Bytes of commits one pull may hold (they are published in one transaction, parents
+    /// first, so the pull keeps them until then): with `SyncEngine.maxCommitsPerPull` this
+    /// bounds a pull's memory when a peer sends commits near the object limit (1 MiB messages).
+    /// 512 MiB is two million commits of ark's usual 250 bytes.
+    package var maxCommitBytesPerPull = 512 << 20
     package var pullRetryDelay: Double = 1
     package var pullRetryMaxDelay: Double = 60
 

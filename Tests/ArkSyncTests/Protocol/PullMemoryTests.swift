@@ -70,4 +70,40 @@ import Testing
         print("[pull] \(trees.count) trees of ~1 MiB read back: at most \(largest >> 10) KiB held at once")
         #expect(largest > 0 && largest <= PullWalk.batchBytes)
     }
+
+    /// A history of commits near the object limit (1 MiB messages): a pull holds at most
+    /// `maxCommitBytesPerPull` of them (here 3 MiB) and is refused past it, naming the limit;
+    /// the head does not move. Under the limit the same history arrives.
+    @Test(arguments: [false, true])
+    func aPullHoldsAtMostItsCommitBytes(overTheLimit: Bool) async throws {
+        let a = try SyncNode(), b = try SyncNode()
+        a.start(SyncConfiguration(repos: [shared("r", [a, b])]))
+        var config = SyncConfiguration(repos: [shared("r", [a, b])])
+        config.maxCommitBytesPerPull = overTheLimit ? 3 << 20 : 8 << 20
+        b.start(config)
+        let session = try WriteSession(a.repo)
+        let tree = try session.put(.tree, try Tree(entries: []).encoded())
+        let sig = Commit.Signature(name: "T", email: "t@example.org", time: 1_700_000_000, tzOffsetMinutes: 0)
+        let ref = HeadRef(repo: "r", owner: a.id)
+        var head: ObjectID?
+        for i in 0..<5 {
+            let message = String(repeating: "\(i)", count: (1 << 20) - 64)
+            let c = Commit(tree: tree, parents: head.map { [$0] } ?? [], author: sig, committer: sig, message: message, node: a.id)
+            head = try session.commit(c, head: ref, expected: head, cause: "test")
+        }
+        let net = LoopbackNet([a, b])
+        await net.connect(a, b)
+        await net.settle()
+        var message = ""
+        do { try await b.engine.pull(repo: "r", commits: [head!], head: ref, preferring: a.id) } catch { message = "\(error)" }
+        print("[pull] 5 commits of 1 MiB, limit \(config.maxCommitBytesPerPull >> 20) MiB: \(message.isEmpty ? "pulled" : message)")
+        if overTheLimit {
+            #expect(message == "protocol violation: more than 3 MiB of commits in one pull")
+            #expect(try b.head(of: a) == nil)
+            #expect(try b.repo.index.hasCommit(head!) == false)
+        } else {
+            #expect(message.isEmpty)
+            #expect(try b.head(of: a) == head)
+        }
+    }
 }
