@@ -24,12 +24,12 @@ extension FuseSession {
         }
         ops.lookup = { req, parent, name in FuseSession.from(req).lookup(FuseRequest(raw: req!), UInt64(parent), FileName(cString: name!)) }
         ops.forget = { req, ino, n in
-            FuseSession.from(req).fs.inodes.forget(UInt64(ino), n)
+            FuseSession.from(req).forget(UInt64(ino), n)
             fuse_reply_none(req)
         }
         ops.forget_multi = { req, count, list in
-            let fs = FuseSession.from(req).fs
-            for i in 0..<count { fs.inodes.forget(UInt64(list![i].ino), list![i].nlookup) }
+            let session = FuseSession.from(req)
+            for i in 0..<count { session.forget(UInt64(list![i].ino), list![i].nlookup) }
             fuse_reply_none(req)
         }
         ops.getattr = { req, ino, _ in FuseSession.from(req).getattr(FuseRequest(raw: req!), UInt64(ino)) }
@@ -152,6 +152,12 @@ extension FuseSession {
             case .failure(let error): req.error(error)
             }
         }
+    }
+
+    /// The kernel dropped `n` lookups of `ino`; once it holds none, a lean listing of it is
+    /// gone from its cache too.
+    func forget(_ ino: UInt64, _ n: UInt64) {
+        if fs.inodes.forget(ino, n) { listingPolicy.forgot(ino) }
     }
 
     func opendir(_ req: FuseRequest, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {

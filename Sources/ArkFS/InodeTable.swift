@@ -86,11 +86,18 @@ final class InodeTable: Sendable {
         }
     }
 
-    func forget(_ ino: UInt64, _ n: UInt64) {
-        guard ino != Self.rootIno else { return }
-        table.withLock { t in
-            guard let i = t.positions[ino] else { return }
-            if t.slots[Int(i)].lookups <= n { t.remove(ino) } else { t.slots[Int(i)].lookups -= n }
+    /// Drops `n` lookups of `ino`; true when that was the last and the inode is gone.
+    @discardableResult
+    func forget(_ ino: UInt64, _ n: UInt64) -> Bool {
+        guard ino != Self.rootIno else { return false }
+        return table.withLock { t in
+            guard let i = t.positions[ino] else { return false }
+            if t.slots[Int(i)].lookups <= n {
+                t.remove(ino)
+                return true
+            }
+            t.slots[Int(i)].lookups -= n
+            return false
         }
     }
 

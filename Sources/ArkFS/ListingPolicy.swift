@@ -164,6 +164,12 @@ final class ListingPolicy: Sendable {
         }
     }
 
+    /// The kernel forgot `directory`'s inode, and with it the entries it had cached: nothing of
+    /// that listing is left to drop.
+    func forgot(_ directory: UInt64) {
+        state.withLock { s in _ = s.leanDirectories.removeValue(forKey: directory) }
+    }
+
     /// Records `directory` as listed lean for `group`; when the set is full, every listing
     /// in it is to be dropped first.
     private func remember(_ s: inout State, _ directory: UInt64, _ group: Int32) -> [UInt64] {

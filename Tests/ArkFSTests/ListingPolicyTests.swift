@@ -85,6 +85,13 @@ import Testing
         #expect(p.noteFileLookup(tid: 200, parent: 6) == [6])
     }
 
+    @Test func aDirectoryTheKernelForgotIsNoLongerDropped() {
+        let p = Self.policy()
+        for dir in 1...3 { _ = Self.lean(p, 100, dir) }  // 2 and 3 lean
+        p.forgot(3)
+        #expect(Set(p.noteFileLookup(tid: 200, parent: 2)) == [2])
+    }
+
     @Test func aDirectoryListedInFullIsNoLongerDropped() {
         let p = Self.policy()
         for dir in 1...3 { _ = Self.lean(p, 100, dir) }  // 2 and 3 lean
