@@ -88,6 +88,8 @@ package final class S3Client: Sendable {
                 let doc = S3XML(response.text)
                 failure = .server(status: response.status, code: doc.first("Code"), message: doc.first("Message"))
             } catch let error as S3Failure {
+                // The body could not be read here: this node's disk, not the server.
+                if let local = file?.readFailure { throw local }
                 failure = error
             }
             let pause = policy.delay(after: attempt)

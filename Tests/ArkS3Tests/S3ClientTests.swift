@@ -122,6 +122,18 @@ struct S3ClientTests {
         let one = S3PackStorage(client: S3Client(configuration: oneConfiguration, http: http))
         try one.upload(key: "packs/tls-one", fromFile: path, length: UInt64(data.count))
         #expect(try one.get(key: "packs/tls-one") == data)
+        // A body this node cannot read (the file ends before the length sent) is this node's
+        // error, thrown as it is: not retried, not a server failure that trips the breaker.
+        let started = ContinuousClock.now
+        let unreadable = #expect(throws: ArkError.self) {
+            _ = try one.client.send(
+                .PUT, key: configuration.prefix + "packs/unreadable",
+                file: FileBody(file: try ReadOnlyFile(path: path), length: data.count + (1 << 20)), operation: "PUT")
+        }
+        #expect(unreadable?.message.contains("is shorter than") == true, "\(String(describing: unreadable))")
+        #expect(unreadable?.message.contains("S3") == false)
+        #expect(ContinuousClock.now - started < .seconds(5), "not retried until the deadline")
+        #expect(try one.size(key: "packs/unreadable") == nil)
         try storage.put(key: "heads/tls", bytes: Array(data[..<1000]))
         #expect(try storage.read(key: "heads/tls", offset: 10, length: 20) == Array(data[10..<30]))
     }

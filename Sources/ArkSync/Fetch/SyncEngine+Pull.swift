@@ -35,6 +35,11 @@ extension SyncEngine {
         var fetched: [ObjectID: Commit] = [:]
         var fetchedBytes = 0
         let byteLimit = configuration.maxCommitBytesPerPull
+        func checkBytes() throws {
+            guard fetchedBytes <= byteLimit else {
+                throw SyncError.protocolViolation("more than \(byteLimit >> 20) MiB of commits in one pull")
+            }
+        }
         var frontier = try await blocking.run { Set(try targets.filter { try !index.hasCommit($0) }) }
         while !frontier.isEmpty {
             let current = frontier
@@ -43,9 +48,9 @@ extension SyncEngine {
                 var storedBytes = 0
                 var remote: [(ObjectID, ObjectKind)] = []
                 for id in current {
-                    if try index.object(id)?.isPresent == true {
+                    if let row = try index.object(id), row.isPresent {
                         stored[id] = try repository.commit(id)
-                        storedBytes += try index.object(id)?.rawLength ?? 0
+                        storedBytes += row.rawLength
                     } else {
                         remote.append((id, .commit))
                     }
@@ -54,6 +59,7 @@ extension SyncEngine {
             }
             fetched.merge(stored) { a, _ in a }
             fetchedBytes += storedBytes
+            try checkBytes()
             // Each response is decoded and stored as it arrives, not held for the round.
             try await fetchObjects(
                 remote, from: peers, deadline: configuration.requestDeadline, require: true,
@@ -65,9 +71,7 @@ extension SyncEngine {
                     }
                     fetchedBytes += o.bytes.count
                 }
-                guard fetchedBytes <= byteLimit else {
-                    throw SyncError.protocolViolation("more than \(byteLimit >> 20) MiB of commits in one pull")
-                }
+                try checkBytes()
                 try await session.run { s in try s.putChecked(objects.map { (key: $0.id, value: $0.bytes) }, kind: .commit) }
             }
             var parents: [ObjectID] = []
