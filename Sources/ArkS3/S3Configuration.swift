@@ -78,11 +78,12 @@ package struct S3Configuration: Sendable, Equatable {
     /// Files larger than `singlePutLimit` go up in parts of this size (at least 5 MiB, S3's
     /// minimum part).
     package var partSize: Int
-    /// Files up to this size (and never less than `partSize`) go up in one PUT. A bucket store's
-    /// packs (64 MiB, `WriteSession.checkpointBytes`) stay under it: servers keep a multipart
-    /// object as a manifest of segments, and OpenStack Swift spent 2.3x the CPU serving 4 MiB
-    /// ranged GETs of such a pack as of one PUT's object (docs/benchmarks.md, "S3: packs in one
-    /// PUT").
+    /// Files up to this size (and never less than `partSize`; at most S3's 5 GiB for one PUT)
+    /// go up in one PUT. A bucket store's packs (16 MiB and one record,
+    /// `PackFormat.bucketPackSize`) stay under it: servers keep a multipart object as a
+    /// manifest of segments, and OpenStack Swift spent 1.4-2.3x the CPU serving 4 MiB ranged GETs of
+    /// such a pack as of one PUT's object (`scripts/bench-s3-ranged-cpu.sh`; docs/benchmarks.md,
+    /// "S3: packs in one PUT").
     package var singlePutLimit: Int
     /// Parts uploaded at once (each holds one part in memory).
     package var uploadConcurrency: Int
@@ -102,7 +103,7 @@ package struct S3Configuration: Sendable, Equatable {
         self.credentials = credentials
         self.retry = retry
         self.partSize = max(5 << 20, partSize)
-        self.singlePutLimit = singlePutLimit
+        self.singlePutLimit = min(singlePutLimit, 5 << 30)
         self.uploadConcurrency = max(1, uploadConcurrency)
     }
 

@@ -57,7 +57,7 @@ import Testing
     }
 
     /// A batch's packs go up `Repository.uploadsInFlight` at a time; one that fails fails the
-    /// batch, after the others started have ended.
+    /// batch, once the others started beside it have ended.
     @Test func aBatchsPacksUploadSeveralAtATimeAndOneFailureFailsTheBatch() throws {
         let store = try TestStore(bucket: true)
         let bucket = try #require(store.bucket)
@@ -69,16 +69,17 @@ import Testing
                     atPath: store.repo.packDirectory + "/" + name, contents: Data(repeating: UInt8(i), count: 1000)))
             packs.append(PackWriter.SyncedPack(name: name, size: 1000))
         }
-        bucket.slowUploads(microseconds: 50_000)
+        bucket.uploadsMeet(Repository.uploadsInFlight)
         try store.repo.upload(packs, records: [])
         #expect(bucket.calls.maxUploadsAtOnce == Repository.uploadsInFlight)
-        for p in packs {
-            #expect(try bucket.get(key: BucketLayout.packKey(p.name)) == [UInt8](repeating: UInt8(packs.firstIndex(of: p)!), count: 1000))
+        for (i, p) in packs.enumerated() {
+            #expect(try bucket.get(key: BucketLayout.packKey(p.name)) == [UInt8](repeating: UInt8(i), count: 1000))
             #expect(try bucket.size(key: BucketLayout.directoryKey(p.name)) != nil)
         }
         bucket.failUploads(endingIn: packs[2].name)
         let e = #expect(throws: ArkError.self) { try store.repo.upload(packs, records: []) }
         #expect(e?.message.contains(packs[2].name) == true)
+        #expect(bucket.uploadsRunning == 0, "no upload of the batch still running")
     }
 
     @Test func aFailedUploadLeavesTheIndexUnchanged() throws {

@@ -161,14 +161,16 @@ extension Repository {
     /// Packs a store writes roll over beyond this size: smaller ones for a bucket.
     var packTargetSize: UInt64 { packStorage != nil ? PackFormat.bucketPackSize : PackFormat.targetPackSize }
 
-    /// Packs of one batch uploading at once: each is one PUT, a single stream that a loopback
-    /// server took at 213 MB/s where four took 281 (docs/benchmarks.md).
+    /// Packs of one batch uploading at once: each is one PUT, a single stream; curl's PUTs of
+    /// 8 MiB objects over https to the loopback server went at 213 MB/s one at a time, 281 four
+    /// at a time (docs/benchmarks.md, "S3: more loads in flight").
     static let uploadsInFlight = 4
 
     /// Uploads freshly synced packs and their record directories, `uploadsInFlight` packs at a
-    /// time, each on a thread of its own; returns once the bucket has confirmed them all (only
-    /// then may the index learn of their records), or the first failure once every upload
-    /// started has ended.
+    /// time; returns once the bucket has confirmed them all (only then may the index learn of
+    /// their records), or the first failure once every upload started has ended. The workers
+    /// are threads of their own, not `bucketPool` jobs: a background upload already runs on
+    /// that pool, and waiting there for jobs queued behind a full pool could deadlock.
     func upload(_ packs: [PackWriter.SyncedPack], records: [PackWriter.Pending]) throws {
         guard let storage = packStorage, !packs.isEmpty else { return }
         var byPack: [String: [PackWriter.Pending]] = [:]

@@ -116,11 +116,13 @@ extension Repository {
     ) throws {
         switch e.kind {
         case .file, .executable:
+            // The reader first: a file whose tree entry and manifest disagree is not created.
+            let reader = try FileReader(repo: self, entry: e)
             let raw = try syscall("create \(shown())") {
                 name.withCString { openat(dirfd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             }
             let fd = FileDescriptor(owning: raw, path: shown())
-            try FileReader(repo: self, entry: e).stream { bytes in
+            try reader.stream { bytes in
                 try bytes.withUnsafeBytes { try fd.writeAll($0) }
                 progress(UInt64(bytes.count))
             }

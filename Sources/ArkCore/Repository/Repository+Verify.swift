@@ -130,12 +130,11 @@ extension Repository {
                 for e in t.entries where e.kind == .file || e.kind == .executable {
                     try walkManifest(e.id!, referrer: "tree \(id.short)")
                     // A manifest seen before (under another entry) is checked against this one too.
-                    if let shape = try seen.value(of: e.id!), shape >= 0, UInt64(shape) & (1 << 56 - 1) != e.size {
+                    if let shape = try seen.value(of: e.id!), shape >= 0, Self.size(ofShape: shape) != e.size {
                         report.problems.append(
                             .corrupt(
-                                id,
-                                "tree \(id) gives '\(e.name)' \(e.size) bytes, its manifest \(e.id!.short) describes \(UInt64(shape) & (1 << 56 - 1))"
-                            ))
+                                id, "gives '\(e.name)' \(e.size) bytes, its manifest \(e.id!.short) describes \(Self.size(ofShape: shape))")
+                        )
                     }
                 }
                 for e in t.entries.reversed() where e.kind == .directory { pending.append((e.id!, "tree \(id.short)")) }
@@ -178,6 +177,9 @@ extension Repository {
     static func shape(level: UInt8, size: UInt64) -> Int64? {
         size < 1 << 56 ? Int64(level) << 56 | Int64(size) : nil
     }
+
+    /// The size a `shape` value holds.
+    static func size(ofShape shape: Int64) -> UInt64 { UInt64(shape) & (1 << 56 - 1) }
 
     /// Chunks `verify` hands to the bucket pool at once (16 threads: 16 reads in flight).
     static let verifyChunkBatch = 256

@@ -23,12 +23,11 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
     /// What a parent says an object is, kept as the value of its id in the level sets.
     enum Expectation: Equatable {
         case tree
-        /// A manifest of any level and size (the walk no longer names one so; kept for values
-        /// decoded from older sets).
-        case manifest
-        /// A file's manifest: any level, the size its tree entry gives.
+        /// A file's manifest: any level, the size its tree entry gives (below 2^56: made by
+        /// `file(_:)`).
         case file(size: UInt64)
-        /// A manifest entry's child: this level and size.
+        /// A manifest entry's child: this level and size (below 2^56: made by `exact`; levels
+        /// are at most `Manifest.maxLevel`, 3, so the value stays positive).
         case shape(level: UInt8, size: UInt64)
 
         var kind: ObjectKind { self == .tree ? .tree : .manifest }
@@ -36,8 +35,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
         var value: Int64 {
             switch self {
             case .tree: -1
-            case .manifest: -2
-            case .file(let size): -3 - Int64(size)
+            case .file(let size): -2 - Int64(size)
             case .shape(let level, let size): Int64(level) << 56 | Int64(size)
             }
         }
@@ -45,8 +43,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
         init(_ value: Int64) {
             switch value {
             case -1: self = .tree
-            case -2: self = .manifest
-            case ..<0: self = .file(size: UInt64(-3 - value))
+            case ..<0: self = .file(size: UInt64(-2 - value))
             default: self = .shape(level: UInt8(value >> 56), size: UInt64(value & (1 << 56 - 1)))
             }
         }
@@ -65,7 +62,6 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
         var description: String {
             switch self {
             case .tree: "a tree"
-            case .manifest: "a manifest"
             case .file(let size): "a file's manifest of \(size) bytes"
             case .shape(let level, let size): "a level-\(level) manifest of \(size) bytes"
             }
@@ -227,7 +223,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
             let have = Expectation(value)
             let merged = try Self.merge(id, have, expected[id]!)
             guard merged != have else { continue }
-            // A file entry named it first (any manifest); the entry's shape is checked once the
+            // A file entry named it first (a size only); the entry's shape is checked once the
             // child is walked (`finish`).
             if !(try deferred.insert(id, value: merged.value)), let other = try deferred.value(of: id) {
                 _ = try Self.merge(id, Expectation(other), merged)
@@ -239,8 +235,6 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
     static func merge(_ id: ObjectID, _ a: Expectation, _ b: Expectation) throws -> Expectation {
         switch (a, b) {
         case _ where a == b: return a
-        case (.shape, .manifest), (.file, .manifest): return a
-        case (.manifest, .shape), (.manifest, .file): return b
         case (.shape(_, let s), .file(let f)) where s == f: return a
         case (.file(let f), .shape(_, let s)) where s == f: return b
         default: throw SyncError.protocolViolation("\(id.short) is named as \(a.description) and as \(b.description)")
@@ -260,7 +254,7 @@ final class PullWalk: @unchecked Sendable {  // one pull task owns it and awaits
     /// Throws unless an object that is `actual` satisfies `expected`.
     static func check(_ id: ObjectID, is actual: Expectation, _ expected: Expectation) throws {
         switch (actual, expected) {
-        case (.tree, .tree), (.shape, .manifest): return
+        case (.tree, .tree): return
         case (.shape, .shape) where actual == expected: return
         case (.shape(_, let s), .file(let f)) where s == f: return
         case (.shape, .shape), (.shape, .file):

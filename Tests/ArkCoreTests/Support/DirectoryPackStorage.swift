@@ -32,12 +32,17 @@ final class DirectoryPackStorage: PackStorage {
     var location: String { "dir://\(root)" }
     var calls: Counts { counts.withLock { $0 } }
     func failUploads(_ on: Bool) { uploadsFail.store(on, ordering: .relaxed) }
-    private let uploadsRunning = Atomic<Int>(0)
-    private let uploadMicroseconds = Atomic<Int>(0)
+    private let running = Atomic<Int>(0)
+    private let rendezvous = Atomic<Int>(0)
     private let failingKeySuffix = Mutex<String?>(nil)
-    /// Each upload takes at least this long (so uploads that can overlap do).
-    func slowUploads(microseconds: Int) { uploadMicroseconds.store(microseconds, ordering: .relaxed) }
-    /// Uploads of keys ending in `suffix` fail (nil: none).
+    /// Uploads running now.
+    var uploadsRunning: Int { running.load(ordering: .relaxed) }
+    /// Each upload waits (up to 5 s) until `count` uploads are running at once, then goes on:
+    /// uploads that can overlap are seen to, whatever the machine's load. 0: no wait.
+    func uploadsMeet(_ count: Int) { rendezvous.store(count, ordering: .relaxed) }
+    /// Uploads of keys ending in `suffix` fail (nil: none); they fail only after the others
+    /// running beside them were seen (`uploadsMeet`), and take 0.2 s to, so the others are
+    /// still running when one fails.
     func failUploads(endingIn suffix: String?) { failingKeySuffix.withLock { $0 = suffix } }
     func failPuts(_ on: Bool) { putsFail.store(on, ordering: .relaxed) }
     func storeThenFailStatePuts(_ on: Bool) { statePutsStoreThenFail.store(on, ordering: .relaxed) }
@@ -59,14 +64,18 @@ final class DirectoryPackStorage: PackStorage {
             gate.wait()
             gate.signal()
         }
-        let running = uploadsRunning.add(1, ordering: .relaxed).newValue
-        defer { uploadsRunning.subtract(1, ordering: .relaxed) }
-        counts.withLock { $0.maxUploadsAtOnce = max($0.maxUploadsAtOnce, running) }
-        let pause = uploadMicroseconds.load(ordering: .relaxed)
-        if pause > 0 { usleep(UInt32(pause)) }
+        let now = running.add(1, ordering: .relaxed).newValue
+        defer { running.subtract(1, ordering: .relaxed) }
+        counts.withLock { $0.maxUploadsAtOnce = max($0.maxUploadsAtOnce, now) }
+        let meet = rendezvous.load(ordering: .relaxed)
+        if meet > 0 {
+            let until = ContinuousClock.now + .seconds(5)
+            while counts.withLock({ $0.maxUploadsAtOnce }) < meet && ContinuousClock.now < until { usleep(1000) }
+        }
         if uploadsFail.load(ordering: .relaxed) { throw ArkError(.io, "upload of \(key) failed (test)") }
-        if let suffix = failingKeySuffix.withLock({ $0 }), key.hasSuffix(suffix) {
-            throw ArkError(.io, "upload of \(key) failed (test)")
+        if let suffix = failingKeySuffix.withLock({ $0 }) {
+            if key.hasSuffix(suffix) { throw ArkError(.io, "upload of \(key) failed (test)") }
+            usleep(200_000)
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: file))
         guard UInt64(data.count) >= length else { throw ArkError(.io, "\(file) is shorter than \(length)") }

@@ -28,9 +28,12 @@ import Testing
         case wrongEntrySize
         /// Two file entries naming one manifest, one saying 10 bytes, the other 12.
         case twoEntrySizes
-        /// A file entry saying 12 bytes for a manifest another manifest's entry (walked first,
-        /// one level up) says is 10.
-        case entrySizeBehindAManifest
+        /// A file entry saying 12 bytes for a manifest that a manifest's entry, at the same
+        /// depth of the walk, says is 10.
+        case entrySizeBesideAManifest
+        /// A file entry two directories down saying 12 bytes for a manifest walked (as 10
+        /// bytes) a level before the walk reaches the entry.
+        case entrySizeAfterTheManifestWasWalked
 
         var description: String { rawValue }
     }
@@ -78,9 +81,14 @@ import Testing
         case .twoEntrySizes:
             entries = [.file("f", manifest: m0, size: 10), .file("g", manifest: m0, size: 12)]
             culprit = m0
-        case .entrySizeBehindAManifest:
+        case .entrySizeBesideAManifest:
             let sub = try s.put(.tree, try Tree(entries: [.file("a", manifest: m0, size: 12)]).encoded())
             entries = [.directory("d", tree: sub, size: 12), .file("f", manifest: m1, size: 10)]
+            culprit = m0
+        case .entrySizeAfterTheManifestWasWalked:
+            let e = try s.put(.tree, try Tree(entries: [.file("a", manifest: m0, size: 12)]).encoded())
+            let d = try s.put(.tree, try Tree(entries: [.directory("e", tree: e, size: 12)]).encoded())
+            entries = [.directory("d", tree: d, size: 12), .file("f", manifest: m1, size: 10)]
             culprit = m0
         }
         let root = try s.put(.tree, try Tree(entries: entries).encoded())
@@ -139,7 +147,8 @@ import Testing
         let root = try s.put(
             .tree,
             try Tree(entries: [
-                .directory("d", tree: sub, size: 40), .file("big", manifest: m2, size: 30), .file("b", manifest: m0b, size: 20)
+                .directory("d", tree: sub, size: 40), .file("big", manifest: m2, size: 30), .file("b", manifest: m0b, size: 20),
+                .file("b2", manifest: m0b, size: 20)
             ])
             .encoded())
         let sig = Commit.Signature(name: "T", email: "t@example.org", time: 1_700_000_000, tzOffsetMinutes: 0)
