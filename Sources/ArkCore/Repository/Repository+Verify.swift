@@ -84,37 +84,46 @@ extension Repository {
         /// checks `FileReader` applies.
         /// The check is of the edge, not of the child alone: a manifest already seen (as a
         /// file's manifest, or under another parent) is checked again against each parent.
-        func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) throws {
+        /// Returns the manifest's shape (`shape(level:size:)`), nil when it is absent or bad.
+        @discardableResult
+        func walkManifest(_ id: ObjectID, referrer: String, parent: (Manifest, Int)? = nil) throws -> Int64? {
             if let shape = try seen.value(of: id) {
                 if shape >= 0, let (p, i) = parent, Self.shape(level: p.level - 1, size: p.entry(at: i).length) != shape {
                     report.problems.append(.corrupt(id, "manifest \(id) does not match its parent's entry"))
                 }
-                return
+                return shape >= 0 ? shape : nil
             }
-            guard let bytes = check(id, .manifest, referrer: referrer) else { try seen.insert(id, value: -1); return }
+            guard let bytes = check(id, .manifest, referrer: referrer) else {
+                try seen.insert(id, value: -1)
+                return nil
+            }
             guard let m = try? Manifest(decoding: bytes) else {
                 try seen.insert(id, value: -1)
                 report.problems.append(.corrupt(id, "manifest does not decode"))
-                return
+                return nil
             }
             guard let shape = Self.shape(level: m.level, size: m.totalSize) else {
                 try seen.insert(id, value: -1)
                 report.problems.append(.corrupt(id, "manifest claims \(m.totalSize) bytes"))
-                return
+                return nil
             }
             try seen.insert(id, value: shape)
             if let (p, i) = parent {
-                do { try FileReader.checkChild(m, of: p, at: i) } catch { report.problems.append(.corrupt(id, "\(error)")); return }
+                do { try FileReader.checkChild(m, of: p, at: i) } catch {
+                    report.problems.append(.corrupt(id, "\(error)"))
+                    return shape
+                }
             }
             report.manifests += 1
             if m.level > 0 {
                 for i in 0..<m.count { try walkManifest(m.id(at: i), referrer: "manifest \(id.short)", parent: (m, i)) }
-                return
+                return shape
             }
             for c in try seen.insertNew((0..<m.count).map { m.id(at: $0) }) {
                 pendingChunks.append((c, "manifest \(id.short)"))
                 if pendingChunks.count >= Self.verifyChunkBatch { checkPendingChunks() }
             }
+            return shape
         }
 
         /// Trees with an explicit stack: a hostile tree may nest directories without bound.
@@ -128,9 +137,8 @@ extension Repository {
                 }
                 report.trees += 1
                 for e in t.entries where e.kind == .file || e.kind == .executable {
-                    try walkManifest(e.id!, referrer: "tree \(id.short)")
                     // A manifest seen before (under another entry) is checked against this one too.
-                    if let shape = try seen.value(of: e.id!), shape >= 0, Self.size(ofShape: shape) != e.size {
+                    if let shape = try walkManifest(e.id!, referrer: "tree \(id.short)"), Self.size(ofShape: shape) != e.size {
                         report.problems.append(
                             .corrupt(
                                 id, "gives '\(e.name)' \(e.size) bytes, its manifest \(e.id!.short) describes \(Self.size(ofShape: shape))")
