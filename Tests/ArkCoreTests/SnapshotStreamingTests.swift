@@ -69,9 +69,9 @@ import Testing
         #expect(try store.repo.verify(roots: [commit], allObjects: true).ok)
 
         // Stat cache rows are found per directory: only the files directly in it.
-        #expect(try store.repo.index.statCache(in: root).isEmpty)
-        #expect(try store.repo.index.statCache(in: root + "/t0").isEmpty)
-        #expect(try store.repo.index.statCache(in: root + "/t0/s1").count == Self.filesPerDir)
+        #expect(try store.repo.index.statCache(in: Array(root.utf8)).isEmpty)
+        #expect(try store.repo.index.statCache(in: Array((root + "/t0").utf8)).isEmpty)
+        #expect(try store.repo.index.statCache(in: Array((root + "/t0/s1").utf8)).count == Self.filesPerDir)
 
         // An unchanged tree: every file from the stat cache, the same tree id, nothing stored.
         let again = try WriteSession(store.repo)

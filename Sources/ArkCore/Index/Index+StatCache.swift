@@ -1,58 +1,122 @@
+import Foundation
 import GRDB
 
-/// What a file looked like when it was last chunked, so an unchanged file is not read again.
-package struct StatKey: Equatable, Sendable {
-    package var dev: Int64, ino: Int64, size: Int64, mtimeNs: Int64, ctimeNs: Int64
+/// One file a commit read, for the stat cache: its path, stat data and manifest.
+struct StatEntry {
+    var path: [UInt8]
+    var key: StatKey
+    var manifest: ObjectID
 }
 
 extension Index {
-    /// Cached manifests of the files directly in a directory (not in its subdirectories),
-    /// keyed by absolute path: a commit asks once per directory it enters, so it holds the
-    /// rows of the directories on its path, not the whole tree's. The range read covers the
-    /// directory's whole subtree; rows of deeper files are dropped as they are read.
+    /// The stat cache of the files directly in `directory` (its path as the commit walks it):
+    /// its rows, asked once per directory a commit enters. A row that does not decode or does
+    /// not match its checksum adds nothing (its files are read again).
     ///
-    /// Every row's manifest is stored (present in `objects`): a row is written in the index
-    /// transaction that publishes its manifest or after it, and whatever drops a manifest
-    /// drops the rows naming it in the same transaction (gc; `repair index` for a record that
-    /// does not verify, and for every row once before it starts, in case the index it repairs
-    /// lost objects rows). So rows are not checked against `objects` here: a join cost a
-    /// lookup per file, the larger part of a re-commit of an unchanged tree.
-    package func statCache(in directory: String) throws -> [String: (StatKey, ObjectID)] {
+    /// Every entry's manifest is stored (present in `objects`): an entry is written in the
+    /// index transaction that publishes its manifest or after it, and whatever drops a
+    /// manifest drops the entries naming it in the same transaction (gc; `repair index` for a
+    /// record that does not verify, and for every entry once before it starts, in case the
+    /// index it repairs lost objects rows). So entries are not checked against `objects` here:
+    /// a lookup per file was the larger part of a re-commit of an unchanged tree.
+    package func statCache(in directory: [UInt8]) throws -> StatDirectory {
         try read { db in
-            var out: [String: (StatKey, ObjectID)] = [:]
             // Asked once per directory: prepared once per connection.
-            let stmt = try db.cachedStatement(
-                sql: """
-                    SELECT path, dev, ino, size, mtime_ns, ctime_ns, manifest FROM stat_cache
-                    WHERE path >= ?1 AND path < ?2 AND instr(substr(path, length(?1) + 1), '/') = 0
-                    """)
-            let rows = try Row.fetchCursor(stmt, arguments: [directory + "/", directory + "0"])
-            while let r = try rows.next() {
-                out[r[0]] = (StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), r[6])
-            }
-            return out
+            try Self.statDirectory(db, directory).directory
         }
     }
 
-    /// Whether any file under `root` has a stat cache row (if not, a commit asks no directory).
+    /// The rows of `path` decoded, and whether one of them did not decode.
+    static func statDirectory(_ db: Database, _ path: [UInt8]) throws -> (directory: StatDirectory, damaged: Bool) {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT part, entries FROM stat_dirs WHERE path = ? ORDER BY part"), arguments: [Data(path)])
+        var dir = StatDirectory()
+        var damaged = false
+        while let row = try rows.next() {
+            do { try dir.add(decoding: [UInt8](row[1] as Data), path: path, part: row[0]) } catch { damaged = true }
+        }
+        return (dir, damaged)
+    }
+
+    /// Whether `root` or any directory under it has a stat cache row (if not, a commit asks
+    /// no directory).
     package func hasStatCache(under root: String) throws -> Bool {
-        try read { db in
+        let root = Array(root.utf8)
+        return try read { db in
             try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM stat_cache WHERE path >= ? AND path < ?)",
-                arguments: [root + "/", root + "0"]) ?? false
+                db, sql: "SELECT EXISTS (SELECT 1 FROM stat_dirs WHERE path = ? OR (path >= ? AND path < ?))",
+                arguments: [Data(root), Data(root + [0x2f]), Data(root + [0x30])]) ?? false
         }
     }
 
-    /// Deletes the rows whose manifest is not stored (after gc or repair dropped objects).
+    /// Drops the entries whose manifest is not stored (after gc or repair dropped objects),
+    /// and rows that do not decode; a page of directories at a time.
     static func dropStatCacheOfAbsentManifests(_ db: Database) throws {
-        try db.execute(sql: "DELETE FROM stat_cache WHERE manifest NOT IN (SELECT id FROM objects WHERE pack IS NOT NULL)")
+        let page = try db.makeStatement(sql: "SELECT DISTINCT path FROM stat_dirs WHERE path > ? ORDER BY path LIMIT 256")
+        let stored = try db.cachedStatement(sql: "SELECT 1 FROM objects WHERE id = ? AND pack IS NOT NULL")
+        var after = Data()
+        while true {
+            let paths = try Data.fetchAll(page, arguments: [after])
+            guard let last = paths.last else { return }
+            for p in paths {
+                let path = [UInt8](p)
+                var (dir, damaged) = try statDirectory(db, path)
+                guard try dir.filter({ try Int.fetchOne(stored, arguments: [$0]) != nil }) || damaged else { continue }
+                try write(db, dir, path: path)
+            }
+            after = last
+        }
     }
 
-    static func updateStatCache(_ db: Database, _ entries: [(String, StatKey, ObjectID)]) throws {
-        let stmt = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        for (path, k, m) in entries {
-            try stmt.execute(arguments: [path, k.dev, k.ino, k.size, k.mtimeNs, k.ctimeNs, m])
+    /// Records `entries` in the rows of their directories (read, merged, written back).
+    static func updateStatCache(_ db: Database, _ entries: [StatEntry]) throws {
+        var byDirectory: [[UInt8]: [(name: [UInt8], key: StatKey, manifest: ObjectID)]] = [:]
+        for e in entries {
+            guard let slash = e.path.lastIndex(of: 0x2f) else { continue }
+            byDirectory[Array(e.path[..<slash]), default: []].append((Array(e.path[(slash + 1)...]), e.key, e.manifest))
         }
+        // In path order: a first commit's rows go in as appends, filling their pages.
+        for (path, files) in byDirectory.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            var dir = try statDirectory(db, path).directory
+            for f in files { dir.set(f.name, f.key, f.manifest) }
+            try write(db, dir, path: path)
+        }
+    }
+
+    /// Replaces the rows of `path` with `dir`'s.
+    private static func write(_ db: Database, _ dir: StatDirectory, path: [UInt8]) throws {
+        let key = Data(path)
+        try db.cachedStatement(sql: "DELETE FROM stat_dirs WHERE path = ?").execute(arguments: [key])
+        let insert = try db.cachedStatement(sql: "INSERT INTO stat_dirs (path, part, entries) VALUES (?, ?, ?)")
+        for (part, row) in dir.encodedParts(path: path).enumerated() {
+            try insert.execute(arguments: [key, part, Data(row)])
+        }
+    }
+
+    /// Migration `stat-v2`: the rows of `stat_cache` (one per file, keyed by its text path)
+    /// become rows of `stat_dirs` (one per directory), 65,536 files at a time.
+    static func migrateStatCacheToDirectories(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE stat_dirs (
+                    path BLOB NOT NULL, part INTEGER NOT NULL, entries BLOB NOT NULL, PRIMARY KEY (path, part)
+                ) WITHOUT ROWID
+                """)
+        let rows = try Row.fetchCursor(db, sql: "SELECT path, dev, ino, size, mtime_ns, ctime_ns, manifest FROM stat_cache")
+        var batch: [StatEntry] = []
+        while let r = try rows.next() {
+            let path: String = r[0]
+            guard let manifest: ObjectID = r[6] else { continue }
+            batch.append(
+                StatEntry(
+                    path: Array(path.utf8), key: StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), manifest: manifest
+                ))
+            if batch.count >= 65536 {
+                try updateStatCache(db, batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        try updateStatCache(db, batch)
+        try db.execute(sql: "DROP TABLE stat_cache")
     }
 }

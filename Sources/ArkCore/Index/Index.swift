@@ -175,6 +175,11 @@ package final class Index: Sendable {
                 sql: "DELETE FROM chunk_tags WHERE id IN (SELECT id FROM objects WHERE raw_len <= ?)",
                 arguments: [BlockTagger.blockSize])
         }
+        m.registerMigration("stat-v2") { db in
+            // The stat cache keeps one row per directory (`StatDirectory`), not one per file
+            // keyed by its whole path: about 45 bytes a file instead of 145.
+            try Self.migrateStatCacheToDirectories(db)
+        }
         return m
     }
 

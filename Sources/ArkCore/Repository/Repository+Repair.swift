@@ -124,9 +124,9 @@ extension Repository {
         try index.write { db in
             for (id, _) in damaged {
                 try db.execute(sql: "UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL WHERE id = ?", arguments: [id])
-                // In the same transaction: no commit may take a cache hit on a manifest not stored.
-                try db.execute(sql: "DELETE FROM stat_cache WHERE manifest = ?", arguments: [id])
             }
+            // In the same transaction: no commit may take a cache hit on a manifest not stored.
+            try Index.dropStatCacheOfAbsentManifests(db)
         }
         return damaged.map(\.1)
     }

@@ -83,16 +83,16 @@ extension Snapshot {
         // Matched here, on the listing thread, so the walk's thread builds no path string and
         // hashes none for a file the cache has.
         out.hits = [ObjectID?](repeating: nil, count: out.children.count)
-        if hasFiles, let index, let text = String(validating: path, as: UTF8.self) {
-            let cache: [String: (StatKey, ObjectID)]
-            do { cache = try index.statCache(in: text) } catch {
+        if hasFiles, let index {
+            let cache: StatDirectory
+            do { cache = try index.statCache(in: path) } catch {
                 // The listings this one submitted are nobody's now: let them go.
                 for f in out.ahead.values { f.discard() }
                 throw error
             }
             for (i, (name, node)) in out.children.enumerated() {
                 guard case .file(let key, _, _) = node else { continue }
-                out.hits[i] = cacheHit(cache, Self.text(path, name), key)
+                out.hits[i] = cache.hit(name.bytes, key)
             }
         }
         return out

@@ -184,18 +184,6 @@ package struct Snapshot {
         skipped.append(Skipped(path: EntryPath(bytes: full), reason: reason))
     }
 
-    /// The path as a String when it is UTF-8 (the stat cache's key), else nil.
-    static func text(_ dir: [UInt8], _ name: FileName) -> String? {
-        String(validating: dir + [0x2f] + name.bytes, as: UTF8.self)
-    }
-
-    /// The cached manifest of `path` if its stat data is unchanged. The cache is keyed by text
-    /// paths, so a path that is not UTF-8 is never cached (two such paths could repair alike).
-    static func cacheHit(_ cache: [String: (StatKey, ObjectID)], _ text: String?, _ key: StatKey) -> ObjectID? {
-        guard let text, let (cached, manifest) = cache[text], cached == key else { return nil }
-        return manifest
-    }
-
     static func withCPath<R>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
         try FileName.withCString(path, body)
     }
@@ -218,7 +206,7 @@ package struct Snapshot {
                 progress.bytesDone += size
                 progress.filesDone += 1
                 onProgress(progress)
-                try remember(text, key: key, manifest: manifest, size: size)
+                try remember(path, key: key, manifest: manifest, size: size)
                 return (manifest, size)
             case .skipped(let reason):
                 skip(path, reason)
@@ -247,15 +235,15 @@ package struct Snapshot {
         }
         progress.bytesDone = p.bytesDone
         progress.filesDone += 1
-        try remember(text, key: key, manifest: manifest, size: size)
+        try remember(path, key: key, manifest: manifest, size: size)
         return (manifest, size)
     }
 
-    private func remember(_ text: String?, key: StatKey, manifest: ObjectID, size: UInt64) throws {
+    private func remember(_ path: [UInt8], key: StatKey, manifest: ObjectID, size: UInt64) throws {
         // Racy-clean rule: a file modified within 2 s of the snapshot may change again
         // without its stat data changing, so it is not cached.
-        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size, let text {
-            try session.rememberStat(path: text, key: key, manifest: manifest)
+        if Double(key.mtimeNs) / 1e9 < startTime - 2, UInt64(key.size) == size {
+            try session.rememberStat(path: path, key: key, manifest: manifest)
         }
     }
 }

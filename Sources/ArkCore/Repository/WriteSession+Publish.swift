@@ -7,7 +7,7 @@ import Synchronization
 struct PublishBatch {
     var records: [PackWriter.Pending] = []
     var packs: [PackWriter.SyncedPack] = []
-    var stats: [(String, StatKey, ObjectID)] = []
+    var stats: [StatEntry] = []
     var kept: [ObjectID] = []
     var bases: [(shape: UInt64, id: ObjectID, depth: Int)] = []
     var tags: [(ObjectID, [UInt8])] = []

@@ -17,7 +17,7 @@ package final class WriteSession {
     let known = KnownIDs()
     let compressors = CompressorPool()
     var unsyncedBytes: UInt64 = 0
-    var statEntries: [(String, StatKey, ObjectID)] = []
+    var statEntries: [StatEntry] = []
     /// Bytes of new (not deduplicated) stored data this session wrote.
     package private(set) var newBytesStored: UInt64 = 0
     package private(set) var newObjects = 0
@@ -205,8 +205,8 @@ package final class WriteSession {
         return try putManifest(children, level: level + 1)
     }
 
-    func rememberStat(path: String, key: StatKey, manifest: ObjectID) throws {
-        statEntries.append((path, key, manifest))
+    func rememberStat(path: [UInt8], key: StatKey, manifest: ObjectID) throws {
+        statEntries.append(StatEntry(path: path, key: key, manifest: manifest))
         try checkpointIfDue()
     }
 
