@@ -25,21 +25,25 @@ extension S3Client {
         return response.body ?? ByteBuffer()
     }
 
-    /// `length` bytes from `offset` (fewer only at the end of the object). Throws `.missing`
-    /// when there is no such key.
-    package func getRange(key: String, offset: UInt64, length: Int) throws -> ByteBuffer {
-        if length == 0 { return ByteBuffer() }
+    /// The bytes from `offset` on, in consecutive parts of `lengths` bytes (a run of records
+    /// read with one ranged GET), each received straight into its own array (`RangeCollector`).
+    /// Fewer or shorter parts only at the end of the object; an answer longer than asked for
+    /// is an error. Throws `.missing` when there is no such key.
+    package func getRange(key: String, offset: UInt64, lengths: [Int]) throws -> [[UInt8]] {
+        let length = lengths.reduce(0, +)
+        if length == 0 { return [] }
         let last = offset + UInt64(length) - 1
         let response = try send(
-            .GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], expecting: length, operation: "GET", accept: [416])
-        if response.status == 416 { return ByteBuffer() }  // the range starts at or past the end
-        var body = response.body ?? ByteBuffer()
-        if response.status == 200 {
-            // A server that ignored Range sent the whole object: keep the part asked for.
-            let start = Int(min(offset, UInt64(body.readableBytes)))
-            body = body.getSlice(at: body.readerIndex + start, length: min(length, body.readableBytes - start)) ?? ByteBuffer()
+            .GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], expecting: length, operation: "GET", accept: [416],
+            collect: (offset, lengths))
+        if response.status == 416 { return [] }  // the range starts at or past the end
+        // A 200 is a server that ignored Range: the collector kept the part asked for.
+        if response.status == 206, response.extra > 0 {
+            throw ArkError(
+                .io, "S3 GET \(configuration.bucket)/\(key) answered \(response.extra) bytes more than the \(length) asked for",
+                context: configuration.location)
         }
-        return body
+        return response.parts
     }
 
     /// The object's size, or nil when there is no such key.

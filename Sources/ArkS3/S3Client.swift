@@ -36,6 +36,10 @@ package final class S3Client: Sendable {
         package var status: Int
         package var headers: HTTPHeaders
         package var body: ByteBuffer?
+        /// A ranged GET's body in the parts asked for (`RangeCollector`), and the bytes it
+        /// sent past them.
+        var parts: [[UInt8]] = []
+        var extra = 0
 
         package var bytes: [UInt8] { body.map { Array($0.readableBytesView) } ?? [] }
         package var text: String { body.map { String(buffer: $0) } ?? "" }
@@ -50,7 +54,7 @@ package final class S3Client: Sendable {
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)] = [],
         headers extra: [(name: String, value: String)] = [],
         body: ByteBuffer? = nil, file: FileBody? = nil, expecting: Int = 0, operation: String, accept: Set<Int> = [],
-        policy: S3RetryPolicy? = nil
+        policy: S3RetryPolicy? = nil, collect: (offset: UInt64, lengths: [Int])? = nil
     ) throws -> Response {
         let sent = file?.length ?? body?.readableBytes ?? 0
         var policy = policy ?? configuration.retry
@@ -82,7 +86,7 @@ package final class S3Client: Sendable {
             do {
                 let response = try attemptOnce(
                     method, key: key, query: query, headers: extra, body: file?.requestBody ?? body.map { .byteBuffer($0) },
-                    payloadHash: payloadHash, timeout: timeout)
+                    payloadHash: payloadHash, timeout: timeout, collect: collect)
                 breaker.reached()
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 let doc = S3XML(response.text)
@@ -109,7 +113,7 @@ package final class S3Client: Sendable {
     /// Signs and sends one attempt, which must end within `timeout`; a transport failure becomes `S3Failure.transport`.
     private func attemptOnce(
         _ method: HTTPMethod, key: String?, query: [(name: String, value: String)], headers extra: [(name: String, value: String)],
-        body: HTTPClient.Body?, payloadHash: String, timeout: Duration
+        body: HTTPClient.Body?, payloadHash: String, timeout: Duration, collect: (offset: UInt64, lengths: [Int])?
     ) throws -> Response {
         let (url, host, path) = address(key: key, query: query)
         let toSign = SigV4Request(
@@ -124,6 +128,12 @@ package final class S3Client: Sendable {
         }
         let deadline = NIODeadline.now() + .nanoseconds(max(0, timeout.nanoseconds))
         do {
+            if let collect {
+                let c = try http.execute(
+                    request: request, delegate: RangeCollector(offset: collect.offset, lengths: collect.lengths), deadline: deadline
+                ).wait()
+                return Response(status: c.status, headers: c.headers, body: c.other, parts: c.parts, extra: c.extra)
+            }
             let response = try http.execute(request: request, deadline: deadline).wait()
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {

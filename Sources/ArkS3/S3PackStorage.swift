@@ -29,8 +29,11 @@ package final class S3PackStorage: PackStorage {
     }
 
     package func read(key: String, offset: UInt64, length: Int) throws -> [UInt8] {
-        let buffer = try client.getRange(key: full(key), offset: offset, length: length)
-        return Array(buffer.readableBytesView)
+        try client.getRange(key: full(key), offset: offset, lengths: [length]).first ?? []
+    }
+
+    package func read(key: String, offset: UInt64, lengths: [Int]) throws -> [[UInt8]] {
+        try client.getRange(key: full(key), offset: offset, lengths: lengths)
     }
 
     package func get(key: String) throws -> [UInt8]? {

@@ -38,6 +38,30 @@ struct S3ClientTests {
         #expect(missing?.message.contains("NoSuchKey") == true)
     }
 
+    /// A run of records read with one GET arrives in its parts, each exactly its slice of the
+    /// object, however the body's pieces fall across them; short only at the object's end.
+    @Test func rangedReadsInParts() throws {
+        let storage = S3PackStorage(client: S3TestServer.client(try S3TestServer.configuration()))
+        let data = S3TestServer.bytes(3 << 20, seed: 7)
+        try storage.put(key: "runs", bytes: data)
+        var lengths: [Int] = []
+        var rng = SystemRandomNumberGenerator()
+        while lengths.reduce(0, +) < (3 << 20) - 300_000 { lengths += [Int.random(in: 1...200_000, using: &rng), 48] }
+        let offset = 1234
+        let parts = try storage.read(key: "runs", offset: UInt64(offset), lengths: lengths)
+        #expect(parts.count == lengths.count)
+        var at = offset
+        for (part, n) in zip(parts, lengths) {
+            #expect(part == Array(data[at..<at + n]))
+            at += n
+        }
+        // Past the end: the parts that start before it, the last one short.
+        let end = try storage.read(key: "runs", offset: UInt64((3 << 20) - 10_000), lengths: [8_000, 48, 4_000, 100])
+        #expect(end.map(\.count) == [8_000, 48, 1_952])
+        #expect(end.flatMap { $0 } == Array(data[((3 << 20) - 10_000)...]))
+        #expect(try storage.read(key: "runs", offset: 3 << 20, lengths: [10, 20]).isEmpty)
+    }
+
     @Test func listPaginatesInKeyOrder() throws {
         let config = try S3TestServer.configuration()
         let client = S3TestServer.client(config)

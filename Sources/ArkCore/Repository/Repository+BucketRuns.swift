@@ -35,22 +35,31 @@ extension Repository {
         let results = Mutex<[Int: Result<[UInt8], Error>]>([:])
         let group = DispatchGroup()
         for run in runs {
-            let first = run.first!.loc, last = run.last!.loc
+            let first = run.first!.loc
             let key = BucketLayout.packKey(onlyInBucket(first.pack)!)
-            let span = Int(last.offset + UInt64(last.storedLength) - first.offset)
+            // The run's records, each received into its own array, and the gaps between them
+            // (the next record's header): even parts are records, odd ones gaps.
+            var lengths: [Int] = []
+            var end = first.offset
+            for item in run {
+                if !lengths.isEmpty { lengths.append(Int(item.loc.offset - end)) }
+                lengths.append(item.loc.storedLength)
+                end = item.loc.offset + UInt64(item.loc.storedLength)
+            }
+            let asked = lengths
             group.enter()
             runRead {
                 defer { group.leave() }
-                let bytes: [UInt8]
-                do { bytes = try storage.read(key: key, offset: first.offset, length: span) } catch let e as ArkError where e.code == .io {
+                let parts: [[UInt8]]
+                do { parts = try storage.read(key: key, offset: first.offset, lengths: asked) } catch let e as ArkError where e.code == .io
+                {
                     let failed = ArkError(e.code, "chunk cannot be read from the bucket: \(e.message)", context: e.context)
                     results.withLock { r in for item in run { r[item.position] = .failure(failed) } }
                     return
                 } catch { return }
-                guard bytes.count == span else { return }
-                for item in run {
-                    let lo = Int(item.loc.offset - first.offset)
-                    let stored = Array(bytes[lo..<lo + item.loc.storedLength])
+                guard parts.count == asked.count, parts.last?.count == asked.last else { return }
+                for (n, item) in run.enumerated() {
+                    let stored = parts[2 * n]
                     guard
                         let raw = try? self.decodeRecord(
                             item.id, kind: .chunk, at: item.loc, stored: stored, source: .bucket(key), depth: 0)

@@ -20,6 +20,10 @@ package protocol PackStorage: Sendable {
     /// `length` bytes of `key` from `offset` (a ranged GET). Fewer bytes only at the end.
     func read(key: String, offset: UInt64, length: Int) throws -> [UInt8]
 
+    /// The bytes of `key` from `offset` in consecutive parts of `lengths` bytes, with one
+    /// ranged GET (a run of records). Fewer or shorter parts only at the end.
+    func read(key: String, offset: UInt64, lengths: [Int]) throws -> [[UInt8]]
+
     /// The whole object, or nil if there is no such key.
     func get(key: String) throws -> [UInt8]?
 
@@ -39,4 +43,18 @@ package struct PackStorageEntry: Sendable, Equatable {
     package var key: String
     package var size: UInt64
     package init(key: String, size: UInt64) { self.key = key; self.size = size }
+}
+
+extension PackStorage {
+    /// One read, cut into the parts (a storage that cannot receive them apart).
+    package func read(key: String, offset: UInt64, lengths: [Int]) throws -> [[UInt8]] {
+        let bytes = try read(key: key, offset: offset, length: lengths.reduce(0, +))
+        var parts: [[UInt8]] = []
+        var at = 0
+        for n in lengths where at < bytes.count {
+            parts.append(Array(bytes[at..<min(at + n, bytes.count)]))
+            at += n
+        }
+        return parts
+    }
 }
