@@ -154,6 +154,36 @@ import Testing
         #expect(try index.read { db in try !db.tableExists("stat_cache") })
     }
 
+    /// Files deleted or renamed leave the cache at the next commit that lists their directory:
+    /// it does not grow with every name a directory ever held.
+    @Test func entriesOfFilesGoneAreDropped() throws {
+        let store = try TestStore()
+        let root = store.directory + "/src"
+        try FileManager.default.createDirectory(atPath: root + "/sub", withIntermediateDirectories: true)
+        for name in ["a", "b", "c", "sub/x"] {
+            let path = root + "/" + name
+            try Data("content of \(name)\n".utf8).write(to: URL(fileURLWithPath: path))
+            var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 0), timespec(tv_sec: 1_600_000_000, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        }
+        func commit() throws -> StatDirectory {
+            var snapshot = Snapshot(session: try WriteSession(store.repo), root: root)
+            let (tree, _) = try snapshot.run()
+            _ = try store.commit(tree: tree, session: snapshot.session)
+            return try store.repo.index.statCache(in: Array(root.utf8))
+        }
+        #expect(try commit().count == 3)
+        #expect(unlink(root + "/b") == 0)
+        #expect(rename(root + "/c", root + "/d") == 0)
+        #expect(rename(root + "/sub/x", root + "/sub/y") == 0)
+        let after = try commit()
+        #expect(after.count == 2)
+        #expect(after.contains(Array("a".utf8)) && after.contains(Array("d".utf8)))
+        #expect(!after.contains(Array("b".utf8)) && !after.contains(Array("c".utf8)))
+        let sub = try store.repo.index.statCache(in: Array((root + "/sub").utf8))
+        #expect(sub.count == 1 && sub.contains(Array("y".utf8)))
+    }
+
     /// A file whose name is not UTF-8 is taken from the cache on the next commit too.
     @Test func aNameThatIsNotUTF8IsReused() throws {
         let store = try TestStore()

@@ -8,6 +8,12 @@ struct StatEntry {
     var manifest: ObjectID
 }
 
+/// A directory whose stat cache keeps only the files named in `keep`.
+struct StatPrune {
+    var directory: [UInt8]
+    var keep: Set<[UInt8]>
+}
+
 extension Index {
     /// The stat cache of the files directly in `directory` (its path as the commit walks it):
     /// its rows, asked once per directory a commit enters. A row that does not decode or does
@@ -80,6 +86,15 @@ extension Index {
             var dir = try statDirectory(db, path).directory
             for f in files { dir.set(f.name, f.key, f.manifest) }
             try write(db, dir, path: path)
+        }
+    }
+
+    /// Drops the entries of files each directory no longer has.
+    static func pruneStatCache(_ db: Database, _ prunes: [StatPrune]) throws {
+        for p in prunes {
+            var (dir, damaged) = try statDirectory(db, p.directory)
+            guard dir.filterNames({ p.keep.contains($0) }) || damaged else { continue }
+            try write(db, dir, path: p.directory)
         }
     }
 

@@ -38,8 +38,18 @@ package struct StatDirectory: Sendable {
         return manifest
     }
 
+    /// Whether `name` has an entry (whatever its stat data).
+    package func contains(_ name: [UInt8]) -> Bool { entries[name] != nil }
+
     /// Records `name` (replacing what it had).
     mutating func set(_ name: [UInt8], _ key: StatKey, _ manifest: ObjectID) { entries[name] = (key, manifest) }
+
+    /// Keeps only the entries whose name `keep` accepts; returns whether any went.
+    mutating func filterNames(_ keep: ([UInt8]) -> Bool) -> Bool {
+        let before = entries.count
+        entries = entries.filter { keep($0.key) }
+        return entries.count != before
+    }
 
     /// Keeps only the entries whose manifest `keep` accepts; returns whether any went.
     mutating func filter(_ keep: (ObjectID) throws -> Bool) rethrows -> Bool {

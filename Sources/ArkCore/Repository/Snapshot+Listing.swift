@@ -8,6 +8,9 @@ extension Snapshot {
     struct Listing: Sendable {
         var children: [(FileName, Node)] = []
         var hits: [ObjectID?] = []
+        /// The stat cache holds files this directory no longer has (deleted, renamed, or no
+        /// longer regular files): the commit drops them (`WriteSession.pruneStat`).
+        var staleCache = false
         /// Entries left out, with the reason, in directory order.
         var skipped: [([UInt8], String)] = []
         var warnings: [String] = []
@@ -90,10 +93,13 @@ extension Snapshot {
                 for f in out.ahead.values { f.discard() }
                 throw error
             }
+            var cachedFiles = 0
             for (i, (name, node)) in out.children.enumerated() {
                 guard case .file(let key, _, _) = node else { continue }
                 out.hits[i] = cache.hit(name.bytes, key)
+                if out.hits[i] != nil || cache.contains(name.bytes) { cachedFiles += 1 }
             }
+            out.staleCache = cache.count > cachedFiles
         }
         return out
     }

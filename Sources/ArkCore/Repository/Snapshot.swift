@@ -166,6 +166,11 @@ package struct Snapshot {
         }
         for w in listing.warnings { warn(w) }
         for (p, reason) in listing.skipped { skip(p, reason) }
+        if listing.staleCache {
+            var files = Set<[UInt8]>()
+            for (name, node) in listing.children { if case .file = node { files.insert(name.bytes) } }
+            try session.pruneStat(directory: path, keep: files)
+        }
         var frame = Frame(path: path, children: listing.children, hits: listing.hits)
         frame.directoriesAhead = listing.ahead
         frame.directoriesScanned = listing.aheadScanned

@@ -8,22 +8,24 @@ struct PublishBatch {
     var records: [PackWriter.Pending] = []
     var packs: [PackWriter.SyncedPack] = []
     var stats: [StatEntry] = []
+    var prunes: [StatPrune] = []
     var kept: [ObjectID] = []
     var bases: [(shape: UInt64, id: ObjectID, depth: Int)] = []
     var tags: [(ObjectID, [UInt8])] = []
 
     /// Tree delta bases and block tags come only with records.
-    var isEmpty: Bool { records.isEmpty && stats.isEmpty && kept.isEmpty }
+    var isEmpty: Bool { records.isEmpty && stats.isEmpty && prunes.isEmpty && kept.isEmpty }
 
     /// Adds a later batch (published together, in order).
     mutating func append(_ later: PublishBatch) {
-        records += later.records; packs += later.packs; stats += later.stats
+        records += later.records; packs += later.packs; stats += later.stats; prunes += later.prunes
         kept += later.kept; bases += later.bases; tags += later.tags
     }
 
     func record(_ db: Database, remote: Bool) throws {
         try Index.insert(db, records: records, remote: remote)
         try Index.updateStatCache(db, stats)
+        try Index.pruneStatCache(db, prunes)
         if try Index.hasCachedChunks(db) { try Index.keepChunks(db, kept) }
         try Index.setDeltaBases(db, bases)
         try Index.insertTags(db, tags)
@@ -64,8 +66,10 @@ extension WriteSession {
         let (records, packs) = try writer.syncPacks()
         unsyncedBytes = 0
         let batch = PublishBatch(
-            records: records, packs: packs, stats: statEntries, kept: keptChunks, bases: treeBases.unpublished, tags: pendingTags)
+            records: records, packs: packs, stats: statEntries, prunes: statPrunes, kept: keptChunks, bases: treeBases.unpublished,
+            tags: pendingTags)
         statEntries.removeAll()
+        statPrunes.removeAll()
         keptChunks.removeAll()
         pendingTags.removeAll()
         treeBases.published()

@@ -18,6 +18,7 @@ package final class WriteSession {
     let compressors = CompressorPool()
     var unsyncedBytes: UInt64 = 0
     var statEntries: [StatEntry] = []
+    var statPrunes: [StatPrune] = []
     /// Bytes of new (not deduplicated) stored data this session wrote.
     package private(set) var newBytesStored: UInt64 = 0
     package private(set) var newObjects = 0
@@ -210,9 +211,16 @@ package final class WriteSession {
         try checkpointIfDue()
     }
 
+    /// Drops the stat cache entries of `directory` for files not in `keep` (its regular
+    /// files now), with the next batch.
+    func pruneStat(directory: [UInt8], keep: Set<[UInt8]>) throws {
+        statPrunes.append(StatPrune(directory: directory, keep: keep))
+        try checkpointIfDue()
+    }
+
     var checkpointDue: Bool {
         unsyncedBytes >= checkpointBytes || writer.pendingCount >= checkpointObjects
-            || statEntries.count >= checkpointObjects || keptChunks.count >= checkpointObjects
+            || statEntries.count + statPrunes.count >= checkpointObjects || keptChunks.count >= checkpointObjects
     }
 
     /// Stores a commit object and, in one index transaction after everything is durable,
