@@ -250,6 +250,24 @@ import Testing
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
     }
 
+    /// The local copy of an uploaded pack is a cache: a byte flipped in it is caught, the copy
+    /// goes, and the bucket's bytes (verified) are served; nothing damaged is.
+    @Test func aDamagedLocalCopyOfABucketPackIsReadFromTheBucket() throws {
+        let store = try TestStore(bucket: true)
+        var rng = SeededRandom(seed: 21)
+        let data = rng.bytes(2 << 20)
+        let (_, manifest) = try Self.commitFile(store, data)
+        let chunks = try Self.chunkIDs(store.repo, manifest)
+        let loc = try #require(try store.repo.index.object(chunks[0])?.location)
+        let local = store.repo.packDirectory + "/" + (try #require(try store.repo.index.packName(loc.pack)))
+        #expect(FileManager.default.fileExists(atPath: local), "the uploaded pack's local copy is kept")
+        try store.corrupt(chunks[0], at: 100)
+        #expect(ObjectHasher.hash(.chunk, try store.repo.readChunk(chunks[0])) == chunks[0])
+        #expect(!FileManager.default.fileExists(atPath: local), "the damaged copy is gone")
+        #expect(try chunks.flatMap { try store.repo.readChunk($0) } == data)
+        #expect(try store.repo.verify(roots: try store.repo.index.heads().map(\.commit), allObjects: true).ok)
+    }
+
     @Test func aFlippedByteInTheBucketIsCorruptNamingThePack() throws {
         let store = try TestStore(bucket: true, cacheLimit: 1 << 20)
         let bucket = try #require(store.bucket)

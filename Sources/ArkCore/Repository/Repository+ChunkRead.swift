@@ -37,6 +37,9 @@ extension Repository {
         // A mismatch is either a damaged block (then this throws, naming the chunk) or a
         // damaged tag (then the chunk hashes to its id and is served).
         let bytes = try read(id, kind: .chunk)
+        // Tags that match the bytes read now were not the damage: the copy read first was (a
+        // local copy of a bucket pack, which `readRecord` replaced by the bucket's).
+        if mismatched, let tags, blockTagger.tags(for: id, bytes) == tags { return r == whole ? bytes : Array(bytes[r]) }
         if mismatched {
             logger.warning("chunk \(id) is intact but its block tags in the index are not; it is re-tagged")
         }

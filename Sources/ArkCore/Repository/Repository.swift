@@ -125,14 +125,30 @@ package final class Repository: Sendable {
             let raw = try decodeRecord(id, kind: kind, at: loc, stored: fetched.bytes, source: fetched.source, depth: depth)
             if case .bucket = fetched.source { cacheFetched(id, fetched.bytes) }
             return (raw, fetched.bytes)
-        } catch let e as ArkError where e.code == .corrupt && fetched.source == .cache {
-            // The cache is not trusted either: drop the bad copy and read the bucket's.
-            recordCache.drop(id)
+        } catch let e as ArkError where e.code == .corrupt {
+            switch fetched.source {
+            case .cache:
+                // The cache is not trusted either: drop the bad copy and read the bucket's.
+                recordCache.drop(id)
+            case .local(let path) where isBucketPack(loc.pack):
+                // The local copy of a pack the bucket holds is a cache too: a damaged one goes,
+                // and the bucket's copy is read (and verified) instead.
+                logger.warning("\(path) does not verify (\(e.message)); removed it, reading the bucket's copy")
+                unlink(path)
+                dropDescriptors(loc.pack)
+            default:
+                throw e
+            }
             let again = try storedRecord(id, kind: kind, at: loc, skipCache: true)
             let raw = try decodeRecord(id, kind: kind, at: loc, stored: again.bytes, source: again.source, depth: depth)
             if case .bucket = again.source { cacheFetched(id, again.bytes) }
             return (raw, again.bytes)
         }
+    }
+
+    /// Whether the bucket holds `pack` (so its local file is only a copy).
+    func isBucketPack(_ pack: Int64) -> Bool {
+        packStorage != nil && (try? index.packInfo(pack))??.remote == true
     }
 
     /// Decompresses (or undeltas) stored record bytes and checks they hash to `id`.
