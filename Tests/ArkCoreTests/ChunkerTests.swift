@@ -1,3 +1,4 @@
+import CArkIO
 import Foundation
 import Testing
 
@@ -69,6 +70,41 @@ import Testing
         var lengths: [Int] = []
         var joined: [UInt8] = []
         while let c = try stream.next() { lengths.append(c.count); joined += c }
+        #expect(lengths == Chunker().lengths(of: data))
+        #expect(joined == data)
+    }
+
+    /// Read with O_DIRECT (page-aligned reads, the tail of each buffer moved to where the next
+    /// read starts aligned, the last short read falling back to an ordinary one) the stream
+    /// cuts the same chunks as an ordinary read, for sizes on and off page boundaries.
+    @Test(arguments: [20 << 20, 20 << 20 + 1, 20 << 20 + 4095, 9 << 20 + 333])
+    func directReadsCutTheSameChunks(size: Int) throws {
+        let store = try TestStore()
+        var rng = SeededRandom(seed: UInt64(size))
+        let data = rng.bytes(size)
+        let path = try store.writeFile("direct", data)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        // Whether this file system takes O_DIRECT at all (tmpfs may not: then reads are ordinary).
+        let probe = open(path, O_RDONLY | ark_o_direct())
+        let supported = probe >= 0
+        if probe >= 0 { close(probe) }
+        var stream = FileChunkStream(fd: fd, path: path, chunker: Chunker(), directReads: true)
+        var lengths: [Int] = []
+        var joined: [UInt8] = []
+        // After each batch: still reading with O_DIRECT? Only the last read (short, at an
+        // unaligned end) may have fallen back.
+        var directAfter: [Bool] = []
+        while let batch = try stream.nextBatch() {
+            directAfter.append(fcntl(fd, F_GETFL) & ark_o_direct() != 0)
+            for i in batch.chunks.indices {
+                lengths.append(batch.chunks[i].count)
+                joined += batch.bytes(i)
+            }
+        }
+        #expect(directAfter.count >= 2)
+        #expect(directAfter.dropLast().allSatisfy { $0 == supported }, "\(directAfter)")
+        if size % 4096 == 0 { #expect(directAfter.last == supported) }
         #expect(lengths == Chunker().lengths(of: data))
         #expect(joined == data)
     }

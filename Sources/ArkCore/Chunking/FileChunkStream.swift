@@ -1,3 +1,4 @@
+import CArkIO
 import Glibc
 import Synchronization
 
@@ -19,27 +20,61 @@ package struct FileChunkStream {
     // For `next()`: the batch being handed out chunk by chunk.
     private var current: ChunkBatch?
     private var currentIndex = 0
+    /// Reads land at offsets in the buffer that are multiples of this (1, or the page size
+    /// when the descriptor reads with O_DIRECT).
+    private let alignment: Int
+
+    /// Files at least this large are read with O_DIRECT (`directReads`).
+    static let directReadMinimum = 16 << 20
+    static let pageSize = 4096
 
     /// A regular file's size (fstat) is the size hint: a small file gets a buffer its size, not
     /// a full one. Committing many small files with a full (8 MiB) buffer each left the heap
     /// fragmented: each freed buffer was carved up by small allocations before the next file's
     /// buffer was taken, so the heap grew by a few touched pages per file (716 MB of
     /// anonymous memory after 200,000 files of 256 B to 2.2 KB).
-    package init(fd: Int32, path: String, chunker: Chunker) {
+    ///
+    /// A file of `directReadMinimum` bytes or more is read with O_DIRECT (set on `fd` with
+    /// `fcntl`) into page-aligned buffers: the kernel copying it out of the page cache was a
+    /// third of a large commit's CPU here, and the file does not push everything else out of
+    /// the page cache. A file system that refuses O_DIRECT, or a read it refuses (the last,
+    /// unaligned one), continues with ordinary reads. So does a file wholly in the page cache
+    /// already (cachestat), which the disk would only read again.
+    /// `directReads`: nil decides as above; true reads any regular file with O_DIRECT where
+    /// the file system allows it, false never (tests).
+    package init(fd: Int32, path: String, chunker: Chunker, directReads: Bool? = nil) {
         var st = stat()
         let hint = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : nil
-        self.init(path: path, chunker: chunker, sizeHint: hint) { buf in
-            try syscall("read \(path)") { read(fd, buf.baseAddress!, buf.count) }
+        let wanted =
+            hint != nil
+            && (directReads ?? ((hint ?? 0) >= Self.directReadMinimum && ark_range_cached(fd, 0, size_t(hint ?? 0)) != 1))
+        let flags = fcntl(fd, F_GETFL)
+        let direct = wanted && flags >= 0 && fcntl(fd, F_SETFL, flags | ark_o_direct()) == 0
+        self.init(path: path, chunker: chunker, sizeHint: hint, alignment: direct ? Self.pageSize : 1) { buf in
+            try syscall("read \(path)") {
+                let n = read(fd, buf.baseAddress!, buf.count)
+                guard n < 0, errno == EINVAL, direct else { return n }
+                let now = fcntl(fd, F_GETFL)
+                guard now >= 0, now & ark_o_direct() != 0, fcntl(fd, F_SETFL, now & ~ark_o_direct()) == 0 else {
+                    errno = EINVAL
+                    return n
+                }
+                return read(fd, buf.baseAddress!, buf.count)
+            }
         }
     }
 
     /// `sizeHint`: the exact input size when known, so small inputs get a small buffer.
-    package init(path: String, chunker: Chunker, sizeHint: Int? = nil, source: @escaping Source) {
+    /// `alignment`: the buffer offset every read starts at is a multiple of it, and so is the
+    /// buffer's size (O_DIRECT).
+    package init(path: String, chunker: Chunker, sizeHint: Int? = nil, alignment: Int = 1, source: @escaping Source) {
         self.source = source
         self.path = path
         self.chunker = chunker
+        self.alignment = alignment
         let full = Swift.max(chunker.parameters.max * 4, 8 << 20)
-        self.pool = SlabPool(slabSize: sizeHint.map { Swift.min(full, $0 + 1) } ?? full)
+        let size = sizeHint.map { Swift.min(full, $0 + 1) } ?? full
+        self.pool = SlabPool(slabSize: (size + alignment - 1) / alignment * alignment)
     }
 
     /// Kept for callers that free explicitly; buffers are released with their last batch.
@@ -66,10 +101,12 @@ package struct FileChunkStream {
         if eof && tailRange.isEmpty { return nil }
         let slab = pool.take()
         let buffer = slab.buffer
-        var end = 0
+        // The tail goes where it ends at an aligned offset, so the next read starts at one.
+        let first = (alignment - tailRange.count % alignment) % alignment
+        var end = first
         if let tail, !tailRange.isEmpty {
-            buffer.baseAddress!.copyMemory(from: tail.buffer.baseAddress! + tailRange.lowerBound, byteCount: tailRange.count)
-            end = tailRange.count
+            (buffer.baseAddress! + first).copyMemory(from: tail.buffer.baseAddress! + tailRange.lowerBound, byteCount: tailRange.count)
+            end = first + tailRange.count
         }
         tail = nil; tailRange = 0..<0
         while !eof && end < buffer.count {
@@ -78,11 +115,11 @@ package struct FileChunkStream {
             end += r
         }
         var chunks: [Range<Int>] = []
-        var start = 0
+        var start = first
         let maxChunk = chunker.parameters.max
         // Cut only where at least one maximum chunk is available, unless it is the end (or a
         // buffer sized by a too-small hint is full: then cut within what it holds).
-        while start < end && (eof || end - start >= maxChunk || (start == 0 && end == buffer.count)) {
+        while start < end && (eof || end - start >= maxChunk || (start == first && end == buffer.count)) {
             let n = chunker.cut(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
             chunks.append(start..<start + n)
             start += n
@@ -128,7 +165,7 @@ final class SlabPool: Sendable {
     init(slabSize: Int) { self.slabSize = slabSize }
 
     func take() -> ChunkSlab {
-        let buf = free.withLock { $0.popLast() }?.buffer ?? .allocate(byteCount: slabSize, alignment: 64)
+        let buf = free.withLock { $0.popLast() }?.buffer ?? .allocate(byteCount: slabSize, alignment: FileChunkStream.pageSize)
         return ChunkSlab(buffer: buf, pool: self)
     }
 
