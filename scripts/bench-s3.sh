@@ -57,9 +57,11 @@ secs() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", (b-a)/1e9}'; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
 mbps() { awk -v s="$1" -v b="$2" 'BEGIN{ if (s > 0) printf "%.0f", b/s/1e6; else print "-" }'; }
 pf() { if awk "BEGIN{exit !($1)}"; then echo pass; else echo FAIL; fi; }
-# timed_rss DIR CMD...: runs CMD in DIR, sets T (seconds) and M (peak RSS, MB)
+# timed_rss DIR CMD...: runs CMD in DIR from dropped caches (what is archived is rarely in
+# memory: every commit and backup reads its input from the disk), sets T (seconds) and M (peak
+# RSS, MB)
 timed_rss() {
-  local dir=$1 t0; shift; t0=$(now)
+  local dir=$1 t0; shift; drop; t0=$(now)
   (cd "$dir" && /usr/bin/time -f %M -o "$W/rss" "$@" > /dev/null)
   T=$(secs "$t0"); M=$(awk '{printf "%.0f", $1*1024/1e6}' "$W/rss")
   echo "  $(basename "$1") ${*:2}: $T s, peak RSS $M MB" >&2

@@ -10,9 +10,10 @@ import Synchronization
 /// fetched, and fresh pages to fault in for each.
 ///
 /// A 206 answer fills the parts in order. A 200 (a server that ignored Range and sent the
-/// whole object) skips the bytes before `offset` first. Any other status keeps its body as
-/// text for the error. Bytes past the parts are counted, not kept, so an answer that runs
-/// long is caught by its caller without holding it.
+/// whole object) skips the bytes before `offset` first. Any other status keeps its body (its
+/// first 64 KiB) as text for the error. Bytes past the parts are counted, not kept, and the
+/// start `Content-Range` gives is kept, so `S3Client.getRange` refuses an answer that runs
+/// long or starts elsewhere without holding it.
 final class RangeCollector: HTTPClientResponseDelegate {
     struct Collected: Sendable {
         var status: Int
@@ -22,8 +23,11 @@ final class RangeCollector: HTTPClientResponseDelegate {
         var parts: [[UInt8]]
         /// Body bytes past the parts, counted.
         var extra: Int
-        /// The body of an answer that is not 200 or 206 (an S3 error document).
+        /// The body of an answer that is not 200 or 206 (an S3 error document), its first
+        /// 64 KiB.
         var other: ByteBuffer?
+        /// Where a 206 answer's `Content-Range` says its bytes start.
+        var rangeStart: UInt64?
     }
     typealias Response = Collected
 
@@ -45,6 +49,12 @@ final class RangeCollector: HTTPClientResponseDelegate {
         state.withLock { s in
             s.collected.status = Int(head.status.code)
             s.collected.headers = head.headers
+            // "bytes first-last/size"
+            if let range = head.headers.first(name: "Content-Range"), range.hasPrefix("bytes "),
+                let dash = range.firstIndex(of: "-")
+            {
+                s.collected.rangeStart = UInt64(range[range.index(range.startIndex, offsetBy: 6)..<dash])
+            }
             s.collecting = head.status.code == 206 || head.status.code == 200
             s.skip = head.status.code == 200 ? offset : 0
         }
@@ -55,7 +65,11 @@ final class RangeCollector: HTTPClientResponseDelegate {
         state.withLock { s in
             guard s.collecting else {
                 var b = buffer
-                if s.collected.other == nil { s.collected.other = b } else { s.collected.other!.writeBuffer(&b) }
+                if s.collected.other == nil {
+                    s.collected.other = b
+                } else if s.collected.other!.readableBytes < 64 << 10 {
+                    s.collected.other!.writeBuffer(&b)
+                }
                 return
             }
             buffer.withUnsafeReadableBytes { raw in
@@ -89,7 +103,16 @@ final class RangeCollector: HTTPClientResponseDelegate {
 
     func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
         state.withLock { s in
+            // Empty parts at the end take no byte to start: add them once the rest is whole.
+            if s.collecting {
+                while s.collected.parts.count < lengths.count, lengths[s.collected.parts.count] == 0,
+                    s.collected.parts.last.map({ $0.count == lengths[s.collected.parts.count - 1] }) ?? true
+                {
+                    s.collected.parts.append([])
+                }
+            }
             let done = s.collected
+            // The state's reference goes, so the caller's arrays are not copied on write.
             s.collected.parts = []
             return done
         }

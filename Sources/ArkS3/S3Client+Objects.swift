@@ -37,10 +37,17 @@ extension S3Client {
             .GET, key: key, headers: [("Range", "bytes=\(offset)-\(last)")], expecting: length, operation: "GET", accept: [416],
             collect: (offset, lengths))
         if response.status == 416 { return [] }  // the range starts at or past the end
-        // A 200 is a server that ignored Range: the collector kept the part asked for.
+        // A 200 is a server that ignored Range: the collector kept the part asked for. A 206
+        // for other bytes than those asked for is refused as `.corrupt` (not a transient
+        // failure: a run read together falls back to reading its records one by one).
+        if response.status == 206, let start = response.rangeStart, start != offset {
+            throw ArkError(
+                .corrupt, "S3 GET \(configuration.bucket)/\(key) answered bytes from \(start), not from \(offset) as asked",
+                context: configuration.location)
+        }
         if response.status == 206, response.extra > 0 {
             throw ArkError(
-                .io, "S3 GET \(configuration.bucket)/\(key) answered \(response.extra) bytes more than the \(length) asked for",
+                .corrupt, "S3 GET \(configuration.bucket)/\(key) answered \(response.extra) bytes more than the \(length) asked for",
                 context: configuration.location)
         }
         return response.parts

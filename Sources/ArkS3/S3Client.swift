@@ -40,6 +40,7 @@ package final class S3Client: Sendable {
         /// sent past them.
         var parts: [[UInt8]] = []
         var extra = 0
+        var rangeStart: UInt64?
 
         package var bytes: [UInt8] { body.map { Array($0.readableBytesView) } ?? [] }
         package var text: String { body.map { String(buffer: $0) } ?? "" }
@@ -132,7 +133,8 @@ package final class S3Client: Sendable {
                 let c = try http.execute(
                     request: request, delegate: RangeCollector(offset: collect.offset, lengths: collect.lengths), deadline: deadline
                 ).wait()
-                return Response(status: c.status, headers: c.headers, body: c.other, parts: c.parts, extra: c.extra)
+                return Response(
+                    status: c.status, headers: c.headers, body: c.other, parts: c.parts, extra: c.extra, rangeStart: c.rangeStart)
             }
             let response = try http.execute(request: request, deadline: deadline).wait()
             return Response(status: Int(response.status.code), headers: response.headers, body: response.body)

@@ -262,10 +262,23 @@ import Testing
         let local = store.repo.packDirectory + "/" + (try #require(try store.repo.index.packName(loc.pack)))
         #expect(FileManager.default.fileExists(atPath: local), "the uploaded pack's local copy is kept")
         try store.corrupt(chunks[0], at: 100)
-        #expect(ObjectHasher.hash(.chunk, try store.repo.readChunk(chunks[0])) == chunks[0])
+        // verify reads the bucket's copy and says the local one was damaged.
+        let report = try store.repo.verify(roots: try store.repo.index.heads().map(\.commit), allObjects: true)
+        #expect(report.ok && report.localCopiesReplaced == 1)
         #expect(!FileManager.default.fileExists(atPath: local), "the damaged copy is gone")
         #expect(try chunks.flatMap { try store.repo.readChunk($0) } == data)
-        #expect(try store.repo.verify(roots: try store.repo.index.heads().map(\.commit), allObjects: true).ok)
+        #expect(ObjectHasher.hash(.chunk, try store.repo.readChunk(chunks[0])) == chunks[0])
+
+        // With the bucket's copy damaged too, the error is the bucket's and nothing is served.
+        let other = try TestStore(bucket: true)
+        let (_, manifest2) = try Self.commitFile(other, data)
+        let chunk2 = try Self.chunkIDs(other.repo, manifest2)[0]
+        let loc2 = try #require(try other.repo.index.object(chunk2)?.location)
+        let name2 = try #require(try other.repo.index.packName(loc2.pack))
+        try other.corrupt(chunk2, at: 100)
+        try #require(other.bucket).flip("packs/" + name2, at: loc2.offset + 100)
+        #expect(throws: ArkError.self) { _ = try other.repo.readChunk(chunk2) }
+        #expect(FileManager.default.fileExists(atPath: other.repo.packDirectory + "/" + name2), "kept: the bucket had no good copy")
     }
 
     @Test func aFlippedByteInTheBucketIsCorruptNamingThePack() throws {

@@ -97,9 +97,22 @@ import Testing
         }
         #expect(try store.repo.index.statCache(in: other).isEmpty)
 
-        // Dropping absent manifests also drops rows that do not decode.
-        try store.repo.index.write { try Index.dropStatCacheOfAbsentManifests($0) }
-        #expect(try Self.rows(store.repo.index, dir).isEmpty && Self.rows(store.repo.index, other).isEmpty)
+        // Dropping absent manifests also drops rows that do not decode: every manifest is
+        // stored, so only the damaged and misplaced rows go.
+        try store.repo.index.write { db in
+            try db.execute(sql: "INSERT INTO packs (name) VALUES ('p.pack')")
+            let pack = db.lastInsertedRowID
+            for f in files {
+                try db.execute(
+                    sql: "INSERT INTO objects (id, kind, raw_len, pack, offset, stored_len) VALUES (?, ?, 1, ?, 8, 1)",
+                    arguments: [f.manifest, Int(ObjectKind.manifest.rawValue), pack])
+            }
+            try Index.dropStatCacheOfAbsentManifests(db)
+        }
+        #expect(try Self.rows(store.repo.index, other).isEmpty)
+        let kept = try store.repo.index.statCache(in: dir)
+        #expect(kept.count == cached.count, "the intact rows stay, the damaged one goes")
+        #expect(try Self.rows(store.repo.index, dir).count == rows.count - 1)
     }
 
     @Test func entriesOfManifestsNotStoredAreDropped() throws {
@@ -141,6 +154,15 @@ import Testing
                         sql: "INSERT INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         arguments: ["/src/d\(i % 3)/f\(i)", key.dev, key.ino, key.size, key.mtimeNs, key.ctimeNs, Self.id(i)])
                 }
+                // Damaged rows (a short manifest id, a time that is text) are left out, not fatal.
+                try db.execute(
+                    sql:
+                        "INSERT INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES ('/src/d0/short', 1, 1, 1, 1, 1, x'0102')"
+                )
+                try db.execute(
+                    sql:
+                        "INSERT INTO stat_cache (path, dev, ino, size, mtime_ns, ctime_ns, manifest) VALUES ('/src/d0/text', 1, 1, 1, 'soon', 1, ?)",
+                    arguments: [Self.id(1)])
             }
         }
         let index = try Index(path: path)
@@ -160,7 +182,8 @@ import Testing
         let store = try TestStore()
         let root = store.directory + "/src"
         try FileManager.default.createDirectory(atPath: root + "/sub", withIntermediateDirectories: true)
-        for name in ["a", "b", "c", "sub/x"] {
+        try FileManager.default.createDirectory(atPath: root + "/emptied", withIntermediateDirectories: true)
+        for name in ["a", "b", "c", "sub/x", "emptied/z"] {
             let path = root + "/" + name
             try Data("content of \(name)\n".utf8).write(to: URL(fileURLWithPath: path))
             var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 0), timespec(tv_sec: 1_600_000_000, tv_nsec: 0)]
@@ -176,12 +199,16 @@ import Testing
         #expect(unlink(root + "/b") == 0)
         #expect(rename(root + "/c", root + "/d") == 0)
         #expect(rename(root + "/sub/x", root + "/sub/y") == 0)
+        #expect(unlink(root + "/emptied/z") == 0)
+        #expect(try !store.repo.index.statCache(in: Array((root + "/emptied").utf8)).isEmpty)
         let after = try commit()
         #expect(after.count == 2)
         #expect(after.contains(Array("a".utf8)) && after.contains(Array("d".utf8)))
         #expect(!after.contains(Array("b".utf8)) && !after.contains(Array("c".utf8)))
         let sub = try store.repo.index.statCache(in: Array((root + "/sub").utf8))
         #expect(sub.count == 1 && sub.contains(Array("y".utf8)))
+        // A directory with no file left keeps no rows either.
+        #expect(try store.repo.index.statCache(in: Array((root + "/emptied").utf8)).isEmpty)
     }
 
     /// A file whose name is not UTF-8 is taken from the cache on the next commit too.

@@ -74,7 +74,8 @@ package struct FileChunkStream {
         self.alignment = alignment
         let full = Swift.max(chunker.parameters.max * 4, 8 << 20)
         let size = sizeHint.map { Swift.min(full, $0 + 1) } ?? full
-        self.pool = SlabPool(slabSize: (size + alignment - 1) / alignment * alignment)
+        // Page-aligned only for O_DIRECT: small files' buffers stay ordinary allocations.
+        self.pool = SlabPool(slabSize: (size + alignment - 1) / alignment * alignment, alignment: Swift.max(64, alignment))
     }
 
     /// Kept for callers that free explicitly; buffers are released with their last batch.
@@ -160,12 +161,16 @@ final class SlabPool: Sendable {
     /// A free buffer; owned by the pool's list while in it.
     private struct Free: @unchecked Sendable { let buffer: UnsafeMutableRawBufferPointer }  // only ever in the pool's locked list or with one taker
     let slabSize: Int
+    let alignment: Int
     private let free = Mutex<[Free]>([])
 
-    init(slabSize: Int) { self.slabSize = slabSize }
+    init(slabSize: Int, alignment: Int = 64) {
+        self.slabSize = slabSize
+        self.alignment = alignment
+    }
 
     func take() -> ChunkSlab {
-        let buf = free.withLock { $0.popLast() }?.buffer ?? .allocate(byteCount: slabSize, alignment: FileChunkStream.pageSize)
+        let buf = free.withLock { $0.popLast() }?.buffer ?? .allocate(byteCount: slabSize, alignment: alignment)
         return ChunkSlab(buffer: buf, pool: self)
     }
 

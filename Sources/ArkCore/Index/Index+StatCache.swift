@@ -120,12 +120,14 @@ extension Index {
         let rows = try Row.fetchCursor(db, sql: "SELECT path, dev, ino, size, mtime_ns, ctime_ns, manifest FROM stat_cache")
         var batch: [StatEntry] = []
         while let r = try rows.next() {
-            let path: String = r[0]
-            guard let manifest: ObjectID = r[6] else { continue }
-            batch.append(
-                StatEntry(
-                    path: Array(path.utf8), key: StatKey(dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5]), manifest: manifest
-                ))
+            // A row that does not convert is left out (a miss), never a fatal conversion.
+            func int(_ i: Int) -> Int64? { Int64.fromDatabaseValue(r[i] as DatabaseValue) }
+            guard let path = String.fromDatabaseValue(r[0] as DatabaseValue),
+                let manifest = ObjectID.fromDatabaseValue(r[6] as DatabaseValue),
+                let dev = int(1), let ino = int(2), let size = int(3), let mtime = int(4), let ctime = int(5)
+            else { continue }
+            let key = StatKey(dev: dev, ino: ino, size: size, mtimeNs: mtime, ctimeNs: ctime)
+            batch.append(StatEntry(path: Array(path.utf8), key: key, manifest: manifest))
             if batch.count >= 65536 {
                 try updateStatCache(db, batch)
                 batch.removeAll(keepingCapacity: true)

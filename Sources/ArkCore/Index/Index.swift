@@ -176,8 +176,8 @@ package final class Index: Sendable {
                 arguments: [BlockTagger.blockSize])
         }
         m.registerMigration("stat-v2") { db in
-            // The stat cache keeps one row per directory (`StatDirectory`), not one per file
-            // keyed by its whole path: about 45 bytes a file instead of 145.
+            // The stat cache keeps a few rows per directory (`StatDirectory`), not one per file
+            // keyed by its whole path: about 72 bytes a file instead of 149.
             try Self.migrateStatCacheToDirectories(db)
         }
         return m

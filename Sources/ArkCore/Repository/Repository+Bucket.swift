@@ -260,7 +260,7 @@ extension Repository {
         return (stored, .local(file.path))
     }
 
-    private func bucketRecord(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, pack: String, skipCache: Bool) throws -> (
+    func bucketRecord(_ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, pack: String, skipCache: Bool) throws -> (
         bytes: [UInt8], source: RecordSource
     ) {
         if !skipCache, let cached = recordCache.load(id, count: loc.storedLength) { return (cached, .cache) }

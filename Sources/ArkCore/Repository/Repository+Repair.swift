@@ -126,6 +126,7 @@ extension Repository {
                 try db.execute(sql: "UPDATE objects SET pack = NULL, offset = NULL, stored_len = NULL WHERE id = ?", arguments: [id])
             }
             // In the same transaction: no commit may take a cache hit on a manifest not stored.
+            // (A pass over the whole stat cache, only when records did not verify.)
             try Index.dropStatCacheOfAbsentManifests(db)
         }
         return damaged.map(\.1)

@@ -13,6 +13,10 @@ package struct VerifyReport: Sendable {
     package var bytes: UInt64 = 0
     /// Chunks known but deliberately not stored here (fetched on demand from peers).
     package var absentChunks = 0
+    /// Records whose local copy (of a pack the bucket holds) did not verify: read from the
+    /// bucket instead, the damaged local file removed. Not a problem of the store, but a
+    /// sign of a failing local disk.
+    package var localCopiesReplaced = 0
     package var problems: [Problem] = []
 
     package var corruptCount: Int { problems.filter { if case .corrupt = $0 { true } else { false } }.count }
@@ -26,6 +30,7 @@ extension Repository {
     /// index claims is present, reachable or not.
     package func verify(roots: [ObjectID], allObjects: Bool, progress: (VerifyReport) -> Void = { _ in }) throws -> VerifyReport {
         var report = VerifyReport()
+        let replacedBefore = localCopiesReplaced.load(ordering: .relaxed)
         // Every id walked (bounded memory: it spills to a temporary file); for a manifest, its
         // shape (level and total size), or -1 if it could not be read or decoded.
         let seen = ObjectIDSet()
@@ -177,6 +182,7 @@ extension Repository {
                 }
             }
         }
+        report.localCopiesReplaced = localCopiesReplaced.load(ordering: .relaxed) - replacedBefore
         return report
     }
 

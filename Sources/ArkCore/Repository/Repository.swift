@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import Synchronization
 
 /// The store facade: blob packs, index and identity under one directory. Every read of
 /// stored bytes is hash-verified before it is returned.
@@ -27,6 +28,9 @@ package final class Repository: Sendable {
     /// Records fetched from the bucket and local copies of uploaded packs, kept within
     /// `cacheLimit` (used only with `packStorage`).
     let recordCache: RecordCache
+    /// Records whose local copy (of a pack the bucket holds) did not verify and were read from
+    /// the bucket instead, since the store was opened.
+    let localCopiesReplaced = Atomic<Int>(0)
     /// Threads for reads that wait on the bucket (several ranged reads in flight: a global
     /// dispatch queue runs one thread per core); nil without `packStorage`.
     let bucketPool: BlockingPool?
@@ -131,11 +135,7 @@ package final class Repository: Sendable {
                 // The cache is not trusted either: drop the bad copy and read the bucket's.
                 recordCache.drop(id)
             case .local(let path) where isBucketPack(loc.pack):
-                // The local copy of a pack the bucket holds is a cache too: a damaged one goes,
-                // and the bucket's copy is read (and verified) instead.
-                logger.warning("\(path) does not verify (\(e.message)); removed it, reading the bucket's copy")
-                unlink(path)
-                dropDescriptors(loc.pack)
+                return try replaceLocalCopy(path, id, kind: kind, at: loc, damage: e, depth: depth)
             default:
                 throw e
             }
@@ -144,6 +144,24 @@ package final class Repository: Sendable {
             if case .bucket = again.source { cacheFetched(id, again.bytes) }
             return (raw, again.bytes)
         }
+    }
+
+    /// The local copy of a pack the bucket holds is a cache too: when a record in it does not
+    /// verify, the bucket's copy of the record is read and verified, and only then is the
+    /// damaged local file removed (a bucket that cannot be read leaves it, and the error is
+    /// the bucket's). Counted in `localCopiesReplaced` for `verify`.
+    private func replaceLocalCopy(
+        _ path: String, _ id: ObjectID, kind: ObjectKind, at loc: ObjectLocation, damage: ArkError, depth: Int
+    ) throws -> (raw: [UInt8], stored: [UInt8]) {
+        guard let name = try index.packInfo(loc.pack)?.name else { throw damage }
+        let fetched = try bucketRecord(id, kind: kind, at: loc, pack: name, skipCache: true)
+        let raw = try decodeRecord(id, kind: kind, at: loc, stored: fetched.bytes, source: fetched.source, depth: depth)
+        cacheFetched(id, fetched.bytes)
+        dropDescriptors(loc.pack)
+        let removed = unlink(path) == 0 ? "removed it" : "could not remove it (\(Errno.current))"
+        logger.warning("\(path) does not verify (\(damage.message)); \(removed), read the bucket's copy")
+        localCopiesReplaced.add(1, ordering: .relaxed)
+        return (raw, fetched.bytes)
     }
 
     /// Whether the bucket holds `pack` (so its local file is only a copy).

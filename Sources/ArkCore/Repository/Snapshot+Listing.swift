@@ -100,6 +100,9 @@ extension Snapshot {
                 if out.hits[i] != nil || cache.contains(name.bytes) { cachedFiles += 1 }
             }
             out.staleCache = cache.count > cachedFiles
+        } else if let index, out.openError == nil, !(try index.statCache(in: path).isEmpty) {
+            // No regular file here any more: whatever its rows name is gone.
+            out.staleCache = true
         }
         return out
     }

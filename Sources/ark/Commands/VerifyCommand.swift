@@ -16,6 +16,8 @@ struct VerifyCommand: ParsableCommand {
     struct Output: Encodable {
         var ok: Bool
         var commits, trees, manifests, chunks, absentChunks: Int
+        /// Records whose damaged local copy was replaced by the bucket's (a failing local disk).
+        var localCopiesReplaced: Int
         var bytes: UInt64
         var corrupt: [Problem]
         var missing: [Problem]
@@ -32,7 +34,8 @@ struct VerifyCommand: ParsableCommand {
         bar.finish()
         var out = Output(
             ok: report.ok, commits: report.commits, trees: report.trees, manifests: report.manifests,
-            chunks: report.chunks, absentChunks: report.absentChunks, bytes: report.bytes, corrupt: [], missing: [])
+            chunks: report.chunks, absentChunks: report.absentChunks, localCopiesReplaced: report.localCopiesReplaced,
+            bytes: report.bytes, corrupt: [], missing: [])
         for p in report.problems {
             switch p {
             case .corrupt(let id, let d): out.corrupt.append(.init(id: id.hex, detail: d))
@@ -47,6 +50,9 @@ struct VerifyCommand: ParsableCommand {
             Terminal.out(
                 "\(report.commits) commits, \(report.trees) trees, \(report.manifests) manifests, \(report.chunks) chunks, \(Format.bytes(report.bytes)) verified"
                     + (report.absentChunks > 0 ? ", \(report.absentChunks) chunks not stored locally" : "")
+                    + (report.localCopiesReplaced > 0
+                        ? ", \(report.localCopiesReplaced) records read from the bucket because their local copy was damaged (check this disk)"
+                        : "")
                     + (report.ok ? ": ok" : ": \(report.corruptCount) corrupt, \(report.missingCount) missing"))
         }
         if !report.ok { throw ExitCode(3) }
