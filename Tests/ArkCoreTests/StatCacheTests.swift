@@ -88,6 +88,8 @@ import Testing
                 sql: "INSERT INTO stat_dirs (path, part, entries) VALUES (?, 0, ?)", arguments: [Data(other), Data(rows[0].bytes)])
             try db.execute(
                 sql: "INSERT INTO stat_dirs (path, part, entries) VALUES (?, 99, ?)", arguments: [Data(dir), Data(rows[0].bytes)])
+            // Values of the wrong type (text where numbers and bytes belong) are damage, not a crash.
+            try db.execute(sql: "INSERT INTO stat_dirs (path, part, entries) VALUES (?, 'one', 'two')", arguments: [Data(dir)])
         }
         let cached = try store.repo.index.statCache(in: dir)
         #expect(cached.count > 0 && cached.count < 200)

@@ -39,7 +39,13 @@ extension Index {
         var dir = StatDirectory()
         var damaged = false
         while let row = try rows.next() {
-            do { try dir.add(decoding: [UInt8](row[1] as Data), path: path, part: row[0]) } catch { damaged = true }
+            // Converted without GRDB's fatal conversions: a damaged row is only a miss.
+            guard let part = Int.fromDatabaseValue(row[0] as DatabaseValue), let bytes = Data.fromDatabaseValue(row[1] as DatabaseValue)
+            else {
+                damaged = true
+                continue
+            }
+            do { try dir.add(decoding: [UInt8](bytes), path: path, part: part) } catch { damaged = true }
         }
         return (dir, damaged)
     }

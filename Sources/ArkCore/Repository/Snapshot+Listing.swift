@@ -82,11 +82,10 @@ extension Snapshot {
             }
         }
         if let lookahead { lookahead.submitSubdirectories(of: path, &out) }
-        let hasFiles = out.children.contains { if case .file = $0.1 { true } else { false } }
         // Matched here, on the listing thread, so the walk's thread builds no path string and
         // hashes none for a file the cache has.
         out.hits = [ObjectID?](repeating: nil, count: out.children.count)
-        if hasFiles, let index {
+        if let index, out.openError == nil {
             let cache: StatDirectory
             do { cache = try index.statCache(in: path) } catch {
                 // The listings this one submitted are nobody's now: let them go.
@@ -99,10 +98,8 @@ extension Snapshot {
                 out.hits[i] = cache.hit(name.bytes, key)
                 if out.hits[i] != nil || cache.contains(name.bytes) { cachedFiles += 1 }
             }
+            // Names it holds that are not regular files here (any, in a directory with none left).
             out.staleCache = cache.count > cachedFiles
-        } else if let index, out.openError == nil, !(try index.statCache(in: path).isEmpty) {
-            // No regular file here any more: whatever its rows name is gone.
-            out.staleCache = true
         }
         return out
     }
