@@ -46,8 +46,7 @@ package struct FileChunkStream {
         var st = stat()
         let hint = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : nil
         let wanted =
-            hint != nil
-            && (directReads ?? ((hint ?? 0) >= Self.directReadMinimum && ark_range_cached(fd, 0, size_t(hint ?? 0)) != 1))
+            hint.map { size in directReads ?? (size >= Self.directReadMinimum && ark_range_cached(fd, 0, size_t(size)) != 1) } ?? false
         let flags = fcntl(fd, F_GETFL)
         let direct = wanted && flags >= 0 && fcntl(fd, F_SETFL, flags | ark_o_direct()) == 0
         self.init(path: path, chunker: chunker, sizeHint: hint, alignment: direct ? Self.pageSize : 1) { buf in

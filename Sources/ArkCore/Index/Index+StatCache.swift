@@ -71,10 +71,7 @@ extension Index {
             let paths = try Data.fetchAll(page, arguments: [after])
             guard let last = paths.last else { return }
             for p in paths {
-                let path = [UInt8](p)
-                var (dir, damaged) = try statDirectory(db, path)
-                guard try dir.filter({ try Int.fetchOne(stored, arguments: [$0]) != nil }) || damaged else { continue }
-                try write(db, dir, path: path)
+                try keepEntries(db, [UInt8](p)) { _, manifest in try Int.fetchOne(stored, arguments: [manifest]) != nil }
             }
             after = last
         }
@@ -97,11 +94,15 @@ extension Index {
 
     /// Drops the entries of files each directory no longer has.
     static func pruneStatCache(_ db: Database, _ prunes: [StatPrune]) throws {
-        for p in prunes {
-            var (dir, damaged) = try statDirectory(db, p.directory)
-            guard dir.filterNames({ p.keep.contains($0) }) || damaged else { continue }
-            try write(db, dir, path: p.directory)
-        }
+        for p in prunes { try keepEntries(db, p.directory) { name, _ in p.keep.contains(name) } }
+    }
+
+    /// Rewrites the rows of `path` with only the entries `keep` accepts, if any went or a row
+    /// did not decode (the one load-filter-write of dropping absent manifests and pruning).
+    private static func keepEntries(_ db: Database, _ path: [UInt8], _ keep: ([UInt8], ObjectID) throws -> Bool) throws {
+        var (dir, damaged) = try statDirectory(db, path)
+        guard try dir.keepEntries(keep) || damaged else { return }
+        try write(db, dir, path: path)
     }
 
     /// Replaces the rows of `path` with `dir`'s.

@@ -44,17 +44,10 @@ package struct StatDirectory: Sendable {
     /// Records `name` (replacing what it had).
     mutating func set(_ name: [UInt8], _ key: StatKey, _ manifest: ObjectID) { entries[name] = (key, manifest) }
 
-    /// Keeps only the entries whose name `keep` accepts; returns whether any went.
-    mutating func filterNames(_ keep: ([UInt8]) -> Bool) -> Bool {
+    /// Keeps only the entries `keep` accepts (by name and manifest); returns whether any went.
+    mutating func keepEntries(_ keep: (_ name: [UInt8], _ manifest: ObjectID) throws -> Bool) rethrows -> Bool {
         let before = entries.count
-        entries = entries.filter { keep($0.key) }
-        return entries.count != before
-    }
-
-    /// Keeps only the entries whose manifest `keep` accepts; returns whether any went.
-    mutating func filter(_ keep: (ObjectID) throws -> Bool) rethrows -> Bool {
-        let before = entries.count
-        entries = try entries.filter { try keep($0.value.1) }
+        entries = try entries.filter { try keep($0.key, $0.value.1) }
         return entries.count != before
     }
 
