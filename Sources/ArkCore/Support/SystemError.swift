@@ -11,6 +11,7 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public static let noEntry = Errno(rawValue: ENOENT)
     public static let interrupted = Errno(rawValue: EINTR)
     public static let wouldBlock = Errno(rawValue: EWOULDBLOCK)
+    public static let invalidArgument = Errno(rawValue: EINVAL)
 }
 
 /// Runs a C call returning -1 on failure, retrying on EINTR, and turns failure into an
