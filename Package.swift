@@ -11,7 +11,7 @@ let arkLinkerFlags: [String] = [
     "-use-ld=lld",
     "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
     "-Xlinker", "--no-export-dynamic",
-    "-Xlinker", "-T", "-Xlinker", arkLinkLayout
+    "-Xlinker", "-T", "-Xlinker", arkLinkLayout,
 ]
 
 let package = Package(
@@ -19,7 +19,7 @@ let package = Package(
     products: [
         .executable(name: "ark", targets: ["ark"]),
         .executable(name: "git-remote-ark", targets: ["git-remote-ark"]),
-        .library(name: "ArkCore", targets: ["ArkCore"])
+        .library(name: "ArkCore", targets: ["ArkCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,7 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // Trust roots for https endpoints (`ca_file`); already a dependency of async-http-client.
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0")
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // C libraries found by pkg-config; each module map has a shim.h that includes the headers.
@@ -53,7 +53,7 @@ let package = Package(
             dependencies: [
                 "CSodium", "CZstd", "CArkIO", "CArkSipHash", "CArkSHA1", "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log")
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -66,7 +66,7 @@ let package = Package(
                 "ArkCore", "CSodium",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio")
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // An S3-compatible bucket as a node's pack storage: SigV4, the HTTP client, PackStorage over it.
@@ -81,7 +81,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio")
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -93,7 +93,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             linkerSettings: [.unsafeFlags(arkLinkerFlags, .when(platforms: [.linux]))]
         ),
@@ -104,7 +104,7 @@ let package = Package(
             dependencies: [
                 "ArkCore", "ArkSync", "ArkS3",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit")
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .executableTarget(name: "ark-chunkstat", dependencies: ["ArkCore"]),
@@ -115,14 +115,14 @@ let package = Package(
             dependencies: [
                 "ArkSync", "ArkCore",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio")
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ArkCoreTests",
             dependencies: [
                 "ArkCore", "CArkIO", "CArkSipHash", "CSodium",
-                .product(name: "GRDB", package: "GRDB.swift")
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
@@ -139,9 +139,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio")
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
-        )
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
